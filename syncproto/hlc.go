@@ -1,0 +1,170 @@
+package syncproto
+
+import (
+	"cmp"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// HLC is a hybrid logical clock stamp: a wall-clock instant in milliseconds
+// and a logical counter that orders events within one millisecond and
+// carries causality across hubs whose clocks disagree.
+//
+// Its text form, "2026-11-26T01:11:00.123Z-0001", is fixed-width, so stamps
+// sort as strings exactly as Compare orders them. Ties between events with
+// equal stamps break on the event id.
+type HLC struct {
+	wall    int64 // Unix milliseconds
+	logical int   // 0..maxLogical
+}
+
+const (
+	hlcLayout  = "2006-01-02T15:04:05.000Z"
+	hlcLen     = len(hlcLayout) + 5 // "-0001"
+	maxLogical = 9999
+)
+
+// NewHLC returns the stamp at wall-clock instant t (truncated to the
+// millisecond) with logical counter logical. Out-of-range values give a
+// stamp that fails validation.
+func NewHLC(t time.Time, logical int) HLC {
+	return HLC{wall: t.UnixMilli(), logical: logical}
+}
+
+// ParseHLC reads a stamp in its text form.
+func ParseHLC(s string) (HLC, error) {
+	bad := fmt.Errorf("%q is not a clock stamp like 2026-11-26T01:11:00.123Z-0001", s)
+	if len(s) != hlcLen || s[hlcLen-5] != '-' || !digits(s[hlcLen-4:]) {
+		return HLC{}, bad
+	}
+	t, err := time.Parse(hlcLayout, s[:hlcLen-5])
+	if err != nil || t.Format(hlcLayout) != s[:hlcLen-5] {
+		return HLC{}, bad
+	}
+	n := 0
+	for _, c := range s[hlcLen-4:] {
+		n = n*10 + int(c-'0')
+	}
+	return HLC{wall: t.UnixMilli(), logical: n}, nil
+}
+
+// Time is the stamp's wall-clock part.
+func (h HLC) Time() time.Time { return time.UnixMilli(h.wall).UTC() }
+
+// Logical is the stamp's logical counter.
+func (h HLC) Logical() int { return h.logical }
+
+// IsZero reports whether the stamp is unset.
+func (h HLC) IsZero() bool { return h == HLC{} }
+
+// Compare returns -1, 0 or +1 as h is before, equal to or after o.
+func (h HLC) Compare(o HLC) int {
+	if c := cmp.Compare(h.wall, o.wall); c != 0 {
+		return c
+	}
+	return cmp.Compare(h.logical, o.logical)
+}
+
+// String formats the stamp in its sortable text form.
+func (h HLC) String() string {
+	return fmt.Sprintf("%s-%04d", h.Time().Format(hlcLayout), h.logical)
+}
+
+// MarshalText writes the sortable text form.
+func (h HLC) MarshalText() ([]byte, error) {
+	if !h.valid() {
+		return nil, fmt.Errorf("clock stamp out of range")
+	}
+	return []byte(h.String()), nil
+}
+
+// UnmarshalText reads the sortable text form.
+func (h *HLC) UnmarshalText(b []byte) error {
+	v, err := ParseHLC(string(b))
+	if err != nil {
+		return err
+	}
+	*h = v
+	return nil
+}
+
+func (h HLC) valid() bool {
+	return h.wall >= MinTime.UnixMilli() && h.wall < MaxTime.UnixMilli() &&
+		h.logical >= 0 && h.logical <= maxLogical
+}
+
+// next is the smallest stamp after h.
+func (h HLC) next() HLC {
+	if h.logical < maxLogical {
+		return HLC{wall: h.wall, logical: h.logical + 1}
+	}
+	// Ten thousand stamps in one millisecond: borrow the next millisecond.
+	// Order is kept; the stamp runs at most a little ahead of the wall.
+	return HLC{wall: h.wall + 1}
+}
+
+// Clock issues HLC stamps. It is safe for concurrent use.
+//
+// Stamps from Now strictly increase, even when the wall clock jumps
+// backwards, and every stamp issued after Observe(s) is after s: an edit
+// made on a hub after it saw another hub's edit always sorts after it, so
+// last-writer-wins picks the edit the user made last.
+//
+// Observe adopts any valid stamp, even one far ahead of the local wall
+// clock. A hub on a device without a battery-backed clock may boot with a
+// wall clock years in the past; refusing stamps from correct devices would
+// make its own edits lose every conflict. The cost of adopting a stamp from
+// a device whose clock is wrong the other way is only that stamps stop
+// tracking real time until the wall clock catches up; order stays causal.
+// The wall clock is read clamped to [MinTime, MaxTime) so that every stamp
+// is valid.
+type Clock struct {
+	wall func() time.Time
+
+	mu   sync.Mutex
+	last HLC
+}
+
+// NewClock returns a clock that reads the wall clock from wall; nil means
+// time.Now.
+func NewClock(wall func() time.Time) *Clock {
+	if wall == nil {
+		wall = time.Now
+	}
+	return &Clock{wall: wall}
+}
+
+// Now returns a stamp after every stamp this clock has issued or observed.
+func (c *Clock) Now() HLC {
+	w := c.wall()
+	if w.Before(MinTime) {
+		w = MinTime
+	}
+	if ceiling := MaxTime.Add(-24 * time.Hour); w.After(ceiling) {
+		w = ceiling
+	}
+	ms := w.UnixMilli()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ms > c.last.wall {
+		c.last = HLC{wall: ms}
+	} else {
+		c.last = c.last.next()
+	}
+	return c.last
+}
+
+// Observe records a stamp seen on an event from elsewhere, so that every
+// later stamp from Now sorts after it. Invalid stamps are ignored.
+func (c *Clock) Observe(remote HLC) {
+	if !remote.valid() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if remote.Compare(c.last) > 0 {
+		c.last = remote
+	}
+}
