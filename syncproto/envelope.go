@@ -102,3 +102,13 @@ func (h Header) Duration() time.Duration {
 	}
 	return h.End.Sub(h.Start)
 }
+
+// Wins reports whether h takes precedence over o under last-writer-wins:
+// the greater HLC, ties broken by the greater id. For any two distinct
+// events exactly one wins, so every hub resolves a conflict the same way.
+func (h Header) Wins(o Header) bool {
+	if c := h.HLC.Compare(o.HLC); c != 0 {
+		return c > 0
+	}
+	return h.ID.String() > o.ID.String()
+}

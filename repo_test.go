@@ -1,0 +1,134 @@
+package zoner_test
+
+import (
+	"encoding/json"
+	"go/ast"
+	"go/build"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// goPackages returns every directory of the module that holds a Go
+// package, with the files the build would use (integration tests too).
+func goPackages(t *testing.T) map[string]*build.Package {
+	t.Helper()
+	ctx := build.Default
+	ctx.BuildTags = append(ctx.BuildTags, "integration")
+	pkgs := map[string]*build.Package{}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		if path != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "node_modules") {
+			return filepath.SkipDir
+		}
+		pkg, err := ctx.ImportDir(path, build.ImportComment)
+		if err != nil {
+			if _, ok := err.(*build.NoGoError); ok {
+				return nil
+			}
+			t.Errorf("%s: %v", path, err)
+			return nil
+		}
+		pkgs[path] = pkg
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkgs
+}
+
+func parseFiles(t *testing.T, dir string, names []string) []*ast.File {
+	t.Helper()
+	fset := token.NewFileSet()
+	var files []*ast.File
+	for _, name := range names {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	return files
+}
+
+// Every package says what it is for, in a comment go doc shows.
+func TestEveryPackageHasADocComment(t *testing.T) {
+	for dir, pkg := range goPackages(t) {
+		if len(pkg.GoFiles) == 0 {
+			continue // tests only
+		}
+		var doc string
+		for _, f := range parseFiles(t, dir, pkg.GoFiles) {
+			if f.Doc != nil {
+				doc = f.Doc.Text()
+				break
+			}
+		}
+		switch {
+		case doc == "":
+			t.Errorf("package %s (%s) has no doc comment", pkg.Name, dir)
+		case pkg.Name != "main" && !strings.HasPrefix(doc, "Package "+pkg.Name+" "):
+			t.Errorf("doc comment of package %s (%s) should start %q", pkg.Name, dir, "Package "+pkg.Name+" ")
+		}
+	}
+}
+
+// STYLE.md: no init() side effects; constructors take what they need.
+func TestNoInitFunctions(t *testing.T) {
+	for dir, pkg := range goPackages(t) {
+		for i, f := range parseFiles(t, dir, pkg.GoFiles) {
+			for _, decl := range f.Decls {
+				if fn, ok := decl.(*ast.FuncDecl); ok && fn.Recv == nil && fn.Name.Name == "init" {
+					t.Errorf("%s: func init; wire dependencies in cmd/ instead", filepath.Join(dir, pkg.GoFiles[i]))
+				}
+			}
+		}
+	}
+}
+
+// go.mod must not replace modules: a clean clone must build from the
+// module proxy alone, exactly as released.
+func TestGoModHasNoReplace(t *testing.T) {
+	out, err := exec.Command("go", "mod", "edit", "-json").Output()
+	if err != nil {
+		t.Fatalf("go mod edit -json: %v", err)
+	}
+	var mod struct {
+		Replace []struct {
+			Old, New struct{ Path, Version string }
+		}
+	}
+	if err := json.Unmarshal(out, &mod); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range mod.Replace {
+		t.Errorf("go.mod replaces %s with %s %s", r.Old.Path, r.New.Path, r.New.Version)
+	}
+}
+
+// syncproto is the contract every part links, the browser's JavaScript
+// included in spirit: it stays on the standard library, plus the UUID
+// library the contract's ids come from.
+func TestSyncprotoImportsOnlyStandardLibraryAndUUID(t *testing.T) {
+	pkg, ok := goPackages(t)["syncproto"]
+	if !ok {
+		t.Fatal("no syncproto package")
+	}
+	for _, imp := range append(pkg.Imports, pkg.TestImports...) {
+		first, _, _ := strings.Cut(imp, "/")
+		if strings.Contains(first, ".") && imp != "github.com/google/uuid" {
+			t.Errorf("syncproto imports %s", imp)
+		}
+	}
+}

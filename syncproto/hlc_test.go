@@ -1,0 +1,207 @@
+package syncproto
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeWall is a wall clock a test sets by hand.
+type fakeWall struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeWall(t time.Time) *fakeWall { return &fakeWall{t: t} }
+
+func (w *fakeWall) Now() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.t
+}
+
+func (w *fakeWall) Set(t time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.t = t
+}
+
+func (w *fakeWall) Advance(d time.Duration) { w.Set(w.Now().Add(d)) }
+
+var t0 = time.Date(2026, 11, 26, 1, 11, 0, 123_456_789, time.UTC)
+
+func TestClockFollowsWall(t *testing.T) {
+	w := newFakeWall(t0)
+	c := NewClock(w.Now)
+	if got, want := c.Now().String(), "2026-11-26T01:11:00.123Z-0000"; got != want {
+		t.Errorf("first stamp = %s, want %s", got, want)
+	}
+	if got, want := c.Now().String(), "2026-11-26T01:11:00.123Z-0001"; got != want {
+		t.Errorf("same millisecond = %s, want %s", got, want)
+	}
+	w.Advance(time.Second)
+	if got, want := c.Now().String(), "2026-11-26T01:11:01.123Z-0000"; got != want {
+		t.Errorf("after a second = %s, want %s", got, want)
+	}
+}
+
+func TestClockMonotonicWhenWallJumpsBack(t *testing.T) {
+	w := newFakeWall(t0)
+	c := NewClock(w.Now)
+	prev := c.Now()
+	for _, jump := range []time.Duration{-time.Hour, 0, time.Millisecond, -24 * time.Hour, 30 * time.Minute} {
+		w.Advance(jump)
+		for range 3 {
+			s := c.Now()
+			if s.Compare(prev) <= 0 || s.String() <= prev.String() {
+				t.Fatalf("after a jump of %v: stamp %s is not after %s", jump, s, prev)
+			}
+			prev = s
+		}
+	}
+	// The wall clock is now 25.5 h behind where it was: stamps hold on to
+	// the latest wall time seen and count up.
+	if got := prev.Time(); !got.Equal(t0.Truncate(time.Millisecond)) {
+		t.Errorf("stamps' wall part = %v, want the latest wall reading %v", got, t0)
+	}
+}
+
+func TestClockLogicalOverflowBorrowsNextMillisecond(t *testing.T) {
+	w := newFakeWall(t0)
+	c := NewClock(w.Now)
+	prev := c.Now()
+	for i := range maxLogical + 5 {
+		s := c.Now()
+		if s.Compare(prev) <= 0 || s.String() <= prev.String() || !s.valid() {
+			t.Fatalf("stamp %d: %s is not a valid stamp after %s", i, s, prev)
+		}
+		prev = s
+	}
+	if got, want := prev.String(), "2026-11-26T01:11:00.124Z-0004"; got != want {
+		t.Errorf("after %d stamps in one millisecond: %s, want %s", maxLogical+6, got, want)
+	}
+}
+
+func TestClockClampsWallToValidRange(t *testing.T) {
+	// A travel router without a battery-backed clock boots in 1970.
+	w := newFakeWall(time.Unix(0, 0))
+	c := NewClock(w.Now)
+	if s := c.Now(); !s.valid() || !s.Time().Equal(MinTime) {
+		t.Errorf("stamp from a 1970 wall clock = %s, want a valid stamp at %v", s, MinTime)
+	}
+	w.Set(time.Date(2150, 1, 1, 0, 0, 0, 0, time.UTC))
+	if s := c.Now(); !s.valid() {
+		t.Errorf("stamp from a 2150 wall clock = %s, want a valid stamp", s)
+	}
+}
+
+func TestClockObserveOrdersCausallyAcrossHubs(t *testing.T) {
+	// Hub A's clock runs five minutes fast, B's is right. B sees A's edit,
+	// then the user edits on B: B's edit must sort after A's so that
+	// last-writer-wins keeps it.
+	wa, wb := newFakeWall(t0.Add(5*time.Minute)), newFakeWall(t0)
+	a, b := NewClock(wa.Now), NewClock(wb.Now)
+	edit := a.Now()
+	b.Observe(edit)
+	reply := b.Now()
+	if reply.Compare(edit) <= 0 || reply.String() <= edit.String() {
+		t.Fatalf("B's later edit %s does not sort after A's %s", reply, edit)
+	}
+	// Observing an older stamp changes nothing.
+	b.Observe(NewHLC(t0.Add(-time.Hour), 0))
+	if next := b.Now(); next.Compare(reply) <= 0 {
+		t.Errorf("stamp %s after observing an old stamp is not after %s", next, reply)
+	}
+	// Invalid stamps are ignored rather than poisoning the clock.
+	b.Observe(HLC{wall: MaxTime.UnixMilli() + 1})
+	if s := b.Now(); !s.valid() {
+		t.Errorf("stamp after observing an invalid one = %s, want valid", s)
+	}
+}
+
+// TestClockCausalityRandomExchange runs hubs with skewed, jumping clocks
+// that exchange stamps at random, and checks the HLC guarantee on every
+// message: a stamp made after receiving another sorts after it.
+func TestClockCausalityRandomExchange(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const hubs = 4
+	walls := make([]*fakeWall, hubs)
+	clocks := make([]*Clock, hubs)
+	for i := range hubs {
+		walls[i] = newFakeWall(t0.Add(time.Duration(r.IntN(600)-300) * time.Second))
+		clocks[i] = NewClock(walls[i].Now)
+	}
+	for step := range 5000 {
+		i, j := r.IntN(hubs), r.IntN(hubs)
+		walls[i].Advance(time.Duration(r.IntN(2000)-200) * time.Millisecond) // sometimes backwards
+		sent := clocks[i].Now()
+		clocks[j].Observe(sent)
+		if got := clocks[j].Now(); got.Compare(sent) <= 0 || got.String() <= sent.String() {
+			t.Fatalf("step %d: hub %d stamped %s after receiving %s from hub %d", step, j, got, sent, i)
+		}
+	}
+}
+
+func TestClockConcurrentStampsAreUnique(t *testing.T) {
+	c := NewClock(newFakeWall(t0).Now)
+	const workers, each = 8, 500
+	out := make([][]string, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for range each {
+				out[w] = append(out[w], c.Now().String())
+			}
+		})
+	}
+	wg.Wait()
+	all := slices.Concat(out...)
+	slices.Sort(all)
+	if n := len(slices.Compact(all)); n != workers*each {
+		t.Errorf("%d distinct stamps from %d calls", n, workers*each)
+	}
+}
+
+func TestHLCTextOrderMatchesCompare(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	span := MaxTime.UnixMilli() - MinTime.UnixMilli()
+	stamp := func() HLC {
+		// Mostly close together, so that equal walls and counters happen.
+		if r.IntN(2) == 0 {
+			return HLC{wall: t0.UnixMilli() + r.Int64N(3), logical: r.IntN(12)}
+		}
+		return HLC{wall: MinTime.UnixMilli() + r.Int64N(span), logical: r.IntN(maxLogical + 1)}
+	}
+	for range 20000 {
+		a, b := stamp(), stamp()
+		if got, want := strings.Compare(a.String(), b.String()), a.Compare(b); got != want {
+			t.Fatalf("text order of %s and %s is %d, Compare says %d", a, b, got, want)
+		}
+		back, err := ParseHLC(a.String())
+		if err != nil || back != a {
+			t.Fatalf("ParseHLC(%s) = %v, %v", a, back, err)
+		}
+	}
+}
+
+func TestParseHLCRejects(t *testing.T) {
+	for _, s := range []string{
+		"",
+		"2026-11-26T01:11:00.123Z",        // no counter
+		"2026-11-26T01:11:00.123Z-001",    // short counter
+		"2026-11-26T01:11:00.123Z-00001",  // long counter
+		"2026-11-26T01:11:00.123Z+0001",   // wrong separator
+		"2026-11-26T01:11:00Z-0001",       // no milliseconds
+		"2026-11-26T01:11:00.123+01:00-0", // offset instead of Z
+		"2026-02-30T01:11:00.123Z-0001",   // no such day
+		"2026-11-26T01:11:00.123Z-00a1",   // letters in counter
+		"1734674473509-0",                 // another system's format
+	} {
+		if h, err := ParseHLC(s); err == nil {
+			t.Errorf("ParseHLC(%q) = %s, want an error", s, h)
+		}
+	}
+}
