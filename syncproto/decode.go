@@ -276,16 +276,18 @@ type object struct {
 
 func readObject(p *problems, path string, v any) *object {
 	if v == nil {
+		if path == "" {
+			p.add(CodeMalformed, "", "an envelope must be a JSON object, not null")
+		}
 		return nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		where := path
-		if where == "" {
+		if path == "" {
 			p.add(CodeMalformed, "", "an envelope must be a JSON object, not %s", kind(v))
-			return nil
+		} else {
+			p.add(CodeMalformed, path, "must be an object, not %s", kind(v))
 		}
-		p.add(CodeMalformed, where, "must be an object, not %s", kind(v))
 		return nil
 	}
 	return &object{p: p, path: path, m: m, seen: make(map[string]bool, len(m))}
