@@ -379,3 +379,21 @@ func ExampleMarshal() {
 	fmt.Println(string(b), err)
 	// Output: {"id":"01a2156f-95fe-7e9e-a5ae-b7f610513d30","family_id":"01a2156f-95c5-7a2a-bb93-2b796a20f766","member_id":"01a2156f-95c8-7cde-b1b3-9a5db552d71d","origin":"hub:kitchen-ipad","type":"sleep","start":"2026-12-19T22:10:00Z","end":"2026-12-20T05:55:00Z","tz":"Europe/London","hlc":"2026-12-20T06:01:13.509Z-0000","v":1,"data":{}} <nil>
 }
+
+func TestSizeLimitBoundary(t *testing.T) {
+	b, err := os.ReadFile("testdata/valid/sleep_night.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad := func(n int) []byte {
+		out := append([]byte(nil), b...)
+		return append(out, strings.Repeat(" ", n-len(out))...)
+	}
+	if _, err := Unmarshal(pad(MaxEnvelopeBytes)); err != nil {
+		t.Errorf("envelope of exactly %d bytes: %v", MaxEnvelopeBytes, err)
+	}
+	_, err = Unmarshal(pad(MaxEnvelopeBytes + 1))
+	if es, ok := errors.AsType[Errors](err); !ok || es.Code() != CodeTooLarge {
+		t.Errorf("envelope of %d bytes: %v, want too_large", MaxEnvelopeBytes+1, err)
+	}
+}
