@@ -326,38 +326,34 @@ func (o *object) wrong(key, want string, v any) {
 	o.p.add(CodeMalformed, member(o.path, key), "must be %s, not %s", want, kind(v))
 }
 
-func (o *object) str(key string) string {
+// typed returns the member key if it is present and of JSON kind T, and
+// records a problem if it is present and of another kind.
+func typed[T any](o *object, key, want string) (T, bool) {
+	var zero T
 	v, ok := o.get(key)
 	if !ok {
-		return ""
+		return zero, false
 	}
-	s, ok := v.(string)
+	t, ok := v.(T)
 	if !ok {
-		o.wrong(key, "a string", v)
+		o.wrong(key, want, v)
 	}
+	return t, ok
+}
+
+func (o *object) str(key string) string {
+	s, _ := typed[string](o, key, "a string")
 	return s
 }
 
 func (o *object) boolean(key string) bool {
-	v, ok := o.get(key)
-	if !ok {
-		return false
-	}
-	b, ok := v.(bool)
-	if !ok {
-		o.wrong(key, "true or false", v)
-	}
+	b, _ := typed[bool](o, key, "true or false")
 	return b
 }
 
 func (o *object) integer(key string) int {
-	v, ok := o.get(key)
+	n, ok := typed[json.Number](o, key, "a whole number")
 	if !ok {
-		return 0
-	}
-	n, ok := v.(json.Number)
-	if !ok {
-		o.wrong(key, "a whole number", v)
 		return 0
 	}
 	i, err := strconv.ParseInt(string(n), 10, 32)
@@ -369,13 +365,8 @@ func (o *object) integer(key string) int {
 }
 
 func (o *object) number(key string) *float64 {
-	v, ok := o.get(key)
+	n, ok := typed[json.Number](o, key, "a number")
 	if !ok {
-		return nil
-	}
-	n, ok := v.(json.Number)
-	if !ok {
-		o.wrong(key, "a number", v)
 		return nil
 	}
 	f, err := strconv.ParseFloat(string(n), 64)
@@ -390,13 +381,8 @@ func (o *object) number(key string) *float64 {
 // reported against the member.
 func parsed[T any](o *object, key string, conv func(string) (T, error)) T {
 	var zero T
-	v, ok := o.get(key)
+	s, ok := typed[string](o, key, "a string")
 	if !ok {
-		return zero
-	}
-	s, ok := v.(string)
-	if !ok {
-		o.wrong(key, "a string", v)
 		return zero
 	}
 	t, err := conv(s)
@@ -418,14 +404,7 @@ func (o *object) clock(key string) ClockTime { return parsed(o, key, ParseClockT
 func (o *object) date(key string) Date { return parsed(o, key, ParseDate) }
 
 func (o *object) array(key string) []any {
-	v, ok := o.get(key)
-	if !ok {
-		return nil
-	}
-	a, ok := v.([]any)
-	if !ok {
-		o.wrong(key, "an array", v)
-	}
+	a, _ := typed[[]any](o, key, "an array")
 	return a
 }
 
