@@ -26,8 +26,8 @@
 //
 // The envelope's v is the schema version its writer used; this build reads
 // and writes CurrentVersion. A schema version never changes once released:
-// any change to a type's fields, even an added optional one, makes a new
-// version, because strict readers reject fields they do not know.
+// any change, a new type or a new field (even an optional one), makes a new
+// version, because strict readers reject types and fields they do not know.
 //
 //   - v below 1 is invalid.
 //   - v up to CurrentVersion is decoded and validated by that version's rules.
