@@ -43,7 +43,7 @@ func Unmarshal(b []byte) (Envelope, error) {
 	o.done()
 	payload := newPayload(h.Type)
 	if payload == nil {
-		p.add(CodeUnknownType, "type", "unknown event type %s; known types are %s", quote(string(h.Type)), typeList())
+		unknownType(&p, h.Type)
 		return Envelope{}, p.err()
 	}
 	if d := readObject(&p, "data", data); d != nil {
@@ -87,7 +87,7 @@ func DecodeHeader(b []byte) (Header, error) {
 	if h.V <= CurrentVersion {
 		o.done()
 		if newPayload(h.Type) == nil {
-			p.add(CodeUnknownType, "type", "unknown event type %s; known types are %s", quote(string(h.Type)), typeList())
+			unknownType(&p, h.Type)
 		}
 	} else if !wellFormedTypeName(string(h.Type)) {
 		p.invalid("type", "must be lowercase letters, digits, '.' and '_', at most 64 characters")
@@ -243,12 +243,12 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
-func typeList() string {
+func unknownType(p *problems, t Type) {
 	names := make([]string, 0, len(Types()))
 	for _, t := range Types() {
 		names = append(names, string(t))
 	}
-	return strings.Join(names, ", ")
+	p.add(CodeUnknownType, "type", "unknown event type %s; known types are %s", quote(string(t)), strings.Join(names, ", "))
 }
 
 func wellFormedTypeName(s string) bool {

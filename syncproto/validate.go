@@ -35,7 +35,7 @@ func (e Envelope) validate(p *problems) {
 		p.add(CodeUnsupportedVersion, "v", "version %d is newer than this build writes (up to %d)", e.V, CurrentVersion)
 	}
 	if e.Type != "" && newPayload(e.Type) == nil {
-		p.add(CodeUnknownType, "type", "unknown event type %s; known types are %s", quote(string(e.Type)), typeList())
+		unknownType(p, e.Type)
 		return
 	}
 	switch {
