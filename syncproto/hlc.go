@@ -119,6 +119,11 @@ func (h HLC) next() HLC {
 // tracking real time until the wall clock catches up; order stays causal.
 // The wall clock is read clamped to [MinTime, MaxTime) so that every stamp
 // is valid.
+//
+// A Clock remembers only what it saw since it was made: a process that
+// restarts must Observe the greatest stamp in its log before issuing new
+// ones, or a wall clock set back while it was down would let new stamps
+// sort before old ones.
 type Clock struct {
 	wall func() time.Time
 
