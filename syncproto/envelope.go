@@ -15,12 +15,13 @@ const CurrentVersion = 1
 // Marshal produces.
 const MaxEnvelopeBytes = 64 << 10
 
-// The sane range for every instant in an envelope: event times, leg times
-// and HLC stamps. Validation never reads the clock, so two hubs always agree
-// on what is valid; this fixed window is the guard against typos instead.
+// The sane range for every instant in an envelope, 2000-01-01 (inclusive)
+// to 2100-01-01 (exclusive): event times, leg times and HLC stamps.
+// Validation never reads the clock, so that every hub agrees on what is
+// valid; this fixed window is the guard against typos instead.
 var (
-	MinTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-	MaxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) // exclusive
+	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
 // Type names what an event records and so which payload its data holds.

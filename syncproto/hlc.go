@@ -90,7 +90,7 @@ func (h *HLC) UnmarshalText(b []byte) error {
 }
 
 func (h HLC) valid() bool {
-	return h.wall >= MinTime.UnixMilli() && h.wall < MaxTime.UnixMilli() &&
+	return h.wall >= minTime.UnixMilli() && h.wall < maxTime.UnixMilli() &&
 		h.logical >= 0 && h.logical <= maxLogical
 }
 
@@ -117,7 +117,7 @@ func (h HLC) next() HLC {
 // make its own edits lose every conflict. The cost of adopting a stamp from
 // a device whose clock is wrong the other way is only that stamps stop
 // tracking real time until the wall clock catches up; order stays causal.
-// The wall clock is read clamped to [MinTime, MaxTime) so that every stamp
+// The wall clock is read clamped to 2000-01-01 … 2099-12-31 so that every stamp
 // is valid.
 //
 // A Clock remembers only what it saw since it was made: a process that
@@ -143,10 +143,10 @@ func NewClock(wall func() time.Time) *Clock {
 // Now returns a stamp after every stamp this clock has issued or observed.
 func (c *Clock) Now() HLC {
 	w := c.wall()
-	if w.Before(MinTime) {
-		w = MinTime
+	if w.Before(minTime) {
+		w = minTime
 	}
-	if ceiling := MaxTime.Add(-24 * time.Hour); w.After(ceiling) {
+	if ceiling := maxTime.Add(-24 * time.Hour); w.After(ceiling) {
 		w = ceiling
 	}
 	ms := w.UnixMilli()

@@ -89,8 +89,8 @@ func TestClockClampsWallToValidRange(t *testing.T) {
 	// A travel router without a battery-backed clock boots in 1970.
 	w := newFakeWall(time.Unix(0, 0))
 	c := NewClock(w.Now)
-	if s := c.Now(); !s.valid() || !s.Time().Equal(MinTime) {
-		t.Errorf("stamp from a 1970 wall clock = %s, want a valid stamp at %v", s, MinTime)
+	if s := c.Now(); !s.valid() || !s.Time().Equal(minTime) {
+		t.Errorf("stamp from a 1970 wall clock = %s, want a valid stamp at %v", s, minTime)
 	}
 	w.Set(time.Date(2150, 1, 1, 0, 0, 0, 0, time.UTC))
 	if s := c.Now(); !s.valid() {
@@ -116,7 +116,7 @@ func TestClockObserveOrdersCausallyAcrossHubs(t *testing.T) {
 		t.Errorf("stamp %s after observing an old stamp is not after %s", next, reply)
 	}
 	// Invalid stamps are ignored rather than poisoning the clock.
-	b.Observe(HLC{wall: MaxTime.UnixMilli() + 1})
+	b.Observe(HLC{wall: maxTime.UnixMilli() + 1})
 	if s := b.Now(); !s.valid() {
 		t.Errorf("stamp after observing an invalid one = %s, want valid", s)
 	}
@@ -167,13 +167,13 @@ func TestClockConcurrentStampsAreUnique(t *testing.T) {
 
 func TestHLCTextOrderMatchesCompare(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	span := MaxTime.UnixMilli() - MinTime.UnixMilli()
+	span := maxTime.UnixMilli() - minTime.UnixMilli()
 	stamp := func() HLC {
 		// Mostly close together, so that equal walls and counters happen.
 		if r.IntN(2) == 0 {
 			return HLC{wall: t0.UnixMilli() + r.Int64N(3), logical: r.IntN(12)}
 		}
-		return HLC{wall: MinTime.UnixMilli() + r.Int64N(span), logical: r.IntN(maxLogical + 1)}
+		return HLC{wall: minTime.UnixMilli() + r.Int64N(span), logical: r.IntN(maxLogical + 1)}
 	}
 	for range 20000 {
 		a, b := stamp(), stamp()

@@ -34,14 +34,17 @@ func (e Envelope) validate(p *problems) {
 	if e.V > CurrentVersion {
 		p.add(CodeUnsupportedVersion, "v", "version %d is newer than this build writes (up to %d)", e.V, CurrentVersion)
 	}
-	if e.Type != "" && newPayload(e.Type) == nil {
+	if e.Type == "" {
+		return // reported with the header; the payload's rules need a type
+	}
+	if newPayload(e.Type) == nil {
 		unknownType(p, e.Type)
 		return
 	}
 	switch {
 	case e.Data == nil:
 		p.invalid("data", "required")
-	case e.Type != "" && e.Data.Type() != e.Type:
+	case e.Data.Type() != e.Type:
 		p.invalid("data", "holds a %s payload but type is %s", e.Data.Type(), e.Type)
 	default:
 		e.Data.validate(p, &e.Header)
@@ -72,7 +75,7 @@ func (h Header) validate(p *problems) {
 	case h.HLC.IsZero():
 		p.invalid("hlc", "required")
 	case !h.HLC.valid():
-		p.invalid("hlc", "must lie between %s and %s", MinTime.Format(time.DateOnly), MaxTime.Format(time.DateOnly))
+		p.invalid("hlc", "must lie between %s and %s", minTime.Format(time.DateOnly), maxTime.Format(time.DateOnly))
 	}
 	if h.V < 1 {
 		if h.V == 0 {
@@ -136,13 +139,13 @@ func instant(p *problems, path string, t time.Time, required bool) bool {
 		return false
 	}
 	if !inRange(t) {
-		p.invalid(path, "must lie between %s and %s", MinTime.Format(time.DateOnly), MaxTime.Format(time.DateOnly))
+		p.invalid(path, "must lie between %s and %s", minTime.Format(time.DateOnly), maxTime.Format(time.DateOnly))
 		return false
 	}
 	return true
 }
 
-func inRange(t time.Time) bool { return !t.Before(MinTime) && t.Before(MaxTime) }
+func inRange(t time.Time) bool { return !t.Before(minTime) && t.Before(maxTime) }
 
 func zone(p *problems, path, name string, required bool) {
 	switch {
