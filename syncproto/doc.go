@@ -17,8 +17,9 @@
 //
 // Validation is strict: envelopes over MaxEnvelopeBytes, invalid UTF-8,
 // duplicate keys, unknown fields and unknown types are rejected; strings
-// and arrays are bounded; every instant lies from 2000-01-01 up to 2100-01-01; zone
-// names must be in the IANA list embedded in this package. Validation never
+// and arrays are bounded; every instant lies from 2000-01-01 up to
+// 2100-01-01; zone names must be in the IANA list embedded in this
+// package. Validation never
 // reads the clock or the host's zone database, so every hub accepts exactly
 // the same events.
 //

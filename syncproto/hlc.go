@@ -117,8 +117,8 @@ func (h HLC) next() HLC {
 // make its own edits lose every conflict. The cost of adopting a stamp from
 // a device whose clock is wrong the other way is only that stamps stop
 // tracking real time until the wall clock catches up; order stays causal.
-// The wall clock is read clamped to 2000-01-01 … 2099-12-31 so that every stamp
-// is valid.
+// The wall clock is read clamped to 2000-01-01 … 2099-12-31 so that every
+// stamp is valid.
 //
 // A Clock remembers only what it saw since it was made: a process that
 // restarts must Observe the greatest stamp in its log before issuing new
