@@ -70,32 +70,7 @@ func (m *MemberUpserted) validate(p *problems, h *Header) {
 	noEnd(p, h)
 	text(p, "data.display_name", m.DisplayName, true)
 
-	band := m.AgeBand
-	switch {
-	case m.BirthDate.IsZero() && m.AgeBand == "":
-		p.invalid("data.birth_date", "required, or else age_band")
-	case !m.BirthDate.IsZero() && m.AgeBand != "":
-		p.invalid("data.age_band", "give birth_date or age_band, not both")
-	case !m.BirthDate.IsZero():
-		band = ""
-		today := DateOf(h.Start)
-		switch {
-		case !m.BirthDate.valid():
-			p.invalid("data.birth_date", "%s is not a real date", m.BirthDate)
-		case m.BirthDate.Before(minBirthDate) || m.BirthDate.Year < today.Year-maxAgeYears:
-			p.invalid("data.birth_date", "must be within the last %d years", maxAgeYears)
-		case !h.Start.IsZero() && today.Before(m.BirthDate):
-			p.invalid("data.birth_date", "must not be after the day of start")
-		default:
-			band = AgeBandAt(m.BirthDate, today)
-		}
-	default:
-		if !slices.Contains(ageBands, m.AgeBand) {
-			band = ""
-		}
-		oneOf(p, "data.age_band", m.AgeBand, true, ageBands...)
-	}
-
+	band := m.ageBand(p, h)
 	zone(p, "data.home_tz", m.HomeTZ, true)
 	sleepOK := clockTime(p, "data.sleep_time", m.SleepTime)
 	wakeOK := clockTime(p, "data.wake_time", m.WakeTime)
@@ -117,6 +92,36 @@ func (m *MemberUpserted) validate(p *problems, h *Header) {
 			p.invalid("data.caffeine_advice", "only adults can opt in to caffeine advice")
 		}
 	}
+}
+
+// ageBand checks birth_date and age_band and returns the member's age band
+// on the day of start, or "" when that cannot be known.
+func (m *MemberUpserted) ageBand(p *problems, h *Header) AgeBand {
+	today := DateOf(h.Start)
+	switch {
+	case m.BirthDate.IsZero() && m.AgeBand == "":
+		p.invalid("data.birth_date", "required, or else age_band")
+	case !m.BirthDate.IsZero() && m.AgeBand != "":
+		p.invalid("data.age_band", "give birth_date or age_band, not both")
+	case m.AgeBand != "":
+		oneOf(p, "data.age_band", m.AgeBand, true, ageBands...)
+		if slices.Contains(ageBands, m.AgeBand) {
+			return m.AgeBand
+		}
+	case !m.BirthDate.valid():
+		p.invalid("data.birth_date", "%s is not a real date", m.BirthDate)
+	case m.BirthDate.Before(minBirthDate):
+		p.invalid("data.birth_date", "must be %s or later", minBirthDate)
+	case !inRange(h.Start):
+		// The age cannot be known; start's own problem is reported.
+	case today.Before(m.BirthDate):
+		p.invalid("data.birth_date", "must not be after the day of start")
+	case m.BirthDate.Year < today.Year-maxAgeYears:
+		p.invalid("data.birth_date", "must be within %d years of start", maxAgeYears)
+	default:
+		return AgeBandAt(m.BirthDate, today)
+	}
+	return ""
 }
 
 // validateNaps checks each nap and, when the night is known, that naps fall
