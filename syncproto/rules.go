@@ -133,6 +133,7 @@ func (m *MemberUpserted) validateNaps(p *problems, nightKnown bool) {
 	}
 	type span struct{ i, from, to int } // minutes after wake_time
 	var spans []span
+	awake := mod(m.SleepTime.Minutes()-m.WakeTime.Minutes(), 24*60)
 	for i, n := range m.Naps {
 		path := index("data.naps", i)
 		startOK := clockTime(p, path+".start", n.Start)
@@ -147,7 +148,6 @@ func (m *MemberUpserted) validateNaps(p *problems, nightKnown bool) {
 		if !startOK || !nightKnown {
 			continue
 		}
-		awake := mod(m.SleepTime.Minutes()-m.WakeTime.Minutes(), 24*60)
 		from := mod(n.Start.Minutes()-m.WakeTime.Minutes(), 24*60)
 		if from+n.DurationMin > awake {
 			p.invalid(path, "must fall between wake_time %s and sleep_time %s", m.WakeTime, m.SleepTime)
