@@ -44,8 +44,17 @@ func TestReferenceDescribesEveryTypeAndField(t *testing.T) {
 		}
 		section, _, _ = strings.Cut(section, "\n## ")
 		section, _, _ = strings.Cut(section, "\n### ")
+		// Only the field tables count: the JSON examples name fields too,
+		// but showing a field is not describing it.
+		var table strings.Builder
+		for line := range strings.Lines(section) {
+			if strings.HasPrefix(line, "|") {
+				table.WriteString(line)
+			}
+		}
 		for _, field := range jsonFields(reflect.TypeOf(newPayload(typ)).Elem()) {
-			if !strings.Contains(section, "`"+field+"`") && !strings.Contains(section, `"`+field+`"`) && !strings.Contains(section, "]."+field+"`") {
+			described := table.String()
+			if !strings.Contains(described, "`"+field+"`") && !strings.Contains(described, `"`+field+`"`) && !strings.Contains(described, "]."+field+"`") {
 				t.Errorf("section %s of docs/events.md does not describe field %s", typ, field)
 			}
 		}
