@@ -8,14 +8,14 @@ import "math"
 // values are those of Serkh & Forger (2014) and the Arcascope open-source
 // circadian library, as SCIENCE.md gives them.
 type Forger99 struct {
-	Taux  float64 // intrinsic period, hours
-	Mu    float64 // stiffness of the oscillator
-	G     float64 // light drive gain
-	A0    float64 // alpha scale
-	Beta  float64 // photoreceptor recovery rate
-	P     float64 // light sensitivity exponent
-	I0    float64 // reference illuminance, lux
-	K     float64 // light modulation of the period
+	Taux float64 // intrinsic period, hours
+	Mu   float64 // stiffness of the oscillator
+	G    float64 // light drive gain
+	A0   float64 // alpha scale
+	Beta float64 // photoreceptor recovery rate
+	P    float64 // light sensitivity exponent
+	I0   float64 // reference illuminance, lux
+	K    float64 // light modulation of the period
 }
 
 // NewForger99 returns the model with the default parameters.

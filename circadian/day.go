@@ -1,0 +1,308 @@
+package circadian
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// window is a run of steps [a, b).
+type window struct{ a, b int }
+
+// planFrame plans one day for one person: tonight's sleep, naps, light,
+// then simulates the day and writes its items.
+func (r *run) planFrame(fi, from int) {
+	f := r.tp.frames[fi]
+	lo, hi := max(r.tp.step(f.start), from), r.tp.step(f.end)
+	if hi <= lo {
+		return
+	}
+	t0 := r.tp.at(lo)
+	need := r.misalignment(r.states[lo], t0)
+	modelled := !r.age.Infant()
+
+	r.adjustTonight(fi, lo)
+	if modelled && f.kind != DayTravel && math.Abs(need) >= 0.5 {
+		r.chooseBedtime(fi, lo, need)
+	}
+	r.planNaps(fi)
+
+	lux, asleep := r.lux[lo:hi], r.asleep[lo:hi]
+	r.fillBaseline(lux, asleep, lo, hi)
+	base := Simulate(r.m, r.states[lo], t0, lux)
+	var seek window
+	var avoid []window
+	if modelled && math.Abs(need) >= 0.25 {
+		seek = r.chooseSeek(base, lo, hi, need)
+		if math.Abs(need) >= 0.5 {
+			avoid = r.chooseAvoid(base, lo, hi, need, seek)
+		}
+	}
+	for i := seek.a; i < seek.b; i++ {
+		lux[i-lo] = r.seekLux(r.tp.at(i))
+	}
+	for _, w := range avoid {
+		for i := w.a; i < w.b; i++ {
+			lux[i-lo] = math.Min(lux[i-lo], LuxAvoid)
+		}
+	}
+	s := r.states[lo]
+	for i := lo; i < hi; i++ {
+		s = rk4(r.m, s, r.lux[i], stepHours)
+		r.states[i+1] = s
+	}
+	r.items(fi, need, seek, avoid)
+}
+
+// seekLux is the light a person can get on purpose at t: outdoors in the
+// day, a bright room or window seat early and late (no one should stare at
+// a 10,000-lux lamp at night). Without coordinates daylight is taken to be
+// 07:00–19:00 local time.
+func (r *run) seekLux(t time.Time) float64 {
+	h := t.In(r.where(t)).Hour()
+	if h >= 7 && h < 19 {
+		return LuxOutdoor
+	}
+	return LuxBrightIndoor
+}
+
+// canSeek reports whether step i is a time to go and find light: awake, on
+// the ground, not on the way to or from a flight, 06:00–22:00 local.
+func (r *run) canSeek(i int) bool {
+	if r.asleep[i] {
+		return false
+	}
+	t := r.tp.at(i).Add(Step / 2)
+	if r.inBusy(t) {
+		return false
+	}
+	h := t.In(r.where(t)).Hour()
+	return h >= 6 && h < 22
+}
+
+// seekHours is the length of a light window by intensity; children get at
+// most two hours of outdoor play.
+func (r *run) seekHours() float64 {
+	h := 2.0
+	switch r.tp.trip.Intensity {
+	case syncproto.IntensityGentle:
+		h = 1
+	case syncproto.IntensityAggressive:
+		h = 3
+	}
+	if !r.age.Adult() && r.age.Band != syncproto.AgeTeen {
+		h = math.Min(h, 2)
+	}
+	return h
+}
+
+// shiftOf is the phase change, in hours (positive: an advance), that light
+// at lux over steps [a, b) brings compared with the baseline path.
+func (r *run) shiftOf(base *Trajectory, lo, a, b int, lux float64) float64 {
+	s := base.States[a-lo]
+	for i := a; i < b; i++ {
+		s = rk4(r.m, s, lux, stepHours)
+	}
+	return wrapPi(r.m.Phase(s)-r.m.Phase(base.States[b-lo])) * 12 / math.Pi
+}
+
+// chooseSeek simulates a light window at every half hour the person can
+// seek light and keeps the one that moves the clock most the way it must
+// go, or, near the goal, the one that comes closest to it.
+func (r *run) chooseSeek(base *Trajectory, lo, hi int, need float64) window {
+	length := int(r.seekHours() / stepHours)
+	var best window
+	bestScore := math.Inf(-1)
+	for a := lo; a < hi; a += 5 {
+		if !r.canSeek(a) {
+			continue
+		}
+		b := a
+		for b < hi && b-a < length && r.canSeek(b) {
+			b++
+		}
+		if b-a < 10 && b-a < length {
+			continue
+		}
+		lux := r.seekLux(r.tp.at(a))
+		d := r.shiftOf(base, lo, a, b, lux)
+		score := math.Copysign(1, need) * d
+		if score > math.Abs(need) {
+			score = math.Abs(need) - (score - math.Abs(need))
+		}
+		if score > bestScore {
+			best, bestScore = window{a, b}, score
+		}
+	}
+	if bestScore < 0.05 {
+		return window{}
+	}
+	return best
+}
+
+// chooseAvoid finds the half hours when bright light would move the clock
+// the wrong way, awake, anywhere (on board too), and merges them.
+func (r *run) chooseAvoid(base *Trajectory, lo, hi int, need float64, seek window) []window {
+	var out []window
+	for a := lo; a+5 <= hi; a += 5 {
+		if slices.Contains(r.asleep[a:a+5], true) || (a < seek.b && a+5 > seek.a) {
+			continue
+		}
+		t := r.tp.at(a)
+		lux := LuxBrightIndoor
+		if _, air := r.inAir(t); !air && !r.inBusy(t) {
+			lux = r.seekLux(t)
+		}
+		if math.Copysign(1, need)*r.shiftOf(base, lo, a, a+5, lux) > -0.02 {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].b == a && r.inAirAt(r.tp.at(a)) == r.inAirAt(r.tp.at(a-5)) {
+			out[n-1].b = a + 5
+		} else {
+			out = append(out, window{a, a + 5})
+		}
+	}
+	return slices.DeleteFunc(out, func(w window) bool { return w.b-w.a < 10 })
+}
+
+// tonight is the index in r.sleeps of the main ground sleep starting in
+// frame fi, or -1.
+func (r *run) tonight(fi int) int {
+	f := r.tp.frames[fi]
+	for i, s := range r.sleeps {
+		if s.kind == ItemSleep && !s.inFlight && !s.start.Before(f.start) && s.start.Before(f.end) {
+			return i
+		}
+	}
+	return -1
+}
+
+// chooseBedtime simulates tonight's sleep half an hour (children a quarter)
+// earlier and later and keeps the one that leaves the body clock closest
+// to the plan by tomorrow morning, counting each hour moved as half an
+// hour of misalignment: the social cost of a bedtime off the local one.
+func (r *run) chooseBedtime(fi, lo int, need float64) {
+	k := r.tonight(fi)
+	if k < 0 || r.sleeps[k].clipped || r.sleeps[k].why != "" {
+		return
+	}
+	step := 30 * time.Minute
+	if !r.age.Adult() && r.age.Band != syncproto.AgeTeen {
+		step = 15 * time.Minute
+	}
+	orig := r.sleeps[k]
+	busy := r.busy()
+	bestCost, bestD := math.Inf(1), time.Duration(0)
+	for _, d := range []time.Duration{-step, 0, step} {
+		c := orig
+		c.start, c.end = c.start.Add(d), c.end.Add(d)
+		if len(r.fit(c, busy)) != 1 {
+			continue
+		}
+		r.sleeps[k] = c
+		hi := min(r.tp.step(c.end)+10, r.tp.steps)
+		lux := make([]float64, hi-lo)
+		asleep := make([]bool, hi-lo)
+		r.fillBaseline(lux, asleep, lo, hi)
+		s := Advance(r.m, r.states[lo], lux)
+		cost := math.Abs(r.misalignment(s, r.tp.at(hi))) + 0.5*math.Abs(d.Hours())
+		if cost < bestCost-1e-9 {
+			bestCost, bestD = cost, d
+		}
+	}
+	r.sleeps[k] = orig
+	if bestD != 0 {
+		r.sleeps[k].start = orig.start.Add(bestD)
+		r.sleeps[k].end = orig.end.Add(bestD)
+		dir := "earlier"
+		if bestD > 0 {
+			dir = "later"
+		}
+		r.sleeps[k].why = fmt.Sprintf("The model finds bed %d min %s than the plain schedule brings your body clock closer to local time by tomorrow.", int(bestD.Abs().Minutes()), dir)
+	}
+}
+
+// adjustTonight makes up for what the logs say went wrong today: a child
+// who missed a nap or slept short last night goes to bed earlier.
+func (r *run) adjustTonight(fi, lo int) {
+	if r.now.IsZero() || r.age.Adult() || r.age.Band == syncproto.AgeTeen {
+		return
+	}
+	k := r.tonight(fi)
+	if k < 0 || r.sleeps[k].start.Before(r.now) {
+		return
+	}
+	f := r.tp.frames[fi]
+	var why string
+	if missed := r.missedNap(f); missed {
+		why = "The nap was missed today, so bedtime comes earlier to make up for it."
+	} else if slept, planned := r.lastNight(f); planned > 0 && slept < 0.8*planned {
+		why = fmt.Sprintf("Last night was short (%.1f h of %.1f h), so bedtime comes earlier.", slept, planned)
+	}
+	if why == "" {
+		return
+	}
+	earlier := 30 * time.Minute
+	if r.age.Months < 36 {
+		earlier = 20 * time.Minute
+	}
+	c := r.sleeps[k]
+	c.start = c.start.Add(-earlier)
+	if len(r.fit(c, r.busy())) == 1 {
+		c.why = why
+		r.sleeps[k] = c
+	}
+}
+
+// missedNap reports whether a nap planned in frame f before now has no
+// logged sleep over it though the person logged sleep that day.
+func (r *run) missedNap(f frame) bool {
+	logged := false
+	for _, l := range r.logs {
+		if (l.Kind == LogSleep || l.Kind == LogNap) && l.Start.Before(f.end) && (l.End.IsZero() || l.End.After(f.start.Add(-12*time.Hour))) {
+			logged = true
+		}
+	}
+	if !logged {
+		return false
+	}
+	for _, s := range r.sleeps {
+		if s.kind != ItemNap || s.start.Before(f.start) || !s.end.Before(r.now) || !s.end.Before(f.end) {
+			continue
+		}
+		covered := false
+		for _, l := range r.logs {
+			if (l.Kind == LogSleep || l.Kind == LogNap) && l.Start.Before(s.end) && (l.End.IsZero() || l.End.After(s.start)) {
+				covered = true
+			}
+		}
+		if !covered {
+			return true
+		}
+	}
+	return false
+}
+
+// lastNight is the logged and the planned sleep of the night that ended in
+// frame f, in hours; planned is 0 when nothing was logged for it.
+func (r *run) lastNight(f frame) (slept, planned float64) {
+	for _, s := range r.sleeps {
+		if s.kind == ItemSleep && s.end.After(f.start) && s.end.Before(f.end) && s.start.Before(f.start.Add(6*time.Hour)) {
+			planned += s.end.Sub(s.start).Hours()
+			lo, hi := s.start.Add(-4*time.Hour), s.end.Add(4*time.Hour)
+			for _, l := range r.logs {
+				if l.Kind == LogSleep && !l.End.IsZero() && l.Start.Before(hi) && l.End.After(lo) {
+					slept += l.End.Sub(l.Start).Hours()
+				}
+			}
+			if slept == 0 {
+				return 0, 0
+			}
+			return slept, planned
+		}
+	}
+	return 0, 0
+}

@@ -1,0 +1,300 @@
+package circadian
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// hhmm is t as a clock time, "09:00".
+func hhmm(t time.Time) string { return t.Format("15:04") }
+
+// item makes an item in the local time of where the person is at start.
+func (r *run) item(kind ItemKind, start, end time.Time, text, reason string) Item {
+	loc := r.where(start)
+	_, air := r.inAir(start.Add(time.Second))
+	return Item{Kind: kind, Start: start.In(loc), End: end.In(loc), TZ: loc.String(), InFlight: air, Text: text, Reason: reason}
+}
+
+// placeOf names the clock the plan aims for at t: "London time".
+func (r *run) placeOf(t time.Time) string {
+	f := r.tp.frames[r.frameAt(t)]
+	a := r.tp.aimAt(t)
+	switch {
+	case f.preShift > 0 && t.Before(r.tp.legs[r.tp.journeys[f.journey].first].Depart):
+		return "today's shifted schedule"
+	case a.b != nil:
+		return "a clock halfway to " + placeName("", a.b) + " time"
+	}
+	return placeName("", a.a) + " time"
+}
+
+// local is how a time reads where the person is, with the zone's city in
+// flight: "06:00 London time".
+func (r *run) local(t time.Time, air bool) string {
+	loc := r.where(t)
+	if air {
+		return hhmm(t.In(loc)) + " " + placeName("", loc) + " time"
+	}
+	return hhmm(t.In(loc))
+}
+
+func (r *run) between(a, b time.Time, air bool) string {
+	loc := r.where(a)
+	s := hhmm(a.In(loc)) + "–" + hhmm(b.In(loc))
+	if air {
+		s += " " + placeName("", loc) + " time"
+	}
+	return s
+}
+
+// items writes the advice of frame fi.
+func (r *run) items(fi int, need float64, seek window, avoid []window) {
+	f := r.tp.frames[fi]
+	d := &Day{Date: f.date, TZ: f.zone.String(), Kind: f.kind, Label: f.label, Start: f.start.In(f.zone), End: f.end.In(f.zone), Items: []Item{}}
+	wake := r.wakeIn(f)
+	bed := r.bedIn(f, wake)
+	for _, s := range r.sleeps {
+		if !s.start.Before(f.start) && s.start.Before(f.end) {
+			d.Items = append(d.Items, r.sleepItem(f, s))
+		}
+	}
+	if r.age.Infant() && f.kind == DayTravel {
+		first := r.tp.legs[r.tp.journeys[f.journey].first].Depart
+		d.Items = append(d.Items, r.item(ItemNap, first, f.end, "Sleep and feed on demand through the journey",
+			"Under six months sleep follows hunger and tiredness; a feed at take-off and landing eases the ears."))
+	}
+	if seek.b > seek.a {
+		a, b := later(r.tp.at(seek.a), f.start), earlier(r.tp.at(seek.b), f.end)
+		text := "Go outside or sit by a window, " + r.between(a, b, false)
+		if r.seekLux(a) < LuxOutdoor {
+			text = "Sit in bright light (all lamps on, near a window), " + r.between(a, b, false)
+		}
+		d.Items = append(d.Items, r.item(ItemLightSeek, a, b, text, r.lightReason(need, a, true)))
+	}
+	for _, w := range avoid {
+		a, b := later(r.tp.at(w.a), f.start), earlier(r.tp.at(w.b), f.end)
+		_, air := r.inAir(a.Add(time.Second))
+		text := "Avoid bright light " + r.between(a, b, false) + ": sunglasses outside, lamps low inside"
+		if air {
+			text = "Keep the window shade down and screens dim, " + r.between(a, b, true)
+		}
+		d.Items = append(d.Items, r.item(ItemLightAvoid, a, b, text, r.lightReason(need, a, false)))
+	}
+	d.Items = append(d.Items, r.meals(f, wake, bed)...)
+	if r.age.Adult() {
+		d.Items = append(d.Items, r.melatonin(f, need, wake, bed)...)
+		d.Items = append(d.Items, r.caffeine(f, need, wake, bed)...)
+	}
+	slices.SortStableFunc(d.Items, func(a, b Item) int { return a.Start.Compare(b.Start) })
+	if !f.hidden {
+		r.dayOf[fi] = d
+	}
+}
+
+func (r *run) lightReason(need float64, t time.Time, seek bool) string {
+	where := r.placeOf(t)
+	h := math.Abs(need)
+	switch {
+	case need > 0 && seek:
+		return fmt.Sprintf("Your body clock is about %.1f h behind %s; light now moves it earlier.", h, where)
+	case need < 0 && seek:
+		return fmt.Sprintf("Your body clock is about %.1f h ahead of %s; light now moves it later.", h, where)
+	case need > 0:
+		return fmt.Sprintf("Your body clock is about %.1f h behind %s; bright light now would push it later still.", h, where)
+	}
+	return fmt.Sprintf("Your body clock is about %.1f h ahead of %s; bright light now would push it earlier still.", h, where)
+}
+
+func (r *run) sleepItem(f frame, s span) Item {
+	if s.kind == ItemNap {
+		text := "Nap " + r.between(s.start, s.end, s.inFlight)
+		why := s.why
+		if why == "" {
+			why = "Naps on local time help the new rhythm."
+			if w, _ := r.age.WakeWindow(); w > 0 {
+				why = fmt.Sprintf("At %d months, naps follow wake windows of about %s.", r.age.Months, fmtDuration(w))
+			}
+		}
+		if r.age.Infant() {
+			text = fmt.Sprintf("Nap around %s (about %s), or when tired", r.local(s.start, s.inFlight), fmtDuration(s.end.Sub(s.start)))
+		}
+		return r.item(ItemNap, s.start, s.end, text, why)
+	}
+	text := "Sleep " + r.between(s.start, s.end, false)
+	why := "Sleeping at night by local time anchors the body clock to " + r.placeOf(s.start) + "."
+	switch {
+	case s.inFlight:
+		text = "Sleep on the plane, " + r.between(s.start, s.end, true)
+		why = "It is night by " + r.placeOf(s.start) + "; sleeping now starts the new rhythm."
+		if !r.nightOnSleepClock(s.start) {
+			why = "This is your night on the shifted schedule you kept before leaving; sleep now and arrive rested for a day on local time."
+		}
+	case r.age.Infant():
+		text = "Night sleep, about " + r.between(s.start, s.end, false) + ", with feeds on demand"
+		why = "Under six months sleep follows feeds and wake windows more than the clock; keep the night dark and quiet on local time."
+	case f.preShift > 0:
+		j := r.tp.journeys[f.journey]
+		moved := math.Min(float64(f.preShift)*r.stepH, math.Abs(j.shift))
+		dir := "earlier"
+		if j.shift < 0 {
+			dir = "later"
+		}
+		why = fmt.Sprintf("Shifting day %d of %d: bed %s %s than usual moves your clock towards %s.", f.preShift, j.preDays, fmtDuration(time.Duration(moved*float64(time.Hour))), dir, r.placeOf(r.tp.legs[j.last].Arrive))
+	case s.clipped && s.end.Before(f.end):
+		why = "Up in time to leave for the flight."
+	case r.tp.keepHome:
+		why = "A short trip: stay on home time."
+	}
+	if s.why != "" {
+		why += " " + s.why
+	}
+	return r.item(ItemSleep, s.start, s.end, text, why)
+}
+
+// fmtDuration is "45 min", "2 h" or "1 h 30 min".
+func fmtDuration(d time.Duration) string {
+	m := int(d.Round(time.Minute).Minutes())
+	switch {
+	case m < 60:
+		return fmt.Sprintf("%d min", m)
+	case m%60 == 0:
+		return fmt.Sprintf("%d h", m/60)
+	}
+	return fmt.Sprintf("%d h %d min", m/60, m%60)
+}
+
+// meals puts meals at the sleep clock's times: breakfast half an hour after
+// getting up, lunch 40 % into the day, dinner 3 h before bed (children 90
+// minutes); on board, at the destination's meal times. Eating at the new
+// times helps the body's other clocks follow (SCIENCE.md).
+func (r *run) meals(f frame, wake, bed time.Time) []Item {
+	if r.age.Infant() {
+		if f.kind == DayTravel {
+			return nil
+		}
+		return []Item{r.item(ItemMeal, wake, later(bed, wake.Add(time.Hour)), "Feed on demand",
+			"Under six months feeds follow hunger; keep daytime feeds bright and social, night feeds dim and quiet.")}
+	}
+	if f.kind == DayArrival {
+		// The day started elsewhere: meals at the local clock's usual times.
+		w := civil(f.date, float64(r.p.Wake.Minutes())/60, r.soOffset(f.end.Add(-time.Hour)))
+		if w.Before(wake) {
+			wake = w
+		}
+	}
+	if !bed.After(wake.Add(4 * time.Hour)) {
+		return nil
+	}
+	dinnerBefore := 3 * time.Hour
+	if !r.age.Adult() && r.age.Band != "teen" {
+		dinnerBefore = 90 * time.Minute
+	}
+	type meal struct {
+		name string
+		at   time.Time
+	}
+	awake := bed.Sub(wake)
+	meals := []meal{
+		{"Breakfast", wake.Add(30 * time.Minute)},
+		{"Lunch", wake.Add(awake * 4 / 10).Round(15 * time.Minute)},
+		{"Dinner", bed.Add(-dinnerBefore).Round(15 * time.Minute)},
+	}
+	extra := ""
+	if r.age.Months < 12 {
+		extra = " (and milk feeds as usual)"
+	}
+	var out []Item
+	for _, m := range meals {
+		if m.at.Before(f.start) || !m.at.Before(f.end) || r.inBusy(m.at) && !r.inAirAt(m.at) {
+			continue
+		}
+		if r.asleepAt(m.at) {
+			continue
+		}
+		if r.inAirAt(m.at) {
+			out = append(out, r.item(ItemMeal, m.at, m.at.Add(30*time.Minute),
+				fmt.Sprintf("%s on board around %s", m.name, r.local(m.at, true)),
+				"Eating at your destination's meal times helps the body follow the new clock; skip or keep light the meals served at other times."))
+			continue
+		}
+		out = append(out, r.item(ItemMeal, m.at, m.at.Add(30*time.Minute), m.name+" at "+r.local(m.at, false)+extra,
+			"Meals at the new times help the body's other clocks follow."))
+	}
+	return out
+}
+
+// nightOnSleepClock reports whether t falls in the habitual night on the
+// clock the plan aims for.
+func (r *run) nightOnSleepClock(t time.Time) bool {
+	d := math.Mod(r.soClock(t)-float64(r.p.Sleep.Minutes())/60+48, 24)
+	return d < r.nightH
+}
+
+func (r *run) inAirAt(t time.Time) bool { _, air := r.inAir(t); return air }
+
+func (r *run) asleepAt(t time.Time) bool {
+	for _, s := range r.sleeps {
+		if !t.Before(s.start) && t.Before(s.end) {
+			return true
+		}
+	}
+	return false
+}
+
+// melatonin is the advice for an adult who opted in and must advance: 0.5
+// mg about 3 h before the model's predicted DLMO, where the phase response
+// curve gives the largest advance (Burgess 2010); failing that, at bedtime
+// if that is still before DLMO. Never in the morning, when it delays.
+func (r *run) melatonin(f frame, need float64, wake, bed time.Time) []Item {
+	if !r.p.Melatonin || need < 1 || f.kind == DayTravel {
+		return nil
+	}
+	dlmo := r.nextCBTmin(wake).Add(-DLMOBeforeCBTmin)
+	for dlmo.Before(wake) {
+		dlmo = dlmo.Add(24 * time.Hour)
+	}
+	at := dlmo.Add(-3 * time.Hour).Round(15 * time.Minute)
+	lastCall := bed.Add(-30 * time.Minute)
+	if at.Before(wake.Add(6*time.Hour)) || at.After(lastCall) || r.inBusy(at) {
+		if lastCall.Before(dlmo.Add(-5*time.Hour)) || lastCall.After(dlmo.Add(time.Hour)) || r.inBusy(lastCall) {
+			return nil
+		}
+		at = lastCall
+	}
+	if !at.Before(f.end) || at.Before(f.start) {
+		return nil
+	}
+	return []Item{r.item(ItemMelatonin, at, at, "Take 0.5 mg melatonin at "+r.local(at, false),
+		fmt.Sprintf("Taken before your body's predicted melatonin onset (about %s) it moves the clock earlier (Burgess 2010). Adults only; ask a doctor if you take other medicines.", r.local(dlmo, false)))}
+}
+
+// nextCBTmin estimates the next CBTmin after t from the phase of the
+// simulated state, assuming the clock runs at about 24 h a cycle.
+func (r *run) nextCBTmin(t time.Time) time.Time {
+	i := min(max(r.tp.step(t), 0), r.tp.steps)
+	target := r.base.PhaseAt(r.base.CBTmin)
+	d := math.Mod(target-r.m.Phase(r.states[i])+4*math.Pi, 2*math.Pi)
+	return r.tp.at(i).Add(time.Duration(d / (2 * math.Pi) * 24 * float64(time.Hour)))
+}
+
+// caffeine is the advice for an adult who opted in, on travel days and
+// while adapting: coffee early in the day, none in the 6 h before bed
+// (Burke 2015: a double espresso 3 h before bed delays the clock ~40 min).
+func (r *run) caffeine(f frame, need float64, wake, bed time.Time) []Item {
+	if !r.p.Caffeine || f.kind == DayPreTrip || (math.Abs(need) < 1 && f.kind == DayStay) {
+		return nil
+	}
+	cut := bed.Add(-6 * time.Hour).Truncate(15 * time.Minute)
+	var out []Item
+	if cut.After(wake.Add(30*time.Minute)) && cut.Before(f.end) {
+		out = append(out, r.item(ItemCaffeineOK, wake, cut, "Coffee or tea is fine "+r.between(wake, cut, false),
+			"Caffeine early in the day helps you stay alert while your clock catches up."))
+	}
+	if !cut.Before(f.start) && cut.Before(f.end) && !r.inAirAt(cut) {
+		out = append(out, r.item(ItemCaffeineCutoff, cut, bed, "No coffee, tea or cola after "+r.local(cut, false),
+			"Caffeine in the 6 h before bed delays the body clock (about 40 min for a double espresso 3 h before bed, Burke 2015) and spoils sleep."))
+	}
+	return out
+}

@@ -1,0 +1,166 @@
+package circadian
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// actualLux is the light the person really had up to step now: the plan's,
+// except that a day with logged sleep counts only the logged sleep, and
+// logged light replaces the plan's for its span. Days with nothing logged
+// count as planned.
+func (r *run) actualLux(logs []Log, now int) []float64 {
+	out := append([]float64(nil), r.lux[:now]...)
+	for _, f := range r.tp.frames {
+		lo, hi := r.tp.step(f.start), min(r.tp.step(f.end), now)
+		if lo >= now {
+			break
+		}
+		logged := false
+		for _, l := range logs {
+			if (l.Kind == LogSleep || l.Kind == LogNap) && l.Start.Before(f.end) && (l.End.IsZero() || l.End.After(f.start)) {
+				logged = true
+				break
+			}
+		}
+		if !logged {
+			continue
+		}
+		for i := max(lo, 0); i < hi; i++ {
+			if r.asleep[i] {
+				out[i] = LuxIndoor
+				if r.inAirAt(r.tp.at(i)) {
+					out[i] = LuxCabin
+				}
+			}
+		}
+	}
+	set := func(a, b time.Time, lux float64) {
+		i0, i1 := max(r.tp.step(a), 0), min(r.tp.step(b), now)
+		if b.IsZero() {
+			i1 = now
+		}
+		for i := i0; i < i1; i++ {
+			out[i] = lux
+		}
+	}
+	for _, l := range logs {
+		if l.Kind == LogLight {
+			set(l.Start, l.End, l.Lux)
+		}
+	}
+	for _, l := range logs {
+		if l.Kind == LogSleep || l.Kind == LogNap {
+			set(l.Start, l.End, 0)
+		}
+	}
+	return out
+}
+
+// result gathers the plan: the days, the body clock on each, and how long
+// adaptation takes at each stop.
+func (r *run) result() *MemberPlan {
+	mp := &MemberPlan{
+		MemberID: r.p.ID, Name: r.p.Name, AgeBand: r.age.Band, Modelled: !r.age.Infant(),
+		Notes: append([]string(nil), r.tp.notes...), Adaptation: []Adaptation{}, Days: []Day{},
+	}
+	if mp.Modelled {
+		mp.HabitualCBTMin = clockString(r.base.CBTmin)
+	}
+	mp.Notes = append(mp.Notes, r.personNotes()...)
+	mis := make([]*float64, len(r.tp.frames))
+	cbt := make([]*time.Time, len(r.tp.frames))
+	if mp.Modelled {
+		tr := &Trajectory{Model: r.m, Start: r.tp.start, States: r.states}
+		for _, m := range tr.CBTMins() {
+			fi := r.frameAt(m)
+			if m.Before(r.tp.frames[fi].start) {
+				continue
+			}
+			loc := r.where(m)
+			local := m.In(loc)
+			h := float64(local.Hour()) + float64(local.Minute())/60 + float64(local.Second())/3600
+			v := math.Round(wrap12(h-r.base.CBTmin)*10) / 10
+			mis[fi], cbt[fi] = &v, &local
+		}
+	}
+	var hiddenFrom, hiddenTo *frame
+	for fi := range r.tp.frames {
+		f := &r.tp.frames[fi]
+		d := r.dayOf[fi]
+		if f.hidden {
+			if hiddenFrom == nil {
+				hiddenFrom = f
+			}
+			hiddenTo = f
+			continue
+		}
+		if d == nil {
+			continue
+		}
+		d.CBTMin, d.Misalignment = cbt[fi], mis[fi]
+		mp.Days = append(mp.Days, *d)
+	}
+	if hiddenFrom != nil {
+		mp.Notes = append(mp.Notes, fmt.Sprintf("From %s to %s nothing special: live on local time.",
+			hiddenFrom.start.Format("Mon 2 Jan"), hiddenTo.start.Format("Mon 2 Jan")))
+	}
+	for i, s := range r.tp.stops {
+		if !s.full {
+			continue
+		}
+		a := Adaptation{TZ: s.zone.String(), Arrive: s.arrive.In(s.zone), Days: -1}
+		if mp.Modelled {
+			day := 0
+			for fi, f := range r.tp.frames {
+				if f.start.Before(s.arrive) || (!s.depart.IsZero() && !f.start.Before(s.depart)) || f.kind == DayTravel {
+					continue
+				}
+				if f.kind == DayStay {
+					day++
+				}
+				if mis[fi] != nil && math.Abs(*mis[fi]) <= 1 {
+					a.Days = day
+					break
+				}
+			}
+		}
+		_ = i
+		mp.Adaptation = append(mp.Adaptation, a)
+	}
+	return mp
+}
+
+// clockString is hours after midnight as "04:35".
+func clockString(h float64) string {
+	m := int(math.Round(h*60)) % (24 * 60)
+	return fmt.Sprintf("%02d:%02d", m/60, m%60)
+}
+
+// personNotes are what a plan says once about a person.
+func (r *run) personNotes() []string {
+	var notes []string
+	if r.age.Infant() {
+		notes = append(notes, "Under six months, sleep follows feeds and wake windows more than the body clock: this plan gives rhythms (daylight and activity by day, dark and quiet at night, on local time) and nap times from wake windows, not predictions.")
+	}
+	if !r.age.Adult() {
+		big := false
+		for _, j := range r.tp.journeys {
+			big = big || math.Abs(j.shift) >= 5
+		}
+		if big && r.age.Months >= 24 {
+			notes = append(notes, "Melatonin is not advised for children without medical advice: ask your pediatrician before using it.")
+		}
+	}
+	lo, hi := r.age.SleepNeed()
+	if h := r.p.nightHours(); math.Abs(h-r.nightH) > 0.01 {
+		notes = append(notes, fmt.Sprintf("A usual night of %.1f h is outside the %g–%g h a day recommended at this age, naps included; the plan allows %.1f h.", h, lo, hi, r.nightH))
+	}
+	if r.age.Band != syncproto.AgeAdult && (r.p.Melatonin || r.p.Caffeine) {
+		notes = append(notes, "Melatonin and caffeine advice is for adults only.")
+	}
+	return notes
+}

@@ -1,0 +1,136 @@
+package circadian
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// Leg is one flight. Depart and Arrive are instants; FromTZ and ToTZ the
+// zones of the two airports.
+type Leg struct {
+	Flight         string
+	From, To       string
+	FromTZ, ToTZ   *time.Location
+	Depart, Arrive time.Time
+	// Cancelled legs, and every leg after one, are not flown: the plan
+	// keeps the travellers where they are.
+	Cancelled bool
+}
+
+// Trip is a journey of one or more legs that the same travellers fly.
+type Trip struct {
+	ID         uuid.UUID
+	Name       string
+	Legs       []Leg
+	Travellers []uuid.UUID
+	Intensity  syncproto.Intensity
+}
+
+// TripFromEvent builds a Trip from a trip.upserted payload.
+func TripFromEvent(p *syncproto.TripUpserted) (Trip, error) {
+	t := Trip{ID: p.TripID, Name: p.Name, Travellers: p.Travellers, Intensity: p.Intensity}
+	for i, l := range p.Legs {
+		from, err := syncproto.LoadZone(l.FromTZ)
+		if err != nil {
+			return Trip{}, fmt.Errorf("leg %d: %w", i+1, err)
+		}
+		to, err := syncproto.LoadZone(l.ToTZ)
+		if err != nil {
+			return Trip{}, fmt.Errorf("leg %d: %w", i+1, err)
+		}
+		t.Legs = append(t.Legs, Leg{Flight: l.Flight, From: l.From, To: l.To, FromTZ: from, ToTZ: to,
+			Depart: l.Depart.In(from), Arrive: l.Arrive.In(to)})
+	}
+	return t, t.check()
+}
+
+// Longest flight the planner accepts; the longest scheduled flights are
+// under 19 h.
+const maxFlight = 22 * time.Hour
+
+// check reports what keeps the planner from using t.
+func (t Trip) check() error {
+	if len(t.Legs) == 0 {
+		return errors.New("trip has no legs")
+	}
+	var errs []error
+	for i, l := range t.Legs {
+		if l.FromTZ == nil || l.ToTZ == nil {
+			errs = append(errs, fmt.Errorf("leg %d: zones missing", i+1))
+		}
+		if d := l.Arrive.Sub(l.Depart); d <= 0 || d > maxFlight {
+			errs = append(errs, fmt.Errorf("leg %d: a flight of %v is not possible", i+1, d))
+		}
+		if i > 0 && l.Depart.Before(t.Legs[i-1].Arrive) {
+			errs = append(errs, fmt.Errorf("leg %d departs before leg %d arrives", i+1, i))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ApplyFlightUpdate changes the trip by news about one of its legs: new
+// times for a delay, departure or landing; the new airport zone for a
+// diversion; a cancelled leg is no longer flown. Later legs keep their
+// times: a delay that breaks a connection is the airline's next update.
+func (t *Trip) ApplyFlightUpdate(u *syncproto.FlightUpdated) error {
+	if u.TripID != t.ID {
+		return fmt.Errorf("flight update for trip %s applied to trip %s", u.TripID, t.ID)
+	}
+	if u.Leg < 1 || u.Leg > len(t.Legs) {
+		return fmt.Errorf("flight update for leg %d of a trip of %d legs", u.Leg, len(t.Legs))
+	}
+	l := t.Legs[u.Leg-1]
+	if u.Flight != "" && l.Flight != "" && u.Flight != l.Flight {
+		return fmt.Errorf("flight update for %s, but leg %d is %s", u.Flight, u.Leg, l.Flight)
+	}
+	if !u.Depart.IsZero() {
+		l.Depart = u.Depart.In(l.FromTZ)
+	}
+	if !u.Arrive.IsZero() {
+		l.Arrive = u.Arrive.In(l.ToTZ)
+	}
+	switch u.Status {
+	case syncproto.FlightCancelled:
+		l.Cancelled = true
+	case syncproto.FlightDiverted:
+		if u.DivertedToTZ != "" {
+			loc, err := syncproto.LoadZone(u.DivertedToTZ)
+			if err != nil {
+				return fmt.Errorf("flight update: %w", err)
+			}
+			l.ToTZ, l.To = loc, u.DivertedTo
+			l.Arrive = l.Arrive.In(loc)
+		}
+	}
+	// A delay that keeps the departure but not the arrival (or the other
+	// way round) must still leave a possible flight.
+	if d := l.Arrive.Sub(l.Depart); d <= 0 || d > maxFlight {
+		if !u.Depart.IsZero() && u.Arrive.IsZero() {
+			l.Arrive = l.Arrive.Add(u.Depart.Sub(t.Legs[u.Leg-1].Depart))
+		} else {
+			return fmt.Errorf("flight update leaves leg %d a flight of %v", u.Leg, d)
+		}
+	}
+	t.Legs[u.Leg-1] = l
+	return nil
+}
+
+// flown is the legs that will be flown: up to the first cancelled one.
+func (t Trip) flown() []Leg {
+	for i, l := range t.Legs {
+		if l.Cancelled {
+			return t.Legs[:i]
+		}
+	}
+	return t.Legs
+}
+
+// offsetHours is loc's UTC offset at t, in hours.
+func offsetHours(loc *time.Location, t time.Time) float64 {
+	_, off := t.In(loc).Zone()
+	return float64(off) / 3600
+}
