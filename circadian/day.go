@@ -24,11 +24,11 @@ func (r *run) planFrame(fi, from int) {
 	need := r.misalignment(r.states[lo], t0)
 	modelled := !r.age.Infant()
 
+	r.planNaps(fi)
 	r.adjustTonight(fi, lo)
 	if modelled && f.kind != DayTravel && math.Abs(need) >= 0.5 {
 		r.chooseBedtime(fi, lo, need)
 	}
-	r.planNaps(fi)
 
 	lux, asleep := r.lux[lo:hi], r.asleep[lo:hi]
 	r.fillBaseline(lux, asleep, lo, hi)

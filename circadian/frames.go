@@ -100,10 +100,10 @@ func newTripPlan(t Trip) (*tripPlan, error) {
 	}
 	tp := &tripPlan{trip: t, legs: t.flown(), origin: t.Legs[0].FromTZ}
 	if len(tp.legs) == 0 {
-		return nil, fmt.Errorf("the first flight (%s) is cancelled: nothing to plan until a new one is added", t.Legs[0].Flight)
+		return nil, fmt.Errorf("the first flight (%s) is cancelled: nothing to plan until a new one is added", orDash(t.Legs[0].Flight))
 	}
 	if len(tp.legs) < len(t.Legs) {
-		tp.notes = append(tp.notes, fmt.Sprintf("Flight %s is cancelled: the plan stops at %s until a new flight is added.",
+		tp.notes = append(tp.notes, fmt.Sprintf("Flight %s cannot be flown as planned (cancelled, or the connection is missed): the plan stops at %s until a new flight is added.",
 			orDash(t.Legs[len(tp.legs)].Flight), placeName(tp.legs[len(tp.legs)-1].To, tp.legs[len(tp.legs)-1].ToTZ)))
 	}
 	tp.makeStops()
@@ -354,6 +354,9 @@ func (tp *tripPlan) makeFrames() {
 // labelGround names the ground days before journey j and hides the long
 // middle of a stay where nothing but local time is advised.
 func (tp *tripPlan) labelGround(ground []frame, stopIdx int, place string, j journey) {
+	if len(ground) == 0 {
+		return
+	}
 	visible := len(ground)
 	if stopIdx >= 0 {
 		visible = afterArrivalDays(tp.journeys[ground[0].journey].shift)

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -89,7 +90,13 @@ func TestGoldenPlans(t *testing.T) {
 				t.Fatalf("%v (run go test ./circadian -run TestGoldenPlans -update to write it)", err)
 			}
 			if got != string(want) {
-				t.Errorf("plan differs from %s; rerun with -update and read the diff:\n%s", file, got)
+				g, w := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+				for i := range min(len(g), len(w)) {
+					if g[i] != w[i] {
+						t.Fatalf("plan differs from %s at line %d:\n got: %s\nwant: %s\n(rerun with -update and read the diff)", file, i+1, g[i], w[i])
+					}
+				}
+				t.Fatalf("plan differs from %s in length: %d lines, want %d", file, len(g), len(w))
 			}
 		})
 	}

@@ -74,13 +74,14 @@ func (r *run) items(fi int, need float64, seek window, avoid []window) {
 		d.Items = append(d.Items, r.item(ItemLightSeek, a, b, text, r.lightReason(need, a, true)))
 	}
 	for _, w := range avoid {
-		a, b := later(r.tp.at(w.a), f.start), earlier(r.tp.at(w.b), f.end)
-		_, air := r.inAir(a.Add(time.Second))
-		text := "Avoid bright light " + r.between(a, b, false) + ": sunglasses outside, lamps low inside"
-		if air {
-			text = "Keep the window shade down and screens dim, " + r.between(a, b, true)
+		for _, p := range r.splitAtFlights(later(r.tp.at(w.a), f.start), earlier(r.tp.at(w.b), f.end)) {
+			a, b := p[0], p[1]
+			text := "Avoid bright light " + r.between(a, b, false) + ": sunglasses outside, lamps low inside"
+			if r.inAirAt(a) {
+				text = "Keep the window shade down and screens dim, " + r.between(a, b, true)
+			}
+			d.Items = append(d.Items, r.item(ItemLightAvoid, a, b, text, r.lightReason(need, a, false)))
 		}
-		d.Items = append(d.Items, r.item(ItemLightAvoid, a, b, text, r.lightReason(need, a, false)))
 	}
 	d.Items = append(d.Items, r.meals(f, wake, bed)...)
 	if r.age.Adult() {
@@ -221,6 +222,29 @@ func (r *run) meals(f frame, wake, bed time.Time) []Item {
 		}
 		out = append(out, r.item(ItemMeal, m.at, m.at.Add(30*time.Minute), m.name+" at "+r.local(m.at, false)+extra,
 			"Meals at the new times help the body's other clocks follow."))
+	}
+	return out
+}
+
+// splitAtFlights cuts [a, b) at every take-off and landing inside it, so
+// that each piece is wholly on the ground or wholly in the air. Pieces
+// shorter than 15 minutes are dropped.
+func (r *run) splitAtFlights(a, b time.Time) [][2]time.Time {
+	cuts := []time.Time{a}
+	for _, l := range r.tp.legs {
+		for _, c := range []time.Time{l.Depart, l.Arrive} {
+			if c.After(a) && c.Before(b) {
+				cuts = append(cuts, c)
+			}
+		}
+	}
+	cuts = append(cuts, b)
+	slices.SortFunc(cuts, func(x, y time.Time) int { return x.Compare(y) })
+	var out [][2]time.Time
+	for i := 1; i < len(cuts); i++ {
+		if cuts[i].Sub(cuts[i-1]) >= 15*time.Minute {
+			out = append(out, [2]time.Time{cuts[i-1], cuts[i]})
+		}
 	}
 	return out
 }

@@ -33,7 +33,6 @@ type run struct {
 	states   [][3]float64
 	sleeps   []span
 	dayOf    []*Day // by frame; nil for hidden frames
-	notes    []string
 	logs     []Log
 	now      time.Time
 	busySpan [][2]time.Time

@@ -65,7 +65,7 @@ func (t Trip) check() error {
 		if d := l.Arrive.Sub(l.Depart); d <= 0 || d > maxFlight {
 			errs = append(errs, fmt.Errorf("leg %d: a flight of %v is not possible", i+1, d))
 		}
-		if i > 0 && l.Depart.Before(t.Legs[i-1].Arrive) {
+		if i > 0 && i < len(t.flown()) && l.Depart.Before(t.Legs[i-1].Arrive) {
 			errs = append(errs, fmt.Errorf("leg %d departs before leg %d arrives", i+1, i))
 		}
 	}
@@ -73,9 +73,9 @@ func (t Trip) check() error {
 }
 
 // ApplyFlightUpdate changes the trip by news about one of its legs: new
-// times for a delay, departure or landing; the new airport zone for a
-// diversion; a cancelled leg is no longer flown. Later legs keep their
-// times: a delay that breaks a connection is the airline's next update.
+// times for a delay, departure or landing (a new departure alone moves the
+// arrival with it); the new airport zone for a diversion; a cancelled leg
+// is no longer flown, nor is a connection the delay makes impossible.
 func (t *Trip) ApplyFlightUpdate(u *syncproto.FlightUpdated) error {
 	if u.TripID != t.ID {
 		return fmt.Errorf("flight update for trip %s applied to trip %s", u.TripID, t.ID)
@@ -88,6 +88,10 @@ func (t *Trip) ApplyFlightUpdate(u *syncproto.FlightUpdated) error {
 		return fmt.Errorf("flight update for %s, but leg %d is %s", u.Flight, u.Leg, l.Flight)
 	}
 	if !u.Depart.IsZero() {
+		if u.Arrive.IsZero() {
+			// A new departure alone moves the arrival with it.
+			l.Arrive = l.Arrive.Add(u.Depart.Sub(l.Depart))
+		}
 		l.Depart = u.Depart.In(l.FromTZ)
 	}
 	if !u.Arrive.IsZero() {
@@ -106,18 +110,20 @@ func (t *Trip) ApplyFlightUpdate(u *syncproto.FlightUpdated) error {
 			l.Arrive = l.Arrive.In(loc)
 		}
 	}
-	// A delay that keeps the departure but not the arrival (or the other
-	// way round) must still leave a possible flight.
 	if d := l.Arrive.Sub(l.Depart); d <= 0 || d > maxFlight {
-		if !u.Depart.IsZero() && u.Arrive.IsZero() {
-			l.Arrive = l.Arrive.Add(u.Depart.Sub(t.Legs[u.Leg-1].Depart))
-		} else {
-			return fmt.Errorf("flight update leaves leg %d a flight of %v", u.Leg, d)
-		}
+		return fmt.Errorf("flight update leaves leg %d a flight of %v", u.Leg, d)
 	}
 	t.Legs[u.Leg-1] = l
+	// A delay that makes the next flight impossible to catch leaves that
+	// flight unflown, like a cancellation, until the rebooking arrives.
+	if u.Leg < len(t.Legs) && t.Legs[u.Leg].Depart.Before(l.Arrive.Add(minConnection)) {
+		t.Legs[u.Leg].Cancelled = true
+	}
 	return nil
 }
+
+// minConnection is the shortest connection anyone can make.
+const minConnection = 30 * time.Minute
 
 // flown is the legs that will be flown: up to the first cancelled one.
 func (t Trip) flown() []Leg {
