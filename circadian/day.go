@@ -186,8 +186,8 @@ func (r *run) tonight(fi int) int {
 // hour of misalignment: the social cost of a bedtime off the local one.
 func (r *run) chooseBedtime(fi, lo int, need float64) {
 	k := r.tonight(fi)
-	if k < 0 || r.sleeps[k].clipped || r.sleeps[k].why != "" {
-		return
+	if k < 0 || r.sleeps[k].clipped || r.sleeps[k].why != "" || r.tp.step(r.sleeps[k].start) < lo+5 {
+		return // no night, or one that has begun or is about to
 	}
 	step := 30 * time.Minute
 	if !r.age.Adult() && r.age.Band != syncproto.AgeTeen {
@@ -204,6 +204,9 @@ func (r *run) chooseBedtime(fi, lo int, need float64) {
 		}
 		r.sleeps[k] = c
 		hi := min(r.tp.step(c.end)+10, r.tp.steps)
+		if hi <= lo {
+			continue
+		}
 		lux := make([]float64, hi-lo)
 		asleep := make([]bool, hi-lo)
 		r.fillBaseline(lux, asleep, lo, hi)

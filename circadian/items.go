@@ -61,9 +61,11 @@ func (r *run) items(fi int, need float64, seek window, avoid []window) {
 		}
 	}
 	if r.age.Infant() && f.kind == DayTravel {
-		first := r.tp.legs[r.tp.journeys[f.journey].first].Depart
-		d.Items = append(d.Items, r.item(ItemNap, first, f.end, "Sleep and feed on demand through the journey",
-			"Under six months sleep follows hunger and tiredness; a feed at take-off and landing eases the ears."))
+		j := r.tp.journeys[f.journey]
+		for _, l := range r.tp.legs[j.first : j.last+1] {
+			d.Items = append(d.Items, r.item(ItemNap, l.Depart, l.Arrive, "Sleep and feed on demand on the flight",
+				"Under six months sleep follows hunger and tiredness; a feed at take-off and landing eases the ears."))
+		}
 	}
 	if seek.b > seek.a {
 		a, b := later(r.tp.at(seek.a), f.start), earlier(r.tp.at(seek.b), f.end)
@@ -214,8 +216,8 @@ func (r *run) meals(f frame, wake, bed time.Time) []Item {
 		if r.asleepAt(m.at) {
 			continue
 		}
-		if r.inAirAt(m.at) {
-			out = append(out, r.item(ItemMeal, m.at, m.at.Add(30*time.Minute),
+		if leg, air := r.inAir(m.at); air {
+			out = append(out, r.item(ItemMeal, m.at, earlier(m.at.Add(30*time.Minute), r.tp.legs[leg].Arrive),
 				fmt.Sprintf("%s on board around %s", m.name, r.local(m.at, true)),
 				"Eating at your destination's meal times helps the body follow the new clock; skip or keep light the meals served at other times."))
 			continue
