@@ -132,3 +132,39 @@ func TestSyncprotoImportsOnlyStandardLibraryAndUUID(t *testing.T) {
 		}
 	}
 }
+
+// TestCircadianIsPure keeps the science free of I/O and of the clock: the
+// same inputs must give the same plan on a hub and in the cloud.
+func TestCircadianIsPure(t *testing.T) {
+	pkg, ok := goPackages(t)["circadian"]
+	if !ok {
+		t.Fatal("no circadian package")
+	}
+	for _, imp := range pkg.Imports {
+		switch {
+		case imp == "os", imp == "io/fs", imp == "os/exec", imp == "syscall", imp == "io/ioutil",
+			imp == "net" || strings.HasPrefix(imp, "net/"):
+			t.Errorf("circadian imports %s", imp)
+		case strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") &&
+			imp != "github.com/google/uuid" && imp != "github.com/zoner-family/zoner/syncproto":
+			t.Errorf("circadian imports %s", imp)
+		}
+	}
+	fset := token.NewFileSet()
+	for _, name := range pkg.GoFiles {
+		f, err := parser.ParseFile(fset, filepath.Join(pkg.Dir, name), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if id, ok := sel.X.(*ast.Ident); ok && id.Name == "time" && (sel.Sel.Name == "Now" || sel.Sel.Name == "Since" || sel.Sel.Name == "Until") {
+				t.Errorf("%s: circadian reads the clock (time.%s)", fset.Position(sel.Pos()), sel.Sel.Name)
+			}
+			return true
+		})
+	}
+}
