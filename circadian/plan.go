@@ -229,7 +229,7 @@ func (pl *Planner) planMember(tp *tripPlan, p Person, now time.Time, logs []Log)
 	if err := p.check(); err != nil {
 		return nil, "", err
 	}
-	run := newRun(tp, p, pl.model(p.Period()))
+	run := newRun(tp, p, pl.model(p.Period()), nil)
 	start := run.startState()
 	run.planFrom(0, start)
 	if now.IsZero() || !now.After(tp.start) {
@@ -239,8 +239,7 @@ func (pl *Planner) planMember(tp *tripPlan, p Person, now time.Time, logs []Log)
 	nowStep := min(tp.step(now), tp.steps)
 	actual := run.actualLux(logs, nowStep)
 	past := Simulate(run.m, start, tp.start, actual)
-	re := newRun(tp, p, run.m)
-	re.base = run.base
+	re := newRun(tp, p, run.m, &run.base)
 	copy(re.lux, actual)
 	copy(re.states, past.States)
 	re.logs, re.now = logs, now

@@ -108,7 +108,7 @@ func (r *run) result() *MemberPlan {
 		mp.Notes = append(mp.Notes, fmt.Sprintf("From %s to %s nothing special: live on local time.",
 			hiddenFrom.start.Format("Mon 2 Jan"), hiddenTo.start.Format("Mon 2 Jan")))
 	}
-	for i, s := range r.tp.stops {
+	for _, s := range r.tp.stops {
 		if !s.full {
 			continue
 		}
@@ -128,7 +128,6 @@ func (r *run) result() *MemberPlan {
 				}
 			}
 		}
-		_ = i
 		mp.Adaptation = append(mp.Adaptation, a)
 	}
 	return mp

@@ -38,10 +38,16 @@ type run struct {
 	busySpan [][2]time.Time
 }
 
-func newRun(tp *tripPlan, p Person, m Model) *run {
+// newRun prepares a run; base is the person's entrained clock, or nil to
+// estimate it now.
+func newRun(tp *tripPlan, p Person, m Model, base *Baseline) *run {
 	age := p.AgeOn(syncproto.DateOf(tp.legs[0].Depart.In(tp.origin)))
 	r := &run{tp: tp, p: p, m: m, age: age}
-	r.base = p.Entrain(m, age)
+	if base != nil {
+		r.base = *base
+	} else {
+		r.base = p.Entrain(m, age)
+	}
 	r.habitual = p.habitualLux(age)
 	r.nightH = p.nightFor(age)
 	r.stepH = preShiftStep(age, tp.trip.Intensity)
