@@ -36,7 +36,9 @@ func (r *run) planFrame(fi, from int) {
 	var seek window
 	var avoid []window
 	if modelled && math.Abs(need) >= 0.25 {
-		seek = r.chooseSeek(base, lo, hi, need)
+		if !r.hadSeek(fi) {
+			seek = r.chooseSeek(base, lo, hi, need)
+		}
 		if math.Abs(need) >= 0.5 {
 			avoid = r.chooseAvoid(base, lo, hi, need, seek)
 		}
@@ -308,4 +310,19 @@ func (r *run) lastNight(f frame) (slept, planned float64) {
 		}
 	}
 	return 0, 0
+}
+
+// hadSeek reports whether, re-planning in the middle of frame fi, the plan
+// already had a light window there before now: one window a day is the
+// plan, and a re-plan does not stack a second on top.
+func (r *run) hadSeek(fi int) bool {
+	if r.prev == nil || r.prev[fi] == nil {
+		return false
+	}
+	for _, it := range r.prev[fi].Items {
+		if it.Kind == ItemLightSeek && it.Start.Before(r.now) {
+			return true
+		}
+	}
+	return false
 }

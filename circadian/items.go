@@ -137,14 +137,15 @@ func (r *run) sleepItem(f frame, s span) Item {
 	case r.age.Infant():
 		text = "Night sleep, about " + r.between(s.start, s.end, false) + ", with feeds on demand"
 		why = "Under six months sleep follows feeds and wake windows more than the clock; keep the night dark and quiet on local time."
-	case f.preShift > 0:
-		j := r.tp.journeys[f.journey]
-		moved := math.Min(float64(f.preShift)*r.stepH, math.Abs(j.shift))
+	case r.shiftFrame(s.start).preShift > 0:
+		sf := r.shiftFrame(s.start)
+		j := r.tp.journeys[sf.journey]
+		moved := math.Min(float64(sf.preShift)*r.stepH, math.Abs(j.shift))
 		dir := "earlier"
 		if j.shift < 0 {
 			dir = "later"
 		}
-		why = fmt.Sprintf("Shifting day %d of %d: bed %s %s than usual moves your clock towards %s.", f.preShift, j.preDays, fmtDuration(time.Duration(moved*float64(time.Hour))), dir, r.placeOf(r.tp.legs[j.last].Arrive))
+		why = fmt.Sprintf("Shifting day %d of %d: bed %s %s than usual moves your clock towards %s.", sf.preShift, j.preDays, fmtDuration(time.Duration(moved*float64(time.Hour))), dir, r.placeOf(r.tp.legs[j.last].Arrive))
 	case s.clipped && s.end.Before(f.end):
 		why = "Up in time to leave for the flight."
 	case r.tp.keepHome:
@@ -249,6 +250,16 @@ func (r *run) splitAtFlights(a, b time.Time) [][2]time.Time {
 		}
 	}
 	return out
+}
+
+// shiftFrame is the day whose shift holds at t: the one holding t − 12 h
+// (see soOffset).
+func (r *run) shiftFrame(t time.Time) frame {
+	day := t.Add(-12 * time.Hour)
+	if day.Before(r.tp.start) {
+		return frame{}
+	}
+	return r.tp.frames[r.frameAt(day)]
 }
 
 // nightOnSleepClock reports whether t falls in the habitual night on the

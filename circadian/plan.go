@@ -242,7 +242,7 @@ func (pl *Planner) planMember(tp *tripPlan, p Person, now time.Time, logs []Log)
 	re := newRun(tp, p, run.m, &run.base)
 	copy(re.lux, actual)
 	copy(re.states, past.States)
-	re.logs, re.now = logs, now
+	re.logs, re.now, re.prev = logs, now, run.dayOf
 	if nowStep < tp.steps {
 		re.planFrom(nowStep, past.End())
 	}

@@ -36,6 +36,8 @@ type run struct {
 	logs     []Log
 	now      time.Time
 	busySpan [][2]time.Time
+	// prev is the plan as made before now, by frame, when re-planning.
+	prev []*Day
 }
 
 // newRun prepares a run; base is the person's entrained clock, or nil to
@@ -107,10 +109,14 @@ func (r *run) frameAt(t time.Time) int {
 // and meals follow at t: where the plan aims, moved on shifting days.
 func (r *run) soOffset(t time.Time) float64 {
 	o := r.tp.aimAt(t).offset(t)
-	if t.Before(r.tp.start) {
+	// A day's shift holds from its noon to the next noon, so that a night
+	// keeps one clock from bedtime to waking even when bedtime is after
+	// midnight.
+	day := t.Add(-12 * time.Hour)
+	if day.Before(r.tp.start) {
 		return o
 	}
-	f := r.tp.frames[r.frameAt(t)]
+	f := r.tp.frames[r.frameAt(day)]
 	if f.preShift > 0 {
 		j := r.tp.journeys[f.journey]
 		if t.Before(r.tp.legs[j.first].Depart) {
