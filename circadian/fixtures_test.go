@@ -43,6 +43,7 @@ var (
 	idKemi  = uuid.MustParse("01a2156f-95cf-7316-8b0e-7f5b2c1d4e21")
 	idTobi  = uuid.MustParse("01a2156f-95d2-75a3-a4c5-0e9d8c7b6a51")
 	idTeen  = uuid.MustParse("01a2156f-95d4-7bb2-8f77-55e0c3a2b911")
+	idSam   = uuid.MustParse("01a2156f-95d6-7c01-9e44-6b1a0d2f3c71")
 	idTrip  = uuid.MustParse("01a2156f-95d8-7af4-9be3-14b523b636fd")
 )
 
@@ -58,6 +59,8 @@ func family(t testing.TB, home string) []Person {
 		{ID: idTobi, Name: "Tobi", BirthDate: date("2026-07-19"), Home: loc, Sleep: syncproto.ClockAt(19, 0), Wake: syncproto.ClockAt(6, 30)},
 		{ID: idTeen, Name: "Zara", BirthDate: date("2011-03-14"), Home: loc, Sleep: syncproto.ClockAt(22, 30), Wake: syncproto.ClockAt(7, 0),
 			Chronotype: syncproto.ChronotypeLate, Melatonin: true},
+		{ID: idSam, Name: "Sam", AgeBand: syncproto.AgeChild, Home: loc, Sleep: syncproto.ClockAt(20, 0), Wake: syncproto.ClockAt(7, 0),
+			Light: syncproto.LightMostlyOutdoors},
 	}
 }
 

@@ -246,10 +246,25 @@ func (pl *Planner) planMember(tp *tripPlan, p Person, now time.Time, logs []Log)
 	if nowStep < tp.steps {
 		re.planFrom(nowStep, past.End())
 	}
-	// Days that ended before now stay as they were planned.
+	// Days that ended before now stay as they were planned; today keeps
+	// what was planned before now and takes the new plan from now on.
 	for fi, f := range tp.frames {
-		if !f.end.After(now) {
-			re.dayOf[fi] = run.dayOf[fi]
+		switch old, cur := run.dayOf[fi], re.dayOf[fi]; {
+		case !f.end.After(now):
+			re.dayOf[fi] = old
+		case f.start.Before(now) && old != nil && cur != nil:
+			items := []Item{}
+			for _, it := range old.Items {
+				if it.Start.Before(now) {
+					items = append(items, it)
+				}
+			}
+			for _, it := range cur.Items {
+				if !it.Start.Before(now) {
+					items = append(items, it)
+				}
+			}
+			cur.Items = items
 		}
 	}
 	out := re.result()

@@ -96,9 +96,9 @@ func TestEastAdvancesWestDelays(t *testing.T) {
 }
 
 func TestChildrenSleepInsideRecommendedTotals(t *testing.T) {
-	req := oneWay(t, "America/Los_Angeles", "Europe/London", idKemi, idTobi)
+	req := oneWay(t, "America/Los_Angeles", "Europe/London", idKemi, idTobi, idSam, idTeen)
 	p := mustPlan(t, req)
-	for _, id := range []uuid.UUID{idKemi, idTobi} {
+	for _, id := range []uuid.UUID{idKemi, idTobi, idSam, idTeen} {
 		m := member(p, id)
 		person := req.People[slicesIndex(req.People, id)]
 		for _, d := range m.Days {
@@ -424,5 +424,27 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("planned %d members, want an error", len(p.Members))
 			}
 		})
+	}
+}
+
+func TestNightOutsideTheRecommendedRangeIsMovedIntoIt(t *testing.T) {
+	req := oneWay(t, "America/Los_Angeles", "Europe/London", idSam)
+	for i := range req.People {
+		if req.People[i].ID == idSam { // a 7-year-old going to bed at midnight
+			req.People[i].Sleep = syncproto.ClockAt(0, 0)
+		}
+	}
+	m := member(mustPlan(t, req), idSam)
+	if !strings.Contains(strings.Join(m.Notes, " "), "outside the 9–12 h") {
+		t.Errorf("notes %q do not say the night was moved", m.Notes)
+	}
+	for _, d := range m.Days {
+		for _, it := range d.Items {
+			if it.Kind == ItemSleep && !it.InFlight && d.Kind == DayStay {
+				if h := it.End.Sub(it.Start).Hours(); h < 9 {
+					t.Errorf("%s: %s is %.1f h", d.Label, it.Text, h)
+				}
+			}
+		}
 	}
 }

@@ -204,3 +204,28 @@ func TestApplyFlightUpdate(t *testing.T) {
 		})
 	}
 }
+
+func TestReplanKeepsTodaysEarlierItems(t *testing.T) {
+	req := goldenCases()[0].request(t)
+	base := member(mustPlan(t, req), idAda)
+	day := dayOn(base, "2026-12-13")
+	seek := findItem(day, ItemLightSeek)
+	if seek == nil {
+		t.Fatal("no light window on day 2")
+	}
+	req.Now = seek.End.Add(time.Hour)
+	m := member(mustPlan(t, req), idAda)
+	got := findItem(dayOn(m, "2026-12-13"), ItemLightSeek)
+	if got == nil || !got.Start.Equal(seek.Start) {
+		t.Errorf("today's earlier light window is gone after a re-plan: %+v", got)
+	}
+	n := 0
+	for _, it := range dayOn(m, "2026-12-13").Items {
+		if it.Kind == ItemLightSeek {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d light windows today after a re-plan, want 1", n)
+	}
+}
