@@ -95,7 +95,7 @@ func (r *run) seekHours() float64 {
 	case syncproto.IntensityAggressive:
 		h = 3
 	}
-	if !r.age.Adult() && r.age.Band != syncproto.AgeTeen {
+	if !r.age.Grown() {
 		h = math.Min(h, 2)
 	}
 	return h
@@ -192,11 +192,11 @@ func (r *run) chooseBedtime(fi, lo int, need float64) {
 		return // no night, or one that has begun or is about to
 	}
 	step := 30 * time.Minute
-	if !r.age.Adult() && r.age.Band != syncproto.AgeTeen {
+	if !r.age.Grown() {
 		step = 15 * time.Minute
 	}
 	orig := r.sleeps[k]
-	busy := r.busy()
+	busy := r.busy
 	bestCost, bestD := math.Inf(1), time.Duration(0)
 	for _, d := range []time.Duration{-step, 0, step} {
 		c := orig
@@ -233,7 +233,7 @@ func (r *run) chooseBedtime(fi, lo int, need float64) {
 // adjustTonight makes up for what the logs say went wrong today: a child
 // who missed a nap or slept short last night goes to bed earlier.
 func (r *run) adjustTonight(fi, lo int) {
-	if r.now.IsZero() || r.age.Adult() || r.age.Band == syncproto.AgeTeen {
+	if r.now.IsZero() || r.age.Grown() {
 		return
 	}
 	k := r.tonight(fi)
@@ -256,7 +256,7 @@ func (r *run) adjustTonight(fi, lo int) {
 	}
 	c := r.sleeps[k]
 	c.start = c.start.Add(-earlier)
-	if len(r.fit(c, r.busy())) == 1 {
+	if len(r.fit(c, r.busy)) == 1 {
 		c.why = why
 		r.sleeps[k] = c
 	}

@@ -312,7 +312,7 @@ func (tp *tripPlan) makeFrames() {
 			g.preShift = j.preDays - k
 			g.journey = ji
 		}
-		tp.labelGround(ground, stopIdx, place, j)
+		tp.labelGround(ground, stopIdx, place)
 		tp.frames = append(tp.frames, ground...)
 		// The travel day: from the departure day's midnight to the landing.
 		land := tp.legs[j.last].Arrive
@@ -353,7 +353,7 @@ func (tp *tripPlan) makeFrames() {
 
 // labelGround names the ground days before journey j and hides the long
 // middle of a stay where nothing but local time is advised.
-func (tp *tripPlan) labelGround(ground []frame, stopIdx int, place string, j journey) {
+func (tp *tripPlan) labelGround(ground []frame, stopIdx int, place string) {
 	if len(ground) == 0 {
 		return
 	}

@@ -192,7 +192,7 @@ func (r *run) meals(f frame, wake, bed time.Time) []Item {
 		return nil
 	}
 	dinnerBefore := 3 * time.Hour
-	if !r.age.Adult() && r.age.Band != "teen" {
+	if !r.age.Grown() {
 		dinnerBefore = 90 * time.Minute
 	}
 	type meal struct {

@@ -68,12 +68,11 @@ func Advance(m Model, s [3]float64, lux []float64) [3]float64 {
 }
 
 // Trajectory is a simulated path: States[i] is the state at
-// Start + i×Step, and light was Lux[i] from there to the next state.
+// Start + i×Step.
 type Trajectory struct {
 	Model  Model
 	Start  time.Time
 	States [][3]float64
-	Lux    []float64
 }
 
 // Simulate integrates m from s0 at start over lux, held constant for one
@@ -84,7 +83,7 @@ func Simulate(m Model, s0 [3]float64, start time.Time, lux []float64) *Trajector
 	for i, l := range lux {
 		states[i+1] = rk4(m, states[i], l, stepHours)
 	}
-	return &Trajectory{Model: m, Start: start, States: states, Lux: lux}
+	return &Trajectory{Model: m, Start: start, States: states}
 }
 
 // Time is the instant of state i.

@@ -2,8 +2,6 @@ package circadian
 
 import (
 	"time"
-
-	"github.com/zoner-family/zoner/syncproto"
 )
 
 // wakeIn is when the person gets up in frame f: the end of the main sleep
@@ -78,9 +76,9 @@ func (r *run) planNaps(fi int) {
 	switch window, _ := r.age.WakeWindow(); {
 	case r.age.Infant() && f.kind == DayTravel:
 		// On demand: see the journey item.
-	case (r.age.Adult() || r.age.Band == syncproto.AgeTeen) && f.kind == DayTravel:
+	case r.age.Grown() && f.kind == DayTravel:
 		naps = r.flightNaps(f)
-	case r.age.Adult() || r.age.Band == syncproto.AgeTeen:
+	case r.age.Grown():
 		if r.sleptBefore(wake) >= 0.75*r.nightH {
 			break
 		}
@@ -105,7 +103,7 @@ func (r *run) planNaps(fi int) {
 			naps = append(naps, span{start: s, end: s.Add(time.Duration(n.DurationMin) * time.Minute), kind: ItemNap})
 		}
 	}
-	busy := r.busy()
+	busy := r.busy
 	for _, n := range naps {
 		if f.kind == DayTravel && !r.age.Infant() && n.end.Sub(n.start) > 30*time.Minute {
 			n.end = n.start.Add(30 * time.Minute)

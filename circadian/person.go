@@ -82,20 +82,16 @@ func hoursBetweenClocks(a, b syncproto.ClockTime) float64 {
 // Age is a person's age on one day.
 type Age struct {
 	Band syncproto.AgeBand
-	// Months is the age in whole months; when only the band is known it is
-	// a typical age for the band and Known is false.
+	// Months is the age in whole months; when only the band is known, a
+	// typical age for the band.
 	Months int
-	Known  bool
 }
 
 // AgeOn is p's age on day.
 func (p Person) AgeOn(day syncproto.Date) Age {
 	if !p.BirthDate.IsZero() {
-		months := (day.Year-p.BirthDate.Year)*12 + int(day.Month-p.BirthDate.Month)
-		if day.Day < p.BirthDate.Day {
-			months--
-		}
-		return Age{Band: syncproto.AgeBandAt(p.BirthDate, day), Months: max(months, 0), Known: true}
+		months := syncproto.AgeInMonths(p.BirthDate, day)
+		return Age{Band: syncproto.AgeBandAt(p.BirthDate, day), Months: max(months, 0)}
 	}
 	typical := map[syncproto.AgeBand]int{
 		syncproto.AgeUnder6Months: 3, syncproto.Age6To12Months: 9, syncproto.AgeToddler: 24,
@@ -106,6 +102,10 @@ func (p Person) AgeOn(day syncproto.Date) Age {
 
 // Adult reports whether the age is 18 or over.
 func (a Age) Adult() bool { return a.Band == syncproto.AgeAdult }
+
+// Grown reports whether the age is 13 or over: teens and adults, who get
+// adult naps, adult light windows and adult steps.
+func (a Age) Grown() bool { return a.Band == syncproto.AgeAdult || a.Band == syncproto.AgeTeen }
 
 // Infant reports whether the age is under six months: sleep then follows
 // feeds and wake windows more than the clock.

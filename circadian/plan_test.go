@@ -135,7 +135,7 @@ func TestInfantNapsFollowWakeWindows(t *testing.T) {
 	if m.Modelled {
 		t.Error("a 4-month-old is modelled")
 	}
-	window, _ := Age{Band: syncproto.AgeUnder6Months, Months: 4, Known: true}.WakeWindow()
+	window, _ := Age{Band: syncproto.AgeUnder6Months, Months: 4}.WakeWindow()
 	for _, d := range m.Days {
 		if d.CBTMin != nil {
 			t.Errorf("%s: a CBTmin predicted for a baby", d.Label)

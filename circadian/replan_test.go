@@ -123,7 +123,6 @@ func TestMissedLightWindowChangesTheNextDays(t *testing.T) {
 
 func TestFlightDelayMovesEverythingAfterIt(t *testing.T) {
 	req := goldenCases()[0].request(t)
-	base := member(mustPlan(t, req), idAda)
 	err := req.Trip.ApplyFlightUpdate(&syncproto.FlightUpdated{TripID: idTrip, Leg: 1, Flight: "BA286", Status: syncproto.FlightDelayed,
 		Depart: at(t, "America/Los_Angeles", "2026-12-11 02:45"), Arrive: at(t, "Europe/London", "2026-12-11 20:55")})
 	if err != nil {
@@ -144,9 +143,6 @@ func TestFlightDelayMovesEverythingAfterIt(t *testing.T) {
 		for _, it := range d.Items {
 			checkItem(t, m.Name, d, it, req.Trip.Legs)
 		}
-	}
-	if reflect.DeepEqual(base.Days[len(base.Days)-1], m.Days[len(m.Days)-1]) && len(base.Days) == len(m.Days) {
-		t.Log("the last day is unchanged by the delay")
 	}
 }
 

@@ -35,7 +35,7 @@ type run struct {
 	dayOf    []*Day // by frame; nil for hidden frames
 	logs     []Log
 	now      time.Time
-	busySpan [][2]time.Time
+	busy     [][2]time.Time
 	// prev is the plan as made before now, by frame, when re-planning.
 	prev []*Day
 }
@@ -57,7 +57,7 @@ func newRun(tp *tripPlan, p Person, m Model, base *Baseline) *run {
 	r.asleep = make([]bool, tp.steps)
 	r.states = make([][3]float64, tp.steps+1)
 	r.dayOf = make([]*Day, len(tp.frames))
-	r.busySpan = r.makeBusy()
+	r.busy = r.makeBusy()
 	r.nights()
 	return r
 }
@@ -137,10 +137,8 @@ func civil(d syncproto.Date, hours, o float64) time.Time {
 	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Add(time.Duration((hours - o) * float64(time.Hour)))
 }
 
-// busy are the spans around flights when nobody sleeps on the ground: from
-// leaving for the airport to an hour after landing.
-func (r *run) busy() [][2]time.Time { return r.busySpan }
-
+// makeBusy lists the spans around flights when nobody sleeps on the
+// ground: from leaving for the airport to an hour after landing.
 func (r *run) makeBusy() [][2]time.Time {
 	var out [][2]time.Time
 	for i, l := range r.tp.legs {
@@ -168,7 +166,7 @@ func (r *run) nights() {
 	const minAwake = 4 * time.Hour
 	const probe = 30 * time.Minute
 	end := r.tp.at(r.tp.steps)
-	busy := r.busy()
+	busy := r.busy
 	prevWake := r.tp.start.Add(-36 * time.Hour)
 	for t := r.tp.start.Add(-24 * time.Hour); t.Before(end); t = t.Add(probe) {
 		if t.Before(prevWake.Add(minAwake)) {
@@ -252,7 +250,7 @@ func (r *run) inAir(t time.Time) (int, bool) {
 // inBusy reports whether t is between leaving for a flight and an hour
 // after its landing.
 func (r *run) inBusy(t time.Time) bool {
-	for _, b := range r.busy() {
+	for _, b := range r.busy {
 		if !t.Before(b[0]) && t.Before(b[1]) {
 			return true
 		}

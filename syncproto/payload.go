@@ -207,13 +207,18 @@ const (
 	AgeAdult        AgeBand = "adult"          // 18 years and over
 )
 
-// AgeBandAt is the band a person born on birth is in on day.
-func AgeBandAt(birth, day Date) AgeBand {
+// AgeInMonths is the age in whole months on day of a person born on birth.
+func AgeInMonths(birth, day Date) int {
 	months := (day.Year-birth.Year)*12 + int(day.Month-birth.Month)
 	if day.Day < birth.Day {
 		months--
 	}
-	switch {
+	return months
+}
+
+// AgeBandAt is the band a person born on birth is in on day.
+func AgeBandAt(birth, day Date) AgeBand {
+	switch months := AgeInMonths(birth, day); {
 	case months < 6:
 		return AgeUnder6Months
 	case months < 12:
