@@ -1,0 +1,198 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// check refuses a batch whose events do not fit the hub's state: another
+// family's events, and references to members, trips or logged facts that
+// do not exist. Events earlier in the batch count as existing.
+func (w *Writer) check(ctx context.Context, batch []pending, setup bool) error {
+	family := w.family
+	if family == uuid.Nil {
+		for _, b := range batch {
+			if b.ok && b.env.Type == syncproto.TypeFamilyUpserted {
+				family = b.env.FamilyID
+				break
+			}
+		}
+		if family == uuid.Nil {
+			return &Error{Code: CodeNoFamily, Message: "this hub has no family yet: set it up first with a family.upserted event (POST /api/v1/setup)"}
+		}
+	} else if setup {
+		return &Error{Code: CodeConflict, Message: "this hub is already set up for family " + w.family.String() + "; send further events to /api/v1/events"}
+	}
+	c := refChecker{ctx: ctx, store: w.store, members: map[uuid.UUID]bool{}, trips: map[uuid.UUID]*syncproto.TripUpserted{}, facts: map[uuid.UUID]Fact{}}
+	var problems []Problem
+	add := func(i int, path, rule string) {
+		problems = append(problems, Problem{Index: i, Code: syncproto.CodeInvalid, Path: path, Rule: rule})
+	}
+	for i, b := range batch {
+		if b.env.FamilyID != family {
+			add(i, "family_id", "must be this hub's family "+family.String())
+			continue
+		}
+		if b.known || !b.ok {
+			continue
+		}
+		if err := c.event(i, b.env, add); err != nil {
+			return err
+		}
+	}
+	if len(problems) > 0 {
+		return &Error{Code: CodeInvalid, Message: "events refused", Problems: problems}
+	}
+	return nil
+}
+
+type refChecker struct {
+	ctx     context.Context
+	store   Store
+	members map[uuid.UUID]bool                    // alive, as of the batch so far
+	trips   map[uuid.UUID]*syncproto.TripUpserted // nil value: removed
+	facts   map[uuid.UUID]Fact
+}
+
+func (c *refChecker) member(id uuid.UUID) (alive bool, err error) {
+	if alive, ok := c.members[id]; ok {
+		return alive, nil
+	}
+	m, err := c.store.Member(c.ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("look up member: %w", err)
+	}
+	alive = m != nil && !m.Removed
+	c.members[id] = alive
+	return alive, nil
+}
+
+func (c *refChecker) trip(id uuid.UUID) (*syncproto.TripUpserted, error) {
+	if t, ok := c.trips[id]; ok {
+		return t, nil
+	}
+	t, err := c.store.Trip(c.ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("look up trip: %w", err)
+	}
+	var data *syncproto.TripUpserted
+	if t != nil && !t.Removed {
+		data = t.Data
+	}
+	c.trips[id] = data
+	return data, nil
+}
+
+func (c *refChecker) fact(id uuid.UUID) (*Fact, error) {
+	if f, ok := c.facts[id]; ok {
+		return &f, nil
+	}
+	f, err := c.store.Fact(c.ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("look up logged fact: %w", err)
+	}
+	return f, nil
+}
+
+func (c *refChecker) event(i int, e syncproto.Envelope, add func(i int, path, rule string)) error {
+	needMember := func() (bool, error) {
+		alive, err := c.member(e.MemberID)
+		if err != nil {
+			return false, err
+		}
+		if !alive {
+			add(i, "member_id", "no member "+e.MemberID.String()+" in this family (never added, or removed)")
+		}
+		return alive, nil
+	}
+	checkFact := func(path string, id uuid.UUID, want syncproto.Type) error {
+		if id == uuid.Nil {
+			return nil
+		}
+		f, err := c.fact(id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case f == nil:
+			add(i, path, "no logged event "+id.String())
+		case f.MemberID != e.MemberID:
+			add(i, path, "event "+id.String()+" belongs to another member")
+		case want != "" && f.Type != want:
+			add(i, path, fmt.Sprintf("event %s is a %s, not a %s", id, f.Type, want))
+		}
+		return nil
+	}
+
+	switch d := e.Data.(type) {
+	case *syncproto.MemberUpserted:
+		c.members[e.MemberID] = true
+	case *syncproto.MemberRemoved:
+		c.members[e.MemberID] = false
+	case *syncproto.TripUpserted:
+		for j, id := range d.Travellers {
+			alive, err := c.member(id)
+			if err != nil {
+				return err
+			}
+			if !alive {
+				add(i, fmt.Sprintf("data.travellers[%d]", j), "no member "+id.String()+" in this family")
+			}
+		}
+		c.trips[d.TripID] = d
+	case *syncproto.TripRemoved:
+		t, err := c.trip(d.TripID)
+		if err != nil {
+			return err
+		}
+		if t == nil {
+			add(i, "data.trip_id", "no trip "+d.TripID.String()+" in this family (never added, or removed)")
+		}
+		c.trips[d.TripID] = nil
+	case *syncproto.FlightUpdated:
+		t, err := c.trip(d.TripID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case t == nil:
+			add(i, "data.trip_id", "no trip "+d.TripID.String()+" in this family (never added, or removed)")
+		case d.Leg > len(t.Legs):
+			add(i, "data.leg", fmt.Sprintf("the trip has %d legs", len(t.Legs)))
+		case d.Flight != "" && t.Legs[d.Leg-1].Flight != "" && d.Flight != t.Legs[d.Leg-1].Flight:
+			add(i, "data.flight", fmt.Sprintf("leg %d is flight %s, not %s", d.Leg, t.Legs[d.Leg-1].Flight, d.Flight))
+		}
+	case *syncproto.Sleep, *syncproto.Meal, *syncproto.LightExposure:
+		ok, err := needMember()
+		if err != nil || !ok {
+			return err
+		}
+		if err := checkFact("data.supersedes", Supersedes(e.Data), e.Type); err != nil {
+			return err
+		}
+		c.facts[e.ID] = Fact{ID: e.ID, MemberID: e.MemberID, Type: e.Type}
+	case *syncproto.LogRetracted:
+		ok, err := needMember()
+		if err != nil || !ok {
+			return err
+		}
+		return checkFact("data.event_id", d.EventID, "")
+	}
+	return nil
+}
+
+// Supersedes is the event a logged fact corrects, uuid.Nil for none.
+func Supersedes(p syncproto.Payload) uuid.UUID {
+	switch d := p.(type) {
+	case *syncproto.Sleep:
+		return d.Supersedes
+	case *syncproto.Meal:
+		return d.Supersedes
+	case *syncproto.LightExposure:
+		return d.Supersedes
+	}
+	return uuid.Nil
+}

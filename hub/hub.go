@@ -1,0 +1,184 @@
+// Package hub is the family hub's domain: the events it keeps, the state it
+// folds them into, the write path that admits events, the projector that
+// applies them, and the re-planner that keeps every traveller's plan
+// current. Its subpackages implement the interfaces declared here against
+// one dependency each (sqlite, natsjs, http); cmd/zoner-hub wires them.
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/circadian"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// Event is one event as the hub holds it: the bytes exactly as received,
+// their header, and the event's place in the log.
+type Event struct {
+	// Seq is the event's sequence in the log; 0 before it is appended.
+	Seq    uint64
+	Header syncproto.Header
+	Raw    []byte
+}
+
+// Appended is what the log says about one appended event.
+type Appended struct {
+	Seq uint64
+	// Duplicate is set when the log already held an event with this id:
+	// nothing new was stored and Seq is the original's.
+	Duplicate bool
+}
+
+// Log is the durable event log. Append returns only once every event is
+// durably stored (or was already there), in order.
+type Log interface {
+	Append(ctx context.Context, events []Event) ([]Appended, error)
+	// LastSeq is the sequence of the newest event in the log, 0 when empty.
+	LastSeq(ctx context.Context) (uint64, error)
+}
+
+// Feed delivers the log's events in order to the projector.
+type Feed interface {
+	// Next waits for events after the last batch and returns up to max of
+	// them. ack acknowledges the whole batch once it has been applied.
+	Next(ctx context.Context, max int) (batch []Event, ack func() error, err error)
+	Close() error
+}
+
+// Family is the household's settings.
+type Family struct {
+	ID     uuid.UUID `json:"id"`
+	Name   string    `json:"name"`
+	HomeTZ string    `json:"home_tz"`
+	HLC    string    `json:"hlc"`
+}
+
+// Member is one person as last upserted. A removed member keeps its row
+// as a tombstone with Removed set, so an older upsert cannot revive it.
+type Member struct {
+	ID      uuid.UUID                 `json:"id"`
+	Data    *syncproto.MemberUpserted `json:"data"`
+	HLC     string                    `json:"hlc"`
+	Removed bool                      `json:"removed,omitempty"`
+}
+
+// Trip is one trip as last upserted, with the flight updates that apply
+// to that version (those stamped after it), oldest first.
+type Trip struct {
+	ID      uuid.UUID                  `json:"id"`
+	Data    *syncproto.TripUpserted    `json:"data"`
+	HLC     string                     `json:"hlc"`
+	Removed bool                       `json:"removed,omitempty"`
+	Updates []*syncproto.FlightUpdated `json:"flight_updates,omitempty"`
+}
+
+// Fact is a logged sleep, meal or light exposure: enough to check what a
+// correction or retraction points at.
+type Fact struct {
+	ID       uuid.UUID
+	MemberID uuid.UUID
+	Type     syncproto.Type
+}
+
+// StoredPlan is one traveller's plan for one trip as last computed.
+type StoredPlan struct {
+	TripID     uuid.UUID `json:"trip_id"`
+	MemberID   uuid.UUID `json:"member_id"`
+	ComputedAt time.Time `json:"computed_at"`
+	// Seq is the log sequence the plan reflects: every event up to it.
+	Seq uint64 `json:"seq"`
+	// Plan is the circadian.MemberPlan as JSON; empty when Error is set.
+	Plan json.RawMessage `json:"plan,omitempty"`
+	// Error says why no plan could be made, in words for the family.
+	Error string `json:"error,omitempty"`
+}
+
+// PlanInputs is everything the planner needs for one trip.
+type PlanInputs struct {
+	Trip   circadian.Trip
+	People []circadian.Person
+	Logs   map[uuid.UUID][]circadian.Log
+	// Seq is the log sequence the inputs reflect.
+	Seq uint64
+	// Problem, when set, is why the trip cannot be planned (its legs do
+	// not make a journey); every traveller's plan is this error.
+	Problem string
+}
+
+// EventStatus is what the projector did with an event.
+type EventStatus string
+
+// The event statuses.
+const (
+	// StatusApplied: folded into the state.
+	StatusApplied EventStatus = "applied"
+	// StatusUnsupported: written in a newer schema version than this build
+	// reads; kept, and applied after an upgrade.
+	StatusUnsupported EventStatus = "unsupported"
+	// StatusIgnored: kept in the log but not applied (another family's
+	// event, a repeated id, or one that fails validation); Reason says why.
+	StatusIgnored EventStatus = "ignored"
+)
+
+// StoredEvent is an event as the events listing shows it.
+type StoredEvent struct {
+	Seq    uint64          `json:"seq"`
+	ID     uuid.UUID       `json:"id"`
+	Type   syncproto.Type  `json:"type"`
+	Member *uuid.UUID      `json:"member_id,omitempty"`
+	HLC    string          `json:"hlc"`
+	V      int             `json:"v"`
+	Status EventStatus     `json:"status"`
+	Reason string          `json:"reason,omitempty"`
+	Event  json.RawMessage `json:"event"`
+}
+
+// EventQuery selects a page of the events listing.
+type EventQuery struct {
+	After  uint64 // only events with a greater sequence
+	Limit  int
+	Member uuid.UUID // uuid.Nil for all
+	Type   syncproto.Type
+}
+
+// Changes is what one applied batch touched, for the re-planner.
+type Changes struct {
+	Members map[uuid.UUID]bool // members whose data or logs changed
+	Trips   map[uuid.UUID]bool // trips that changed (upserted, removed, flight news)
+	Family  bool
+}
+
+// Empty reports whether nothing changed.
+func (c Changes) Empty() bool { return len(c.Members) == 0 && len(c.Trips) == 0 && !c.Family }
+
+// Store is the hub's state: the fold of the log, kept in a database.
+type Store interface {
+	// Apply folds a batch of events in log order, idempotently: events at
+	// or below AppliedSeq are skipped. It records the batch's last
+	// sequence in the same transaction.
+	Apply(ctx context.Context, events []Event) (Changes, error)
+	AppliedSeq(ctx context.Context) (uint64, error)
+	// MaxHLC is the greatest stamp of any stored event.
+	MaxHLC(ctx context.Context) (syncproto.HLC, error)
+
+	Family(ctx context.Context) (*Family, error) // nil, nil before setup
+	Members(ctx context.Context) ([]Member, error)
+	Member(ctx context.Context, id uuid.UUID) (*Member, error) // nil, nil when unknown
+	Trips(ctx context.Context) ([]Trip, error)
+	Trip(ctx context.Context, id uuid.UUID) (*Trip, error)
+	Fact(ctx context.Context, id uuid.UUID) (*Fact, error)
+	// EventSeq finds an event by id.
+	EventSeq(ctx context.Context, id uuid.UUID) (seq uint64, ok bool, err error)
+	Events(ctx context.Context, q EventQuery) ([]StoredEvent, error)
+
+	// TripsOf lists the live trips a member travels on.
+	TripsOf(ctx context.Context, member uuid.UUID) ([]uuid.UUID, error)
+	PlanInputs(ctx context.Context, trip uuid.UUID) (*PlanInputs, error)
+	SavePlans(ctx context.Context, plans []StoredPlan) error
+	// DeletePlans drops the plans of trips or members that are gone.
+	DeletePlans(ctx context.Context, trip uuid.UUID, member uuid.UUID) error
+	Plans(ctx context.Context, trip uuid.UUID, member uuid.UUID) ([]StoredPlan, error)
+}

@@ -1,0 +1,291 @@
+// Package natsjs is the hub's event log: an embedded nats-server with
+// JetStream (domain "hub", file store in the data directory), reached over
+// an in-process connection. It implements hub.Log and hub.Feed.
+package natsjs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/zoner-family/zoner/hub"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// The log's names.
+const (
+	Domain       = "hub"
+	StreamName   = "EVENTS"
+	SubjectRoot  = "zoner.events"
+	ProjectorKey = "projector"
+)
+
+// Headers set on every event message besides Nats-Msg-Id, so relays can
+// route an event without decoding it.
+const (
+	HeaderID     = "Zoner-Id"
+	HeaderType   = "Zoner-Type"
+	HeaderFamily = "Zoner-Family"
+	HeaderMember = "Zoner-Member"
+	HeaderV      = "Zoner-V"
+)
+
+// Config says how to run the embedded server.
+type Config struct {
+	// StoreDir is where JetStream keeps its files.
+	StoreDir string
+	// Port is the client port to listen on: 0 picks a free one, negative
+	// (the default for the hub) listens on none.
+	Port int
+	Host string
+	// Key, when set, encrypts the store at rest with Cipher.
+	Key    string
+	Cipher server.StoreCipher
+	// SyncAlways makes every write fsync before its ack: survives power
+	// loss, not just a crash of the process, at some cost in latency.
+	SyncAlways bool
+	// Duplicates is how long the log remembers ids to drop repeats; the
+	// hub's state database remembers them for ever after that.
+	Duplicates time.Duration
+}
+
+// Server is the embedded nats-server and a connection to it.
+type Server struct {
+	ns     *server.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	logger *slog.Logger
+}
+
+// Start runs the server, connects to it in-process and makes sure the
+// events stream exists.
+func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
+	opts := &server.Options{
+		ServerName:             "zoner-hub",
+		Host:                   cfg.Host,
+		Port:                   cfg.Port,
+		DontListen:             cfg.Port < 0,
+		JetStream:              true,
+		JetStreamDomain:        Domain,
+		StoreDir:               cfg.StoreDir,
+		JetStreamKey:           cfg.Key,
+		JetStreamCipher:        cfg.Cipher,
+		SyncAlways:             cfg.SyncAlways,
+		NoSigs:                 true,
+		NoLog:                  true,
+		DisableJetStreamBanner: true,
+		MaxPayload:             1 << 20,
+	}
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	if cfg.Port < 0 {
+		opts.Port = 0
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("nats server: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("nats server: not ready after 30 s (is the store key right?)")
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.Name("zoner-hub"), nats.MaxReconnects(-1))
+	if err != nil {
+		ns.Shutdown()
+		return nil, fmt.Errorf("connect in-process: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		ns.Shutdown()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	s := &Server{ns: ns, nc: nc, js: js, logger: logger}
+	dup := cfg.Duplicates
+	if dup <= 0 {
+		dup = time.Hour
+	}
+	s.stream, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "Every event of the family, as received: the hub's source of truth.",
+		Subjects:    []string{SubjectRoot + ".>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardNew,
+		MaxMsgSize:  syncproto.MaxEnvelopeBytes + 4096,
+		Duplicates:  dup,
+		Replicas:    1,
+	})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("events stream: %w", err)
+	}
+	return s, nil
+}
+
+// Close drains nothing: acknowledged events are on disk already.
+func (s *Server) Close() {
+	if s.nc != nil {
+		s.nc.Close()
+	}
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
+
+// ClientURL is the client URL when the server listens, "" otherwise.
+func (s *Server) ClientURL() string {
+	if s.ns.Addr() == nil {
+		return ""
+	}
+	return s.ns.ClientURL()
+}
+
+// Conn is the in-process connection.
+func (s *Server) Conn() *nats.Conn { return s.nc }
+
+// Subject is where an event is published: by family and type.
+func Subject(h syncproto.Header) string {
+	return SubjectRoot + "." + h.FamilyID.String() + "." + string(h.Type)
+}
+
+// Append publishes events in order and waits until JetStream has stored
+// each (or recognised it as a repeat by its id).
+func (s *Server) Append(ctx context.Context, events []hub.Event) ([]hub.Appended, error) {
+	futures := make([]jetstream.PubAckFuture, len(events))
+	for i, e := range events {
+		msg := nats.NewMsg(Subject(e.Header))
+		msg.Data = e.Raw
+		msg.Header.Set(jetstream.MsgIDHeader, e.Header.ID.String())
+		msg.Header.Set(HeaderID, e.Header.ID.String())
+		msg.Header.Set(HeaderType, string(e.Header.Type))
+		msg.Header.Set(HeaderFamily, e.Header.FamilyID.String())
+		if e.Header.MemberID != [16]byte{} {
+			msg.Header.Set(HeaderMember, e.Header.MemberID.String())
+		}
+		msg.Header.Set(HeaderV, strconv.Itoa(e.Header.V))
+		f, err := s.js.PublishMsgAsync(msg, jetstream.WithExpectStream(StreamName))
+		if err != nil {
+			return nil, fmt.Errorf("publish: %w", err)
+		}
+		futures[i] = f
+	}
+	out := make([]hub.Appended, len(events))
+	for i, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			out[i] = hub.Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}
+		case err := <-f.Err():
+			return nil, fmt.Errorf("publish: %w", err)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return out, nil
+}
+
+// LastSeq is the sequence of the newest event in the log.
+func (s *Server) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream info: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// Feed is the projector's durable consumer.
+type Feed struct {
+	cons jetstream.Consumer
+}
+
+// OpenFeed returns the projector's durable consumer positioned to deliver
+// from start. The state database is the authority on what was applied: a
+// consumer left at another position (after a rebuild, or a crash between
+// applying and acking) is made anew.
+func (s *Server) OpenFeed(ctx context.Context, start uint64) (*Feed, error) {
+	if c, err := s.stream.Consumer(ctx, ProjectorKey); err == nil {
+		if c.CachedInfo().AckFloor.Stream+1 == start {
+			return &Feed{cons: c}, nil
+		}
+		if err := s.stream.DeleteConsumer(ctx, ProjectorKey); err != nil {
+			return nil, fmt.Errorf("reset projector consumer: %w", err)
+		}
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("projector consumer: %w", err)
+	}
+	cfg := jetstream.ConsumerConfig{
+		Durable:       ProjectorKey,
+		Description:   "Applies events to the hub's state database.",
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       time.Minute,
+		MaxAckPending: 10000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	if start > 1 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = start
+	}
+	c, err := s.stream.CreateConsumer(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create projector consumer: %w", err)
+	}
+	return &Feed{cons: c}, nil
+}
+
+// Next returns the events available now, up to max; when there are none
+// it waits up to a second for one.
+func (f *Feed) Next(ctx context.Context, max int) ([]hub.Event, func() error, error) {
+	batch, err := f.cons.FetchNoWait(max)
+	if err != nil {
+		return nil, nil, err
+	}
+	events, last, err := collect(batch)
+	if err != nil || len(events) > 0 {
+		return events, ackFunc(last), err
+	}
+	if ctx.Err() != nil {
+		return nil, nil, ctx.Err()
+	}
+	batch, err = f.cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		return nil, nil, err
+	}
+	events, last, err = collect(batch)
+	return events, ackFunc(last), err
+}
+
+func collect(batch jetstream.MessageBatch) ([]hub.Event, jetstream.Msg, error) {
+	var events []hub.Event
+	var last jetstream.Msg
+	for msg := range batch.Messages() {
+		meta, err := msg.Metadata()
+		if err != nil {
+			return nil, nil, fmt.Errorf("message metadata: %w", err)
+		}
+		// The store decodes the event; Header stays empty here.
+		events = append(events, hub.Event{Seq: meta.Sequence.Stream, Raw: msg.Data()})
+		last = msg
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+		return events, last, err
+	}
+	return events, last, nil
+}
+
+func ackFunc(last jetstream.Msg) func() error {
+	if last == nil {
+		return nil
+	}
+	return last.Ack
+}
+
+// Close does nothing: the consumer is durable.
+func (f *Feed) Close() error { return nil }

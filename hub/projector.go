@@ -1,0 +1,155 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Projector applies the log to the store, in order and exactly once (the
+// store records the applied sequence in the same transaction as the
+// changes), and tells the re-planner and listeners what changed.
+type Projector struct {
+	store   Store
+	feed    Feed
+	log     Log
+	logger  *slog.Logger
+	metrics *Metrics
+	// OnChange, when set, is called after each applied batch, from the
+	// projector's goroutine.
+	onChange func(Changes, uint64)
+
+	mu      sync.Mutex
+	applied uint64
+	advance chan struct{} // closed and replaced whenever applied grows
+}
+
+// NewProjector returns a projector that starts after the store's applied
+// sequence. onChange may be nil.
+func NewProjector(ctx context.Context, store Store, feed Feed, log Log, logger *slog.Logger, m *Metrics, onChange func(Changes, uint64)) (*Projector, error) {
+	seq, err := store.AppliedSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Projector{store: store, feed: feed, log: log, logger: logger, metrics: m, onChange: onChange, applied: seq, advance: make(chan struct{})}, nil
+}
+
+// Applied is the sequence of the last applied event.
+func (p *Projector) Applied() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.applied
+}
+
+// WaitApplied waits until every event up to seq is applied. It gives up
+// after a few seconds with an unavailable error, so that a stuck store
+// turns into a clear answer rather than a hung request.
+func (p *Projector) WaitApplied(ctx context.Context, seq uint64) error {
+	timer := time.NewTimer(5 * time.Second)
+	defer timer.Stop()
+	for {
+		p.mu.Lock()
+		applied, ch := p.applied, p.advance
+		p.mu.Unlock()
+		if applied >= seq {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			return Errorf(CodeUnavailable, "the hub is still applying earlier events; retry in a moment")
+		}
+	}
+}
+
+// Run applies events until ctx ends. Failures are logged and retried with
+// backoff; they never stop the loop.
+func (p *Projector) Run(ctx context.Context) {
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		if err := p.step(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			p.logger.Error("projector", "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return
+			}
+			backoff = min(2*backoff, 10*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+	}
+}
+
+func (p *Projector) step(ctx context.Context) error {
+	batch, ack, err := p.feed.Next(ctx, 512)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil
+		}
+		return err
+	}
+	if len(batch) == 0 {
+		p.updateLag(ctx)
+		return nil
+	}
+	changes, err := p.store.Apply(ctx, batch)
+	if err != nil {
+		return err
+	}
+	last := batch[len(batch)-1].Seq
+	if ack != nil {
+		if err := ack(); err != nil {
+			// The store already holds the batch; a redelivery is skipped.
+			p.logger.Warn("projector ack", "err", err)
+		}
+	}
+	p.mu.Lock()
+	if last > p.applied {
+		p.applied = last
+		close(p.advance)
+		p.advance = make(chan struct{})
+	}
+	p.mu.Unlock()
+	p.updateLag(ctx)
+	if p.onChange != nil && !changes.Empty() {
+		p.onChange(changes, last)
+	}
+	return nil
+}
+
+func (p *Projector) updateLag(ctx context.Context) {
+	last, err := p.log.LastSeq(ctx)
+	if err != nil {
+		return
+	}
+	applied := p.Applied()
+	if last > applied {
+		p.metrics.ProjectorLag(float64(last - applied))
+	} else {
+		p.metrics.ProjectorLag(0)
+	}
+}
+
+// CatchUp waits until every event in the log at the time of the call is
+// applied.
+func (p *Projector) CatchUp(ctx context.Context) error {
+	last, err := p.log.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		err := p.WaitApplied(ctx, last)
+		if err == nil || ErrorCodeOf(err) != CodeUnavailable {
+			return err
+		}
+		p.logger.Info("catching up with the event log", "applied", p.Applied(), "last", last)
+	}
+}

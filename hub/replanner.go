@@ -1,0 +1,224 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/circadian"
+)
+
+// Replanner keeps plans current: the projector tells it what changed, and
+// it re-plans the affected travellers of the affected trips in the
+// background, stores the plans and tells listeners. Changes that arrive
+// while it works are coalesced into the next round.
+type Replanner struct {
+	store   Store
+	planner *circadian.Planner
+	now     func() time.Time
+	logger  *slog.Logger
+	metrics *Metrics
+	broker  *Broker
+
+	mu    sync.Mutex
+	dirty map[uuid.UUID]map[uuid.UUID]bool // trip → members; an empty set means every traveller
+	seq   uint64
+	wake  chan struct{}
+	idle  chan struct{} // closed when no work is pending or running; nil otherwise
+}
+
+// NewReplanner returns a re-planner. now is the clock plans are made at.
+func NewReplanner(store Store, planner *circadian.Planner, now func() time.Time, logger *slog.Logger, m *Metrics, b *Broker) *Replanner {
+	idle := make(chan struct{})
+	close(idle)
+	return &Replanner{store: store, planner: planner, now: now, logger: logger, metrics: m, broker: b,
+		dirty: map[uuid.UUID]map[uuid.UUID]bool{}, wake: make(chan struct{}, 1), idle: idle}
+}
+
+// Changed records what a batch changed; seq is the batch's last sequence.
+func (r *Replanner) Changed(ctx context.Context, c Changes, seq uint64) {
+	trips := map[uuid.UUID]map[uuid.UUID]bool{}
+	for t := range c.Trips {
+		trips[t] = nil
+	}
+	for m := range c.Members {
+		ids, err := r.store.TripsOf(ctx, m)
+		if err != nil {
+			r.logger.Error("replanner: trips of member", "member", m, "err", err)
+			continue
+		}
+		for _, t := range ids {
+			if set, ok := trips[t]; ok && set == nil {
+				continue // already every traveller
+			}
+			if trips[t] == nil {
+				trips[t] = map[uuid.UUID]bool{}
+			}
+			trips[t][m] = true
+		}
+		// Plans of trips the member left are dropped when those trips are
+		// re-planned; a removed member's plans go here.
+		if len(ids) == 0 {
+			if err := r.store.DeletePlans(ctx, uuid.Nil, m); err == nil {
+				id := m
+				r.broker.Publish(Notice{Kind: "plans_removed", MemberID: &id, Seq: seq})
+			}
+		}
+	}
+	r.mark(trips, seq)
+}
+
+// ReplanAll marks every live trip for a full re-plan, as at start-up after
+// an upgrade of the planner.
+func (r *Replanner) ReplanAll(ctx context.Context) error {
+	trips, err := r.store.Trips(ctx)
+	if err != nil {
+		return err
+	}
+	all := map[uuid.UUID]map[uuid.UUID]bool{}
+	for _, t := range trips {
+		if !t.Removed {
+			all[t.ID] = nil
+		}
+	}
+	r.mark(all, 0)
+	return nil
+}
+
+func (r *Replanner) mark(trips map[uuid.UUID]map[uuid.UUID]bool, seq uint64) {
+	if len(trips) == 0 {
+		return
+	}
+	r.mu.Lock()
+	for t, members := range trips {
+		cur, ok := r.dirty[t]
+		switch {
+		case ok && len(cur) == 0:
+		case len(members) == 0:
+			r.dirty[t] = map[uuid.UUID]bool{}
+		default:
+			if cur == nil {
+				cur = map[uuid.UUID]bool{}
+				r.dirty[t] = cur
+			}
+			for m := range members {
+				cur[m] = true
+			}
+		}
+	}
+	r.seq = max(r.seq, seq)
+	if r.idle != nil {
+		select {
+		case <-r.idle:
+			r.idle = make(chan struct{})
+		default:
+		}
+	}
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Idle returns a channel closed when no re-planning is pending or running.
+func (r *Replanner) Idle() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.idle
+}
+
+// Run re-plans until ctx ends.
+func (r *Replanner) Run(ctx context.Context) {
+	for {
+		r.mu.Lock()
+		dirty, seq := r.dirty, r.seq
+		r.dirty = map[uuid.UUID]map[uuid.UUID]bool{}
+		if len(dirty) == 0 {
+			select {
+			case <-r.idle:
+			default:
+				close(r.idle)
+			}
+		}
+		r.mu.Unlock()
+		for trip, members := range dirty {
+			if ctx.Err() != nil {
+				return
+			}
+			if err := r.replan(ctx, trip, members, seq); err != nil && ctx.Err() == nil {
+				r.logger.Error("re-plan", "trip", trip, "err", err)
+			}
+		}
+		if len(dirty) > 0 {
+			continue
+		}
+		select {
+		case <-r.wake:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (r *Replanner) replan(ctx context.Context, trip uuid.UUID, members map[uuid.UUID]bool, seq uint64) error {
+	in, err := r.store.PlanInputs(ctx, trip)
+	if err != nil {
+		return err
+	}
+	if in == nil { // removed or never known
+		if err := r.store.DeletePlans(ctx, trip, uuid.Nil); err != nil {
+			return err
+		}
+		r.broker.Publish(Notice{Kind: "plans_removed", TripID: &trip, Seq: seq})
+		return nil
+	}
+	everyone := len(members) == 0
+	if everyone {
+		// Travellers may have changed: drop the old set first.
+		if err := r.store.DeletePlans(ctx, trip, uuid.Nil); err != nil {
+			return err
+		}
+	}
+	req := circadian.Request{Trip: in.Trip, People: in.People, Now: r.now(), Logs: in.Logs}
+	var plans []StoredPlan
+	for _, id := range in.Trip.Travellers {
+		if !everyone && !members[id] {
+			continue
+		}
+		sp := StoredPlan{TripID: trip, MemberID: id, Seq: in.Seq}
+		start := time.Now()
+		var mp *circadian.MemberPlan
+		var err error
+		if in.Problem != "" {
+			err = errors.New(in.Problem)
+		} else {
+			mp, err = r.planner.PlanMember(req, id)
+			r.metrics.Planned(time.Since(start))
+		}
+		sp.ComputedAt = r.now().UTC()
+		if err != nil {
+			sp.Error = planError(err)
+		} else if sp.Plan, err = json.Marshal(mp); err != nil {
+			return fmt.Errorf("encode plan: %w", err)
+		}
+		plans = append(plans, sp)
+	}
+	if err := r.store.SavePlans(ctx, plans); err != nil {
+		return err
+	}
+	for _, p := range plans {
+		t, m := p.TripID, p.MemberID
+		r.broker.Publish(Notice{Kind: "plan", TripID: &t, MemberID: &m, Seq: p.Seq})
+	}
+	return nil
+}
+
+func planError(err error) string {
+	return "no plan could be made: " + err.Error()
+}

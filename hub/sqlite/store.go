@@ -1,0 +1,408 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/circadian"
+	"github.com/zoner-family/zoner/hub"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+var _ hub.Store = (*Store)(nil)
+
+// AppliedSeq is the sequence of the last applied event, 0 for none.
+func (s *Store) AppliedSeq(ctx context.Context) (uint64, error) { return appliedSeq(ctx, s.db) }
+
+// MaxHLC is the greatest stamp of any stored event.
+func (s *Store) MaxHLC(ctx context.Context) (syncproto.HLC, error) {
+	var v sql.NullString
+	if err := s.db.QueryRowContext(ctx, "SELECT max(hlc) FROM events WHERE hlc != ''").Scan(&v); err != nil {
+		return syncproto.HLC{}, fmt.Errorf("read greatest stamp: %w", err)
+	}
+	if !v.Valid {
+		return syncproto.HLC{}, nil
+	}
+	return syncproto.ParseHLC(v.String)
+}
+
+// Family is the household, nil before setup.
+func (s *Store) Family(ctx context.Context) (*hub.Family, error) {
+	var f hub.Family
+	var id string
+	err := s.db.QueryRowContext(ctx, "SELECT id, name, home_tz, hlc FROM family").Scan(&id, &f.Name, &f.HomeTZ, &f.HLC)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read family: %w", err)
+	}
+	f.ID, err = uuid.Parse(id)
+	return &f, err
+}
+
+// Members lists every member, tombstones included, by name.
+func (s *Store) Members(ctx context.Context) ([]hub.Member, error) {
+	return s.members(ctx, "SELECT id, data, hlc, removed FROM members ORDER BY removed, json_extract(data, '$.display_name'), id")
+}
+
+// Member is one member, nil when unknown.
+func (s *Store) Member(ctx context.Context, id uuid.UUID) (*hub.Member, error) {
+	ms, err := s.members(ctx, "SELECT id, data, hlc, removed FROM members WHERE id = ?", id.String())
+	if err != nil || len(ms) == 0 {
+		return nil, err
+	}
+	return &ms[0], nil
+}
+
+func (s *Store) members(ctx context.Context, query string, args ...any) ([]hub.Member, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read members: %w", err)
+	}
+	defer rows.Close()
+	out := []hub.Member{}
+	for rows.Next() {
+		var m hub.Member
+		var id string
+		var data sql.NullString
+		if err := rows.Scan(&id, &data, &m.HLC, &m.Removed); err != nil {
+			return nil, fmt.Errorf("read members: %w", err)
+		}
+		if m.ID, err = uuid.Parse(id); err != nil {
+			return nil, err
+		}
+		if data.Valid {
+			m.Data = &syncproto.MemberUpserted{}
+			if err := json.Unmarshal([]byte(data.String), m.Data); err != nil {
+				return nil, fmt.Errorf("decode member %s: %w", id, err)
+			}
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Trips lists every trip, tombstones included, by first departure.
+func (s *Store) Trips(ctx context.Context) ([]hub.Trip, error) {
+	return s.trips(ctx, "SELECT id, data, hlc, removed FROM trips ORDER BY removed, json_extract(data, '$.legs[0].depart'), id")
+}
+
+// Trip is one trip with the flight updates that apply to it, nil when
+// unknown.
+func (s *Store) Trip(ctx context.Context, id uuid.UUID) (*hub.Trip, error) {
+	ts, err := s.trips(ctx, "SELECT id, data, hlc, removed FROM trips WHERE id = ?", id.String())
+	if err != nil || len(ts) == 0 {
+		return nil, err
+	}
+	return &ts[0], nil
+}
+
+func (s *Store) trips(ctx context.Context, query string, args ...any) ([]hub.Trip, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read trips: %w", err)
+	}
+	defer rows.Close()
+	out := []hub.Trip{}
+	for rows.Next() {
+		var t hub.Trip
+		var id string
+		var data sql.NullString
+		if err := rows.Scan(&id, &data, &t.HLC, &t.Removed); err != nil {
+			return nil, fmt.Errorf("read trips: %w", err)
+		}
+		if t.ID, err = uuid.Parse(id); err != nil {
+			return nil, err
+		}
+		if data.Valid {
+			t.Data = &syncproto.TripUpserted{}
+			if err := json.Unmarshal([]byte(data.String), t.Data); err != nil {
+				return nil, fmt.Errorf("decode trip %s: %w", id, err)
+			}
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for i := range out {
+		if out[i].Updates, err = s.flightUpdates(ctx, out[i].ID, out[i].HLC); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// flightUpdates are a trip's flight updates stamped after its current
+// version, oldest first: a rebooking (a newer trip.upserted) supersedes
+// news about the old flights.
+func (s *Store) flightUpdates(ctx context.Context, trip uuid.UUID, after string) ([]*syncproto.FlightUpdated, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT data FROM flight_updates WHERE trip_id = ? AND hlc > ? ORDER BY hlc, event_id", trip.String(), after)
+	if err != nil {
+		return nil, fmt.Errorf("read flight updates: %w", err)
+	}
+	defer rows.Close()
+	var out []*syncproto.FlightUpdated
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		u := &syncproto.FlightUpdated{}
+		if err := json.Unmarshal([]byte(data), u); err != nil {
+			return nil, fmt.Errorf("decode flight update: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// Fact is a logged sleep, meal or light exposure, nil when unknown.
+func (s *Store) Fact(ctx context.Context, id uuid.UUID) (*hub.Fact, error) {
+	var member, typ string
+	err := s.db.QueryRowContext(ctx, "SELECT member_id, type FROM facts WHERE id = ?", id.String()).Scan(&member, &typ)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read fact: %w", err)
+	}
+	m, err := uuid.Parse(member)
+	return &hub.Fact{ID: id, MemberID: m, Type: syncproto.Type(typ)}, err
+}
+
+// EventSeq finds an event's sequence by its id.
+func (s *Store) EventSeq(ctx context.Context, id uuid.UUID) (uint64, bool, error) {
+	var seq uint64
+	err := s.db.QueryRowContext(ctx, "SELECT seq FROM events WHERE id = ?", id.String()).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("look up event: %w", err)
+	}
+	return seq, true, nil
+}
+
+// Events is a page of the log in sequence order.
+func (s *Store) Events(ctx context.Context, q hub.EventQuery) ([]hub.StoredEvent, error) {
+	where := []string{"seq > ?"}
+	args := []any{q.After}
+	if q.Member != uuid.Nil {
+		where = append(where, "member_id = ?")
+		args = append(args, q.Member.String())
+	}
+	if q.Type != "" {
+		where = append(where, "type = ?")
+		args = append(args, string(q.Type))
+	}
+	args = append(args, q.Limit)
+	rows, err := s.db.QueryContext(ctx, "SELECT seq, coalesce(id, ''), type, coalesce(member_id, ''), hlc, v, status, reason, raw FROM events WHERE "+
+		strings.Join(where, " AND ")+" ORDER BY seq LIMIT ?", args...)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	out := []hub.StoredEvent{}
+	for rows.Next() {
+		var e hub.StoredEvent
+		var id, member, typ, status string
+		var raw []byte
+		if err := rows.Scan(&e.Seq, &id, &typ, &member, &e.HLC, &e.V, &status, &e.Reason, &raw); err != nil {
+			return nil, fmt.Errorf("read events: %w", err)
+		}
+		e.ID, _ = uuid.Parse(id)
+		if m, err := uuid.Parse(member); err == nil {
+			e.Member = &m
+		}
+		e.Type, e.Status = syncproto.Type(typ), hub.EventStatus(status)
+		if json.Valid(raw) {
+			e.Event = raw
+		} else {
+			e.Event, _ = json.Marshal(string(raw))
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// TripsOf lists the live trips a member travels on.
+func (s *Store) TripsOf(ctx context.Context, member uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT t.id FROM trip_travellers tt JOIN trips t ON t.id = tt.trip_id
+		WHERE tt.member_id = ? AND t.removed = 0 ORDER BY t.id`, member.String())
+	if err != nil {
+		return nil, fmt.Errorf("read trips of member: %w", err)
+	}
+	defer rows.Close()
+	var out []uuid.UUID
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		u, err := uuid.Parse(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// PlanInputs gathers what the planner needs for a trip: the trip with its
+// flight updates applied, the live members, and each traveller's logged
+// facts that still count (not corrected by a later entry, not retracted).
+// It returns nil for a trip that is removed or unknown.
+func (s *Store) PlanInputs(ctx context.Context, tripID uuid.UUID) (*hub.PlanInputs, error) {
+	t, err := s.Trip(ctx, tripID)
+	if err != nil || t == nil || t.Removed || t.Data == nil {
+		return nil, err
+	}
+	in := &hub.PlanInputs{Logs: map[uuid.UUID][]circadian.Log{}}
+	if in.Seq, err = s.AppliedSeq(ctx); err != nil {
+		return nil, err
+	}
+	trip, err := circadian.TripFromEvent(t.Data)
+	if err != nil {
+		in.Trip = circadian.Trip{ID: tripID, Travellers: t.Data.Travellers}
+		in.Problem = "the trip's flights do not make a journey: " + err.Error()
+		return in, nil
+	}
+	for _, u := range t.Updates {
+		if err := trip.ApplyFlightUpdate(u); err != nil {
+			s.logger.Warn("flight update does not fit the trip", "trip", tripID, "leg", u.Leg, "err", err)
+		}
+	}
+	in.Trip = trip
+	members, err := s.Members(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range members {
+		if m.Removed || m.Data == nil {
+			continue
+		}
+		p, err := circadian.PersonFromMember(m.ID, m.Data)
+		if err != nil {
+			s.logger.Warn("member cannot be planned", "member", m.ID, "err", err)
+			continue
+		}
+		in.People = append(in.People, p)
+	}
+	for _, id := range trip.Travellers {
+		if in.Logs[id], err = s.logs(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+func (s *Store) logs(ctx context.Context, member uuid.UUID) ([]circadian.Log, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT f.kind, f.start_ms, f.end_ms, f.lux FROM facts f
+		WHERE f.member_id = ?1
+		AND NOT EXISTS (SELECT 1 FROM retractions r WHERE r.target = f.id AND r.member_id = ?1)
+		AND NOT EXISTS (SELECT 1 FROM facts g WHERE g.supersedes = f.id AND g.member_id = ?1 AND g.type = f.type
+			AND NOT EXISTS (SELECT 1 FROM retractions r WHERE r.target = g.id AND r.member_id = ?1))
+		ORDER BY f.start_ms, f.id`, member.String())
+	if err != nil {
+		return nil, fmt.Errorf("read logs: %w", err)
+	}
+	defer rows.Close()
+	var out []circadian.Log
+	for rows.Next() {
+		var l circadian.Log
+		var start int64
+		var end sql.NullInt64
+		if err := rows.Scan(&l.Kind, &start, &end, &l.Lux); err != nil {
+			return nil, err
+		}
+		l.Start = time.UnixMilli(start).UTC()
+		if end.Valid {
+			l.End = time.UnixMilli(end.Int64).UTC()
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// SavePlans stores plans, replacing earlier plans of the same trip and
+// member.
+func (s *Store) SavePlans(ctx context.Context, plans []hub.StoredPlan) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("save plans: %w", err)
+	}
+	defer tx.Rollback()
+	for _, p := range plans {
+		var plan any
+		if len(p.Plan) > 0 {
+			plan = string(p.Plan)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO plans (trip_id, member_id, computed_at, seq, plan, error) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (trip_id, member_id) DO UPDATE SET computed_at = excluded.computed_at, seq = excluded.seq, plan = excluded.plan, error = excluded.error`,
+			p.TripID.String(), p.MemberID.String(), p.ComputedAt.UTC().Format(time.RFC3339Nano), p.Seq, plan, p.Error); err != nil {
+			return fmt.Errorf("save plans: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// DeletePlans drops a trip's plans (member uuid.Nil), a member's plans
+// (trip uuid.Nil), or one plan.
+func (s *Store) DeletePlans(ctx context.Context, trip, member uuid.UUID) error {
+	where, args := planFilter(trip, member)
+	_, err := s.db.ExecContext(ctx, "DELETE FROM plans WHERE "+where, args...)
+	if err != nil {
+		return fmt.Errorf("delete plans: %w", err)
+	}
+	return nil
+}
+
+// Plans lists stored plans of a trip, a member, or both (uuid.Nil: any).
+func (s *Store) Plans(ctx context.Context, trip, member uuid.UUID) ([]hub.StoredPlan, error) {
+	where, args := planFilter(trip, member)
+	rows, err := s.db.QueryContext(ctx, `SELECT p.trip_id, p.member_id, p.computed_at, p.seq, coalesce(p.plan, ''), p.error
+		FROM plans p LEFT JOIN trips t ON t.id = p.trip_id WHERE `+where+
+		` ORDER BY json_extract(t.data, '$.legs[0].depart'), p.trip_id, p.member_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read plans: %w", err)
+	}
+	defer rows.Close()
+	out := []hub.StoredPlan{}
+	for rows.Next() {
+		var p hub.StoredPlan
+		var trip, member, at, plan string
+		if err := rows.Scan(&trip, &member, &at, &p.Seq, &plan, &p.Error); err != nil {
+			return nil, fmt.Errorf("read plans: %w", err)
+		}
+		p.TripID, _ = uuid.Parse(trip)
+		p.MemberID, _ = uuid.Parse(member)
+		p.ComputedAt, _ = time.Parse(time.RFC3339Nano, at)
+		if plan != "" {
+			p.Plan = json.RawMessage(plan)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func planFilter(trip, member uuid.UUID) (string, []any) {
+	where, args := []string{"1 = 1"}, []any{}
+	if trip != uuid.Nil {
+		where = append(where, "p.trip_id = ?")
+		args = append(args, trip.String())
+	}
+	if member != uuid.Nil {
+		where = append(where, "p.member_id = ?")
+		args = append(args, member.String())
+	}
+	return strings.Join(where, " AND "), args
+}

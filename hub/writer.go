@@ -1,0 +1,163 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// MaxBatch is the most events one write may carry.
+const MaxBatch = 500
+
+// Written is the answer for one written event. A retried write of the same
+// id gets the same answer and stores nothing new.
+type Written struct {
+	ID  uuid.UUID `json:"id"`
+	Seq uint64    `json:"seq"`
+	// Applied is false for an event of a newer schema version than this
+	// hub reads: it is kept in the log, not yet applied.
+	Applied bool `json:"applied"`
+}
+
+// Writer admits events: it validates them with syncproto, checks that what
+// they refer to exists, appends them to the log and answers once they are
+// durable. Writes are serialised so that each one is checked against the
+// state that includes every earlier write.
+type Writer struct {
+	log     Log
+	store   Store
+	applied *Projector
+	clock   *syncproto.Clock
+	metrics *Metrics
+
+	mu      sync.Mutex
+	family  uuid.UUID // uuid.Nil until the family is set up
+	lastSeq uint64    // the newest sequence this writer appended
+}
+
+// NewWriter returns a writer. The family is read from the store, so call
+// it after the projector has caught up.
+func NewWriter(ctx context.Context, log Log, store Store, p *Projector, clock *syncproto.Clock, m *Metrics) (*Writer, error) {
+	w := &Writer{log: log, store: store, applied: p, clock: clock, metrics: m}
+	f, err := store.Family(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read family: %w", err)
+	}
+	if f != nil {
+		w.family = f.ID
+	}
+	if w.lastSeq, err = log.LastSeq(ctx); err != nil {
+		return nil, fmt.Errorf("read log position: %w", err)
+	}
+	return w, nil
+}
+
+// FamilyID is the hub's family, uuid.Nil before setup.
+func (w *Writer) FamilyID() uuid.UUID {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.family
+}
+
+// Write admits a batch of encoded events, all or none: if any event is
+// refused nothing is appended and the *Error lists every problem. With
+// setup set the batch must create the family and the hub must have none.
+func (w *Writer) Write(ctx context.Context, raws [][]byte, setup bool) ([]Written, error) {
+	if len(raws) == 0 {
+		return nil, w.reject(&Error{Code: CodeInvalid, Message: "no events: send one event or a JSON array of them"})
+	}
+	if len(raws) > MaxBatch {
+		return nil, w.reject(&Error{Code: CodeTooLarge, Message: fmt.Sprintf("%d events in one request; at most %d", len(raws), MaxBatch)})
+	}
+	batch := make([]pending, len(raws))
+	var problems []Problem
+	for i, raw := range raws {
+		batch[i].raw = raw
+		e, err := syncproto.Unmarshal(raw)
+		if err == nil {
+			batch[i].env, batch[i].ok = e, true
+			continue
+		}
+		// An event of a newer version is kept, not applied: the header is
+		// all this build can check.
+		if h, herr := syncproto.DecodeHeader(raw); herr == nil && h.V > syncproto.CurrentVersion {
+			batch[i].env.Header = h
+			continue
+		}
+		problems = append(problems, problemsOf(i, err)...)
+	}
+	if len(problems) > 0 {
+		return nil, w.reject(&Error{Code: CodeInvalid, Message: "events refused", Problems: problems})
+	}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.applied.WaitApplied(ctx, w.lastSeq); err != nil {
+		return nil, err
+	}
+	out := make([]Written, len(batch))
+	var fresh []Event
+	var freshAt []int
+	for i := range batch {
+		b := &batch[i]
+		out[i] = Written{ID: b.env.ID, Applied: b.ok}
+		seq, known, err := w.store.EventSeq(ctx, b.env.ID)
+		if err != nil {
+			return nil, fmt.Errorf("look up event: %w", err)
+		}
+		if known {
+			out[i].Seq = seq // a retry: same answer, nothing new
+			b.known = true
+			continue
+		}
+		fresh = append(fresh, Event{Header: b.env.Header, Raw: b.raw})
+		freshAt = append(freshAt, i)
+	}
+	if err := w.check(ctx, batch, setup); err != nil {
+		return nil, w.reject(err)
+	}
+	if len(fresh) == 0 {
+		return out, nil
+	}
+	acks, err := w.log.Append(ctx, fresh)
+	if err != nil {
+		return nil, &Error{Code: CodeUnavailable, Message: "the event log did not store the events; retry: " + err.Error()}
+	}
+	for j, a := range acks {
+		i := freshAt[j]
+		out[i].Seq = a.Seq
+		w.lastSeq = max(w.lastSeq, a.Seq)
+		w.clock.Observe(batch[i].env.HLC)
+		if !a.Duplicate {
+			w.metrics.Accepted(batch[i].env.Type)
+		}
+		if batch[i].env.Type == syncproto.TypeFamilyUpserted && w.family == uuid.Nil {
+			w.family = batch[i].env.FamilyID
+		}
+	}
+	return out, nil
+}
+
+func (w *Writer) reject(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		if len(e.Problems) == 0 {
+			w.metrics.Rejected(string(e.Code))
+		}
+		for _, p := range e.Problems {
+			w.metrics.Rejected(string(p.Code))
+		}
+	}
+	return err
+}
+
+type pending struct {
+	raw   []byte
+	env   syncproto.Envelope
+	ok    bool // decoded and validated in full (not a newer version)
+	known bool // already in the log
+}
