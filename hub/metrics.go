@@ -1,79 +1,86 @@
 package hub
 
 import (
+	"io"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
-// Metrics are the hub's Prometheus metrics, registered on a registry the
-// caller owns. A nil *Metrics records nothing.
+// Metrics are the hub's Prometheus metrics, kept in a set the hub owns
+// (no global registry). A nil *Metrics records nothing.
+//
+// The hub uses github.com/VictoriaMetrics/metrics rather than the
+// Prometheus client: it writes the same text format with classic "le"
+// histograms and keeps protobuf out of a binary that must stay small.
 type Metrics struct {
-	accepted *prometheus.CounterVec
-	rejected *prometheus.CounterVec
-	lag      prometheus.Gauge
-	plan     prometheus.Histogram
-	HTTP     *prometheus.HistogramVec
+	set *metrics.Set
+	lag *metrics.Gauge
 }
 
-// NewMetrics makes the hub's metrics and registers them on reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "zoner_hub_events_accepted_total",
-			Help: "Events written to the log, by type.",
-		}, []string{"type"}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "zoner_hub_events_rejected_total",
-			Help: "Problems found in refused writes, by reason (syncproto code or hub error code).",
-		}, []string{"reason"}),
-		lag: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "zoner_hub_projector_lag_events",
-			Help: "Events in the log not yet applied to the state database.",
-		}),
-		plan: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "zoner_hub_plan_seconds",
-			Help:    "Time to plan one traveller's trip.",
-			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
-		}),
-		HTTP: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "zoner_hub_http_request_seconds",
-			Help:    "HTTP request latency by route, method and status code.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-		}, []string{"route", "method", "code"}),
-	}
+var (
+	planBuckets = []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5}
+	httpBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
+)
+
+// NewMetrics makes the hub's metrics.
+func NewMetrics() *Metrics {
+	m := &Metrics{set: metrics.NewSet()}
 	for _, t := range syncproto.Types() {
-		m.accepted.WithLabelValues(string(t))
+		m.set.GetOrCreateCounter(`zoner_hub_events_accepted_total{type="` + string(t) + `"}`)
 	}
-	reg.MustRegister(m.accepted, m.rejected, m.lag, m.plan, m.HTTP)
+	m.lag = m.set.NewGauge("zoner_hub_projector_lag_events", nil)
+	m.set.NewPrometheusHistogramExt("zoner_hub_plan_seconds", planBuckets)
 	return m
+}
+
+// WritePrometheus writes every metric, and the process's own (memory, CPU,
+// goroutines), in the Prometheus text format.
+func (m *Metrics) WritePrometheus(w io.Writer) {
+	m.set.WritePrometheus(w)
+	metrics.WriteProcessMetrics(w)
 }
 
 // Accepted counts one event written to the log.
 func (m *Metrics) Accepted(t syncproto.Type) {
 	if m != nil {
-		m.accepted.WithLabelValues(string(t)).Inc()
+		m.set.GetOrCreateCounter(`zoner_hub_events_accepted_total{type=` + quote(string(t)) + `}`).Inc()
 	}
 }
 
-// Rejected counts one reason a write was refused.
+// Rejected counts one reason a write was refused: a syncproto code or a
+// hub error code.
 func (m *Metrics) Rejected(reason string) {
 	if m != nil {
-		m.rejected.WithLabelValues(reason).Inc()
+		m.set.GetOrCreateCounter(`zoner_hub_events_rejected_total{reason=` + quote(reason) + `}`).Inc()
 	}
 }
 
-// ProjectorLag sets how many events wait to be applied.
+// ProjectorLag sets how many events in the log wait to be applied.
 func (m *Metrics) ProjectorLag(n float64) {
 	if m != nil {
 		m.lag.Set(n)
 	}
 }
 
-// Planned records how long one plan took.
+// Planned records how long planning one traveller's trip took.
 func (m *Metrics) Planned(d time.Duration) {
 	if m != nil {
-		m.plan.Observe(d.Seconds())
+		m.set.GetOrCreatePrometheusHistogramExt("zoner_hub_plan_seconds", planBuckets).Update(d.Seconds())
 	}
+}
+
+// HTTP records one request's latency by route, method and status code.
+func (m *Metrics) HTTP(route, method string, code int, d time.Duration) {
+	if m != nil {
+		name := `zoner_hub_http_request_seconds{route=` + quote(route) + `,method=` + quote(method) + `,code="` + strconv.Itoa(code) + `"}`
+		m.set.GetOrCreatePrometheusHistogramExt(name, httpBuckets).Update(d.Seconds())
+	}
+}
+
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
 }

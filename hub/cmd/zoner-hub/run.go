@@ -1,0 +1,364 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/zoner-family/zoner/circadian"
+	"github.com/zoner-family/zoner/hub"
+	hubhttp "github.com/zoner-family/zoner/hub/http"
+	"github.com/zoner-family/zoner/hub/natsjs"
+	"github.com/zoner-family/zoner/hub/sqlite"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+var errHelp = errors.New("help requested")
+
+// Main is the program. Its exported fields are the configuration, so a
+// test can run the real program on port 0 in a temporary directory.
+type Main struct {
+	// Command is "serve", "rebuild" or "pair".
+	Command string
+	DataDir string
+	// HTTPAddr is where the API listens. On a loopback address no token
+	// is needed; on any other, requests need the pairing token.
+	HTTPAddr string
+	// NATSPort is the embedded NATS server's client port; negative for
+	// none (the default: the hub talks to it in-process).
+	NATSPort int
+	// StoreKey encrypts the event log at rest; "" for none.
+	StoreKey    string
+	StoreCipher string // "chacha" (default) or "aes"
+	SyncAlways  bool
+	Limits      hubhttp.Limits
+	Logger      *slog.Logger
+	// Stdout receives what is shown once to the person running the hub
+	// (a new pairing token); never the log.
+	Stdout io.Writer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	// URL is the API's base URL once Run has returned.
+	URL string
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	nats      *natsjs.Server
+	store     *sqlite.Store
+	httpSrv   *http.Server
+	projector *hub.Projector
+	replanner *hub.Replanner
+}
+
+// NewMain returns a Main with the defaults.
+func NewMain() *Main {
+	return &Main{Command: "serve", HTTPAddr: "127.0.0.1:8080", NATSPort: -1, StoreCipher: "chacha", Stdout: os.Stdout, Now: time.Now}
+}
+
+// ParseFlags reads the command line, with ZONER_* environment variables as
+// fallbacks for every flag.
+func (m *Main) ParseFlags(ctx context.Context, args []string) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		m.Command, args = args[0], args[1:]
+	}
+	switch m.Command {
+	case "serve", "rebuild", "pair":
+	default:
+		return fmt.Errorf("unknown command %q: use serve, rebuild or pair", m.Command)
+	}
+	fs := flag.NewFlagSet("zoner-hub "+m.Command, flag.ContinueOnError)
+	env := func(name, def string) string {
+		if v, ok := os.LookupEnv(name); ok {
+			return v
+		}
+		return def
+	}
+	envInt := func(name string, def int) int {
+		if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+			return n
+		}
+		return def
+	}
+	envBool := func(name string) bool {
+		b, _ := strconv.ParseBool(os.Getenv(name))
+		return b
+	}
+	fs.StringVar(&m.DataDir, "data", env("ZONER_DATA_DIR", defaultDataDir()), "data directory (env ZONER_DATA_DIR)")
+	fs.StringVar(&m.HTTPAddr, "http", env("ZONER_HTTP", m.HTTPAddr), "HTTP listen address; a non-loopback address requires the pairing token (env ZONER_HTTP)")
+	lan := fs.Bool("lan", envBool("ZONER_LAN"), "serve the local network on port 8080 (same as -http 0.0.0.0:8080) (env ZONER_LAN)")
+	fs.IntVar(&m.NATSPort, "nats-port", envInt("ZONER_NATS_PORT", m.NATSPort), "NATS client port of the embedded server; -1 for none (env ZONER_NATS_PORT)")
+	keyFile := fs.String("store-key-file", env("ZONER_STORE_KEY_FILE", ""), "file holding the key that encrypts the event log at rest (env ZONER_STORE_KEY_FILE; or the key itself in ZONER_STORE_KEY)")
+	fs.StringVar(&m.StoreCipher, "store-cipher", env("ZONER_STORE_CIPHER", m.StoreCipher), "cipher for the encrypted event log: chacha or aes (env ZONER_STORE_CIPHER)")
+	fs.BoolVar(&m.SyncAlways, "sync-always", envBool("ZONER_SYNC_ALWAYS"), "fsync every event before acknowledging it: survives power loss, not only crashes (env ZONER_SYNC_ALWAYS)")
+	logFormat := fs.String("log-format", env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (text on a terminal) (env ZONER_LOG_FORMAT)")
+	logLevel := fs.String("log-level", env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *lan && !flagSet(fs, "http") && os.Getenv("ZONER_HTTP") == "" {
+		m.HTTPAddr = "0.0.0.0:8080"
+	}
+	m.StoreKey = os.Getenv("ZONER_STORE_KEY")
+	if *keyFile != "" {
+		b, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return fmt.Errorf("read store key: %w", err)
+		}
+		m.StoreKey = strings.TrimSpace(string(b))
+	}
+	if m.Logger == nil {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+			return fmt.Errorf("log level %q: use debug, info, warn or error", *logLevel)
+		}
+		m.Logger = newLogger(*logFormat, level)
+	}
+	return nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "zoner-hub")
+	}
+	if runtime.GOOS == "linux" {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, ".local", "share", "zoner-hub")
+		}
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "zoner-hub")
+	}
+	return "zoner-hub-data"
+}
+
+func newLogger(format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "auto" {
+		format = "json"
+		if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// Run starts the hub. For serve it returns once the state has caught up
+// with the log and writes are open (the API answers /healthz before
+// that); for rebuild and pair it does the work and returns.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if m.Now == nil {
+		m.Now = time.Now
+	}
+	if m.Stdout == nil {
+		m.Stdout = io.Discard
+	}
+	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if m.Command == "pair" {
+		tok, err := m.pairing().Rotate()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "New pairing token for this household: %s\nThe old token no longer works once the hub restarts.\n", tok)
+		return nil
+	}
+	ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	var err error
+	if m.store, err = sqlite.Open(ctx, filepath.Join(m.DataDir, "hub.db"), m.Logger); err != nil {
+		return err
+	}
+	if m.Command == "rebuild" {
+		if err := m.store.Reset(ctx); err != nil {
+			return fmt.Errorf("reset state database: %w", err)
+		}
+	}
+	if m.store.Rebuilt != "" {
+		m.Logger.Info("building the state database from the event log", "why", m.store.Rebuilt)
+	}
+	cipher := server.ChaCha
+	switch m.StoreCipher {
+	case "chacha", "":
+	case "aes":
+		cipher = server.AES
+	default:
+		return fmt.Errorf("store cipher %q: use chacha or aes", m.StoreCipher)
+	}
+	m.nats, err = natsjs.Start(ctx, natsjs.Config{
+		StoreDir: filepath.Join(m.DataDir, "jetstream"), Port: m.NATSPort,
+		Key: m.StoreKey, Cipher: cipher, SyncAlways: m.SyncAlways,
+	}, m.Logger)
+	if err != nil {
+		return fmt.Errorf("event log: %w", err)
+	}
+
+	metrics := hub.NewMetrics()
+	broker := hub.NewBroker()
+	m.replanner = hub.NewReplanner(m.store, &circadian.Planner{}, m.Now, m.Logger, metrics, broker)
+	onChange := func(c hub.Changes, seq uint64) {
+		m.replanner.Changed(ctx, c, seq)
+		broker.Publish(hub.Notice{Kind: "events", Seq: seq})
+	}
+	applied, err := m.store.AppliedSeq(ctx)
+	if err != nil {
+		return err
+	}
+	feed, err := m.nats.OpenFeed(ctx, applied+1)
+	if err != nil {
+		return err
+	}
+	if m.projector, err = hub.NewProjector(ctx, m.store, feed, m.nats, m.Logger, metrics, onChange); err != nil {
+		return err
+	}
+	m.goRun(func() { m.projector.Run(ctx) })
+	m.goRun(func() { m.replanner.Run(ctx) })
+
+	api := &hubhttp.Server{Store: m.store, Log: m.nats, Projector: m.projector, Broker: broker, Metrics: metrics,
+		Logger: m.Logger, Limits: m.Limits, Now: m.Now}
+	if m.Command == "serve" {
+		if err := m.listen(api); err != nil {
+			return err
+		}
+	}
+	if err := m.projector.CatchUp(ctx); err != nil {
+		return fmt.Errorf("catch up with the event log: %w", err)
+	}
+	clock := syncproto.NewClock(m.Now)
+	if h, err := m.store.MaxHLC(ctx); err != nil {
+		return err
+	} else if !h.IsZero() {
+		clock.Observe(h)
+	}
+	writer, err := hub.NewWriter(ctx, m.nats, m.store, m.projector, clock, metrics)
+	if err != nil {
+		return err
+	}
+	if err := m.replanner.ReplanAll(ctx); err != nil {
+		return err
+	}
+	if m.Command == "rebuild" {
+		<-m.replanner.Idle()
+		seq := m.projector.Applied()
+		fmt.Fprintf(m.Stdout, "Rebuilt the state database from %d events in the log.\n", seq)
+		return nil
+	}
+	api.Ready(writer)
+	m.Logger.Info("hub ready", "url", m.URL, "data", m.DataDir, "events", m.projector.Applied(), "encrypted_log", m.StoreKey != "")
+	return nil
+}
+
+func (m *Main) goRun(f func()) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		f()
+	}()
+}
+
+// listen binds the HTTP address and serves in the background. A
+// non-loopback address turns on the pairing token.
+func (m *Main) listen(api *hubhttp.Server) error {
+	ln, err := net.Listen("tcp", m.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.HTTPAddr, err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	if !addr.IP.IsLoopback() {
+		api.Pairing = m.pairing()
+		if !api.Pairing.HasToken() {
+			tok, err := api.Pairing.Rotate()
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			fmt.Fprintf(m.Stdout, "\nThis hub serves the local network. Pairing token for your household (shown once):\n\n    %s\n\nEnter it on each phone. `zoner-hub pair` makes a new one.\n\n", tok)
+		}
+		m.Logger.Info("serving the local network: requests need the pairing token")
+	}
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	m.URL = "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+	// Requests see a context that ends when the server shuts down, so
+	// event streams end instead of holding the shutdown up.
+	reqCtx, endRequests := context.WithCancel(context.Background())
+	m.httpSrv = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return reqCtx }}
+	m.httpSrv.RegisterOnShutdown(endRequests)
+	m.goRun(func() {
+		if err := m.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server", "err", err)
+		}
+	})
+	return nil
+}
+
+func (m *Main) pairing() *hub.Pairing {
+	path := filepath.Join(m.DataDir, "pairing.sha256")
+	hash, _ := os.ReadFile(path)
+	return hub.NewPairing(hash, func(h []byte) error {
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, h, 0o600); err != nil {
+			return fmt.Errorf("save pairing token: %w", err)
+		}
+		return os.Rename(tmp, path)
+	})
+}
+
+// Close stops the hub: the API, then the background work, then the log
+// and the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := m.httpSrv.Shutdown(ctx); err != nil {
+			m.httpSrv.Close()
+		}
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	if m.nats != nil {
+		m.nats.Close()
+	}
+	m.wg.Wait()
+	if m.store != nil {
+		errs = append(errs, m.store.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,389 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/hub"
+	"github.com/zoner-family/zoner/hub/ics"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.writer.Load() == nil {
+		return hub.Errorf(hub.CodeUnavailable, "the hub is starting: applying the event log to its state")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openAPI)
+	return nil
+}
+
+type familyJSON struct {
+	SetupRequired bool         `json:"setup_required"`
+	Family        *hub.Family  `json:"family,omitempty"`
+	Members       []hub.Member `json:"members"`
+}
+
+func (s *Server) getFamily(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.Store.Family(r.Context())
+	if err != nil {
+		return err
+	}
+	out := familyJSON{SetupRequired: f == nil, Family: f, Members: []hub.Member{}}
+	if f != nil {
+		if out.Members, err = s.liveMembers(r, false); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) liveMembers(r *http.Request, removed bool) ([]hub.Member, error) {
+	all, err := s.Store.Members(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := []hub.Member{}
+	for _, m := range all {
+		if removed || !m.Removed {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) postSetup(w http.ResponseWriter, r *http.Request) error { return s.write(w, r, true) }
+func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
+	return s.write(w, r, false)
+}
+
+type resultsJSON struct {
+	Results []hub.Written `json:"results"`
+}
+
+// write takes one event (a JSON object) or a batch (a JSON array).
+func (s *Server) write(w http.ResponseWriter, r *http.Request, setup bool) error {
+	wr := s.writer.Load()
+	if wr == nil {
+		return hub.Errorf(hub.CodeUnavailable, "the hub is starting: applying the event log to its state; retry in a moment")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return hub.Errorf(hub.CodeTooLarge, "request body over "+strconv.Itoa(MaxBodyBytes>>20)+" MiB: send fewer events at a time")
+		}
+		return hub.Errorf(hub.CodeInvalid, "could not read the request body: "+err.Error())
+	}
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	var raws [][]byte
+	batch := len(trimmed) > 0 && trimmed[0] == '['
+	if batch {
+		var items []json.RawMessage
+		if err := json.Unmarshal(trimmed, &items); err != nil {
+			return &hub.Error{Code: hub.CodeInvalid, Message: "events refused", Problems: []hub.Problem{{Index: 0, Code: syncproto.CodeMalformed, Rule: "the body must be one event (a JSON object) or a JSON array of events: " + err.Error()}}}
+		}
+		for _, it := range items {
+			raws = append(raws, it)
+		}
+	} else {
+		raws = [][]byte{body}
+	}
+	out, err := wr.Write(r.Context(), raws, setup)
+	if err != nil {
+		return err
+	}
+	if batch {
+		writeJSON(w, http.StatusOK, resultsJSON{Results: out})
+	} else {
+		writeJSON(w, http.StatusOK, out[0])
+	}
+	return nil
+}
+
+type eventsJSON struct {
+	Events []hub.StoredEvent `json:"events"`
+	// Next is the "after" of the next page; equal to the request's when
+	// there is nothing more yet.
+	Next uint64 `json:"next"`
+}
+
+func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
+	q := hub.EventQuery{Limit: 100}
+	v := r.URL.Query()
+	var problems []hub.Problem
+	bad := func(name, rule string) {
+		problems = append(problems, hub.Problem{Code: syncproto.CodeInvalid, Path: name, Rule: rule})
+	}
+	if a := v.Get("after"); a != "" {
+		n, err := strconv.ParseUint(a, 10, 64)
+		if err != nil {
+			bad("after", "must be a sequence number (0 or more)")
+		}
+		q.After = n
+	}
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			bad("limit", "must be a whole number from 1 to 1000")
+		}
+		q.Limit = n
+	}
+	if m := v.Get("member"); m != "" {
+		id, err := uuid.Parse(m)
+		if err != nil {
+			bad("member", "must be a member id (a UUID)")
+		}
+		q.Member = id
+	}
+	if t := v.Get("type"); t != "" {
+		q.Type = syncproto.Type(t)
+	}
+	if len(problems) > 0 {
+		return &hub.Error{Code: hub.CodeInvalid, Message: "bad query", Problems: problems}
+	}
+	evs, err := s.Store.Events(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	out := eventsJSON{Events: evs, Next: q.After}
+	if len(evs) > 0 {
+		out.Next = evs[len(evs)-1].Seq
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func pathID(r *http.Request, what string) (uuid.UUID, error) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		return uuid.Nil, hub.Errorf(hub.CodeNotFound, "no "+what+" "+strconv.Quote(r.PathValue("id"))+": ids are UUIDs")
+	}
+	return id, nil
+}
+
+func (s *Server) getMembers(w http.ResponseWriter, r *http.Request) error {
+	ms, err := s.liveMembers(r, r.URL.Query().Get("removed") == "true")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": ms})
+	return nil
+}
+
+func (s *Server) member(r *http.Request) (*hub.Member, error) {
+	id, err := pathID(r, "member")
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.Store.Member(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, hub.Errorf(hub.CodeNotFound, "no member "+id.String()+" in this family")
+	}
+	return m, nil
+}
+
+func (s *Server) getMember(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.member(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+type plansJSON struct {
+	Plans []hub.StoredPlan `json:"plans"`
+}
+
+func (s *Server) getMemberPlans(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.member(r)
+	if err != nil {
+		return err
+	}
+	ps, err := s.Store.Plans(r.Context(), uuid.Nil, m.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, plansJSON{Plans: ps})
+	return nil
+}
+
+func (s *Server) getCalendar(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.member(r)
+	if err != nil {
+		return err
+	}
+	ps, err := s.Store.Plans(r.Context(), uuid.Nil, m.ID)
+	if err != nil {
+		return err
+	}
+	cal := ics.Calendar{Name: "Zoner", Alarm: 10 * time.Minute}
+	if m.Data != nil {
+		cal.Name = "Zoner: " + m.Data.DisplayName
+	}
+	for _, sp := range ps {
+		if len(sp.Plan) == 0 {
+			continue
+		}
+		tp := ics.TripPlan{TripID: sp.TripID}
+		if err := json.Unmarshal(sp.Plan, &tp.Plan); err != nil {
+			return err
+		}
+		if t, err := s.Store.Trip(r.Context(), sp.TripID); err == nil && t != nil && t.Data != nil {
+			tp.TripName = t.Data.Name
+		}
+		cal.Trips = append(cal.Trips, tp)
+		if sp.ComputedAt.After(cal.Stamp) {
+			cal.Stamp = sp.ComputedAt
+		}
+	}
+	if cal.Stamp.IsZero() {
+		cal.Stamp = s.Now()
+	}
+	var buf bytes.Buffer
+	if err := ics.Write(&buf, cal); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="zoner-`+m.ID.String()+`.ics"`)
+	w.Write(buf.Bytes())
+	return nil
+}
+
+func (s *Server) getTrips(w http.ResponseWriter, r *http.Request) error {
+	all, err := s.Store.Trips(r.Context())
+	if err != nil {
+		return err
+	}
+	removed := r.URL.Query().Get("removed") == "true"
+	out := []hub.Trip{}
+	for _, t := range all {
+		if removed || !t.Removed {
+			out = append(out, t)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"trips": out})
+	return nil
+}
+
+func (s *Server) trip(r *http.Request) (*hub.Trip, error) {
+	id, err := pathID(r, "trip")
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.Store.Trip(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, hub.Errorf(hub.CodeNotFound, "no trip "+id.String()+" in this family")
+	}
+	return t, nil
+}
+
+func (s *Server) getTrip(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.trip(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (s *Server) getTripPlan(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.trip(r)
+	if err != nil {
+		return err
+	}
+	ps, err := s.Store.Plans(r.Context(), t.ID, uuid.Nil)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, plansJSON{Plans: ps})
+	return nil
+}
+
+type todayJSON struct {
+	At      time.Time       `json:"at"`
+	Members []hub.MemberNow `json:"members"`
+}
+
+func (s *Server) getToday(w http.ResponseWriter, r *http.Request) error {
+	at := s.Now()
+	if v := r.URL.Query().Get("at"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return &hub.Error{Code: hub.CodeInvalid, Message: "bad query", Problems: []hub.Problem{{Code: syncproto.CodeInvalid, Path: "at", Rule: "must be an RFC 3339 time with a UTC offset, like 2026-12-20T07:30:00Z"}}}
+		}
+		at = t
+	}
+	ms, err := s.liveMembers(r, false)
+	if err != nil {
+		return err
+	}
+	out := todayJSON{At: at, Members: []hub.MemberNow{}}
+	for _, m := range ms {
+		ps, err := s.Store.Plans(r.Context(), uuid.Nil, m.ID)
+		if err != nil {
+			return err
+		}
+		out.Members = append(out.Members, hub.Today(m, ps, at))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type syncJSON struct {
+	LogSeq     uint64 `json:"log_seq"`
+	AppliedSeq uint64 `json:"applied_seq"`
+	// Cloud is the state of the link to the cloud.
+	Cloud cloudJSON `json:"cloud"`
+}
+
+type cloudJSON struct {
+	Configured bool       `json:"configured"`
+	Pending    *uint64    `json:"pending,omitempty"`
+	LastSynced *time.Time `json:"last_synced,omitempty"`
+}
+
+func (s *Server) getSync(w http.ResponseWriter, r *http.Request) error {
+	last, err := s.Log.LastSeq(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, syncJSON{LogSeq: last, AppliedSeq: s.Projector.Applied()})
+	return nil
+}
+
+func (s *Server) postRotate(w http.ResponseWriter, r *http.Request) error {
+	if s.Pairing == nil {
+		return hub.Errorf(hub.CodeConflict, "this hub serves only this device (localhost) and needs no pairing token")
+	}
+	tok, err := s.Pairing.Rotate()
+	if err != nil {
+		return err
+	}
+	s.Logger.Info("pairing token rotated; the old token no longer works")
+	writeJSON(w, http.StatusOK, map[string]string{"token": tok})
+	return nil
+}
