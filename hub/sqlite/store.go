@@ -358,7 +358,7 @@ func (s *Store) SavePlans(ctx context.Context, plans []hub.StoredPlan) error {
 // DeletePlans drops a trip's plans (member uuid.Nil), a member's plans
 // (trip uuid.Nil), or one plan.
 func (s *Store) DeletePlans(ctx context.Context, trip, member uuid.UUID) error {
-	where, args := planFilter(trip, member)
+	where, args := planFilter("", trip, member)
 	_, err := s.db.ExecContext(ctx, "DELETE FROM plans WHERE "+where, args...)
 	if err != nil {
 		return fmt.Errorf("delete plans: %w", err)
@@ -368,7 +368,7 @@ func (s *Store) DeletePlans(ctx context.Context, trip, member uuid.UUID) error {
 
 // Plans lists stored plans of a trip, a member, or both (uuid.Nil: any).
 func (s *Store) Plans(ctx context.Context, trip, member uuid.UUID) ([]hub.StoredPlan, error) {
-	where, args := planFilter(trip, member)
+	where, args := planFilter("p.", trip, member)
 	rows, err := s.db.QueryContext(ctx, `SELECT p.trip_id, p.member_id, p.computed_at, p.seq, coalesce(p.plan, ''), p.error
 		FROM plans p LEFT JOIN trips t ON t.id = p.trip_id WHERE `+where+
 		` ORDER BY json_extract(t.data, '$.legs[0].depart'), p.trip_id, p.member_id`, args...)
@@ -394,14 +394,14 @@ func (s *Store) Plans(ctx context.Context, trip, member uuid.UUID) ([]hub.Stored
 	return out, rows.Err()
 }
 
-func planFilter(trip, member uuid.UUID) (string, []any) {
+func planFilter(prefix string, trip, member uuid.UUID) (string, []any) {
 	where, args := []string{"1 = 1"}, []any{}
 	if trip != uuid.Nil {
-		where = append(where, "p.trip_id = ?")
+		where = append(where, prefix+"trip_id = ?")
 		args = append(args, trip.String())
 	}
 	if member != uuid.Nil {
-		where = append(where, "p.member_id = ?")
+		where = append(where, prefix+"member_id = ?")
 		args = append(args, member.String())
 	}
 	return strings.Join(where, " AND "), args
