@@ -253,3 +253,5 @@ func (s *sse) waitFor(tb testing.TB, what string, ok func(sseEvent) bool) sseEve
 		}
 	}
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

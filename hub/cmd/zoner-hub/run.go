@@ -93,6 +93,12 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 		}
 		return def
 	}
+	envFloat := func(name string, def float64) float64 {
+		if n, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+			return n
+		}
+		return def
+	}
 	envBool := func(name string) bool {
 		b, _ := strconv.ParseBool(os.Getenv(name))
 		return b
@@ -104,6 +110,8 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	keyFile := fs.String("store-key-file", env("ZONER_STORE_KEY_FILE", ""), "file holding the key that encrypts the event log at rest (env ZONER_STORE_KEY_FILE; or the key itself in ZONER_STORE_KEY)")
 	fs.StringVar(&m.StoreCipher, "store-cipher", env("ZONER_STORE_CIPHER", m.StoreCipher), "cipher for the encrypted event log: chacha or aes (env ZONER_STORE_CIPHER)")
 	fs.BoolVar(&m.SyncAlways, "sync-always", envBool("ZONER_SYNC_ALWAYS"), "fsync every event before acknowledging it: survives power loss, not only crashes (env ZONER_SYNC_ALWAYS)")
+	writeRate := fs.Float64("write-rate", envFloat("ZONER_WRITE_RATE", 20), "writes per second allowed per client, with bursts of five times as many (env ZONER_WRITE_RATE)")
+	readRate := fs.Float64("read-rate", envFloat("ZONER_READ_RATE", 50), "reads per second allowed per client, with bursts of four times as many (env ZONER_READ_RATE)")
 	logFormat := fs.String("log-format", env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (text on a terminal) (env ZONER_LOG_FORMAT)")
 	logLevel := fs.String("log-level", env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -115,6 +123,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	m.Limits = hubhttp.Limits{WritesPerSecond: *writeRate, WriteBurst: int(5 * *writeRate), ReadsPerSecond: *readRate, ReadBurst: int(4 * *readRate)}
 	if *lan && !flagSet(fs, "http") && os.Getenv("ZONER_HTTP") == "" {
 		m.HTTPAddr = "0.0.0.0:8080"
 	}
