@@ -44,7 +44,7 @@ func (w *Writer) check(ctx context.Context, batch []pending, setup bool) error {
 		}
 	}
 	if len(problems) > 0 {
-		return &Error{Code: CodeInvalid, Message: "events refused", Problems: problems}
+		return &Error{Code: CodeInvalid, Message: "events refused; none were stored", Problems: problems}
 	}
 	return nil
 }

@@ -91,7 +91,7 @@ func (w *Writer) Write(ctx context.Context, raws [][]byte, setup bool) ([]Writte
 		problems = append(problems, problemsOf(i, err)...)
 	}
 	if len(problems) > 0 {
-		return nil, w.reject(&Error{Code: CodeInvalid, Message: "events refused", Problems: problems})
+		return nil, w.reject(&Error{Code: CodeInvalid, Message: "events refused; none were stored", Problems: problems})
 	}
 
 	w.mu.Lock()

@@ -97,7 +97,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, setup bool) error
 	if batch {
 		var items []json.RawMessage
 		if err := json.Unmarshal(trimmed, &items); err != nil {
-			return &hub.Error{Code: hub.CodeInvalid, Message: "events refused", Problems: []hub.Problem{{Index: 0, Code: syncproto.CodeMalformed, Rule: "the body must be one event (a JSON object) or a JSON array of events: " + err.Error()}}}
+			return &hub.Error{Code: hub.CodeInvalid, Message: "events refused; none were stored", Problems: []hub.Problem{{Index: 0, Code: syncproto.CodeMalformed, Rule: "the body must be one event (a JSON object) or a JSON array of events: " + err.Error()}}}
 		}
 		for _, it := range items {
 			raws = append(raws, it)

@@ -371,3 +371,7 @@ func (m *Main) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Handler is the HTTP handler the hub serves, for tests that call it
+// without a network round trip.
+func (m *Main) Handler() http.Handler { return m.httpSrv.Handler }
