@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -110,6 +112,16 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	s := &Server{ns: ns, nc: nc, js: js, logger: logger}
+	// A stream on disk that the server did not load is one it could not
+	// read: almost always a wrong or missing key. Creating it anew would
+	// fail slowly or, worse, start an empty log.
+	onDisk := filepath.Join(cfg.StoreDir, "jetstream", "$G", "streams", StreamName)
+	if _, err := os.Stat(onDisk); err == nil {
+		if _, err := js.Stream(ctx, StreamName); errors.Is(err, jetstream.ErrStreamNotFound) {
+			s.Close()
+			return nil, fmt.Errorf("the event log in %s exists but cannot be read: the store key is wrong or missing (the log must be opened with the key it was written with, or none if it was written without)", onDisk)
+		}
+	}
 	dup := cfg.Duplicates
 	if dup <= 0 {
 		dup = time.Hour
@@ -212,7 +224,10 @@ type Feed struct {
 // applying and acking) is made anew.
 func (s *Server) OpenFeed(ctx context.Context, start uint64) (*Feed, error) {
 	if c, err := s.stream.Consumer(ctx, ProjectorKey); err == nil {
-		if c.CachedInfo().AckFloor.Stream+1 == start {
+		// Reuse it only when it stands exactly where the store does and
+		// has nothing in flight: messages a stopped process fetched but
+		// never acknowledged would otherwise wait out the ack timeout.
+		if info := c.CachedInfo(); info.AckFloor.Stream+1 == start && info.NumAckPending == 0 {
 			return &Feed{cons: c}, nil
 		}
 		if err := s.stream.DeleteConsumer(ctx, ProjectorKey); err != nil {
@@ -225,7 +240,7 @@ func (s *Server) OpenFeed(ctx context.Context, start uint64) (*Feed, error) {
 		Durable:       ProjectorKey,
 		Description:   "Applies events to the hub's state database.",
 		AckPolicy:     jetstream.AckAllPolicy,
-		AckWait:       time.Minute,
+		AckWait:       10 * time.Second,
 		MaxAckPending: 10000,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
@@ -247,7 +262,7 @@ func (f *Feed) Next(ctx context.Context, max int) ([]hub.Event, func() error, er
 	if err != nil {
 		return nil, nil, err
 	}
-	events, last, err := collect(batch)
+	events, last, err := collect(ctx, batch)
 	if err != nil || len(events) > 0 {
 		return events, ackFunc(last), err
 	}
@@ -258,14 +273,27 @@ func (f *Feed) Next(ctx context.Context, max int) ([]hub.Event, func() error, er
 	if err != nil {
 		return nil, nil, err
 	}
-	events, last, err = collect(batch)
+	events, last, err = collect(ctx, batch)
 	return events, ackFunc(last), err
 }
 
-func collect(batch jetstream.MessageBatch) ([]hub.Event, jetstream.Msg, error) {
+// collect reads a fetched batch; it gives up when ctx ends (at shutdown),
+// since nothing of an unfinished batch is applied or acknowledged.
+func collect(ctx context.Context, batch jetstream.MessageBatch) ([]hub.Event, jetstream.Msg, error) {
 	var events []hub.Event
 	var last jetstream.Msg
-	for msg := range batch.Messages() {
+	msgs := batch.Messages()
+	for {
+		var msg jetstream.Msg
+		var ok bool
+		select {
+		case msg, ok = <-msgs:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		if !ok {
+			break
+		}
 		meta, err := msg.Metadata()
 		if err != nil {
 			return nil, nil, fmt.Errorf("message metadata: %w", err)

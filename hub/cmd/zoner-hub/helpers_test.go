@@ -255,3 +255,7 @@ func (s *sse) waitFor(tb testing.TB, what string, ok func(sseEvent) bool) sseEve
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func newTestLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

@@ -226,7 +226,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("store cipher %q: use chacha or aes", m.StoreCipher)
 	}
 	m.nats, err = natsjs.Start(ctx, natsjs.Config{
-		StoreDir: filepath.Join(m.DataDir, "jetstream"), Port: m.NATSPort,
+		StoreDir: m.DataDir, Port: m.NATSPort,
 		Key: m.StoreKey, Cipher: cipher, SyncAlways: m.SyncAlways,
 	}, m.Logger)
 	if err != nil {

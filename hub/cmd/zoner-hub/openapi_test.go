@@ -1,0 +1,468 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"maps"
+	"mime"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/hub"
+	hubhttp "github.com/zoner-family/zoner/hub/http"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// oaUUID is the form of every id the hub writes: a lowercase canonical
+// UUID. kin-openapi knows no "uuid" format of its own.
+var oaUUID = openapi3.NewRegexpFormatValidator(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// oaLoad fetches the hub's OpenAPI document and checks that it is a valid
+// OpenAPI 3.0 document.
+func oaLoad(t *testing.T, base string) *openapi3.T {
+	t.Helper()
+	b := (&client{tb: t, base: base}).json("GET", "/api/openapi.json", nil, 200, nil)
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(b)
+	if err != nil {
+		t.Fatalf("load /api/openapi.json: %v", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("/api/openapi.json is not a valid OpenAPI document: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.0.") {
+		t.Fatalf("/api/openapi.json is OpenAPI %s, want 3.0.x", doc.OpenAPI)
+	}
+	return doc
+}
+
+// oaOperations lists the document's operations as "METHOD path".
+func oaOperations(doc *openapi3.T) map[string]*openapi3.Operation {
+	out := map[string]*openapi3.Operation{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			out[method+" "+path] = op
+		}
+	}
+	return out
+}
+
+// The document describes exactly the routes the server serves: a route
+// added to (*Server).routes without documenting it, or documented but not
+// served, fails here.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	m := mustRun(t, t.TempDir())
+	doc := oaLoad(t, m.URL)
+	ops := oaOperations(doc)
+
+	served := map[string]bool{"GET /metrics": true}
+	for _, r := range (&hubhttp.Server{}).Routes() {
+		served[r] = true
+	}
+	for _, r := range slices.Sorted(maps.Keys(served)) {
+		if ops[r] == nil {
+			t.Errorf("route %s is served but not in hub/http/openapi.json: document it", r)
+		}
+	}
+	for _, r := range slices.Sorted(maps.Keys(ops)) {
+		if !served[r] {
+			t.Errorf("operation %s is in hub/http/openapi.json but the server has no such route", r)
+		}
+	}
+
+	// Every operation is documented the same way, so a new one cannot
+	// slip in half-described.
+	for _, r := range slices.Sorted(maps.Keys(ops)) {
+		op := ops[r]
+		if op.OperationID == "" || op.Summary == "" {
+			t.Errorf("%s: needs an operationId and a summary", r)
+		}
+		if op.Responses.Status(200) == nil {
+			t.Errorf("%s: no 200 response", r)
+		}
+		if r == "GET /metrics" {
+			continue // served outside the API's rate limit and errors
+		}
+		if op.Responses.Status(429) == nil || op.Responses.Status(500) == nil {
+			t.Errorf("%s: every API route can answer 429 (rate limited) and 500; declare them", r)
+		}
+		if strings.Contains(r, " /api/v1/") {
+			if op.Responses.Status(401) == nil {
+				t.Errorf("%s: /api/v1 routes answer 401 on the LAN without the pairing token; declare it", r)
+			}
+			if op.Security != nil {
+				t.Errorf("%s: /api/v1 routes need the pairing token on the LAN; do not override the document's security", r)
+			}
+		} else if op.Security == nil || len(*op.Security) != 0 {
+			t.Errorf("%s: this route needs no pairing token; declare \"security\": []", r)
+		}
+	}
+}
+
+// oaValidator is an http.RoundTripper that checks every request the test
+// sends to a hub, and the hub's answer, against the OpenAPI document.
+type oaValidator struct {
+	t      *testing.T
+	doc    *openapi3.T
+	router routers.Router
+	next   http.RoundTripper
+
+	mu        sync.Mutex
+	expectBad bool
+	statuses  map[string]map[int]int // "METHOD path" → status → count
+}
+
+// oaInstall routes http.DefaultClient, which the client, subscribe and
+// waitPlans helpers use, through a validator for the rest of the test.
+// Tests that install it must not run in parallel.
+func oaInstall(t *testing.T, doc *openapi3.T) *oaValidator {
+	t.Helper()
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The calendar is text; kin-openapi decodes only the common types.
+	openapi3filter.RegisterBodyDecoder("text/calendar", openapi3filter.PlainBodyDecoder)
+	prev := http.DefaultClient.Transport
+	next := prev
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	v := &oaValidator{t: t, doc: doc, router: router, next: next, statuses: map[string]map[int]int{}}
+	http.DefaultClient.Transport = v
+	t.Cleanup(func() { http.DefaultClient.Transport = prev })
+	return v
+}
+
+func (v *oaValidator) options() *openapi3filter.Options {
+	return &openapi3filter.Options{
+		AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc,
+		IncludeResponseStatus:   true,
+		MultiError:              true,
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.WithStringFormatValidator("uuid", oaUUID)},
+	}
+}
+
+// bad runs f, which must send exactly one request that breaks the
+// document (the hub must refuse it too; the test checks its status).
+func (v *oaValidator) bad(f func()) {
+	v.t.Helper()
+	v.mu.Lock()
+	v.expectBad = true
+	v.mu.Unlock()
+	f()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.expectBad {
+		v.t.Errorf("no request was sent")
+		v.expectBad = false
+	}
+}
+
+func (v *oaValidator) RoundTrip(req *http.Request) (*http.Response, error) {
+	what := req.Method + " " + req.URL.RequestURI()
+	if len(what) > 120 {
+		what = what[:120] + "…"
+	}
+	route, params, err := v.router.FindRoute(req)
+	if err != nil {
+		v.t.Errorf("%s: not in the OpenAPI document: %v", what, err)
+		return v.next.RoundTrip(req)
+	}
+	// Validate a copy: ValidateRequest reads the body and may add defaults.
+	vreq := req.Clone(req.Context())
+	if req.GetBody != nil {
+		if vreq.Body, err = req.GetBody(); err != nil {
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			return nil, err
+		}
+	}
+	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route, Options: v.options()}
+	reqErr := openapi3filter.ValidateRequest(req.Context(), in)
+	v.mu.Lock()
+	bad := v.expectBad
+	v.expectBad = false
+	v.mu.Unlock()
+	switch {
+	case bad && reqErr == nil:
+		v.t.Errorf("%s: sent as a bad request, but the document accepts it", what)
+	case !bad && reqErr != nil:
+		v.t.Errorf("%s: the request does not conform to the document: %v", what, reqErr)
+	}
+
+	resp, err := v.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	key := req.Method + " " + route.Path
+	v.mu.Lock()
+	if v.statuses[key] == nil {
+		v.statuses[key] = map[int]int{}
+	}
+	v.statuses[key][resp.StatusCode]++
+	v.mu.Unlock()
+
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header, Options: v.options()}
+	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "text/event-stream" {
+		// A stream does not end: check its status, headers and that the
+		// document declares the media type, not its body.
+		if r := route.Operation.Responses.Status(resp.StatusCode); r == nil || r.Value.Content.Get(ct) == nil {
+			v.t.Errorf("%s: status %d with %s is not declared", what, resp.StatusCode, ct)
+		}
+		out.Options.ExcludeResponseBody = true
+		if err := openapi3filter.ValidateResponse(req.Context(), out); err != nil {
+			v.t.Errorf("%s: the answer does not conform to the document: %v", what, err)
+		}
+		return resp, nil
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	out.SetBodyBytes(body)
+	if err := openapi3filter.ValidateResponse(req.Context(), out); err != nil {
+		v.t.Errorf("%s: the answer (%d %s) does not conform to the document: %v", what, resp.StatusCode, resp.Header.Get("Content-Type"), err)
+	}
+	return resp, nil
+}
+
+// checkCoverage fails for every operation of the document the test did
+// not exercise, so that a new route cannot go untested.
+func (v *oaValidator) checkCoverage() {
+	v.t.Helper()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, op := range slices.Sorted(maps.Keys(oaOperations(v.doc))) {
+		got := v.statuses[op]
+		if len(got) == 0 {
+			v.t.Errorf("%s is never exercised by TestOpenAPIResponsesConform: add it to the flow", op)
+			continue
+		}
+		var ss []string
+		for _, s := range slices.Sorted(maps.Keys(got)) {
+			ss = append(ss, fmt.Sprintf("%d×%d", s, got[s]))
+		}
+		v.t.Logf("%-45s %s", op, strings.Join(ss, " "))
+	}
+}
+
+// A household's first evening, with mistakes, and a hub on the LAN: every
+// request and every answer conforms to the OpenAPI document, and every
+// operation of the document is exercised.
+func TestOpenAPIResponsesConform(t *testing.T) {
+	m := mustRun(t, t.TempDir())
+	doc := oaLoad(t, m.URL)
+	v := oaInstall(t, doc)
+	c := &client{tb: t, base: m.URL}
+	f := newFamily(t)
+
+	for _, p := range []string{"/healthz", "/readyz", "/api/openapi.json", "/api/v1/family", "/api/v1/sync", "/api/v1/today", "/metrics"} {
+		c.json("GET", p, nil, 200, nil)
+	}
+
+	// Setup; writes before it and a second setup are refused.
+	setup := f.setup()
+	c.json("POST", "/api/v1/events", f.encode(setup[1]), 409, nil)
+	c.json("POST", "/api/v1/setup", f.encode(setup...), 200, nil)
+	c.json("POST", "/api/v1/setup", f.encode(setup...), 409, nil)
+
+	// A trip, planned for its three travellers.
+	stream := subscribe(t, c)
+	stream.waitFor(t, "hello", func(e sseEvent) bool { return e.Name == "hello" })
+	var w writtenJSON
+	c.json("POST", "/api/v1/events", f.encode(f.tripEvent()), 200, &w)
+	waitReplan := func(seq uint64, members ...uuid.UUID) {
+		t.Helper()
+		for _, id := range members {
+			stream.waitFor(t, "plan for "+id.String(), func(e sseEvent) bool {
+				s, _ := e.Data["seq"].(float64)
+				return e.Name == "plan" && e.Data["member_id"] == id.String() && s >= float64(seq)
+			})
+		}
+	}
+	waitReplan(w.Seq, f.ada, f.kemi, f.tobi)
+
+	// Kemi naps late on arrival day; the flight home is delayed.
+	nap := f.event(f.kemi, mustTime(t, "2026-12-21T16:30:00Z"), mustTime(t, "2026-12-21T17:10:00Z"), "Europe/London", &syncproto.Sleep{Nap: true})
+	c.json("POST", "/api/v1/events", f.encode(nap), 200, &w)
+	waitReplan(w.Seq, f.kemi)
+	delay := f.event(uuid.Nil, testNow, time.Time{}, "Europe/London", &syncproto.FlightUpdated{
+		TripID: f.trip, Leg: 2, Flight: "BA287", Status: syncproto.FlightDelayed,
+		Depart: mustTime(t, "2027-01-02T16:00:00Z"), Arrive: mustTime(t, "2027-01-02T19:10:00-08:00")})
+	c.json("POST", "/api/v1/events", f.encode(delay), 200, &w)
+	waitReplan(w.Seq, f.ada, f.kemi, f.tobi)
+
+	// A grandparent who visited once, and a weekend away that was called
+	// off, leave tombstones.
+	gran := syncproto.NewID()
+	weekend := syncproto.NewID()
+	la := "America/Los_Angeles"
+	var res resultsJSON
+	c.json("POST", "/api/v1/events", f.encode(
+		f.event(gran, testNow, time.Time{}, la, &syncproto.MemberUpserted{DisplayName: "Nana", AgeBand: syncproto.AgeAdult, HomeTZ: la,
+			SleepTime: clock(22, 0), WakeTime: clock(6, 0)}),
+		f.event(uuid.Nil, testNow, time.Time{}, la, &syncproto.TripUpserted{TripID: weekend, Name: "Seattle weekend", Travellers: []uuid.UUID{gran},
+			Legs: []syncproto.Leg{{Flight: "AS1141", From: "SFO", To: "SEA", FromTZ: la, ToTZ: la,
+				Depart: mustTime(t, "2027-02-05T07:00:00-08:00"), Arrive: mustTime(t, "2027-02-05T09:10:00-08:00")}}}),
+	), 200, &res)
+	waitReplan(res.Results[1].Seq, gran)
+	// A phone on a newer schema version: kept, not applied.
+	newer := bytes.Replace(f.encode(f.event(f.ada, testNow, time.Time{}, la, &syncproto.Sleep{})), []byte(`"v":1`), []byte(`"v":2`), 1)
+	c.json("POST", "/api/v1/events", newer, 200, &w)
+	if w.Applied {
+		t.Errorf("an event of schema version 2 was applied: %+v", w)
+	}
+	c.json("POST", "/api/v1/events", f.encode(
+		f.event(uuid.Nil, testNow, time.Time{}, la, &syncproto.TripRemoved{TripID: weekend}),
+		f.event(gran, testNow, time.Time{}, la, &syncproto.MemberRemoved{}),
+	), 200, &res)
+	// Reads see a write once it is applied.
+	stream.waitFor(t, "the removals applied", func(e sseEvent) bool {
+		s, _ := e.Data["seq"].(float64)
+		return e.Name == "events" && s >= float64(res.Results[1].Seq)
+	})
+
+	// Everything there is to read.
+	trip, kemi, nobody := f.trip.String(), f.kemi.String(), uuid.NewString()
+	for _, p := range []string{
+		"/api/v1/family", "/api/v1/members", "/api/v1/members?removed=true", "/api/v1/members/" + kemi,
+		"/api/v1/members/" + gran.String(), "/api/v1/members/" + kemi + "/plans", "/api/v1/members/" + kemi + "/calendar.ics",
+		"/api/v1/trips", "/api/v1/trips?removed=true", "/api/v1/trips/" + trip, "/api/v1/trips/" + weekend.String(),
+		"/api/v1/trips/" + trip + "/plan", "/api/v1/trips/" + weekend.String() + "/plan",
+		"/api/v1/today", "/api/v1/today?at=2026-12-20T22:00:00Z", "/api/v1/today?at=2026-12-22T08:00:00Z", "/api/v1/today?at=2027-03-01T08:00:00Z",
+		"/api/v1/sync", "/api/v1/events?member=" + kemi + "&type=sleep", "/api/v1/events?after=1000",
+	} {
+		c.json("GET", p, nil, 200, nil)
+	}
+	var plans plansJSON
+	c.json("GET", "/api/v1/trips/"+trip+"/plan", nil, 200, &plans)
+	if len(plans.Plans) != 3 {
+		t.Errorf("the trip has %d plans, want 3", len(plans.Plans))
+	}
+	for after := uint64(0); ; {
+		var page eventsJSON
+		c.json("GET", fmt.Sprintf("/api/v1/events?after=%d&limit=3", after), nil, 200, &page)
+		if len(page.Events) == 0 {
+			break
+		}
+		after = page.Next
+	}
+
+	// Mistakes: refused, with answers the document describes.
+	for _, p := range []string{
+		"/api/v1/members/" + nobody, "/api/v1/members/" + nobody + "/plans", "/api/v1/members/" + nobody + "/calendar.ics",
+		"/api/v1/trips/" + nobody, "/api/v1/trips/" + nobody + "/plan",
+	} {
+		c.json("GET", p, nil, 404, nil)
+	}
+	for p, want := range map[string]int{
+		"/api/v1/trips/christmas":         404,
+		"/api/v1/members/KEMI/plans":      404,
+		"/api/v1/today?at=yesterday":      400,
+		"/api/v1/events?limit=0":          400,
+		"/api/v1/events?limit=5000":       400,
+		"/api/v1/events?member=kemi":      400,
+		"/api/v1/events?after=-1":         400,
+		"/api/v1/events?after=2&limit=x1": 400,
+	} {
+		v.bad(func() { c.json("GET", p, nil, want, nil) })
+	}
+	sleep := func(member uuid.UUID, tz string) syncproto.Envelope {
+		return f.event(member, mustTime(t, "2026-12-22T22:00:00Z"), mustTime(t, "2026-12-23T06:30:00Z"), tz, &syncproto.Sleep{})
+	}
+	// The document cannot know who is in the family or which zones exist:
+	// these conform to it and the hub refuses them.
+	c.json("POST", "/api/v1/events", f.encode(sleep(syncproto.NewID(), "Europe/London")), 400, nil)
+	c.json("POST", "/api/v1/events", bytes.Replace(f.encode(sleep(f.ada, "Europe/London")), []byte(`"Europe/London"`), []byte(`"Mars/Olympus_Mons"`), 1), 400, nil)
+	c.json("POST", "/api/v1/events", oaOversized(f.encode(sleep(f.ada, "Europe/London"))), 413, nil)
+	// These break the document too.
+	v.bad(func() { c.json("POST", "/api/v1/events", []byte(`{"id":`), 400, nil) })
+	v.bad(func() { c.json("POST", "/api/v1/events", []byte(`[]`), 400, nil) })
+	v.bad(func() {
+		many := make([]syncproto.Envelope, hub.MaxBatch+1)
+		for i := range many {
+			many[i] = sleep(f.ada, "Europe/London")
+		}
+		c.json("POST", "/api/v1/events", f.encode(many...), 413, nil)
+	})
+	v.bad(func() {
+		c.json("POST", "/api/v1/events", bytes.Replace(f.encode(sleep(f.ada, "Europe/London")), []byte(`"v":1`), []byte(`"v":"1"`), 1), 400, nil)
+	})
+	// On localhost there is no token to rotate.
+	c.json("POST", "/api/v1/pairing/rotate", nil, 409, nil)
+
+	// The notices over the stream are Notices.
+	stream.mu.Lock()
+	notices := slices.Clone(stream.events)
+	stream.mu.Unlock()
+	notice := doc.Components.Schemas["Notice"].Value
+	for _, e := range notices {
+		if e.Name == "hello" {
+			if _, ok := e.Data["applied_seq"].(float64); !ok || len(e.Data) != 1 {
+				t.Errorf("hello event: %v", e.Data)
+			}
+			continue
+		}
+		if err := notice.VisitJSON(e.Data, openapi3.WithStringFormatValidator("uuid", oaUUID)); err != nil || e.Data["kind"] != e.Name {
+			t.Errorf("%s event: %v does not conform to Notice: %v", e.Name, e.Data, err)
+		}
+	}
+
+	oaLAN(t, f)
+	v.checkCoverage()
+}
+
+// oaLAN drives a hub on the LAN with a tight write limit: answers without
+// the token, a rotation, and the rate limit.
+func oaLAN(t *testing.T, f *family) {
+	var shown bytes.Buffer
+	m := mustRun(t, t.TempDir(), func(m *Main) {
+		m.HTTPAddr = "0.0.0.0:0"
+		m.Stdout = &shown
+		m.Limits = hubhttp.Limits{WritesPerSecond: 0.001, WriteBurst: 3, ReadsPerSecond: 1e6, ReadBurst: 1e6}
+	})
+	tok := regexp.MustCompile(`[a-z2-7]{4}(-[a-z2-7]{1,4}){7}`).FindString(shown.String())
+	if tok == "" {
+		t.Fatalf("the LAN hub showed no pairing token: %q", shown.String())
+	}
+	anon := &client{tb: t, base: m.URL}
+	paired := &client{tb: t, base: m.URL, token: tok}
+	anon.json("GET", "/healthz", nil, 200, nil)
+	anon.json("GET", "/api/v1/family", nil, 401, nil)
+	anon.json("GET", "/api/v1/stream", nil, 401, nil)
+	anon.json("POST", "/api/v1/setup", f.encode(f.setup()...), 401, nil)
+	var rotated struct{ Token string }
+	paired.json("POST", "/api/v1/pairing/rotate", nil, 200, &rotated)
+	paired.json("GET", "/api/v1/family", nil, 401, nil)
+	renewed := &client{tb: t, base: m.URL, token: rotated.Token}
+	renewed.json("GET", "/api/v1/family", nil, 200, nil)
+	renewed.json("POST", "/api/v1/pairing/rotate", nil, 200, nil)
+	renewed.json("POST", "/api/v1/pairing/rotate", nil, 429, nil)
+}
+
+// oaOversized is a batch of copies of one event, each padded with
+// whitespace: every event is within the limits of the document and of
+// syncproto, but the body is over the hub's 4 MiB.
+func oaOversized(event []byte) []byte {
+	padded := append(append([]byte("{"), bytes.Repeat([]byte(" "), 9000)...), event[1:]...)
+	n := hubhttp.MaxBodyBytes/len(padded) + 2
+	if n > hub.MaxBatch {
+		panic("padding too small for an oversized batch")
+	}
+	return append(append([]byte("["), bytes.Join(slices.Repeat([][]byte{padded}, n), []byte(","))...), ']')
+}
