@@ -62,7 +62,7 @@ func Today(m Member, plans []StoredPlan, at time.Time) MemberNow {
 			d := mp.Days[i]
 			if !at.Before(d.Start) && at.Before(d.End) {
 				day := d
-				day.Items = nil
+				day.Items = []circadian.Item{} // the items are in Now and Next
 				out.Day, out.TZ = &day, d.TZ
 			}
 			for _, it := range d.Items {

@@ -179,7 +179,7 @@ func pathID(r *http.Request, what string) (uuid.UUID, error) {
 }
 
 func (s *Server) getMembers(w http.ResponseWriter, r *http.Request) error {
-	ms, err := s.liveMembers(r, r.URL.Query().Get("removed") == "true")
+	ms, err := s.liveMembers(r, queryBool(r, "removed"))
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (s *Server) getTrips(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	removed := r.URL.Query().Get("removed") == "true"
+	removed := queryBool(r, "removed")
 	out := []hub.Trip{}
 	for _, t := range all {
 		if removed || !t.Removed {
@@ -386,4 +386,10 @@ func (s *Server) postRotate(w http.ResponseWriter, r *http.Request) error {
 	s.Logger.Info("pairing token rotated; the old token no longer works")
 	writeJSON(w, http.StatusOK, map[string]string{"token": tok})
 	return nil
+}
+
+// queryBool reads a true/false query parameter (1, t, true, TRUE …).
+func queryBool(r *http.Request, name string) bool {
+	b, _ := strconv.ParseBool(r.URL.Query().Get(name))
+	return b
 }

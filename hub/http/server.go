@@ -245,10 +245,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		body.Error.Code, body.Error.Message = "internal", "the hub failed to answer; the error is in its log"
 	}
-	status := statusOf(body.Error.Code)
 	if body.Error.Code == hub.CodeInvalid && allTooLarge(he.Problems) {
-		status = http.StatusRequestEntityTooLarge
+		body.Error.Code = hub.CodeTooLarge
 	}
+	status := statusOf(body.Error.Code)
 	writeJSON(w, status, body)
 }
 
