@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -166,5 +167,49 @@ func TestCircadianIsPure(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// The hub runs on a family's device: it must not link the cloud's Kafka,
+// Snowflake or Redis clients, whatever the target.
+func TestHubBinaryLinksNoCloudClients(t *testing.T) {
+	forbidden := []string{"github.com/twmb/franz-go", "github.com/snowflakedb/gosnowflake", "github.com/redis/go-redis"}
+	for _, target := range [][2]string{{"linux", "amd64"}, {"linux", "arm64"}} {
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./hub/cmd/zoner-hub")
+		cmd.Env = append(cmd.Environ(), "GOOS="+target[0], "GOARCH="+target[1], "CGO_ENABLED=0")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list for %s/%s: %v", target[0], target[1], err)
+		}
+		deps := strings.Fields(string(out))
+		// The list is the real one: it holds what the hub is built on.
+		if !slices.Contains(deps, "github.com/nats-io/nats-server/v2/server") || !slices.Contains(deps, "modernc.org/sqlite") {
+			t.Fatalf("%s/%s: the dependency list lacks the hub's own building blocks:\n%s", target[0], target[1], out)
+		}
+		for _, d := range deps {
+			for _, f := range forbidden {
+				if d == f || strings.HasPrefix(d, f+"/") {
+					t.Errorf("%s/%s: the hub binary links %s", target[0], target[1], d)
+				}
+			}
+		}
+	}
+}
+
+// Each hub subpackage implements the hub's interfaces against one
+// dependency; they do not import each other (cmd/ wires them). The one
+// exception is hub/ics, a pure formatter with no dependency of its own,
+// which the HTTP layer uses to write calendar feeds.
+func TestHubSubpackagesDoNotImportEachOther(t *testing.T) {
+	const root = "github.com/zoner-family/zoner/hub/"
+	for dir, pkg := range goPackages(t) {
+		if !strings.HasPrefix(dir, "hub/") || strings.HasPrefix(dir, "hub/cmd") {
+			continue
+		}
+		for _, imp := range pkg.Imports {
+			if strings.HasPrefix(imp, root) && imp != root+"ics" {
+				t.Errorf("%s imports %s", dir, imp)
+			}
+		}
 	}
 }
