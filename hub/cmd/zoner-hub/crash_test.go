@@ -37,7 +37,7 @@ type process struct {
 }
 
 // startHub runs the binary on dir and waits until it is ready.
-func startHub(t *testing.T, dir string, extraEnv ...string) *process {
+func startHub(t testing.TB, dir string, extraEnv ...string) *process {
 	t.Helper()
 	bin, err := buildHub()
 	if err != nil {
