@@ -1,0 +1,87 @@
+package natsjs
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/zoner-family/zoner/hub"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+func mustStart(tb testing.TB, dir string) *Server {
+	tb.Helper()
+	s, err := Start(context.Background(), Config{StoreDir: dir, Port: -1}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+func event(id string) hub.Event {
+	h := syncproto.Header{ID: syncproto.NewID(), FamilyID: syncproto.NewID(), Type: syncproto.TypeFamilyUpserted, V: 1}
+	return hub.Event{Header: h, Raw: []byte(`{"n":"` + id + `"}`)}
+}
+
+// The log stores an id once: a repeat is acknowledged with the original's
+// sequence and flagged as a duplicate; the feed delivers from where the
+// state database says, in order, and survives a restart.
+func TestAppendDeduplicatesAndFeedResumes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := mustStart(t, dir)
+	a, b, c := event("a"), event("b"), event("c")
+	acks, err := s.Append(ctx, []hub.Event{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acks[0].Seq != 1 || acks[1].Seq != 2 || acks[0].Duplicate {
+		t.Fatalf("acks %+v", acks)
+	}
+	acks, err = s.Append(ctx, []hub.Event{b, c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !acks[0].Duplicate || acks[0].Seq != 2 || acks[1].Seq != 3 || acks[1].Duplicate {
+		t.Fatalf("repeat acks %+v", acks)
+	}
+	if last, _ := s.LastSeq(ctx); last != 3 {
+		t.Fatalf("last seq %d", last)
+	}
+	feed, err := s.OpenFeed(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ack, err := feed.Next(ctx, 10)
+	if err != nil || len(got) != 2 || got[0].Seq != 2 || string(got[1].Raw) != `{"n":"c"}` {
+		t.Fatalf("feed from 2: %v %+v", err, got)
+	}
+	if err := ack(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the ack is asynchronous
+	s.Close()
+
+	s = mustStart(t, dir)
+	if last, _ := s.LastSeq(ctx); last != 3 {
+		t.Fatalf("last seq after restart %d", last)
+	}
+	// The store says it applied only 1: the consumer is moved back.
+	feed, err = s.OpenFeed(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err = feed.Next(ctx, 10)
+	if err != nil || len(got) != 2 || got[0].Seq != 2 {
+		t.Fatalf("feed after restart: %v %+v", err, got)
+	}
+	// Nothing new: Next waits about a second and returns nothing.
+	feed, _ = s.OpenFeed(ctx, 4)
+	start := time.Now()
+	got, _, err = feed.Next(ctx, 10)
+	if err != nil || len(got) != 0 || time.Since(start) > 5*time.Second {
+		t.Fatalf("idle feed: %v %+v after %v", err, got, time.Since(start))
+	}
+}
