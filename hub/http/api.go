@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -188,18 +189,23 @@ func (s *Server) getMembers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) member(r *http.Request) (*hub.Member, error) {
-	id, err := pathID(r, "member")
+	return lookup(r, "member", s.Store.Member)
+}
+
+// lookup finds the entity named by the path's id, or answers not_found.
+func lookup[T any](r *http.Request, what string, find func(context.Context, uuid.UUID) (*T, error)) (*T, error) {
+	id, err := pathID(r, what)
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.Store.Member(r.Context(), id)
+	v, err := find(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}
-	if m == nil {
-		return nil, hub.Errorf(hub.CodeNotFound, "no member "+id.String()+" in this family")
+	if v == nil {
+		return nil, hub.Errorf(hub.CodeNotFound, "no "+what+" "+id.String()+" in this family")
 	}
-	return m, nil
+	return v, nil
 }
 
 func (s *Server) getMember(w http.ResponseWriter, r *http.Request) error {
@@ -287,18 +293,7 @@ func (s *Server) getTrips(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) trip(r *http.Request) (*hub.Trip, error) {
-	id, err := pathID(r, "trip")
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.Store.Trip(r.Context(), id)
-	if err != nil {
-		return nil, err
-	}
-	if t == nil {
-		return nil, hub.Errorf(hub.CodeNotFound, "no trip "+id.String()+" in this family")
-	}
-	return t, nil
+	return lookup(r, "trip", s.Store.Trip)
 }
 
 func (s *Server) getTrip(w http.ResponseWriter, r *http.Request) error {

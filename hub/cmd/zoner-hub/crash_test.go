@@ -144,19 +144,7 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 		body, _ := syncproto.Marshal(e)
 		c.json("POST", "/api/v1/events", body, 200, nil)
 	}
-	count := map[uuid.UUID]int{}
-	after := uint64(0)
-	for {
-		var page eventsJSON
-		c.json("GET", fmt.Sprintf("/api/v1/events?after=%d&limit=1000", after), nil, 200, &page)
-		if len(page.Events) == 0 {
-			break
-		}
-		for _, e := range page.Events {
-			count[e.ID]++
-		}
-		after = page.Next
-	}
+	count, _ := allEvents(c, 1000)
 	for id := range acked {
 		if count[id] != 1 {
 			t.Errorf("acknowledged event %s is there %d times", id, count[id])

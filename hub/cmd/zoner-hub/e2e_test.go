@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,21 +150,9 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// The events listing pages through everything once.
-	var seen []uuid.UUID
-	after := uint64(0)
-	for {
-		var page eventsJSON
-		c.json("GET", fmt.Sprintf("/api/v1/events?after=%d&limit=2", after), nil, 200, &page)
-		if len(page.Events) == 0 {
-			break
-		}
-		for _, e := range page.Events {
-			seen = append(seen, e.ID)
-		}
-		after = page.Next
-	}
-	if len(seen) != 6 {
-		t.Fatalf("paged through %d events, want 6", len(seen))
+	count, seen := allEvents(c, 2)
+	if len(seen) != 6 || len(count) != 6 {
+		t.Fatalf("paged through %d events (%d distinct), want 6", len(seen), len(count))
 	}
 
 	var sync struct {

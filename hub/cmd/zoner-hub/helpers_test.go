@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -258,4 +259,27 @@ func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 func newTestLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// allEvents pages through the hub's log and counts each id.
+func allEvents(c *client, limit int) (count map[uuid.UUID]int, order []uuid.UUID) {
+	count = map[uuid.UUID]int{}
+	after := uint64(0)
+	for {
+		var page struct {
+			Events []struct {
+				ID uuid.UUID `json:"id"`
+			} `json:"events"`
+			Next uint64 `json:"next"`
+		}
+		c.json("GET", fmt.Sprintf("/api/v1/events?after=%d&limit=%d", after, limit), nil, 200, &page)
+		if len(page.Events) == 0 {
+			return count, order
+		}
+		for _, e := range page.Events {
+			count[e.ID]++
+			order = append(order, e.ID)
+		}
+		after = page.Next
+	}
 }
