@@ -64,9 +64,11 @@ func (r *Replanner) Changed(ctx context.Context, c Changes, seq uint64) {
 		// Plans of trips the member left are dropped when those trips are
 		// re-planned; a removed member's plans go here.
 		if len(ids) == 0 {
-			if err := r.store.DeletePlans(ctx, uuid.Nil, m); err == nil {
-				id := m
-				r.broker.Publish(Notice{Kind: "plans_removed", MemberID: &id, Seq: seq})
+			if mem, err := r.store.Member(ctx, m); err == nil && mem != nil && mem.Removed {
+				if err := r.store.DeletePlans(ctx, uuid.Nil, m); err == nil {
+					id := m
+					r.broker.Publish(Notice{Kind: "plans_removed", MemberID: &id, Seq: seq})
+				}
 			}
 		}
 	}
