@@ -139,6 +139,10 @@ func (w *Writer) Write(ctx context.Context, raws [][]byte, setup bool) ([]Writte
 			w.family = batch[i].env.FamilyID
 		}
 	}
+	// The events are durable; answer once they are applied too, so that a
+	// read right after the write sees them. Should applying stall, the
+	// answer still goes out (the next write waits instead).
+	w.applied.WaitApplied(ctx, w.lastSeq)
 	return out, nil
 }
 
