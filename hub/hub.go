@@ -19,7 +19,10 @@ import (
 // their header, and the event's place in the log.
 type Event struct {
 	// Seq is the event's sequence in the log; 0 before it is appended.
-	Seq    uint64
+	Seq uint64
+	// Header is set on the write path, where the log routes by it. Events
+	// read back from the log carry only Seq and Raw: the store decodes
+	// them itself.
 	Header syncproto.Header
 	Raw    []byte
 }
@@ -45,7 +48,6 @@ type Feed interface {
 	// Next waits for events after the last batch and returns up to max of
 	// them. ack acknowledges the whole batch once it has been applied.
 	Next(ctx context.Context, max int) (batch []Event, ack func() error, err error)
-	Close() error
 }
 
 // Family is the household's settings.

@@ -314,6 +314,3 @@ func ackFunc(last jetstream.Msg) func() error {
 	}
 	return last.Ack
 }
-
-// Close does nothing: the consumer is durable.
-func (f *Feed) Close() error { return nil }
