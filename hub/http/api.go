@@ -75,6 +75,9 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 	return s.write(w, r, false)
 }
 
+// bodyTimeout is how long a client may take to send a write's body.
+const bodyTimeout = 30 * time.Second
+
 type resultsJSON struct {
 	Results []hub.Written `json:"results"`
 }
@@ -85,6 +88,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, setup bool) error
 	if wr == nil {
 		return hub.Errorf(hub.CodeUnavailable, "the hub is starting: applying the event log to its state; retry in a moment")
 	}
+	// A body must arrive in reasonable time. (Not a server-wide read
+	// timeout: that would also cut the long-lived event streams.)
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {

@@ -324,7 +324,7 @@ func (m *Main) listen(api *hubhttp.Server) error {
 	// Requests see a context that ends when the server shuts down, so
 	// event streams end instead of holding the shutdown up.
 	reqCtx, endRequests := context.WithCancel(context.Background())
-	m.httpSrv = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+	m.httpSrv = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog:    slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return reqCtx }}
 	m.httpSrv.RegisterOnShutdown(endRequests)
