@@ -48,6 +48,9 @@ type Feed interface {
 	// Next waits for events after the last batch and returns up to max of
 	// them. ack acknowledges the whole batch once it has been applied.
 	Next(ctx context.Context, max int) (batch []Event, ack func() error, err error)
+	// Reset drops whatever was delivered and not acknowledged, and makes
+	// the next batch start at seq start.
+	Reset(ctx context.Context, start uint64) error
 }
 
 // Family is the household's settings.

@@ -76,6 +76,13 @@ func (p *Projector) Run(ctx context.Context) {
 				return
 			}
 			p.logger.Error("projector", "err", err, "retry_in", backoff)
+			// What the feed delivered and the store did not apply is not
+			// acknowledged; taking the next batch would skip it, and its
+			// acknowledgement would cover the skipped events too. Deliver
+			// again from the first event not applied.
+			if err := p.reposition(ctx); err != nil && ctx.Err() == nil {
+				p.logger.Error("projector: reposition the feed", "err", err)
+			}
 			select {
 			case <-time.After(backoff):
 			case <-ctx.Done():
@@ -123,6 +130,14 @@ func (p *Projector) step(ctx context.Context) error {
 		p.onChange(changes, last)
 	}
 	return nil
+}
+
+func (p *Projector) reposition(ctx context.Context) error {
+	seq, err := p.store.AppliedSeq(ctx)
+	if err != nil {
+		return err
+	}
+	return p.feed.Reset(ctx, seq+1)
 }
 
 func (p *Projector) updateLag(ctx context.Context) {

@@ -215,6 +215,7 @@ func (s *Server) LastSeq(ctx context.Context) (uint64, error) {
 
 // Feed is the projector's durable consumer.
 type Feed struct {
+	s    *Server
 	cons jetstream.Consumer
 }
 
@@ -223,18 +224,31 @@ type Feed struct {
 // consumer left at another position (after a rebuild, or a crash between
 // applying and acking) is made anew.
 func (s *Server) OpenFeed(ctx context.Context, start uint64) (*Feed, error) {
+	f := &Feed{s: s}
 	if c, err := s.stream.Consumer(ctx, ProjectorKey); err == nil {
 		// Reuse it only when it stands exactly where the store does and
-		// has nothing in flight: messages a stopped process fetched but
-		// never acknowledged would otherwise wait out the ack timeout.
+		// has nothing in flight: it delivers from what it last delivered,
+		// not from its acknowledgement floor, so messages a stopped process
+		// fetched and never acknowledged would be skipped now and
+		// redelivered only after the ack timeout.
 		if info := c.CachedInfo(); info.AckFloor.Stream+1 == start && info.NumAckPending == 0 {
-			return &Feed{cons: c}, nil
-		}
-		if err := s.stream.DeleteConsumer(ctx, ProjectorKey); err != nil {
-			return nil, fmt.Errorf("reset projector consumer: %w", err)
+			f.cons = c
+			return f, nil
 		}
 	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return nil, fmt.Errorf("projector consumer: %w", err)
+	}
+	if err := f.Reset(ctx, start); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Reset makes the consumer anew, delivering from start.
+func (f *Feed) Reset(ctx context.Context, start uint64) error {
+	s := f.s
+	if err := s.stream.DeleteConsumer(ctx, ProjectorKey); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("reset projector consumer: %w", err)
 	}
 	cfg := jetstream.ConsumerConfig{
 		Durable:       ProjectorKey,
@@ -250,9 +264,10 @@ func (s *Server) OpenFeed(ctx context.Context, start uint64) (*Feed, error) {
 	}
 	c, err := s.stream.CreateConsumer(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("create projector consumer: %w", err)
+		return fmt.Errorf("create projector consumer: %w", err)
 	}
-	return &Feed{cons: c}, nil
+	f.cons = c
+	return nil
 }
 
 // Next returns the events available now, up to max; when there are none

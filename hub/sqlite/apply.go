@@ -37,7 +37,13 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 		if ev.Seq <= applied {
 			continue
 		}
-		last = max(last, ev.Seq)
+		if ev.Seq != last+1 {
+			// The events between were delivered and not applied: recording
+			// this position would lose them for good. (The hub's stream
+			// never deletes messages, so its sequences have no holes.)
+			return changes, fmt.Errorf("apply: got event %d, want %d: the feed skipped events; not applying past them", ev.Seq, last+1)
+		}
+		last = ev.Seq
 		if err := s.applyOne(ctx, tx, ev, &family, &changes); err != nil {
 			return changes, fmt.Errorf("apply event %d: %w", ev.Seq, err)
 		}

@@ -239,3 +239,28 @@ func TestOpenSetsAsideUnusableDatabases(t *testing.T) {
 		t.Errorf("readable newer events: rebuilt %q", s.Rebuilt)
 	}
 }
+
+// A batch that does not follow the applied position is refused whole: the
+// events between were delivered and not applied, and recording the later
+// position would lose them.
+func TestApplyRefusesAGap(t *testing.T) {
+	ctx := context.Background()
+	g := &gen{tb: t, family: syncproto.NewID(), wall: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hub.db"))
+	fam := g.event(uuid.Nil, 1, g.wall, time.Time{}, &syncproto.FamilyUpserted{Name: "Okafor", HomeTZ: "Europe/London"})
+	ada := g.event(syncproto.NewID(), 2, g.wall, time.Time{}, &syncproto.MemberUpserted{DisplayName: "Ada", AgeBand: syncproto.AgeAdult,
+		HomeTZ: "Europe/London", SleepTime: syncproto.ClockAt(23, 0), WakeTime: syncproto.ClockAt(7, 0)})
+	fam.Seq, ada.Seq = 1, 2
+	if _, err := s.Apply(ctx, []hub.Event{ada}); err == nil {
+		t.Fatal("applied event 2 before event 1")
+	}
+	if seq, _ := s.AppliedSeq(ctx); seq != 0 {
+		t.Fatalf("applied position %d after a refused batch", seq)
+	}
+	if _, err := s.Apply(ctx, []hub.Event{fam, ada}); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := s.Members(ctx); len(ms) != 1 {
+		t.Errorf("%d members after the whole batch", len(ms))
+	}
+}

@@ -204,6 +204,9 @@ func (m *Main) Run(ctx context.Context) error {
 		fmt.Fprintf(m.Stdout, "New pairing token for this household: %s\nThe old token no longer works once the hub restarts.\n", tok)
 		return nil
 	}
+	// The caller's ctx bounds the start (catching up may take a while);
+	// the background work runs until Close.
+	startCtx := ctx
 	ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	var err error
 	if m.store, err = sqlite.Open(ctx, filepath.Join(m.DataDir, "hub.db"), m.Logger); err != nil {
@@ -261,7 +264,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := m.projector.CatchUp(ctx); err != nil {
+	if err := m.projector.CatchUp(startCtx); err != nil {
 		return fmt.Errorf("catch up with the event log: %w", err)
 	}
 	clock := syncproto.NewClock(m.Now)
