@@ -232,7 +232,12 @@ func (s *Server) getMemberPlans(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ps, err := s.Store.Plans(r.Context(), uuid.Nil, m.ID)
+	return s.writePlans(w, r, uuid.Nil, m.ID)
+}
+
+// writePlans answers with the stored plans of a trip, a member, or both.
+func (s *Server) writePlans(w http.ResponseWriter, r *http.Request, trip, member uuid.UUID) error {
+	ps, err := s.Store.Plans(r.Context(), trip, member)
 	if err != nil {
 		return err
 	}
@@ -316,12 +321,7 @@ func (s *Server) getTripPlan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ps, err := s.Store.Plans(r.Context(), t.ID, uuid.Nil)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, plansJSON{Plans: ps})
-	return nil
+	return s.writePlans(w, r, t.ID, uuid.Nil)
 }
 
 type todayJSON struct {

@@ -35,19 +35,24 @@ func BenchmarkWriteOne(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				start := time.Now()
-				resp, err := http.Post(m.URL+"/api/v1/events", "application/json", bytes.NewReader(bodies[i]))
-				if err != nil {
-					b.Fatal(err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					b.Fatalf("status %d", resp.StatusCode)
-				}
+				postOK(b, m.URL+"/api/v1/events", bodies[i])
 				lat = append(lat, time.Since(start))
 			}
 			b.StopTimer()
 			reportPercentiles(b, lat)
 		})
+	}
+}
+
+// postOK posts body and fails unless the hub answers 200.
+func postOK(b *testing.B, url string, body []byte) {
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("status %d", resp.StatusCode)
 	}
 }
 
@@ -80,14 +85,7 @@ func BenchmarkWriteBatch(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := range b.N {
-		resp, err := http.Post(m.URL+"/api/v1/events", "application/json", bytes.NewReader(bodies[i]))
-		if err != nil {
-			b.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("status %d", resp.StatusCode)
-		}
+		postOK(b, m.URL+"/api/v1/events", bodies[i])
 	}
 	b.ReportMetric(float64(b.N*size)/time.Since(start).Seconds(), "events/s")
 }
