@@ -17,8 +17,9 @@ import (
 // Prometheus client: it writes the same text format with classic "le"
 // histograms and keeps protobuf out of a binary that must stay small.
 type Metrics struct {
-	set *metrics.Set
-	lag *metrics.Gauge
+	set  *metrics.Set
+	lag  *metrics.Gauge
+	plan *metrics.PrometheusHistogram
 }
 
 var (
@@ -33,7 +34,7 @@ func NewMetrics() *Metrics {
 		m.set.GetOrCreateCounter(`zoner_hub_events_accepted_total{type="` + string(t) + `"}`)
 	}
 	m.lag = m.set.NewGauge("zoner_hub_projector_lag_events", nil)
-	m.set.NewPrometheusHistogramExt("zoner_hub_plan_seconds", planBuckets)
+	m.plan = m.set.NewPrometheusHistogramExt("zoner_hub_plan_seconds", planBuckets)
 	return m
 }
 
@@ -69,7 +70,7 @@ func (m *Metrics) ProjectorLag(n float64) {
 // Planned records how long planning one traveller's trip took.
 func (m *Metrics) Planned(d time.Duration) {
 	if m != nil {
-		m.set.GetOrCreatePrometheusHistogramExt("zoner_hub_plan_seconds", planBuckets).Update(d.Seconds())
+		m.plan.Update(d.Seconds())
 	}
 }
 

@@ -29,7 +29,7 @@ type Replanner struct {
 	dirty map[uuid.UUID]map[uuid.UUID]bool // trip → members; an empty set means every traveller
 	seq   uint64
 	wake  chan struct{}
-	idle  chan struct{} // closed when no work is pending or running; nil otherwise
+	idle  chan struct{} // closed when no work is pending or running
 }
 
 // NewReplanner returns a re-planner. now is the clock plans are made at.
@@ -114,12 +114,10 @@ func (r *Replanner) mark(trips map[uuid.UUID]map[uuid.UUID]bool, seq uint64) {
 		}
 	}
 	r.seq = max(r.seq, seq)
-	if r.idle != nil {
-		select {
-		case <-r.idle:
-			r.idle = make(chan struct{})
-		default:
-		}
+	select {
+	case <-r.idle: // was idle: not any more
+		r.idle = make(chan struct{})
+	default:
 	}
 	r.mu.Unlock()
 	select {

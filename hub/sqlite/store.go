@@ -62,29 +62,51 @@ func (s *Store) Member(ctx context.Context, id uuid.UUID) (*hub.Member, error) {
 }
 
 func (s *Store) members(ctx context.Context, query string, args ...any) ([]hub.Member, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := readVersioned[syncproto.MemberUpserted](ctx, s.db, "member", query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read members: %w", err)
+		return nil, err
+	}
+	out := make([]hub.Member, len(rows))
+	for i, r := range rows {
+		out[i] = hub.Member{ID: r.id, Data: r.data, HLC: r.hlc, Removed: r.removed}
+	}
+	return out, nil
+}
+
+// versioned is a row of a last-writer-wins table (members, trips): the
+// last upsert's payload, nil for a tombstone that never had one.
+type versioned[T any] struct {
+	id      uuid.UUID
+	data    *T
+	hlc     string
+	removed bool
+}
+
+// readVersioned runs a query selecting id, data, hlc, removed.
+func readVersioned[T any](ctx context.Context, db *sql.DB, what, query string, args ...any) ([]versioned[T], error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read %ss: %w", what, err)
 	}
 	defer rows.Close()
-	out := []hub.Member{}
+	var out []versioned[T]
 	for rows.Next() {
-		var m hub.Member
+		var v versioned[T]
 		var id string
 		var data sql.NullString
-		if err := rows.Scan(&id, &data, &m.HLC, &m.Removed); err != nil {
-			return nil, fmt.Errorf("read members: %w", err)
+		if err := rows.Scan(&id, &data, &v.hlc, &v.removed); err != nil {
+			return nil, fmt.Errorf("read %ss: %w", what, err)
 		}
-		if m.ID, err = uuid.Parse(id); err != nil {
+		if v.id, err = uuid.Parse(id); err != nil {
 			return nil, err
 		}
 		if data.Valid {
-			m.Data = &syncproto.MemberUpserted{}
-			if err := json.Unmarshal([]byte(data.String), m.Data); err != nil {
-				return nil, fmt.Errorf("decode member %s: %w", id, err)
+			v.data = new(T)
+			if err := json.Unmarshal([]byte(data.String), v.data); err != nil {
+				return nil, fmt.Errorf("decode %s %s: %w", what, id, err)
 			}
 		}
-		out = append(out, m)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -105,36 +127,14 @@ func (s *Store) Trip(ctx context.Context, id uuid.UUID) (*hub.Trip, error) {
 }
 
 func (s *Store) trips(ctx context.Context, query string, args ...any) ([]hub.Trip, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := readVersioned[syncproto.TripUpserted](ctx, s.db, "trip", query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read trips: %w", err)
-	}
-	defer rows.Close()
-	out := []hub.Trip{}
-	for rows.Next() {
-		var t hub.Trip
-		var id string
-		var data sql.NullString
-		if err := rows.Scan(&id, &data, &t.HLC, &t.Removed); err != nil {
-			return nil, fmt.Errorf("read trips: %w", err)
-		}
-		if t.ID, err = uuid.Parse(id); err != nil {
-			return nil, err
-		}
-		if data.Valid {
-			t.Data = &syncproto.TripUpserted{}
-			if err := json.Unmarshal([]byte(data.String), t.Data); err != nil {
-				return nil, fmt.Errorf("decode trip %s: %w", id, err)
-			}
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows.Close()
-	for i := range out {
-		if out[i].Updates, err = s.flightUpdates(ctx, out[i].ID, out[i].HLC); err != nil {
+	out := make([]hub.Trip, len(rows))
+	for i, r := range rows {
+		out[i] = hub.Trip{ID: r.id, Data: r.data, HLC: r.hlc, Removed: r.removed}
+		if out[i].Updates, err = s.flightUpdates(ctx, r.id, r.hlc); err != nil {
 			return nil, err
 		}
 	}
