@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -386,6 +387,36 @@ func (s *Server) postRotate(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.Logger.Info("pairing token rotated; the old token no longer works")
 	writeJSON(w, http.StatusOK, map[string]string{"token": tok})
+	return nil
+}
+
+// sessionCookieAge is how long a phone stays paired: the longest a
+// browser keeps a cookie (400 days).
+const sessionCookieAge = 400 * 24 * time.Hour
+
+// postSession trades the pairing token for the zoner_token cookie, which
+// the browser then sends with every request, event streams included (an
+// EventSource cannot set an Authorization header).
+func (s *Server) postSession(w http.ResponseWriter, r *http.Request) error {
+	if s.Pairing == nil {
+		return hub.Errorf(hub.CodeConflict, "this hub serves only this device (localhost) and needs no pairing token")
+	}
+	var in struct {
+		Token string `json:"token"`
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<10))
+	if err == nil {
+		err = json.Unmarshal(body, &in)
+	}
+	if err != nil {
+		return &hub.Error{Code: hub.CodeInvalid, Message: "bad request", Problems: []hub.Problem{{Code: syncproto.CodeMalformed, Path: "token", Rule: "send {\"token\": \"<the pairing token>\"}"}}}
+	}
+	if !s.Pairing.Check(in.Token) {
+		return hub.Errorf(hub.CodeUnauthorized, "that is not this household's pairing token: check it against the one the hub printed (or make a new one with zoner-hub pair)")
+	}
+	http.SetCookie(w, &http.Cookie{Name: "zoner_token", Value: strings.TrimSpace(in.Token), Path: "/",
+		MaxAge: int(sessionCookieAge.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	writeJSON(w, http.StatusOK, map[string]bool{"paired": true})
 	return nil
 }
 

@@ -81,15 +81,18 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/sync", handler: s.getSync},
 		{method: "GET", pattern: "/api/v1/stream", handler: s.getStream},
 		{method: "POST", pattern: "/api/v1/pairing/rotate", handler: s.postRotate, write: true},
+		// Open, so a phone can trade the token for the cookie; counted as
+		// a write, so guessing is slow (and the token is 160 random bits).
+		{method: "POST", pattern: "/api/v1/pairing/session", handler: s.postSession, write: true, open: true},
 	}
 }
 
-// Routes lists "METHOD pattern" for every API route, for the OpenAPI
-// check.
-func (s *Server) Routes() []string {
-	var out []string
+// Routes maps "METHOD pattern" of every API route to whether it is open
+// (needs no pairing token on the LAN), for the OpenAPI check.
+func (s *Server) Routes() map[string]bool {
+	out := map[string]bool{}
 	for _, r := range s.routes() {
-		out = append(out, r.method+" "+r.pattern)
+		out[r.method+" "+r.pattern] = r.open
 	}
 	return out
 }

@@ -139,6 +139,9 @@ type client struct {
 	tb    testing.TB
 	base  string
 	token string
+	// cookie, when set, is sent as the zoner_token cookie, as a paired
+	// browser does.
+	cookie string
 }
 
 func (c *client) do(method, path string, body []byte) (int, []byte) {
@@ -149,6 +152,9 @@ func (c *client) do(method, path string, body []byte) (int, []byte) {
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "zoner_token", Value: c.cookie})
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -197,6 +203,9 @@ func subscribe(tb testing.TB, c *client) *sse {
 	req, _ := http.NewRequestWithContext(ctx, "GET", c.base+"/api/v1/stream", nil)
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "zoner_token", Value: c.cookie})
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,6 +48,24 @@ func TestLANPairing(t *testing.T) {
 		t.Errorf("healthz needs no token: %d", code)
 	}
 	paired.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
+
+	// A browser trades the token for a cookie it cannot read from script
+	// and that no other site's request carries.
+	resp, err := http.Post(m.URL+"/api/v1/pairing/session", "application/json", strings.NewReader(`{"token":" `+tok+` "}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if cs := resp.Cookies(); resp.StatusCode != 200 || len(cs) != 1 || cs[0].Name != "zoner_token" || cs[0].Value != tok ||
+		!cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" || cs[0].MaxAge < 300*24*3600 {
+		t.Fatalf("pairing session: %d %v", resp.StatusCode, resp.Header["Set-Cookie"])
+	}
+	if code, _ := (&client{tb: t, base: m.URL, cookie: tok}).do("GET", "/api/v1/family", nil); code != 200 {
+		t.Errorf("the cookie is not accepted: %d", code)
+	}
+	if code, _ := anon.do("POST", "/api/v1/pairing/session", []byte(`{"token":"`+strings.Repeat("a", len(tok))+`"}`)); code != 401 {
+		t.Errorf("a wrong token was paired: %d", code)
+	}
 
 	var rotated struct{ Token string }
 	paired.json("POST", "/api/v1/pairing/rotate", nil, 200, &rotated)
