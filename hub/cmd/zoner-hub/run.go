@@ -24,6 +24,7 @@ import (
 	"github.com/zoner-family/zoner/hub/natsjs"
 	"github.com/zoner-family/zoner/hub/sqlite"
 	"github.com/zoner-family/zoner/syncproto"
+	"github.com/zoner-family/zoner/web"
 )
 
 var errHelp = errors.New("help requested")
@@ -258,7 +259,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.goRun(func() { m.replanner.Run(ctx) })
 
 	api := &hubhttp.Server{Store: m.store, Log: m.nats, Projector: m.projector, Broker: broker, Metrics: metrics,
-		Logger: m.Logger, Limits: m.Limits, Now: m.Now}
+		Logger: m.Logger, Limits: m.Limits, Now: m.Now, Static: web.Handler()}
 	if m.Command == "serve" {
 		if err := m.listen(api); err != nil {
 			return err

@@ -1,0 +1,60 @@
+// The hub's HTTP API. Failures come out as two kinds of error: the hub
+// answered and said no (ApiError, with its code and problems), or the hub
+// could not be reached (Unreachable).
+
+/** The hub answered with an error. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = body?.error || {};
+    super(e.message || `the hub answered ${status}`);
+    this.status = status;
+    this.code = e.code || 'internal';
+    /** @type {{index: number, code: string, path: string, rule: string, text: string}[]} */
+    this.problems = e.problems || [];
+  }
+
+  /** The message with every problem, for a person to read. */
+  get detail() {
+    return [this.message, ...this.problems.map((p) => p.text || `${p.path}: ${p.rule}`)].join('\n');
+  }
+}
+
+/** The hub could not be reached (or answered from the offline copy only). */
+export class Unreachable extends Error {}
+
+/** Whether the last answer came from the service worker's saved copy. */
+export const freshness = { saved: null };
+
+/**
+ * Calls the API and decodes the JSON answer.
+ * @param {string} path
+ * @param {{method?: string, body?: any, signal?: AbortSignal}} [opts]
+ */
+export async function api(path, opts = {}) {
+  const init = { method: opts.method || 'GET', headers: {}, credentials: 'same-origin', signal: opts.signal };
+  if (opts.body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (err) {
+    if (err?.name === 'AbortError') throw err;
+    throw new Unreachable('the hub cannot be reached');
+  }
+  if (init.method === 'GET') freshness.saved = res.headers.get('X-Zoner-Saved');
+  let body = null;
+  const text = await res.text();
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (!res.ok) {
+    const err = new ApiError(res.status, body);
+    if (res.status === 401) dispatchEvent(new CustomEvent('zoner:unauthorized'));
+    throw err;
+  }
+  return body;
+}

@@ -1,0 +1,138 @@
+// Zoner in the browser: the router, the header's sync badge, the live
+// connection to the hub and the service worker that keeps the app shell.
+
+import { h, fill } from './dom.js';
+import * as outbox from './outbox.js';
+import * as reminders from './reminders.js';
+import { live, load, onChange, state } from './store.js';
+import { familyView, memberEditView } from './views/family.js';
+import { logView } from './views/log.js';
+import { pairView } from './views/pair.js';
+import { setupView } from './views/setup.js';
+import { syncView } from './views/sync.js';
+import { timelineView } from './views/timeline.js';
+import { todayView } from './views/today.js';
+import { tripEditView, tripsView } from './views/trip.js';
+
+const main = document.getElementById('main');
+const badge = document.getElementById('sync-badge');
+const title = document.getElementById('family-name');
+
+/**
+ * Routes: [pattern, view, live]. A live view re-renders when the hub's
+ * state changes; a form does not, so nothing typed is lost.
+ */
+const routes = [
+  [/^#\/setup$/, setupView, false],
+  [/^#\/pair$/, pairView, false],
+  [/^#\/trips$/, tripsView, true],
+  [/^#\/trips\/new$/, (el) => tripEditView(el, 'new'), false],
+  [/^#\/trips\/([0-9a-f-]{36})\/edit$/, tripEditView, false],
+  [/^#\/trips\/([0-9a-f-]{36})$/, timelineView, true],
+  [/^#\/log(?:\/([0-9a-f-]{36}))?$/, logView, true],
+  [/^#\/family$/, familyView, true],
+  [/^#\/family\/(new|[0-9a-f-]{36})$/, memberEditView, false],
+  [/^#\/sync$/, syncView, true],
+  [/^#\/(today)?$/, todayView, true],
+];
+
+let current = null;
+
+async function render() {
+  const hash = location.hash || '#/today';
+  if (state.phase === 'setup' && hash !== '#/setup') return void (location.hash = '#/setup');
+  if (state.phase === 'pair' && hash !== '#/pair') return void (location.hash = '#/pair');
+  if (state.phase === 'ready' && (hash === '#/setup' || hash === '#/pair')) return void (location.hash = '#/today');
+  let match = null;
+  for (const [re, view, isLive] of routes) {
+    const m = re.exec(hash);
+    if (m) {
+      match = { view, isLive, args: m.slice(1) };
+      break;
+    }
+  }
+  if (!match) return void (location.hash = '#/today');
+  current = match;
+  for (const a of document.querySelectorAll('nav.tabs a')) {
+    a.toggleAttribute('aria-current', hash.startsWith(a.getAttribute('href')) || (hash === '#/today' && a.getAttribute('href') === '#/today'));
+    if (a.hasAttribute('aria-current')) a.setAttribute('aria-current', 'page');
+  }
+  if (state.phase === 'loading') return void fill(main, h('p', { class: 'muted', role: 'status' }, 'Connecting to the hub…'));
+  if (state.phase === 'unreachable') {
+    return void fill(main, h('div', { class: 'card stack', role: 'alert' },
+      h('h1', {}, 'The hub cannot be reached'),
+      h('p', {}, 'Check that the hub is on and that this phone is on the same network. Zoner keeps trying.')));
+  }
+  try {
+    await match.view(main, ...match.args);
+  } catch (err) {
+    fill(main, h('div', { class: 'card', role: 'alert' }, h('h1', {}, 'Something went wrong'), h('p', {}, err.message || String(err))));
+  }
+}
+
+async function header() {
+  title.textContent = state.family?.name || 'Zoner';
+  let waiting = 0;
+  let refused = 0;
+  try {
+    for (const e of await outbox.list()) e.refused ? refused++ : waiting++;
+  } catch {
+    // Storage unavailable: the badge shows the link only.
+  }
+  const offline = !state.reachable || !outbox.status.reachable;
+  let text = 'All saved';
+  let cls = 'ok';
+  if (refused) [text, cls] = [`${refused} refused`, 'bad'];
+  else if (waiting) [text, cls] = [`${waiting} waiting${offline ? ' · hub unreachable' : ''}`, 'warn'];
+  else if (offline) [text, cls] = ['Hub unreachable', 'warn'];
+  badge.textContent = text;
+  badge.className = `badge ${cls}`;
+}
+
+let rerender = 0;
+function refresh() {
+  header();
+  reminders.schedule();
+  if (current?.isLive) {
+    // Keep a form's focus: re-render live views only.
+    clearTimeout(rerender);
+    rerender = setTimeout(render, 50);
+  }
+}
+
+onChange(refresh);
+outbox.onChange(() => {
+  header();
+  if (current?.view === syncView || current?.view === logView) refresh();
+});
+addEventListener('hashchange', render);
+addEventListener('zoner:unauthorized', () => {
+  state.phase = 'pair';
+  render();
+});
+addEventListener('online', () => outbox.retryNow());
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') {
+    outbox.retryNow();
+    load().catch(() => {});
+  }
+});
+
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js').catch(() => {
+    // Without a service worker (plain HTTP on the LAN) the app still works
+    // while the page is open; only the offline start is lost.
+  });
+}
+
+// Keep trying while the hub is away, and keep "now" current.
+setInterval(() => {
+  if (!state.reachable || state.phase === 'unreachable' || state.phase === 'loading') load().catch(() => {});
+  else if (current?.view === todayView) load().catch(() => {});
+}, 30000);
+
+await load().catch(() => {});
+await render();
+header();
+live();
+outbox.flush();

@@ -1,0 +1,56 @@
+// The Family screen: who is in it, their habits, and changes to them.
+
+import { envelope, AGE_BANDS, ageBand } from '../events.js';
+import { h, fill, toast } from '../dom.js';
+import * as outbox from '../outbox.js';
+import { state } from '../store.js';
+import { memberForm } from './member.js';
+import { uuidv7 } from '../ids.js';
+
+export function familyView(root) {
+  const list = state.members.map((m) => {
+    const d = m.data;
+    const band = AGE_BANDS[ageBand(d)] || '';
+    return h('li', { class: 'card row between' },
+      h('div', {}, h('b', {}, d.display_name), h('div', { class: 'muted' }, `${band} · bed ${d.sleep_time}, up ${d.wake_time}${d.naps?.length ? ` · ${d.naps.length} nap${d.naps.length > 1 ? 's' : ''}` : ''}`)),
+      h('a', { class: 'button secondary', href: `#/family/${m.id}` }, 'Edit'));
+  });
+  fill(root,
+    h('h1', {}, state.family?.name || 'Family'),
+    h('ul', { class: 'stack plain' }, list),
+    h('a', { class: 'button primary', href: '#/family/new' }, '+ Add a person'));
+}
+
+export function memberEditView(root, id) {
+  const m = id === 'new' ? null : state.members.find((x) => x.id === id);
+  if (id !== 'new' && !m) {
+    fill(root, h('p', {}, 'No such person in this family.'), h('a', { href: '#/family' }, 'Back to the family'));
+    return;
+  }
+  const f = memberForm({ data: m?.data, homeTz: state.family?.home_tz, legend: m ? m.data.display_name : 'New person' });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'stack' }, f.el, error,
+    h('div', { class: 'row' },
+      h('button', { type: 'submit', class: 'primary' }, 'Save'),
+      h('a', { class: 'button ghost', href: '#/family' }, 'Cancel')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const data = f.read();
+      const e = envelope({ family: state.family.id, type: 'member.upserted', member: m ? m.id : uuidv7(), data });
+      await outbox.add('/api/v1/events', [e], `${data.display_name}: ${m ? 'changes saved' : 'added'}`);
+      toast(`${data.display_name} saved`);
+      location.hash = '#/family';
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  });
+  const remove = m ? h('button', {
+    type: 'button', class: 'ghost danger', onclick: async () => {
+      if (!confirm(`Remove ${m.data.display_name} from the family? Their logged sleep stays in the record.`)) return;
+      await outbox.add('/api/v1/events', [envelope({ family: state.family.id, type: 'member.removed', member: m.id })], `${m.data.display_name}: removed`);
+      location.hash = '#/family';
+    },
+  }, `Remove ${m.data.display_name}`) : null;
+  fill(root, form, remove);
+}

@@ -1,0 +1,60 @@
+// First run: the family and its people, in one batch.
+
+import { envelope } from '../events.js';
+import { uuidv7 } from '../ids.js';
+import { field, h, fill } from '../dom.js';
+import { api } from '../api.js';
+import { deviceZone } from '../time.js';
+import { memberForm, zoneSelect } from './member.js';
+import { load, state } from '../store.js';
+
+export function setupView(root) {
+  const familyName = h('input', { type: 'text', maxlength: 64, required: true, autocomplete: 'off', placeholder: 'The Okafors' });
+  const home = zoneSelect(deviceZone());
+  const people = h('div', { class: 'people' });
+  const forms = [];
+  const addPerson = () => {
+    const f = memberForm({ legend: `Person ${forms.length + 1}`, homeTz: home.value, onremove: () => { f.el.remove(); forms.splice(forms.indexOf(f), 1); } });
+    forms.push(f);
+    people.append(f.el);
+  };
+  addPerson();
+  const error = h('p', { class: 'error', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'primary big' }, 'Save our family');
+  const form = h('form', { class: 'stack', novalidate: false },
+    h('h1', {}, 'Welcome to Zoner'),
+    h('p', { class: 'lead' }, 'Tell Zoner who travels. Everything stays on this hub; you can change it later.'),
+    field('Family name', familyName),
+    field('Home time zone', home),
+    people,
+    h('button', { type: 'button', class: 'secondary', onclick: addPerson }, '+ Add another person'),
+    error, submit);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    try {
+      const family = uuidv7();
+      const events = [envelope({ family, type: 'family.upserted', data: { name: familyName.value.trim(), home_tz: home.value } })];
+      if (!forms.length) throw new Error('Add at least one person.');
+      for (const f of forms) events.push(envelope({ family, type: 'member.upserted', member: uuidv7(), data: f.read() }));
+      submit.disabled = true;
+      await api('/api/v1/setup', { method: 'POST', body: events });
+      await load();
+      location.hash = '#/trips/new';
+    } catch (err) {
+      if (err.status === 409) {
+        // Another phone (or an earlier try whose answer was lost) set the
+        // family up first.
+        await load();
+        if (state.phase === 'ready') {
+          location.hash = '#/today';
+          return;
+        }
+      }
+      error.textContent = err.detail || err.message;
+      submit.disabled = false;
+    }
+  });
+  fill(root, form);
+  familyName.focus();
+}

@@ -1,0 +1,66 @@
+// Sync: what waits to be sent, what the hub holds, the cloud link,
+// calendars and reminders.
+
+import { h, fill, toast } from '../dom.js';
+import * as outbox from '../outbox.js';
+import * as reminders from '../reminders.js';
+import { state } from '../store.js';
+import { dayClock, deviceZone } from '../time.js';
+
+export async function syncView(root) {
+  const entries = await outbox.list();
+  const tz = deviceZone();
+  const waiting = entries.filter((e) => !e.refused);
+  const refused = entries.filter((e) => e.refused);
+  const s = state.sync;
+  const cloud = s?.cloud;
+  fill(root,
+    h('h1', {}, 'Sync'),
+    h('section', { class: 'card stack', 'aria-labelledby': 'wait-h' },
+      h('h2', { id: 'wait-h' }, waiting.length ? `${waiting.length} waiting to reach the hub` : 'Everything logged here has reached the hub'),
+      waiting.length ? h('p', { class: 'muted' }, outbox.status.reachable
+        ? 'Sending…'
+        : 'The hub cannot be reached. These are kept on this phone and sent as soon as it is back; sending twice never counts twice.') : null,
+      waiting.length ? h('ul', { class: 'plain stack' }, waiting.map((e) => h('li', { class: 'row between' },
+        h('span', {}, e.label), h('small', { class: 'muted' }, `logged ${dayClock(e.added, tz)}${e.attempts ? ` · ${e.attempts} tries` : ''}`)))) : null,
+      h('button', { type: 'button', class: 'secondary', onclick: () => outbox.retryNow() }, 'Try now')),
+    refused.length ? h('section', { class: 'card stack', 'aria-labelledby': 'refused-h' },
+      h('h2', { id: 'refused-h' }, 'The hub refused these'),
+      h('ul', { class: 'plain stack' }, refused.map((e) => h('li', { class: 'stack' },
+        h('b', {}, e.label),
+        h('p', { class: 'error' }, e.refused.message),
+        e.refused.problems?.length ? h('ul', {}, e.refused.problems.map((p) => h('li', {}, p.text || `${p.path}: ${p.rule}`))) : null,
+        h('button', { type: 'button', class: 'ghost danger', onclick: async () => { await outbox.discard(e.seq); syncView(root); } }, 'Discard'))))) : null,
+    h('section', { class: 'card stack', 'aria-labelledby': 'hub-h' },
+      h('h2', { id: 'hub-h' }, 'This hub'),
+      s ? h('p', {}, `${s.log_seq} events recorded, ${s.applied_seq} applied.`) : h('p', { class: 'muted' }, 'Not loaded yet.'),
+      h('p', {}, !cloud?.configured
+        ? 'Cloud sync is not set up on this hub: everything stays on it.'
+        : `Cloud: ${cloud.pending ?? 0} waiting${cloud.last_synced ? `, last synced ${dayClock(cloud.last_synced, tz)}` : ', not synced yet'}.`),
+      state.saved ? h('p', { class: 'warn' }, `Showing the copy saved ${dayClock(Date.parse(state.saved), tz)}: the hub cannot be reached.`) : null),
+    h('section', { class: 'card stack', 'aria-labelledby': 'cal-h' },
+      h('h2', { id: 'cal-h' }, 'Calendars'),
+      h('p', { class: 'muted' }, 'Each plan as a calendar file, with an alarm before each item: add it to the phone’s calendar for reminders even when Zoner is closed.'),
+      h('ul', { class: 'plain stack' }, state.members.map((m) => h('li', {},
+        h('a', { class: 'button secondary', href: `/api/v1/members/${m.id}/calendar.ics`, download: `zoner-${m.data.display_name}.ics` }, `Calendar for ${m.data.display_name}`))))),
+    h('section', { class: 'card stack', 'aria-labelledby': 'rem-h' },
+      h('h2', { id: 'rem-h' }, 'Reminders'),
+      h('p', { class: 'muted' }, 'A notice a few minutes before a nap, bedtime, a light window or a feed — while Zoner is open on this phone.'),
+      reminderControl()),
+    h('p', { class: 'muted small' }, 'Airport data © OpenFlights contributors, under the Open Database License (',
+      h('a', { href: '/js/AIRPORTS-LICENSE.md' }, 'details'), ').'));
+}
+
+function reminderControl() {
+  const st = reminders.status();
+  if (st === 'unsupported') return h('p', {}, 'This browser cannot show notifications here (they need the hub over HTTPS or on this device).');
+  if (st === 'denied') return h('p', {}, 'Notifications are blocked for this site in the browser’s settings.');
+  if (st === 'on') return h('button', { type: 'button', class: 'secondary', onclick: (ev) => { reminders.disable(); ev.target.replaceWith(reminderControl()); } }, 'Turn reminders off');
+  return h('button', {
+    type: 'button', class: 'primary', onclick: async (ev) => {
+      const ok = await reminders.enable();
+      toast(ok ? 'Reminders on' : 'Reminders need permission to notify');
+      ev.target.replaceWith(reminderControl());
+    },
+  }, 'Turn reminders on');
+}

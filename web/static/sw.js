@@ -1,0 +1,64 @@
+// Zoner's service worker: keeps the app shell, so the UI opens while the
+// hub is out of reach, and the last answers of the hub's API, so the plan
+// shows too (marked as a saved copy). Writes are not its business: the
+// page's outbox keeps them. The hub fills VERSION and SHELL when it serves
+// this file; a new version replaces the old shell.
+
+const VERSION = "__ZONER_VERSION__";
+const SHELL = ["__ZONER_SHELL__"];
+const SHELL_CACHE = `zoner-shell-${VERSION}`;
+const DATA_CACHE = 'zoner-data';
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(SHELL_CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith('zoner-shell-') && name !== SHELL_CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  const url = new URL(req.url);
+  if (req.method !== 'GET' || url.origin !== location.origin) return;
+  if (url.pathname === '/api/v1/stream' || url.pathname.endsWith('.ics') || url.pathname === '/metrics') return;
+  if (url.pathname.startsWith('/api/')) {
+    event.respondWith(networkFirst(req));
+    return;
+  }
+  event.respondWith(shellFirst(req, url));
+});
+
+/** The hub's answer, saved; when the hub is away, the saved answer. */
+async function networkFirst(req) {
+  const cache = await caches.open(DATA_CACHE);
+  try {
+    const res = await fetch(req);
+    if (res.ok) {
+      const headers = new Headers(res.headers);
+      headers.set('X-Zoner-Saved', new Date().toISOString());
+      const body = await res.clone().arrayBuffer();
+      await cache.put(req, new Response(body, { status: res.status, headers }));
+      return res;
+    }
+    return res;
+  } catch (err) {
+    const saved = await cache.match(req);
+    if (saved) return saved;
+    throw err;
+  }
+}
+
+/** The shell from the cache; anything else from the hub. */
+async function shellFirst(req, url) {
+  const cache = await caches.open(SHELL_CACHE);
+  const key = req.mode === 'navigate' ? '/' : url.pathname;
+  const hit = await cache.match(key);
+  if (hit) return hit;
+  return fetch(req);
+}
