@@ -59,16 +59,31 @@ async function render() {
   }
   if (state.phase === 'loading') return void fill(main, h('p', { class: 'muted', role: 'status' }, 'Connecting to the hub…'));
   if (state.phase === 'unreachable') {
+    renders++;
     return void fill(main, h('div', { class: 'card stack', role: 'alert' },
       h('h1', {}, 'The hub cannot be reached'),
       h('p', {}, 'Check that the hub is on and that this phone is on the same network. Zoner keeps trying.')));
   }
+  // A view draws off screen (it may wait for the hub); what it drew goes
+  // in only if no later render started meanwhile and, for a refresh,
+  // nobody started typing.
+  const mine = ++renders;
+  const page = document.createElement('div');
   try {
-    await match.view(main, ...match.args);
+    await match.view(page, ...match.args);
   } catch (err) {
-    fill(main, h('div', { class: 'card', role: 'alert' }, h('h1', {}, 'Something went wrong'), h('p', {}, err.message || String(err))));
+    fill(page, h('div', { class: 'card', role: 'alert' }, h('h1', {}, 'Something went wrong'), h('p', {}, err.message || String(err))));
   }
+  if (mine !== renders) return;
+  if (refreshing && busy()) {
+    stale = true;
+    return;
+  }
+  main.replaceChildren(...page.childNodes);
+  main.querySelector('[autofocus]')?.focus();
 }
+let renders = 0;
+let refreshing = false;
 
 async function header() {
   title.textContent = state.family?.name || 'Zoner';
@@ -82,23 +97,52 @@ async function header() {
   const offline = !state.reachable || !outbox.status.reachable;
   let text = 'All saved';
   let cls = 'ok';
-  if (refused) [text, cls] = [`${refused} refused`, 'bad'];
+  if (state.phase === 'pair') [text, cls] = ['Not paired', 'warn'];
+  else if (refused) [text, cls] = [`${refused} refused`, 'bad'];
   else if (waiting) [text, cls] = [`${waiting} waiting${offline ? ' · hub unreachable' : ''}`, 'warn'];
   else if (offline) [text, cls] = ['Hub unreachable', 'warn'];
   badge.textContent = text;
   badge.className = `badge ${cls}`;
 }
 
+/**
+ * Whether a person is typing into the screen: a live view then waits, so
+ * a refresh never wipes a half-filled form. Forms with data-keep hold
+ * their place until they are sent or cancelled.
+ */
+function busy() {
+  if (main.querySelector('[data-keep]')) return true;
+  const a = document.activeElement;
+  return !!(a && main.contains(a) && a.matches('input, select, textarea'));
+}
+
 let rerender = 0;
+let stale = false;
 function refresh() {
   header();
   reminders.schedule();
-  if (current?.isLive) {
-    // Keep a form's focus: re-render live views only.
-    clearTimeout(rerender);
-    rerender = setTimeout(render, 50);
-  }
+  if (!current?.isLive) return;
+  clearTimeout(rerender);
+  rerender = setTimeout(() => {
+    if (busy()) {
+      stale = true;
+      return;
+    }
+    stale = false;
+    refreshing = true;
+    render().finally(() => { refreshing = false; });
+  }, 50);
 }
+main.addEventListener('focusout', () => setTimeout(() => {
+  if (stale && !busy()) {
+    stale = false;
+    render();
+  }
+}, 0));
+addEventListener('zoner:refresh', () => {
+  stale = false;
+  render();
+});
 
 onChange(refresh);
 outbox.onChange(() => {
@@ -107,6 +151,7 @@ outbox.onChange(() => {
 });
 addEventListener('hashchange', render);
 addEventListener('zoner:unauthorized', () => {
+  if (state.phase === 'pair') return; // the pairing screen says why itself
   state.phase = 'pair';
   render();
 });

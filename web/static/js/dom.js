@@ -69,6 +69,9 @@ export function uid(prefix = 'id') {
 export function toast(message, action) {
   const box = document.getElementById('toasts');
   if (!box) return;
+  // One at a time: a new toast replaces the last, so an Undo always
+  // undoes the latest entry.
+  box.replaceChildren();
   const t = h('div', { class: 'toast', role: 'status' }, h('span', {}, message));
   if (action) {
     t.append(h('button', { type: 'button', class: 'link', onclick: () => { t.remove(); action.run(); } }, action.label));

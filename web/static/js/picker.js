@@ -54,7 +54,7 @@ export async function search(query, limit = 8) {
 
 /**
  * A combobox for a place.
- * @param {{label: string, value?: {iata?: string, tz: string, label: string}, onchange?: (v: any) => void, required?: boolean}} o
+ * @param {{label: string, name?: string, value?: {iata?: string, tz: string, label: string}, onchange?: (v: any) => void, required?: boolean}} o
  */
 export function placePicker(o) {
   const id = uid('place');
@@ -63,7 +63,7 @@ export function placePicker(o) {
   let options = [];
   let active = -1;
   const input = h('input', {
-    id, type: 'text', role: 'combobox', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false',
+    id, name: o.name, type: 'text', role: 'combobox', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false',
     'aria-autocomplete': 'list', 'aria-expanded': 'false', 'aria-controls': listId,
     placeholder: 'Airport code, city or zone', value: value ? value.label : '', required: o.required,
   });

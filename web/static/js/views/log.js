@@ -83,21 +83,21 @@ export async function logView(root, memberId) {
     const open = openSleep(list, nap);
     if (open) {
       return h('button', {
-        type: 'button', class: 'big primary', onclick: () => {
+        type: 'button', class: 'big primary', 'data-action': nap ? 'nap-end' : 'awake', onclick: () => {
           const now = Date.now();
           const e = fact('sleep', { nap: nap || undefined, supersedes: open.env.id }, toMs(open.env.start), now);
           send(e, nap ? `nap ended (${duration((now - toMs(open.env.start)) / 60000)})` : 'awake');
         },
       }, nap ? `Nap ended (since ${clock(open.env.start, open.env.tz)})` : `Awake (asleep since ${clock(open.env.start, open.env.tz)})`);
     }
-    return h('button', { type: 'button', class: 'big', onclick: () => send(fact('sleep', nap ? { nap: true } : {}), nap ? 'nap started' : 'asleep') },
+    return h('button', { type: 'button', class: 'big', 'data-action': nap ? 'nap-start' : 'asleep', onclick: () => send(fact('sleep', nap ? { nap: true } : {}), nap ? 'nap started' : 'asleep') },
       nap ? 'Nap started' : 'Asleep');
   };
   const band = ageBand(m.data);
   const mealKinds = band === 'under_6_months' || band === '6_to_12_months' ? ['feed', 'breakfast', 'lunch', 'dinner', 'snack'] : ['breakfast', 'lunch', 'dinner', 'snack', ...(isLittle(band) ? ['feed'] : [])];
   const lightButtons = (level, label) => h('div', { class: 'field' }, h('span', { class: 'label' }, label),
     h('div', { class: 'row wrap' }, [15, 30, 60].map((min) => h('button', {
-      type: 'button', onclick: () => {
+      type: 'button', 'data-action': `light-${level}-${min}`, onclick: () => {
         const now = Date.now();
         send(fact('light_exposure', { level }, now - min * 60000, now), `${LEVEL[level].toLowerCase()}, last ${min} min`);
       },
@@ -112,7 +112,7 @@ export async function logView(root, memberId) {
     h('section', { class: 'card stack', 'aria-label': `Log for ${name}` },
       h('div', { class: 'grid2' }, sleepButtons(false), sleepButtons(true)),
       h('div', { class: 'field' }, h('span', { class: 'label' }, 'Ate or fed now'),
-        h('div', { class: 'row wrap' }, mealKinds.map((k) => h('button', { type: 'button', onclick: () => send(fact('meal', { kind: k }), MEALS[k].toLowerCase()) }, MEALS[k])))),
+        h('div', { class: 'row wrap' }, mealKinds.map((k) => h('button', { type: 'button', 'data-action': `meal-${k}`, onclick: () => send(fact('meal', { kind: k }), MEALS[k].toLowerCase()) }, MEALS[k])))),
       lightButtons('outdoor_daylight', 'Went outside'),
       lightButtons('bright_indoor', 'Bright light indoors')),
     h('section', { 'aria-labelledby': 'recent-h' }, h('h2', { id: 'recent-h' }, `${name}: last three days`),
@@ -125,12 +125,12 @@ export async function logView(root, memberId) {
 
 function factRow(f, undo, change) {
   const { env } = f;
-  const row = h('li', { class: 'card row between' },
+  const row = h('li', { class: 'card row between', 'data-id': env.id },
     h('div', {}, describe(env), ' ', h('small', { class: 'muted' }, dayClock(env.start, env.tz).split(' ').slice(0, 3).join(' ')),
       f.pending ? h('span', { class: 'badge warn' }, ' waiting to send') : null),
     h('div', { class: 'row' },
-      h('button', { type: 'button', class: 'secondary', onclick: () => row.replaceWith(editRow(f, change)) }, 'Edit'),
-      h('button', { type: 'button', class: 'ghost', onclick: () => undo(f) }, 'Undo')));
+      h('button', { type: 'button', class: 'secondary', 'data-action': 'edit', onclick: () => row.replaceWith(editRow(f, change)) }, 'Edit'),
+      h('button', { type: 'button', class: 'ghost', 'data-action': 'undo', onclick: () => undo(f) }, 'Undo')));
   return row;
 }
 
@@ -143,23 +143,27 @@ function editRow(f, change) {
     return h('input', { type: 'datetime-local', value: `${w.date}T${w.time}` });
   };
   const start = mk(env.start);
+  start.name = 'start';
   const end = env.end ? mk(env.end) : (env.type === 'sleep' ? h('input', { type: 'datetime-local' }) : null);
+  if (end) end.name = 'end';
   const error = h('p', { class: 'error', role: 'alert' });
   const ms = (input) => (input.value ? zoned(input.value.slice(0, 10), input.value.slice(11, 16), tz).ms : null);
   const data = { ...env.data };
   delete data.supersedes;
-  const form = h('form', { class: 'card stack' },
+  const form = h('form', { class: 'card stack', 'data-edit': env.id, 'data-keep': '' },
     h('b', {}, `Change: ${describe(env)} (${place(tz)} time)`),
     field('Started', start), end ? field('Ended', end) : null, error,
     h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save change'),
-      h('button', { type: 'button', class: 'ghost', onclick: () => form.replaceWith(factRow(f, () => {}, change)) }, 'Cancel')));
+      h('button', { type: 'button', class: 'ghost', onclick: () => { form.remove(); dispatchEvent(new Event('zoner:refresh')); } }, 'Cancel')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const s = ms(start);
     const e = end ? ms(end) : null;
     if (s == null) return void (error.textContent = 'Give a start time.');
     if (e != null && e <= s) return void (error.textContent = 'It must end after it starts.');
+    form.remove();
     await change(env, data, s, e ?? undefined);
+    dispatchEvent(new Event('zoner:refresh'));
   });
   return form;
 }
@@ -197,6 +201,7 @@ function delayForm() {
     h('div', { class: 'row' }, field('New arrival date', aDate), field('time', aTime)),
     hint, error,
     h('button', { type: 'submit', class: 'primary' }, 'Save the new time'));
+  form.addEventListener('input', () => form.setAttribute('data-keep', ''));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     error.textContent = '';
@@ -213,6 +218,8 @@ function delayForm() {
     await outbox.add('/api/v1/events', [envelope({ family: state.family.id, type: 'flight.updated', tz: deviceZone(), data })],
       `${l.flight || 'Flight'} delayed to ${dayClock(dep, l.from_tz)}`);
     toast(`${l.flight || 'Flight'} now leaves ${dayClock(dep, l.from_tz)} ${place(l.from_tz)} time; re-planning`);
+    form.removeAttribute('data-keep');
+    dispatchEvent(new Event('zoner:refresh'));
   });
   sync();
   return form;

@@ -5,7 +5,7 @@ import { field, h, fill } from '../dom.js';
 import { load } from '../store.js';
 
 export function pairView(root) {
-  const token = h('input', { type: 'text', required: true, autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', placeholder: 'abcd-efgh-…' });
+  const token = h('input', { autofocus: true, type: 'text', required: true, autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', placeholder: 'abcd-efgh-…' });
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'stack card' },
     h('h1', {}, 'Pair this phone'),
@@ -25,5 +25,4 @@ export function pairView(root) {
     }
   });
   fill(root, form);
-  token.focus();
 }

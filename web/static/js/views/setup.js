@@ -9,8 +9,8 @@ import { memberForm, zoneSelect } from './member.js';
 import { load, state } from '../store.js';
 
 export function setupView(root) {
-  const familyName = h('input', { type: 'text', maxlength: 64, required: true, autocomplete: 'off', placeholder: 'The Okafors' });
-  const home = zoneSelect(deviceZone());
+  const familyName = h('input', { name: 'family_name', autofocus: true, type: 'text', maxlength: 64, required: true, autocomplete: 'off', placeholder: 'The Okafors' });
+  const home = zoneSelect(deviceZone(), 'family_home_tz');
   const people = h('div', { class: 'people' });
   const forms = [];
   const addPerson = () => {
@@ -27,7 +27,7 @@ export function setupView(root) {
     field('Family name', familyName),
     field('Home time zone', home),
     people,
-    h('button', { type: 'button', class: 'secondary', onclick: addPerson }, '+ Add another person'),
+    h('button', { type: 'button', class: 'secondary', 'data-action': 'add-person', onclick: addPerson }, '+ Add another person'),
     error, submit);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -56,5 +56,4 @@ export function setupView(root) {
     }
   });
   fill(root, form);
-  familyName.focus();
 }

@@ -5,7 +5,7 @@ import { KIND_ICON } from '../advice.js';
 import { bodyClockChart, COLORS } from '../chart.js';
 import { h, fill } from '../dom.js';
 import { loadPlans, state } from '../store.js';
-import { clock, dayClock, place, toMs } from '../time.js';
+import { clock, dayClock, deviceZone, place, toMs } from '../time.js';
 
 const DAY_KIND = { pre_trip: 'Before', travel: 'Travel', arrival: 'Arrival', stay: '' };
 
@@ -56,7 +56,8 @@ export async function timelineView(root, id) {
 
   const table = h('table', { class: 'timeline' },
     h('caption', { class: 'sr-only' }, 'Each traveller’s plan by day; times are local to where the day is.'),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Day'), people.map((p) => h('th', { scope: 'col' }, p.name)))),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Day'), people.map((p) => h('th', { scope: 'col', 'data-member': p.sp.member_id, 'data-seq': p.sp.seq },
+      p.name, h('small', { class: 'muted block' }, `plan of ${dayClock(p.sp.computed_at, deviceZone())}`))))),
     h('tbody', {}, days.map(({ key, day }) => h('tr', { class: day.past ? 'past' : '' },
       h('th', { scope: 'row' }, h('div', {}, day.label), h('small', { class: 'muted' }, `${day.date} · ${place(day.tz)}`)),
       people.map((p) => {

@@ -47,7 +47,7 @@ export async function tripEditView(root, id) {
     return;
   }
   const d = trip?.data || {};
-  const name = h('input', { type: 'text', maxlength: 64, value: d.name || '', placeholder: 'Christmas in London' });
+  const name = h('input', { name: 'trip_name', type: 'text', maxlength: 64, value: d.name || '', placeholder: 'Christmas in London' });
   const legsBox = h('div', { class: 'stack' });
   const legs = [];
   const addLeg = async (leg) => {
@@ -122,15 +122,15 @@ export async function tripEditView(root, id) {
 
 /** One flight of the trip form. */
 function legForm(n, v, onremove) {
-  const flight = h('input', { type: 'text', maxlength: 8, value: v.flight || '', placeholder: 'BA286', autocapitalize: 'characters', autocomplete: 'off' });
+  const flight = h('input', { name: 'flight', type: 'text', maxlength: 8, value: v.flight || '', placeholder: 'BA286', autocapitalize: 'characters', autocomplete: 'off' });
   flight.addEventListener('input', () => { flight.value = flight.value.toUpperCase().replace(/\s+/g, ''); });
-  const summary = h('p', { class: 'hint', 'aria-live': 'polite' });
-  const from = placePicker({ label: 'From', value: v.from, required: true, onchange: () => show() });
-  const to = placePicker({ label: 'To', value: v.to, required: true, onchange: () => show() });
-  const dDate = h('input', { type: 'date', required: true, value: v.depart?.date || '' });
-  const dTime = h('input', { type: 'time', required: true, value: v.depart?.time || '' });
-  const aDate = h('input', { type: 'date', required: true, value: v.arrive?.date || '' });
-  const aTime = h('input', { type: 'time', required: true, value: v.arrive?.time || '' });
+  const summary = h('p', { class: 'hint summary', 'aria-live': 'polite' });
+  const from = placePicker({ name: 'from', label: 'From', value: v.from, required: true, onchange: () => show() });
+  const to = placePicker({ name: 'to', label: 'To', value: v.to, required: true, onchange: () => show() });
+  const dDate = h('input', { name: 'depart_date', type: 'date', required: true, value: v.depart?.date || '' });
+  const dTime = h('input', { name: 'depart_time', type: 'time', required: true, value: v.depart?.time || '' });
+  const aDate = h('input', { name: 'arrive_date', type: 'date', required: true, value: v.arrive?.date || '' });
+  const aTime = h('input', { name: 'arrive_time', type: 'time', required: true, value: v.arrive?.time || '' });
   dDate.addEventListener('change', () => { if (!aDate.value) aDate.value = dDate.value; show(); });
   for (const i of [dTime, aDate, aTime]) i.addEventListener('change', () => show());
   const times = () => {

@@ -1,0 +1,712 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
+	hubhttp "github.com/zoner-family/zoner/hub/http"
+)
+
+// The browser tests drive the real UI, served by the real hub, in Debian's
+// headless Chromium. `go tool task test` installs Chromium and sets
+// ZONER_CHROMIUM; ZONER_SCREENSHOTS names the folder for the screenshots.
+
+// browser is one headless Chromium with one tab, and what its console said.
+type browser struct {
+	t     *testing.T
+	ctx   context.Context
+	base  string
+	shots string
+	phone bool
+
+	mu     sync.Mutex
+	errors []string
+	// offline, while set, lets failed requests to the hub be logged:
+	// the test stopped the hub on purpose.
+	offline atomic.Bool
+	// allow, when set, is a pattern of console errors that are expected.
+	allow atomic.Pointer[regexp.Regexp]
+}
+
+func chromium(t *testing.T) string {
+	exe := os.Getenv("ZONER_CHROMIUM")
+	if exe == "" {
+		t.Skip("set ZONER_CHROMIUM to a Chromium binary to run the browser tests (go tool task test does)")
+	}
+	return exe
+}
+
+func screenshotDir(t *testing.T) string {
+	dir := os.Getenv("ZONER_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "zoner-screenshots-"+time.Now().Format("20060102-150405"))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", dir)
+	return dir
+}
+
+// newBrowser starts Chromium in the zone tz (the phone's zone) and opens a
+// tab on base.
+func newBrowser(t *testing.T, base, shots, tz string) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("lang", "en-GB"),
+		chromedp.Env("TZ="+tz),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+	})
+	b := &browser{t: t, ctx: ctx, base: base, shots: shots}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			b.console(m)
+		}
+	}()
+	b.viewport(true)
+	return b
+}
+
+// console keeps what the page reported as an error.
+func (b *browser) console(m chromedp.ConsoleMessage) {
+	if m.Type != chromedp.ConsoleError && m.Type != chromedp.ConsoleException && m.Type != "assert" {
+		return
+	}
+	if b.offline.Load() && strings.Contains(m.Text, "net::ERR_") {
+		return
+	}
+	if re := b.allow.Load(); re != nil && re.MatchString(m.Text) {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.errors = append(b.errors, fmt.Sprintf("%s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line))
+}
+
+// noConsoleErrors fails the test for every error the page logged.
+func (b *browser) noConsoleErrors(where string) {
+	b.t.Helper()
+	time.Sleep(200 * time.Millisecond) // the console stream is asynchronous
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range b.errors {
+		b.t.Errorf("console error on %s: %s", where, e)
+	}
+	b.errors = nil
+}
+
+func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+}
+
+// eval runs JavaScript (awaiting a promise) and decodes its value.
+func eval[T any](b *browser, js string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("browser: evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// wait polls a JavaScript condition until it holds.
+func (b *browser) wait(what, cond string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(55*time.Second))); err != nil {
+		text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('main')?.innerText.slice(0, 600) + ' | badge: ' + document.querySelector('#sync-badge')?.textContent`))
+		b.mu.Lock()
+		errs := strings.Join(b.errors, "\n")
+		b.mu.Unlock()
+		b.t.Fatalf("waiting for %s (%s): %v\npage: %s\nconsole errors: %s", what, cond, err, text, errs)
+	}
+}
+
+// set gives a form control a value as a person would, firing input and
+// change.
+func (b *browser) set(sel, value string) {
+	b.t.Helper()
+	s, _ := json.Marshal(sel)
+	v, _ := json.Marshal(value)
+	b.wait(sel, `!!document.querySelector(`+string(s)+`)`)
+	eval[bool](b, fmt.Sprintf(`(() => {
+		const el = document.querySelector(%s);
+		if (!el) throw new Error('no element ' + %s);
+		el.value = %s;
+		el.dispatchEvent(new Event('input', {bubbles: true}));
+		el.dispatchEvent(new Event('change', {bubbles: true}));
+		return true;
+	})()`, s, s, v))
+}
+
+// click clicks an element the way a tap lands on it. Live screens
+// re-render when the hub's state changes, so the element is found and
+// clicked in one step rather than by its position on the screen.
+func (b *browser) click(sel string) {
+	b.t.Helper()
+	b.wait(sel, `!!document.querySelector(`+jsString(sel)+`)`)
+	eval[bool](b, `(document.querySelector(`+jsString(sel)+`).click(), true)`)
+}
+
+// tap presses the mouse on an element where it shows, for controls that
+// act on mousedown.
+func (b *browser) tap(sel string) {
+	b.t.Helper()
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.ScrollIntoView(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+}
+
+// route moves the app to a screen and waits for it to show.
+func (b *browser) route(hash, ready string) {
+	b.t.Helper()
+	h, _ := json.Marshal(hash)
+	eval[bool](b, `(location.hash = `+string(h)+`, true)`)
+	b.wait(hash, `!!document.querySelector(`+jsString(ready)+`)`)
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func (b *browser) viewport(phone bool) {
+	b.t.Helper()
+	b.phone = phone
+	if phone {
+		b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait))
+	} else {
+		b.do(chromedp.EmulateViewport(1280, 900))
+	}
+}
+
+// shot saves a full-page screenshot as <name>-phone.png or -desktop.png.
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	time.Sleep(300 * time.Millisecond) // let the toast animation and fonts settle
+	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	kind := "desktop"
+	if b.phone {
+		kind = "phone"
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+"-"+kind+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// freePort finds a port to run the hub on, so a restarted hub comes back
+// at the same address (the page's origin).
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func realClock(m *Main) {
+	m.Now = time.Now
+	m.Limits = hubhttp.Limits{WritesPerSecond: 1e6, WriteBurst: 1e6, ReadsPerSecond: 1e6, ReadBurst: 1e6}
+}
+
+// hubEvent is an event as GET /api/v1/events lists it.
+type hubEvent struct {
+	Seq   uint64 `json:"seq"`
+	ID    string `json:"id"`
+	Type  string `json:"type"`
+	Event struct {
+		MemberID string          `json:"member_id"`
+		Start    string          `json:"start"`
+		End      string          `json:"end"`
+		Data     json.RawMessage `json:"data"`
+	} `json:"event"`
+}
+
+func events(c *client, member, typ string) []hubEvent {
+	var out []hubEvent
+	after := uint64(0)
+	for {
+		var page struct {
+			Events []hubEvent `json:"events"`
+			Next   uint64     `json:"next"`
+		}
+		c.json("GET", fmt.Sprintf("/api/v1/events?member=%s&type=%s&after=%d&limit=1000", member, typ, after), nil, 200, &page)
+		out = append(out, page.Events...)
+		if len(page.Events) < 1000 {
+			return out
+		}
+		after = page.Next
+	}
+}
+
+// eventually waits up to a minute for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// link stands between the browser and the hub: a reverse proxy that,
+// when drop is set, lets the next event write reach the hub and then hangs
+// up on the browser without the answer. While the hub is down it hangs up
+// at once, as an unreachable host does.
+type link struct {
+	url            string
+	drop           atomic.Bool
+	posts, dropped atomic.Int32
+}
+
+func newLink(t *testing.T, hubURL string) *link {
+	target, err := url.Parse(hubURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &link{}
+	hangUp := func(w http.ResponseWriter) {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+	}
+	proxy := &httputil.ReverseProxy{
+		Rewrite:      func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { hangUp(w) },
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" && r.URL.Path == "/api/v1/events" {
+			l.posts.Add(1)
+			if l.drop.CompareAndSwap(true, false) {
+				proxy.ServeHTTP(httptest.NewRecorder(), r) // the hub answers; the answer goes nowhere
+				l.dropped.Add(1)
+				hangUp(w)
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	l.url = srv.URL
+	return l
+}
+
+// TestBrowser walks a family through the UI: first-run setup, a trip, the
+// plan, logging and correcting a nap and seeing the re-plan, a re-plan
+// pushed by another phone, and events logged while the hub is down that
+// arrive exactly once — also when the hub's answer is lost on the way.
+func TestBrowser(t *testing.T) {
+	shots := screenshotDir(t)
+	dir := t.TempDir()
+	addr := "127.0.0.1:" + freePort(t)
+	m := mustRun(t, dir, realClock, func(m *Main) { m.HTTPAddr = addr })
+	api := &client{tb: t, base: m.URL}
+	// The phone reaches the hub over a link the test controls, as over
+	// Wi-Fi: it can lose an answer on the way back.
+	link := newLink(t, m.URL)
+	home, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	london, _ := time.LoadLocation("Europe/London")
+	b := newBrowser(t, link.url, shots, "America/Los_Angeles")
+
+	// The page's own modules agree with Go on zones, ids and clocks.
+	b.do(chromedp.Navigate(link.url + "/"))
+	b.wait("the setup screen", `!!document.querySelector('input[name=family_name]')`)
+	checkModules(t, b)
+
+	// First run: the family and two people.
+	b.shot("setup")
+	b.set("input[name=family_name]", "The Okafors")
+	b.set("select[name=family_home_tz]", "America/Los_Angeles")
+	b.set("fieldset.member-form input[name=display_name]", "Ada")
+	b.set("fieldset.member-form input[name=birth_date]", "1988-04-02")
+	b.set("fieldset.member-form input[name=sleep_time]", "23:00")
+	b.set("fieldset.member-form input[name=wake_time]", "07:00")
+	b.click("fieldset.member-form input[name=melatonin_advice]")
+	b.click("button[data-action=add-person]")
+	kemi := "fieldset.member-form:nth-of-type(2) "
+	toddler := time.Now().In(home).AddDate(-2, -1, 0).Format("2006-01-02")
+	b.set(kemi+"input[name=display_name]", "Kemi")
+	b.set(kemi+"input[name=birth_date]", toddler)
+	b.set(kemi+"input[name=sleep_time]", "19:30")
+	b.set(kemi+"input[name=wake_time]", "06:30")
+	b.click(kemi + "button[data-action=add-nap]")
+	b.set(kemi+"input[name=nap_start]", "12:45")
+	b.set(kemi+"input[name=nap_minutes]", "90")
+	b.click("form button[type=submit]")
+	b.wait("the trip form", `location.hash === '#/trips/new' && !!document.querySelector('input[name=from]')`)
+	b.noConsoleErrors("setup")
+
+	var fam struct {
+		Family struct {
+			ID     string `json:"id"`
+			Name   string `json:"name"`
+			HomeTZ string `json:"home_tz"`
+		} `json:"family"`
+		Members []struct {
+			ID   string `json:"id"`
+			Data struct {
+				DisplayName string `json:"display_name"`
+				BirthDate   string `json:"birth_date"`
+				Melatonin   bool   `json:"melatonin_advice"`
+				Naps        []struct {
+					Start string `json:"start"`
+					Min   int    `json:"duration_min"`
+				} `json:"naps"`
+			} `json:"data"`
+		} `json:"members"`
+	}
+	api.json("GET", "/api/v1/family", nil, 200, &fam)
+	if fam.Family.Name != "The Okafors" || fam.Family.HomeTZ != "America/Los_Angeles" || len(fam.Members) != 2 {
+		t.Fatalf("family after setup: %+v", fam)
+	}
+	ids := map[string]string{}
+	for _, mb := range fam.Members {
+		ids[mb.Data.DisplayName] = mb.ID
+	}
+	for _, mb := range fam.Members {
+		switch mb.Data.DisplayName {
+		case "Ada":
+			if mb.Data.BirthDate != "1988-04-02" || !mb.Data.Melatonin {
+				t.Errorf("Ada: %+v", mb.Data)
+			}
+		case "Kemi":
+			if mb.Data.BirthDate != toddler || len(mb.Data.Naps) != 1 || mb.Data.Naps[0].Start != "12:45" || mb.Data.Naps[0].Min != 90 {
+				t.Errorf("Kemi: %+v", mb.Data)
+			}
+		}
+	}
+
+	// A trip: San Francisco to London, typed in each airport's local time.
+	day := time.Now().In(home).AddDate(0, 0, 2)
+	depart := time.Date(day.Year(), day.Month(), day.Day(), 20, 45, 0, 0, home)
+	next := day.AddDate(0, 0, 1)
+	arrive := time.Date(next.Year(), next.Month(), next.Day(), 15, 5, 0, 0, london)
+	b.set("input[name=trip_name]", "Christmas in London")
+	b.set("input[name=flight]", "BA286")
+	pick := func(name, query, code string) {
+		b.do(chromedp.SendKeys(chromedp.CSS("input[name="+name+"]"), query))
+		opt := fmt.Sprintf(`[role=listbox]:not([hidden]) li[role=option]`)
+		b.wait("airport options for "+query, `[...document.querySelectorAll(`+jsString(opt)+`)].some(li => li.textContent.startsWith(`+jsString(code)+`))`)
+		eval[bool](b, `(() => { const li = [...document.querySelectorAll(`+jsString(opt)+`)].find(li => li.textContent.startsWith(`+jsString(code)+`)); li.id && (li.dataset.pick = '1'); return true })()`)
+		b.tap(`li[data-pick="1"]`)
+		eval[bool](b, `(document.querySelectorAll('[data-pick]').forEach(e => delete e.dataset.pick), true)`)
+	}
+	pick("from", "san fran", "SFO")
+	b.set("input[name=depart_date]", depart.Format("2006-01-02"))
+	b.set("input[name=depart_time]", "20:45")
+	pick("to", "LHR", "LHR")
+	b.set("input[name=arrive_date]", arrive.Format("2006-01-02"))
+	b.set("input[name=arrive_time]", "15:05")
+	b.wait("the flight summary", `document.querySelector('fieldset.leg .summary').textContent.includes('Flight time 10 h 20 min')`)
+	b.shot("trip-form")
+	b.click("form button[type=submit]")
+	b.wait("the trip's plan", `/^#\/trips\/[0-9a-f-]{36}$/.test(location.hash) && document.querySelectorAll('table.timeline tbody tr').length > 3 && document.querySelectorAll('svg.chart circle').length > 3`)
+	tripID := strings.TrimPrefix(eval[string](b, `location.hash`), "#/trips/")
+	var trip struct {
+		Data struct {
+			Legs []struct {
+				Flight, From, To, FromTZ, ToTZ string
+				Depart                         time.Time `json:"depart"`
+				Arrive                         time.Time `json:"arrive"`
+			} `json:"legs"`
+			Travellers []string `json:"travellers"`
+		} `json:"data"`
+	}
+	api.json("GET", "/api/v1/trips/"+tripID, nil, 200, &trip)
+	if l := trip.Data.Legs; len(l) != 1 || l[0].Flight != "BA286" || l[0].From != "SFO" || l[0].To != "LHR" ||
+		!l[0].Depart.Equal(depart) || !l[0].Arrive.Equal(arrive) || len(trip.Data.Travellers) != 2 {
+		t.Fatalf("trip as stored: %+v (want depart %s, arrive %s)", trip.Data, depart, arrive)
+	}
+	b.shot("timeline")
+	b.noConsoleErrors("trip entry and timeline")
+
+	// Today: a card per person, in the zone they are in, named.
+	b.route("#/today", "article.now")
+	b.wait("both cards", `document.querySelectorAll('article.now').length === 2 && document.querySelector('article.now .where').textContent.includes('Los Angeles time')`)
+	b.shot("today")
+
+	// Log a nap for Kemi, then correct its times: the timeline shows the
+	// re-plan.
+	seqOf := func(member string) int {
+		return eval[int](b, `Number(document.querySelector('th[data-member="`+member+`"]')?.dataset.seq || 0)`)
+	}
+	b.route("#/trips/"+tripID, `th[data-member="`+ids["Kemi"]+`"]`)
+	before := seqOf(ids["Kemi"])
+	b.route("#/log/"+ids["Kemi"], "button[data-action=nap-start]")
+	b.click("button[data-action=nap-start]")
+	b.wait("the open nap", `!!document.querySelector('button[data-action=nap-end]') && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the nap in the log", `!!document.querySelector('li[data-id] button[data-action=edit]')`)
+	b.click("li[data-id] button[data-action=edit]")
+	now := time.Now().In(home)
+	b.set("form[data-edit] input[name=start]", now.Add(-50*time.Minute).Format("2006-01-02T15:04"))
+	b.set("form[data-edit] input[name=end]", now.Add(-5*time.Minute).Format("2006-01-02T15:04"))
+	b.click("form[data-edit] button[type=submit]")
+	b.wait("the corrected nap", `[...document.querySelectorAll('li[data-id]')].some(li => /Nap \d\d:\d\d–\d\d:\d\d \(45 min\)/.test(li.textContent)) && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.shot("log")
+	naps := events(api, ids["Kemi"], "sleep")
+	if len(naps) != 2 || naps[0].Event.End != "" || !bytes.Contains(naps[1].Event.Data, []byte(`"supersedes":"`+naps[0].ID+`"`)) {
+		t.Fatalf("Kemi's naps: %+v", naps)
+	}
+	b.route("#/trips/"+tripID, `th[data-member="`+ids["Kemi"]+`"]`)
+	b.wait("Kemi's re-plan", fmt.Sprintf(`Number(document.querySelector('th[data-member="%s"]').dataset.seq) >= %d`, ids["Kemi"], naps[1].Seq))
+	if after := seqOf(ids["Kemi"]); after <= before {
+		t.Fatalf("Kemi's plan did not change: seq %d, before %d", after, before)
+	}
+
+	// Undo a meal logged by mistake.
+	b.route("#/log/"+ids["Ada"], "button[data-action=meal-breakfast]")
+	b.click("button[data-action=meal-breakfast]")
+	b.wait("the undo offer", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Ada: breakfast') && t.querySelector('button'))`)
+	b.click(".toast button")
+	b.wait("the meal undone", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Undone: Breakfast'))`)
+	// Undone before it was sent, it is taken back; after, it is retracted.
+	var meals, retracted []hubEvent
+	undone := func() bool {
+		meals, retracted = events(api, ids["Ada"], "meal"), events(api, ids["Ada"], "log.retracted")
+		return len(meals) == 1 && len(retracted) == 1 && bytes.Contains(retracted[0].Event.Data, []byte(meals[0].ID))
+	}
+	eventually(t, "the undo at the hub", func() bool {
+		if undone() {
+			return true
+		}
+		// Or taken back before it left the phone: never at the hub.
+		return len(meals) == 0 && len(retracted) == 0 && eval[int](b, `import('/js/outbox.js').then(o => o.list()).then(l => l.length)`) == 0
+	})
+	b.wait("Breakfast gone from the log", `document.querySelector('#sync-badge').textContent === 'All saved' && ![...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Breakfast'))`)
+
+	// Another phone logs: this one's timeline updates by itself.
+	b.route("#/trips/"+tripID, `th[data-member="`+ids["Ada"]+`"]`)
+	ada := seqOf(ids["Ada"])
+	other := fmt.Sprintf(`{"id":%q,"family_id":%q,"member_id":%q,"origin":"web:other-phone","type":"light_exposure","start":%q,"end":%q,"tz":"America/Los_Angeles","hlc":%q,"v":1,"data":{"level":"outdoor_daylight"}}`,
+		uuid.Must(uuid.NewV7()).String(), fam.Family.ID, ids["Ada"], now.Add(-40*time.Minute).Format(time.RFC3339), now.Add(-10*time.Minute).Format(time.RFC3339),
+		time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+"-0000")
+	var wrote struct{ Seq int }
+	api.json("POST", "/api/v1/events", []byte(other), 200, &wrote)
+	b.wait("Ada's re-plan pushed over the stream", fmt.Sprintf(`Number(document.querySelector('th[data-member="%s"]').dataset.seq) >= %d`, ids["Ada"], wrote.Seq))
+	if seqOf(ids["Ada"]) <= ada {
+		t.Fatal("Ada's plan did not refresh")
+	}
+	b.noConsoleErrors("logging")
+
+	// Every screen, on a phone and on a desktop, without console errors.
+	screens := []struct{ hash, ready, name string }{
+		{"#/today", "article.now", "today"},
+		{"#/trips", "a.cardlink", "trips"},
+		{"#/trips/" + tripID, "svg.chart circle", "timeline"},
+		{"#/trips/" + tripID + "/edit", "fieldset.leg input[name=from]", "trip-edit"},
+		{"#/log/" + ids["Ada"], "button[data-action=asleep]", "log"},
+		{"#/family", "main li.card", "family"},
+		{"#/family/" + ids["Kemi"], "input[name=display_name]", "member"},
+		{"#/sync", "#cal-h", "sync"},
+	}
+	for _, phone := range []bool{true, false} {
+		b.viewport(phone)
+		for _, s := range screens {
+			b.route(s.hash, s.ready)
+			if !phone || s.name == "sync" || s.name == "family" || s.name == "trips" {
+				b.shot(s.name)
+			}
+			b.noConsoleErrors(s.name)
+		}
+	}
+	b.viewport(true)
+
+	// Offline: the hub stops; a tap is kept in the outbox, survives a
+	// reload (the service worker serves the app and the last answers), and
+	// arrives exactly once when the hub is back.
+	b.route("#/log/"+ids["Ada"], "button[data-action=asleep]")
+	b.wait("the service worker", `navigator.serviceWorker.controller !== null`)
+	b.offline.Store(true)
+	m.Close()
+	b.click("button[data-action=asleep]")
+	b.wait("the waiting event", `/^1 waiting/.test(document.querySelector('#sync-badge').textContent)`)
+	b.do(chromedp.Reload())
+	b.wait("the app from the service worker", `!!document.querySelector('nav.tabs') && /^1 waiting/.test(document.querySelector('#sync-badge')?.textContent || '')`)
+	b.route("#/sync", "#wait-h")
+	b.wait("the waiting list", `document.querySelector('#wait-h').textContent.includes('1 waiting')`)
+	b.shot("offline-sync")
+	b.route("#/today", "article.now")
+	b.shot("offline-today")
+	waitingID := eval[string](b, `import('/js/outbox.js').then(o => o.list()).then(l => l[0].events[0].id)`)
+	mustRun(t, dir, realClock, func(m *Main) { m.HTTPAddr = addr })
+	b.wait("the outbox to drain", `document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.offline.Store(false)
+	sleeps := events(api, ids["Ada"], "sleep")
+	if len(sleeps) != 1 || sleeps[0].ID != waitingID {
+		t.Fatalf("after the hub came back, Ada's sleeps are %+v; want the one event %s", sleeps, waitingID)
+	}
+
+	// A lost answer: the hub stores the event but the phone never hears
+	// back. The retry carries the same id, so it still counts once.
+	posts := link.posts.Load()
+	link.drop.Store(true)
+	b.offline.Store(true) // the lost answer logs a network error
+	b.route("#/log/"+ids["Ada"], "button[data-action=meal-dinner]")
+	b.click("button[data-action=meal-dinner]")
+	eventually(t, "the retried meal", func() bool {
+		return link.posts.Load()-posts >= 2 && eval[int](b, `import('/js/outbox.js').then(o => o.list()).then(l => l.length)`) == 0
+	})
+	b.wait("the badge", `document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.offline.Store(false)
+	if link.dropped.Load() != 1 || link.posts.Load()-posts < 2 {
+		t.Fatalf("the lost-answer test did not run as meant: %d posts, %d answers lost", link.posts.Load()-posts, link.dropped.Load())
+	}
+	dinners := 0
+	for _, e := range events(api, ids["Ada"], "meal") {
+		if bytes.Contains(e.Event.Data, []byte(`"dinner"`)) {
+			dinners++
+		}
+	}
+	if dinners != 1 {
+		t.Fatalf("one dinner tapped, sent %d times with its answer lost once: the hub holds %d", link.posts.Load()-posts, dinners)
+	}
+	b.noConsoleErrors("offline and retries")
+}
+
+// checkModules runs the page's own modules against Go's answers: wall
+// times in zones (with clock changes), RFC 3339 offsets, UUIDv7 ids and
+// the hybrid logical clock.
+func checkModules(t *testing.T, b *browser) {
+	t.Helper()
+	// Each case's answer is checked against Go's zone database first. A
+	// time that clocks skip reads as a clock shows it after the change; a
+	// time they pass twice is the first.
+	cases := []struct {
+		date, clock, tz, want string
+		exact              bool
+	}{
+		{"2026-12-19", "20:45", "America/Los_Angeles", "2026-12-19T20:45:00-08:00", true},
+		{"2027-03-14", "02:30", "America/Los_Angeles", "2027-03-14T03:30:00-07:00", false},
+		{"2026-11-01", "01:30", "America/Los_Angeles", "2026-11-01T01:30:00-07:00", true},
+		{"2026-12-20", "15:05", "Europe/London", "2026-12-20T15:05:00Z", true},
+		{"2026-12-20", "09:00", "Asia/Kolkata", "2026-12-20T09:00:00+05:30", true},
+		{"2026-12-20", "09:00", "Pacific/Chatham", "2026-12-20T09:00:00+13:45", true},
+		{"2027-04-04", "01:45", "Australia/Lord_Howe", "2027-04-04T01:45:00+11:00", true},
+		{"2026-12-31", "23:59", "Pacific/Kiritimati", "2026-12-31T23:59:00+14:00", true},
+	}
+	for _, c := range cases {
+		loc, err := time.LoadLocation(c.tz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := time.Parse(time.RFC3339, c.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := want.In(loc); w.Format(time.RFC3339) != c.want || (w.Format("2006-01-02 15:04") == c.date+" "+c.clock) != c.exact {
+			t.Fatalf("case %+v does not hold in Go's zone database: %s", c, w)
+		}
+		if first := want.Add(-time.Hour).In(loc); c.exact && first.Format("2006-01-02 15:04") == c.date+" "+c.clock {
+			t.Fatalf("case %+v: the time also occurs an hour earlier, %s", c, first)
+		}
+		got := eval[map[string]any](b, fmt.Sprintf(`import('/js/time.js').then(m => { const z = m.zoned(%q, %q, %q); return {ms: z.ms, exact: z.exact, rfc: m.rfc3339(z.ms, %q)}; })`, c.date, c.clock, c.tz, c.tz))
+		if ms := int64(got["ms"].(float64)); ms != want.UnixMilli() || got["exact"] != c.exact || got["rfc"] != c.want {
+			t.Errorf("zoned(%s %s %s) = %v, want %s (exact %v)", c.date, c.clock, c.tz, got, c.want, c.exact)
+		}
+	}
+	id := eval[string](b, `import('/js/ids.js').then(m => m.uuidv7(Date.UTC(2026, 10, 26, 1, 2, 3, 456)))`)
+	u, err := uuid.Parse(id)
+	if err != nil || u.Version() != 7 || u.Variant() != uuid.RFC4122 || u.String() != id {
+		t.Errorf("uuidv7 %q: %v, version %d", id, err, u.Version())
+	} else if sec, nsec := u.Time().UnixTime(); time.Unix(sec, nsec).UnixMilli() != time.Date(2026, 11, 26, 1, 2, 3, 456e6, time.UTC).UnixMilli() {
+		t.Errorf("uuidv7 %q carries %v", id, time.Unix(sec, nsec).UTC())
+	}
+	// The clock goes back by a second and stands still: stamps still grow.
+	stamps := eval[[]string](b, `import('/js/ids.js').then(m => {
+		const store = new Map(); const storage = {getItem: k => store.get(k) ?? null, setItem: (k, v) => store.set(k, v)};
+		let now = Date.UTC(2026, 10, 26, 1, 11, 0, 123);
+		const c = new m.Clock(storage, () => now);
+		const out = [c.stamp()]; now -= 1000; out.push(c.stamp(), c.stamp());
+		c.observe('2026-11-26T02:00:00.000Z-0007'); out.push(c.stamp());
+		now = Date.UTC(2026, 10, 26, 3, 0, 0, 0); out.push(c.stamp());
+		return out; })`)
+	want := []string{"2026-11-26T01:11:00.123Z-0000", "2026-11-26T01:11:00.123Z-0001", "2026-11-26T01:11:00.123Z-0002", "2026-11-26T02:00:00.000Z-0008", "2026-11-26T03:00:00.000Z-0000"}
+	if strings.Join(stamps, " ") != strings.Join(want, " ") {
+		t.Errorf("HLC stamps %v, want %v", stamps, want)
+	}
+}
+
+// TestBrowserPairing: a hub on the LAN asks a new phone for the pairing
+// code once; the cookie it gets is out of the page's reach and opens the
+// API and its event stream.
+func TestBrowserPairing(t *testing.T) {
+	shots := screenshotDir(t)
+	var shown bytes.Buffer
+	m := mustRun(t, t.TempDir(), realClock, func(m *Main) {
+		m.HTTPAddr = "0.0.0.0:0"
+		m.Stdout = &shown
+	})
+	tok := regexp.MustCompile(`[a-z2-7]{4}(-[a-z2-7]{1,4}){7}`).FindString(shown.String())
+	if tok == "" {
+		t.Fatalf("no pairing token shown: %q", shown.String())
+	}
+	b := newBrowser(t, m.URL, shots, "Europe/London")
+	// Before pairing the hub answers 401, and the browser logs each.
+	b.allow.Store(regexp.MustCompile(`status of 401`))
+	b.do(chromedp.Navigate(m.URL + "/"))
+	b.wait("the pairing screen", `location.hash === '#/pair' && !!document.querySelector('form input')`)
+	b.shot("pair")
+	b.set("form input", "wrong-code")
+	b.click("form button[type=submit]")
+	b.wait("the refusal", `document.querySelector('form .error').textContent.includes('not this household')`)
+	b.set("form input", tok)
+	b.click("form button[type=submit]")
+	b.wait("the setup screen", `location.hash === '#/setup' && !!document.querySelector('input[name=family_name]')`)
+	b.allow.Store(nil)
+	if c := eval[string](b, `document.cookie`); strings.Contains(c, tok) {
+		t.Errorf("the page can read the pairing token: %q", c)
+	}
+	// The event stream reconnects with the cookie: the badge settles.
+	b.wait("the live stream", `document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.noConsoleErrors("pairing")
+}
