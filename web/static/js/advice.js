@@ -66,6 +66,7 @@ export function nextLine(item) {
     case 'caffeine_ok':
       return `Coffee or tea fine from ${start}`;
     default:
-      return `${start} ${item.text}`;
+      // Meals and doses name their time already ("Breakfast at 07:30").
+      return item.text.includes(start) ? item.text : `${start} ${item.text}`;
   }
 }

@@ -7,8 +7,6 @@
 import { s, uid } from './dom.js';
 import { clock, toMs } from './time.js';
 
-const W = 760;
-const LEFT = 64;
 const RIGHT = 16;
 const TOP = { y0: 34, y1: 224 };
 const BOTTOM = { y0: 272, y1: 392 };
@@ -32,7 +30,11 @@ function clockY(h) {
  * @param {{name: string, color: string, modelled: boolean, days: Map<string, any>}[]} people
  * @returns {SVGSVGElement}
  */
-export function bodyClockChart(days, people) {
+export function bodyClockChart(days, people, narrow = globalThis.matchMedia?.('(max-width: 600px)').matches) {
+  // Wide for a desktop; narrower on a phone, so that the text stays
+  // readable when the drawing shrinks to the screen.
+  const W = narrow ? 420 : 760;
+  const LEFT = narrow ? 50 : 64;
   const titleId = uid('chart-title');
   const descId = uid('chart-desc');
   const shown = people.filter((p) => p.modelled && [...p.days.values()].some((d) => d.cbt_min));
@@ -46,26 +48,27 @@ export function bodyClockChart(days, people) {
   const desc = shown.length
     ? shown.map((p) => `${p.name}: ${summary(days, p)}`).join(' ')
     : 'No one on this trip has a modelled body clock (babies under six months are not modelled).';
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-labelledby': `${titleId} ${descId}` },
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: narrow ? 'chart narrow' : 'chart', role: 'img', 'aria-labelledby': `${titleId} ${descId}` },
     s('title', { id: titleId }, 'Body clock by day: low point in local time, and how far it is from local time'),
     s('desc', { id: descId }, desc));
 
   // Axes and grid.
-  svg.append(s('text', { x: LEFT, y: 18, class: 'chart-head' }, 'Body-clock low point (local time) — dashed: where it belongs here'));
+  svg.append(s('text', { x: LEFT, y: 18, class: 'chart-head' }, narrow ? 'Body-clock low point, local time' : 'Body-clock low point (local time) — dashed: where it belongs here'));
   for (const h of [18, 22, 2, 6, 10, 14]) {
     const y = clockY(h);
     svg.append(s('line', { x1: LEFT, x2: W - RIGHT, y1: y, y2: y, class: 'grid' }),
       s('text', { x: LEFT - 8, y: y + 4, class: 'tick', 'text-anchor': 'end' }, `${String(h).padStart(2, '0')}:00`));
   }
-  svg.append(s('text', { x: LEFT, y: BOTTOM.y0 - 16, class: 'chart-head' }, 'Gap between body clock and local time (hours)'));
-  for (let m = -worst; m <= worst; m += worst > 6 ? 3 : worst > 3 ? 2 : 1) {
+  svg.append(s('text', { x: LEFT, y: BOTTOM.y0 - 16, class: 'chart-head' }, narrow ? 'Gap to local time, hours' : 'Gap between body clock and local time (hours)'));
+  const tick = worst > 6 ? 3 : worst > 3 ? 2 : 1;
+  for (let m = -Math.floor(worst / tick) * tick; m <= worst; m += tick) {
     const y = misY(m);
     svg.append(s('line', { x1: LEFT, x2: W - RIGHT, y1: y, y2: y, class: m === 0 ? 'zero' : 'grid' }),
       s('text', { x: LEFT - 8, y: y + 4, class: 'tick', 'text-anchor': 'end' }, m > 0 ? `+${m}` : String(m)));
   }
   svg.append(s('text', { x: W - RIGHT, y: BOTTOM.y0 + 12, class: 'tick', 'text-anchor': 'end' }, 'body clock behind ↑'),
     s('text', { x: W - RIGHT, y: BOTTOM.y1 - 4, class: 'tick', 'text-anchor': 'end' }, 'body clock ahead ↓'));
-  const every = Math.ceil(days.length / 12);
+  const every = Math.ceil(days.length / (narrow ? 5 : 10));
   days.forEach((d, i) => {
     if (i % every === 0) svg.append(s('text', { x: x(i), y: H - 14, class: 'tick', 'text-anchor': 'middle' }, d.label));
   });

@@ -7,7 +7,7 @@ import { h, fill } from '../dom.js';
 import { loadPlans, state } from '../store.js';
 import { clock, dayClock, deviceZone, place, toMs } from '../time.js';
 
-const DAY_KIND = { pre_trip: 'Before', travel: 'Travel', arrival: 'Arrival', stay: '' };
+const DAY_KIND = { pre_trip: '', travel: '✈', arrival: 'Land', stay: '' };
 
 export async function timelineView(root, id) {
   const trip = state.trips.find((t) => t.id === id);
