@@ -623,7 +623,7 @@ func checkModules(t *testing.T, b *browser) {
 	// time they pass twice is the first.
 	cases := []struct {
 		date, clock, tz, want string
-		exact              bool
+		exact                 bool
 	}{
 		{"2026-12-19", "20:45", "America/Los_Angeles", "2026-12-19T20:45:00-08:00", true},
 		{"2027-03-14", "02:30", "America/Los_Angeles", "2027-03-14T03:30:00-07:00", false},
