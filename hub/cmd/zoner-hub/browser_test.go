@@ -435,7 +435,7 @@ func TestBrowser(t *testing.T) {
 	b.set("input[name=flight]", "BA286")
 	pick := func(name, query, code string) {
 		b.do(chromedp.SendKeys(chromedp.CSS("input[name="+name+"]"), query))
-		opt := fmt.Sprintf(`[role=listbox]:not([hidden]) li[role=option]`)
+		opt := `[role=listbox]:not([hidden]) li[role=option]`
 		b.wait("airport options for "+query, `[...document.querySelectorAll(`+jsString(opt)+`)].some(li => li.textContent.startsWith(`+jsString(code)+`))`)
 		eval[bool](b, `(() => { const li = [...document.querySelectorAll(`+jsString(opt)+`)].find(li => li.textContent.startsWith(`+jsString(code)+`)); li.id && (li.dataset.pick = '1'); return true })()`)
 		b.tap(`li[data-pick="1"]`)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,8 +46,12 @@ type Main struct {
 	StoreKey    string
 	StoreCipher string // "chacha" (default) or "aes"
 	SyncAlways  bool
-	Limits      hubhttp.Limits
-	Logger      *slog.Logger
+	// TLSCert and TLSKey are PEM files; with both set the hub serves
+	// HTTPS, which phones on the LAN need for the web UI's offline start
+	// (service workers) and notifications.
+	TLSCert, TLSKey string
+	Limits          hubhttp.Limits
+	Logger          *slog.Logger
 	// Stdout receives what is shown once to the person running the hub
 	// (a new pairing token); never the log.
 	Stdout io.Writer
@@ -113,6 +118,8 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.BoolVar(&m.SyncAlways, "sync-always", envBool("ZONER_SYNC_ALWAYS"), "fsync every event before acknowledging it: survives power loss, not only crashes (env ZONER_SYNC_ALWAYS)")
 	writeRate := fs.Float64("write-rate", envFloat("ZONER_WRITE_RATE", 20), "writes per second allowed per client, with bursts of five times as many (env ZONER_WRITE_RATE)")
 	readRate := fs.Float64("read-rate", envFloat("ZONER_READ_RATE", 50), "reads per second allowed per client, with bursts of four times as many (env ZONER_READ_RATE)")
+	fs.StringVar(&m.TLSCert, "tls-cert", env("ZONER_TLS_CERT", ""), "PEM certificate file: serve HTTPS (with -tls-key) (env ZONER_TLS_CERT)")
+	fs.StringVar(&m.TLSKey, "tls-key", env("ZONER_TLS_KEY", ""), "PEM private key file for -tls-cert (env ZONER_TLS_KEY)")
 	logFormat := fs.String("log-format", env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (text on a terminal) (env ZONER_LOG_FORMAT)")
 	logLevel := fs.String("log-level", env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -123,6 +130,9 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if (m.TLSCert == "") != (m.TLSKey == "") {
+		return fmt.Errorf("HTTPS needs both -tls-cert and -tls-key")
 	}
 	m.Limits = hubhttp.Limits{WritesPerSecond: *writeRate, WriteBurst: int(5 * *writeRate), ReadsPerSecond: *readRate, ReadBurst: int(4 * *readRate)}
 	if *lan && !flagSet(fs, "http") && os.Getenv("ZONER_HTTP") == "" {
@@ -303,6 +313,14 @@ func (m *Main) goRun(f func()) {
 // listen binds the HTTP address and serves in the background. A
 // non-loopback address turns on the pairing token.
 func (m *Main) listen(api *hubhttp.Server) error {
+	var tlsConfig *tls.Config
+	if m.TLSCert != "" || m.TLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(m.TLSCert, m.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load the TLS certificate and key: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	ln, err := net.Listen("tcp", m.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.HTTPAddr, err)
@@ -324,7 +342,12 @@ func (m *Main) listen(api *hubhttp.Server) error {
 	if addr.IP.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	m.URL = "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+	scheme := "http"
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+		scheme = "https"
+	}
+	m.URL = scheme + "://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 	// Requests see a context that ends when the server shuts down, so
 	// event streams end instead of holding the shutdown up.
 	reqCtx, endRequests := context.WithCancel(context.Background())

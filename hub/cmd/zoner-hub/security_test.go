@@ -3,7 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -232,5 +242,91 @@ func TestRestartRightAfterWrite(t *testing.T) {
 			}
 			m.Close()
 		}
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// the two paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "zoner-hub test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// With a certificate the hub serves HTTPS (phones need it on the LAN for
+// the web UI's offline start and notifications), and the pairing cookie is
+// then sent over HTTPS only.
+func TestHTTPS(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	var shown bytes.Buffer
+	m := mustRun(t, t.TempDir(), func(m *Main) {
+		m.HTTPAddr = "0.0.0.0:0"
+		m.Stdout = &shown
+		m.TLSCert, m.TLSKey = certFile, keyFile
+	})
+	if !strings.HasPrefix(m.URL, "https://127.0.0.1:") {
+		t.Fatalf("URL %q", m.URL)
+	}
+	tok := regexp.MustCompile(`[a-z2-7]{4}(-[a-z2-7]{1,4}){7}`).FindString(shown.String())
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get(m.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("<title>Zoner</title>")) {
+		t.Fatalf("GET / over HTTPS: %d %.200s", resp.StatusCode, page)
+	}
+	resp, err = c.Post(m.URL+"/api/v1/pairing/session", "application/json", strings.NewReader(`{"token":"`+tok+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if cs := resp.Cookies(); resp.StatusCode != 200 || len(cs) != 1 || !cs[0].Secure {
+		t.Errorf("pairing over HTTPS: %d %v", resp.StatusCode, resp.Header["Set-Cookie"])
+	}
+	// Plain HTTP to the HTTPS port gets no page.
+	if resp, err := http.Get(strings.Replace(m.URL, "https://", "http://", 1) + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("the HTTPS port answered plain HTTP")
+		}
+	}
+
+	// A missing key file is named at start.
+	bad := NewMain()
+	bad.DataDir, bad.HTTPAddr, bad.Stdout = t.TempDir(), "127.0.0.1:0", io.Discard
+	bad.TLSCert, bad.TLSKey = certFile, filepath.Join(t.TempDir(), "missing.pem")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = bad.Run(ctx)
+	bad.Close()
+	if err == nil || !strings.Contains(err.Error(), "TLS certificate") {
+		t.Errorf("a missing key: %v", err)
 	}
 }
