@@ -134,6 +134,23 @@ func TestSyncprotoImportsOnlyStandardLibraryAndUUID(t *testing.T) {
 	}
 }
 
+// The web package is static files and a handler: it stays on the
+// standard library, so the hub links nothing more for its UI.
+func TestWebImportsOnlyStandardLibrary(t *testing.T) {
+	pkgs := goPackages(t)
+	for _, dir := range []string{"web", filepath.Join("web", "internal", "genairports")} {
+		pkg, ok := pkgs[dir]
+		if !ok {
+			t.Fatalf("no package in %s", dir)
+		}
+		for _, imp := range append(pkg.Imports, pkg.TestImports...) {
+			if first, _, _ := strings.Cut(imp, "/"); strings.Contains(first, ".") {
+				t.Errorf("%s imports %s", dir, imp)
+			}
+		}
+	}
+}
+
 // TestCircadianIsPure keeps the science free of I/O and of the clock: the
 // same inputs must give the same plan on a hub and in the cloud.
 func TestCircadianIsPure(t *testing.T) {

@@ -670,6 +670,18 @@ func checkModules(t *testing.T, b *browser) {
 		c.observe('2026-11-26T02:00:00.000Z-0007'); out.push(c.stamp());
 		now = Date.UTC(2026, 10, 26, 3, 0, 0, 0); out.push(c.stamp());
 		return out; })`)
+	// Reminders: five minutes ahead, for the next twelve hours; meals only
+	// as a baby's feeds.
+	due := eval[[]string](b, `import('/js/reminders.js').then(m => {
+		const now = Date.UTC(2026, 11, 20, 8, 0);
+		const item = (kind, min, text) => ({kind, start: new Date(now + min * 60000).toISOString(), end: new Date(now + (min + 30) * 60000).toISOString(), tz: 'Europe/London', text, reason: 'r'});
+		const today = {members: [{member_id: 'a', name: 'Ada', next: [item('nap', 30, 'Nap 08:30–09:00'), item('meal', 60, 'Lunch at 09:00'), item('light_seek', 13 * 60, 'Go outside'), item('caffeine_ok', 10, 'Coffee')]},
+			{member_id: 'b', name: 'Bo', next: [item('meal', 20, 'Breakfast at 08:20 (and milk feeds as usual)'), item('meal', 25, 'Feed on demand'), item('light_avoid', 2, 'Avoid bright light')]}]};
+		return m.upcoming(today, now).map(r => r.title + ' @' + (r.at - now) / 60000);
+	})`)
+	if got, want := strings.Join(due, "; "), "Ada: Nap 08:30–09:00 @25; Bo: Breakfast at 08:20 (and milk feeds as usual) @15; Bo: Avoid bright light @-3"; got != want {
+		t.Errorf("reminders due: %s\nwant %s", got, want)
+	}
 	want := []string{"2026-11-26T01:11:00.123Z-0000", "2026-11-26T01:11:00.123Z-0001", "2026-11-26T01:11:00.123Z-0002", "2026-11-26T02:00:00.000Z-0008", "2026-11-26T03:00:00.000Z-0000"}
 	if strings.Join(stamps, " ") != strings.Join(want, " ") {
 		t.Errorf("HLC stamps %v, want %v", stamps, want)

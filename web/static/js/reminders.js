@@ -43,9 +43,11 @@ export function upcoming(today, now = Date.now()) {
   for (const m of today?.members || []) {
     for (const it of m.next || []) {
       if (!KINDS.has(it.kind)) continue;
-      if (it.kind === 'meal' && !/feed/i.test(it.text)) continue;
+      // Meals only for babies' feeds; "on demand" has no time to remind of.
+      if (it.kind === 'meal' && (!/feed/i.test(it.text) || /on demand/i.test(it.text))) continue;
       const at = toMs(it.start) - LEAD;
-      if (at < now - 60000 || at - now > 12 * 3600000) continue;
+      // Due from five minutes before until it starts; the next 12 hours.
+      if (toMs(it.start) <= now || at - now > 12 * 3600000) continue;
       out.push({
         key: `${m.member_id}|${it.kind}|${it.start}`, at,
         title: `${m.name}: ${it.text.split(',')[0]}`,
