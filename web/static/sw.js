@@ -57,8 +57,7 @@ async function networkFirst(req) {
 /** The shell from the cache; anything else from the hub. */
 async function shellFirst(req, url) {
   const cache = await caches.open(SHELL_CACHE);
-  const key = req.mode === 'navigate' ? '/' : url.pathname;
-  const hit = await cache.match(key);
+  const hit = await cache.match(url.pathname === '/index.html' ? '/' : url.pathname);
   if (hit) return hit;
   return fetch(req);
 }

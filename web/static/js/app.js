@@ -53,6 +53,7 @@ async function render() {
   }
   if (!match) return void (location.hash = '#/today');
   current = match;
+  shownPhase = state.phase;
   for (const a of document.querySelectorAll('nav.tabs a')) {
     a.toggleAttribute('aria-current', hash.startsWith(a.getAttribute('href')) || (hash === '#/today' && a.getAttribute('href') === '#/today'));
     if (a.hasAttribute('aria-current')) a.setAttribute('aria-current', 'page');
@@ -84,6 +85,8 @@ async function render() {
 }
 let renders = 0;
 let refreshing = false;
+/** The phase the screen was drawn for: a change of phase always redraws. */
+let shownPhase = '';
 
 async function header() {
   title.textContent = state.family?.name || 'Zoner';
@@ -121,7 +124,7 @@ let stale = false;
 function refresh() {
   header();
   reminders.schedule();
-  if (!current?.isLive) return;
+  if (!current?.isLive && state.phase === shownPhase) return;
   clearTimeout(rerender);
   rerender = setTimeout(() => {
     if (busy()) {

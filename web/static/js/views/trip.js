@@ -30,7 +30,7 @@ export function tripsView(root) {
 async function placeOf(iata, tz) {
   if (iata) {
     const a = (await airports()).find((x) => x.iata === iata);
-    if (a) return { iata, tz: a.tz === tz ? tz : tz, label: `${iata} · ${a.city || a.name}` };
+    if (a) return { iata, tz, label: `${iata} · ${a.city || a.name}` };
     return { iata, tz, label: iata };
   }
   return { tz, label: place(tz) };
