@@ -23,7 +23,7 @@ export async function syncView(root) {
         : 'The hub cannot be reached. These are kept on this phone and sent as soon as it is back; sending twice never counts twice.') : null,
       waiting.length ? h('ul', { class: 'plain stack' }, waiting.map((e) => h('li', { class: 'row between' },
         h('span', {}, e.label), h('small', { class: 'muted' }, `logged ${dayClock(e.added, tz)}${e.attempts ? ` · ${e.attempts} tries` : ''}`)))) : null,
-      h('button', { type: 'button', class: 'secondary', onclick: () => outbox.retryNow() }, 'Try now')),
+      waiting.length ? h('button', { type: 'button', class: 'secondary', onclick: () => outbox.retryNow() }, 'Try now') : null),
     refused.length ? h('section', { class: 'card stack', 'aria-labelledby': 'refused-h' },
       h('h2', { id: 'refused-h' }, 'The hub refused these'),
       h('ul', { class: 'plain stack' }, refused.map((e) => h('li', { class: 'stack' },
