@@ -55,12 +55,12 @@ async function render() {
   current = match;
   shownPhase = state.phase;
   for (const a of document.querySelectorAll('nav.tabs a')) {
-    a.toggleAttribute('aria-current', hash.startsWith(a.getAttribute('href')) || (hash === '#/today' && a.getAttribute('href') === '#/today'));
-    if (a.hasAttribute('aria-current')) a.setAttribute('aria-current', 'page');
+    if (hash.startsWith(a.getAttribute('href'))) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
   }
+  if (state.phase === 'loading' || state.phase === 'unreachable') renders++; // drop any view still drawing
   if (state.phase === 'loading') return void fill(main, h('p', { class: 'muted', role: 'status' }, 'Connecting to the hub…'));
   if (state.phase === 'unreachable') {
-    renders++;
     return void fill(main, h('div', { class: 'card stack', role: 'alert' },
       h('h1', {}, 'The hub cannot be reached'),
       h('p', {}, 'Check that the hub is on and that this phone is on the same network. Zoner keeps trying.')));
@@ -100,10 +100,12 @@ async function header() {
   const offline = !state.reachable || !outbox.status.reachable;
   let text = 'All saved';
   let cls = 'ok';
+  const parts = [];
+  if (refused) parts.push(`${refused} refused`);
+  if (waiting) parts.push(`${waiting} waiting`);
+  if (offline) parts.push(waiting ? 'hub unreachable' : 'Hub unreachable');
   if (state.phase === 'pair') [text, cls] = ['Not paired', 'warn'];
-  else if (refused) [text, cls] = [`${refused} refused`, 'bad'];
-  else if (waiting) [text, cls] = [`${waiting} waiting${offline ? ' · hub unreachable' : ''}`, 'warn'];
-  else if (offline) [text, cls] = ['Hub unreachable', 'warn'];
+  else if (parts.length) [text, cls] = [parts.join(' · '), refused ? 'bad' : 'warn'];
   badge.textContent = text;
   badge.className = `badge ${cls}`;
 }

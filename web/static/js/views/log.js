@@ -78,29 +78,39 @@ export async function logView(root, memberId) {
     toast(`Undone: ${describe(env)}`);
   };
   const fact = (type, data, start, end) => envelope({ family: fam, type, member: m.id, start, end, data });
+  // A tap logs once: a second tap on the same button within a moment (a
+  // shaky hand at 3 a.m.) is ignored.
+  const once = (fn) => (ev) => {
+    const b = ev.currentTarget;
+    if (b.disabled) return;
+    b.disabled = true;
+    setTimeout(() => { b.disabled = false; }, 1500);
+    fn();
+  };
 
   const sleepButtons = (nap) => {
     const open = openSleep(list, nap);
     if (open) {
       return h('button', {
-        type: 'button', class: 'big primary', 'data-action': nap ? 'nap-end' : 'awake', onclick: () => {
-          const now = Date.now();
+        type: 'button', class: 'big primary', 'data-action': nap ? 'nap-end' : 'awake', onclick: once(() => {
+          // A sleep lasts at least a minute: the hub wants the end after the start.
+          const now = Math.max(Date.now(), toMs(open.env.start) + 60000);
           const e = fact('sleep', { nap: nap || undefined, supersedes: open.env.id }, toMs(open.env.start), now);
           send(e, nap ? `nap ended (${duration((now - toMs(open.env.start)) / 60000)})` : 'awake');
-        },
+        }),
       }, nap ? `Nap ended (since ${clock(open.env.start, open.env.tz)})` : `Awake (asleep since ${clock(open.env.start, open.env.tz)})`);
     }
-    return h('button', { type: 'button', class: 'big', 'data-action': nap ? 'nap-start' : 'asleep', onclick: () => send(fact('sleep', nap ? { nap: true } : {}), nap ? 'nap started' : 'asleep') },
+    return h('button', { type: 'button', class: 'big', 'data-action': nap ? 'nap-start' : 'asleep', onclick: once(() => send(fact('sleep', nap ? { nap: true } : {}), nap ? 'nap started' : 'asleep')) },
       nap ? 'Nap started' : 'Asleep');
   };
   const band = ageBand(m.data);
   const mealKinds = band === 'under_6_months' || band === '6_to_12_months' ? ['feed', 'breakfast', 'lunch', 'dinner', 'snack'] : ['breakfast', 'lunch', 'dinner', 'snack', ...(isLittle(band) ? ['feed'] : [])];
   const lightButtons = (level, label) => h('div', { class: 'field' }, h('span', { class: 'label' }, label),
     h('div', { class: 'row wrap' }, [15, 30, 60].map((min) => h('button', {
-      type: 'button', 'data-action': `light-${level}-${min}`, onclick: () => {
+      type: 'button', 'data-action': `light-${level}-${min}`, onclick: once(() => {
         const now = Date.now();
         send(fact('light_exposure', { level }, now - min * 60000, now), `${LEVEL[level].toLowerCase()}, last ${min} min`);
-      },
+      }),
     }, `last ${min} min`))));
 
   const recent = list.filter(({ env }) => Date.now() - toMs(env.start) < 3 * 24 * 3600000).slice(0, 30);
@@ -112,7 +122,7 @@ export async function logView(root, memberId) {
     h('section', { class: 'card stack', 'aria-label': `Log for ${name}` },
       h('div', { class: 'grid2' }, sleepButtons(false), sleepButtons(true)),
       h('div', { class: 'field' }, h('span', { class: 'label' }, 'Ate or fed now'),
-        h('div', { class: 'row wrap' }, mealKinds.map((k) => h('button', { type: 'button', 'data-action': `meal-${k}`, onclick: () => send(fact('meal', { kind: k }), MEALS[k].toLowerCase()) }, MEALS[k])))),
+        h('div', { class: 'row wrap' }, mealKinds.map((k) => h('button', { type: 'button', 'data-action': `meal-${k}`, onclick: once(() => send(fact('meal', { kind: k }), MEALS[k].toLowerCase())) }, MEALS[k])))),
       lightButtons('outdoor_daylight', 'Went outside'),
       lightButtons('bright_indoor', 'Bright light indoors')),
     h('section', { 'aria-labelledby': 'recent-h' }, h('h2', { id: 'recent-h' }, `${name}: last three days`),
