@@ -78,7 +78,9 @@ func TestAppendDeduplicatesAndFeedResumes(t *testing.T) {
 		t.Fatalf("feed after restart: %v %+v", err, got)
 	}
 	// Nothing new: Next waits about a second and returns nothing.
-	feed, _ = s.OpenFeed(ctx, 4)
+	if feed, err = s.OpenFeed(ctx, 4); err != nil {
+		t.Fatalf("open the feed at 4: %v", err)
+	}
 	start := time.Now()
 	got, _, err = feed.Next(ctx, 10)
 	if err != nil || len(got) != 0 || time.Since(start) > 5*time.Second {
