@@ -224,6 +224,26 @@ type Feed struct {
 // consumer left at another position (after a rebuild, or a crash between
 // applying and acking) is made anew.
 func (s *Server) OpenFeed(ctx context.Context, start uint64) (*Feed, error) {
+	// Opening can fail for a moment (a consumer just deleted may still be
+	// going away on the server; once, under load in CI, a reopen failed
+	// and the cause was not caught): try a few times before giving up.
+	var err error
+	for attempt := range 5 {
+		var f *Feed
+		if f, err = s.openFeed(ctx, start); err == nil {
+			return f, nil
+		}
+		s.logger.Warn("open the event feed", "start", start, "attempt", attempt+1, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Duration(25<<attempt) * time.Millisecond):
+		}
+	}
+	return nil, err
+}
+
+func (s *Server) openFeed(ctx context.Context, start uint64) (*Feed, error) {
 	f := &Feed{s: s}
 	if c, err := s.stream.Consumer(ctx, ProjectorKey); err == nil {
 		// Reuse it only when it stands exactly where the store does and
