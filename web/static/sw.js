@@ -44,7 +44,6 @@ async function networkFirst(req) {
       headers.set('X-Zoner-Saved', new Date().toISOString());
       const body = await res.clone().arrayBuffer();
       await cache.put(req, new Response(body, { status: res.status, headers }));
-      return res;
     }
     return res;
   } catch (err) {
