@@ -586,6 +586,19 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("after the hub came back, Ada's sleeps are %+v; want the one event %s", sleeps, waitingID)
 	}
 
+	// Awake by mistake: Undo re-opens the sleep.
+	b.route("#/log/"+ids["Ada"], "button[data-action=awake]")
+	b.click("button[data-action=awake]")
+	b.wait("the undo offer", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Ada: awake') && t.querySelector('button'))`)
+	eventually(t, "the awake at the hub", func() bool { return len(events(api, ids["Ada"], "sleep")) == 2 })
+	b.click(".toast button")
+	b.wait("Ada asleep again", `!!document.querySelector('button[data-action=awake]') && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	eventually(t, "the re-opened sleep at the hub", func() bool { return len(events(api, ids["Ada"], "sleep")) == 3 })
+	if sl := events(api, ids["Ada"], "sleep"); sl[2].Event.End != "" || sl[2].Event.Start != sl[0].Event.Start ||
+		!bytes.Contains(sl[2].Event.Data, []byte(`"supersedes":"`+sl[1].ID+`"`)) {
+		t.Fatalf("undoing awake: %+v", sl)
+	}
+
 	// A lost answer: the hub stores the event but the phone never hears
 	// back. The retry carries the same id, so it still counts once.
 	posts := link.posts.Load()

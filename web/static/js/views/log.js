@@ -62,6 +62,7 @@ export async function logView(root, memberId) {
   const pending = [];
   for (const e of waiting) for (const env of e.events) if (env.member_id === m.id) pending.push({ env, pending: e });
   const list = facts(stored, pending);
+  const byId = new Map([...stored.map((x) => [x.id, x.event]), ...pending.map((p) => [p.env.id, p.env])]);
   const fam = state.family.id;
 
   const send = async (env, label) => {
@@ -69,9 +70,19 @@ export async function logView(root, memberId) {
     const entry = (await outbox.list()).find((x) => x.events[0].id === env.id);
     toast(`${name}: ${label}`, { label: 'Undo', run: () => undo({ env, pending: entry || null }) });
   };
+  // Undo steps back one tap: an entry still on the phone is taken back;
+  // an "awake" that closed a sleep re-opens it (a correction back to
+  // "still asleep"); anything else is retracted.
   const undo = async ({ env, pending: p }) => {
     if (p && (await outbox.take(p.seq))) {
       toast(`Undone: ${describe(env)}`);
+      return;
+    }
+    const closed = env.type === 'sleep' && env.end && byId.get(env.data.supersedes);
+    if (closed && !closed.end && toMs(closed.start) === toMs(env.start)) {
+      const reopen = envelope({ family: fam, type: 'sleep', member: m.id, start: toMs(env.start), tz: env.tz, data: { nap: env.data.nap || undefined, supersedes: env.id } });
+      await outbox.add('/api/v1/events', [reopen], `${name}: ${env.data.nap ? 'napping' : 'asleep'} again`);
+      toast(`Undone: ${name} is ${env.data.nap ? 'napping' : 'asleep'} again`);
       return;
     }
     await outbox.add('/api/v1/events', [envelope({ family: fam, type: 'log.retracted', member: m.id, data: { event_id: env.id } })], `${name}: undo ${describe(env)}`);
