@@ -7,6 +7,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -23,11 +24,13 @@ import (
 //go:embed static
 var embedded embed.FS
 
-// file is one embedded file, ready to serve.
+// file is one embedded file, ready to serve, with its gzip form when that
+// is worth having.
 type file struct {
 	body  []byte
 	ctype string
 	etag  string
+	gz    []byte
 }
 
 // Handler serves the UI. Every answer is revalidated (Cache-Control:
@@ -58,14 +61,35 @@ func Handler() http.Handler {
 		h := w.Header()
 		h.Set("Content-Type", f.ctype)
 		h.Set("Cache-Control", "no-cache")
-		h.Set("ETag", f.etag)
+		body, etag := f.body, f.etag
+		if f.gz != nil {
+			h.Set("Vary", "Accept-Encoding")
+			if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+				body, etag = f.gz, strings.TrimSuffix(f.etag, `"`)+`-gz"`
+				h.Set("Content-Encoding", "gzip")
+			}
+		}
+		h.Set("ETag", etag)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		if strings.HasSuffix(name, ".html") {
 			h.Set("Content-Security-Policy", csp)
 		}
-		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.body))
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
 	})
+}
+
+// acceptsGzip reads an Accept-Encoding header: gzip listed, not with q=0.
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
 }
 
 // csp allows nothing from elsewhere and no inline script or style.
@@ -115,9 +139,26 @@ func load(fsys fs.FS) (map[string]file, error) {
 	for p, f := range files {
 		s := sha256.Sum256(f.body)
 		f.etag = `"` + hex.EncodeToString(s[:8]) + `"`
+		f.gz = compress(f)
 		files[p] = f
 	}
 	return files, nil
+}
+
+// compress gzips a text file worth compressing; nil for others, and when
+// gzip would not save a tenth.
+func compress(f file) []byte {
+	if len(f.body) < 1024 || !(strings.HasPrefix(f.ctype, "text/") || strings.Contains(f.ctype, "json") || strings.Contains(f.ctype, "svg")) {
+		return nil
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(f.body)
+	zw.Close()
+	if buf.Len() > len(f.body)*9/10 {
+		return nil
+	}
+	return buf.Bytes()
 }
 
 func contentType(p string) string {

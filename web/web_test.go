@@ -1,6 +1,9 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -66,6 +69,42 @@ func TestHandler(t *testing.T) {
 	}
 	if w := get(t, h, "POST", "/"); w.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /: %d", w.Code)
+	}
+}
+
+// Text goes gzipped to a browser that takes it, and the same bytes
+// plain to one that does not.
+func TestGzip(t *testing.T) {
+	h := Handler()
+	plain := get(t, h, "GET", "/js/airports.js")
+	if plain.Header().Get("Content-Encoding") != "" || plain.Header().Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("plain answer headers %v", plain.Header())
+	}
+	for _, ae := range []string{"gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.8"} {
+		zipped := get(t, h, "GET", "/js/airports.js", "Accept-Encoding", ae)
+		if zipped.Header().Get("Content-Encoding") != "gzip" || zipped.Header().Get("ETag") == plain.Header().Get("ETag") {
+			t.Fatalf("%q: headers %v", ae, zipped.Header())
+		}
+		if zipped.Body.Len()*2 > plain.Body.Len() {
+			t.Errorf("%q: gzip %d bytes of %d", ae, zipped.Body.Len(), plain.Body.Len())
+		}
+		zr, err := gzip.NewReader(zipped.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(b, plain.Body.Bytes()) {
+			t.Fatalf("%q: gunzipped body differs (%v)", ae, err)
+		}
+	}
+	for _, ae := range []string{"", "identity", "gzip;q=0", "br"} {
+		if w := get(t, h, "GET", "/js/airports.js", "Accept-Encoding", ae); w.Header().Get("Content-Encoding") != "" {
+			t.Errorf("%q: answered %q", ae, w.Header().Get("Content-Encoding"))
+		}
+	}
+	// An icon too small to gain stays as it is.
+	if w := get(t, h, "GET", "/icon.svg", "Accept-Encoding", "gzip"); w.Header().Get("Content-Encoding") != "" {
+		t.Errorf("icon.svg: %v", w.Header())
 	}
 }
 
