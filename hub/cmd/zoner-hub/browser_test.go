@@ -185,6 +185,12 @@ func (b *browser) set(sel, value string) {
 // click clicks an element the way a tap lands on it. Live screens
 // re-render when the hub's state changes, so the element is found and
 // clicked in one step rather than by its position on the screen.
+// waiting is how many entries the page's outbox holds.
+func (b *browser) waiting() int {
+	b.t.Helper()
+	return eval[int](b, `import('/js/outbox.js').then(o => o.list()).then(l => l.length)`)
+}
+
 func (b *browser) click(sel string) {
 	b.t.Helper()
 	b.wait(sel, `!!document.querySelector(`+jsString(sel)+`)`)
@@ -520,7 +526,7 @@ func TestBrowser(t *testing.T) {
 			return true
 		}
 		// Or taken back before it left the phone: never at the hub.
-		return len(meals) == 0 && len(retracted) == 0 && eval[int](b, `import('/js/outbox.js').then(o => o.list()).then(l => l.length)`) == 0
+		return len(meals) == 0 && len(retracted) == 0 && b.waiting() == 0
 	})
 	b.wait("Breakfast gone from the log", `document.querySelector('#sync-badge').textContent === 'All saved' && ![...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Breakfast'))`)
 
@@ -607,7 +613,7 @@ func TestBrowser(t *testing.T) {
 	b.route("#/log/"+ids["Ada"], "button[data-action=meal-dinner]")
 	b.click("button[data-action=meal-dinner]")
 	eventually(t, "the retried meal", func() bool {
-		return link.posts.Load()-posts >= 2 && eval[int](b, `import('/js/outbox.js').then(o => o.list()).then(l => l.length)`) == 0
+		return link.posts.Load()-posts >= 2 && b.waiting() == 0
 	})
 	b.wait("the badge", `document.querySelector('#sync-badge').textContent === 'All saved'`)
 	b.offline.Store(false)

@@ -3,17 +3,6 @@
 
 import { clock, duration, toMs } from './time.js';
 
-export const KIND_LABEL = {
-  sleep: 'Sleep',
-  nap: 'Nap',
-  light_seek: 'Seek light',
-  light_avoid: 'Avoid light',
-  meal: 'Meal',
-  melatonin: 'Melatonin',
-  caffeine_ok: 'Caffeine OK',
-  caffeine_cutoff: 'No caffeine',
-};
-
 export const KIND_ICON = {
   sleep: '🌙',
   nap: '💤',

@@ -5,7 +5,7 @@
 // believable.
 
 import { s, uid } from './dom.js';
-import { clock, toMs } from './time.js';
+import { clock } from './time.js';
 
 const RIGHT = 16;
 const TOP = { y0: 34, y1: 224 };
@@ -123,8 +123,3 @@ function summary(days, p) {
 
 /** Distinct colours that read on the dark background. */
 export const COLORS = ['#7cc4ff', '#ffb86b', '#9be59b', '#f49ac1', '#d6c3ff', '#ffe27a', '#7fe3d8', '#ff8f8f'];
-
-/** Milliseconds at the start of a plan day, for ordering columns. */
-export function dayStart(d) {
-  return toMs(d.start);
-}

@@ -17,16 +17,6 @@ function parts(tz, ms) {
   return out;
 }
 
-/** Whether the browser knows the zone. */
-export function validZone(tz) {
-  try {
-    parts(tz, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The zone's offset from UTC at the instant, in minutes (east positive). */
 export function offsetMinutes(tz, ms) {
   const p = parts(tz, ms);
