@@ -25,6 +25,9 @@ type Event struct {
 	// them itself.
 	Header syncproto.Header
 	Raw    []byte
+	// FromCloud marks an event that came down from the cloud, so that
+	// the uplink does not send it back.
+	FromCloud bool
 }
 
 // Appended is what the log says about one appended event.

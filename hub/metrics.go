@@ -60,6 +60,37 @@ func (m *Metrics) Rejected(reason string) {
 	}
 }
 
+// Received counts one event that came down from the cloud and was new.
+func (m *Metrics) Received(t syncproto.Type) {
+	if m != nil {
+		m.set.GetOrCreateCounter(`zoner_hub_sync_received_total{type=` + quote(string(t)) + `}`).Inc()
+	}
+}
+
+// Sent counts events the cloud confirmed it stored.
+func (m *Metrics) Sent(n int) {
+	if m != nil {
+		m.set.GetOrCreateCounter(`zoner_hub_sync_sent_total`).Add(n)
+	}
+}
+
+// SyncState sets the link's gauges: whether it is up, how many events wait
+// to go up, and when the hub was last fully in step with the cloud.
+func (m *Metrics) SyncState(linked bool, pending uint64, lastSynced time.Time) {
+	if m == nil {
+		return
+	}
+	up := 0.0
+	if linked {
+		up = 1
+	}
+	m.set.GetOrCreateGauge(`zoner_hub_sync_linked`, nil).Set(up)
+	m.set.GetOrCreateGauge(`zoner_hub_sync_pending_events`, nil).Set(float64(pending))
+	if !lastSynced.IsZero() {
+		m.set.GetOrCreateGauge(`zoner_hub_sync_last_synced_timestamp_seconds`, nil).Set(float64(lastSynced.Unix()))
+	}
+}
+
 // ProjectorLag sets how many events in the log wait to be applied.
 func (m *Metrics) ProjectorLag(n float64) {
 	if m != nil {

@@ -165,3 +165,77 @@ type pending struct {
 	ok    bool // decoded and validated in full (not a newer version)
 	known bool // already in the log
 }
+
+// Receive admits events that came down from the cloud for family. Each is
+// validated as on the write path but not checked against this hub's state:
+// the hub that made it checked it against its own, and hubs converge only
+// if each keeps every event of the family (the fold settles conflicts by
+// HLC). An event that is invalid or of another family is left out, and
+// its reason returned; the rest are appended, marked as from the cloud so
+// the uplink does not send them back. It returns how many were new.
+func (w *Writer) Receive(ctx context.Context, raws [][]byte, family uuid.UUID) (int, []string, error) {
+	var refused []string
+	var batch []Event
+	for _, raw := range raws {
+		e, err := syncproto.Unmarshal(raw)
+		if err != nil {
+			h, herr := syncproto.DecodeHeader(raw)
+			if herr != nil || h.V <= syncproto.CurrentVersion {
+				refused = append(refused, err.Error())
+				w.metrics.Rejected("cloud_" + string(syncproto.CodeInvalid))
+				continue
+			}
+			e.Header = h // a newer version: kept, applied after an upgrade
+		}
+		if e.FamilyID != family {
+			refused = append(refused, "event "+e.ID.String()+" is of family "+e.FamilyID.String()+", not "+family.String())
+			w.metrics.Rejected("cloud_other_family")
+			continue
+		}
+		batch = append(batch, Event{Header: e.Header, Raw: raw, FromCloud: true})
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.family != uuid.Nil && w.family != family {
+		return 0, refused, &Error{Code: CodeConflict, Message: "this hub belongs to family " + w.family.String() + " but its cloud credentials are for family " + family.String()}
+	}
+	if err := w.applied.WaitApplied(ctx, w.lastSeq); err != nil {
+		return 0, refused, err
+	}
+	var fresh []Event
+	seen := map[uuid.UUID]bool{}
+	for _, e := range batch {
+		if seen[e.Header.ID] {
+			continue
+		}
+		seen[e.Header.ID] = true
+		_, known, err := w.store.EventSeq(ctx, e.Header.ID)
+		if err != nil {
+			return 0, refused, fmt.Errorf("look up event: %w", err)
+		}
+		if !known {
+			fresh = append(fresh, e)
+		}
+	}
+	if len(fresh) == 0 {
+		return 0, refused, nil
+	}
+	acks, err := w.log.Append(ctx, fresh)
+	if err != nil {
+		return 0, refused, &Error{Code: CodeUnavailable, Message: "the event log did not store the cloud's events: " + err.Error()}
+	}
+	n := 0
+	for j, a := range acks {
+		w.lastSeq = max(w.lastSeq, a.Seq)
+		w.clock.Observe(fresh[j].Header.HLC)
+		if !a.Duplicate {
+			n++
+			w.metrics.Received(fresh[j].Header.Type)
+		}
+		if fresh[j].Header.Type == syncproto.TypeFamilyUpserted && w.family == uuid.Nil {
+			w.family = family
+		}
+	}
+	w.applied.WaitApplied(ctx, w.lastSeq)
+	return n, refused, nil
+}

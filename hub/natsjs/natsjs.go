@@ -5,9 +5,11 @@ package natsjs
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,15 +30,10 @@ const (
 	ProjectorKey = "projector"
 )
 
-// Headers set on every event message besides Nats-Msg-Id, so relays can
-// route an event without decoding it.
-const (
-	HeaderID     = "Zoner-Id"
-	HeaderType   = "Zoner-Type"
-	HeaderFamily = "Zoner-Family"
-	HeaderMember = "Zoner-Member"
-	HeaderV      = "Zoner-V"
-)
+// HeaderVia marks, in the hub's log, an event that came down from the
+// cloud: the uplink does not send it back up. (The other headers on every
+// event message are syncproto's, so relays route without decoding.)
+const HeaderVia = "Zoner-Via"
 
 // Config says how to run the embedded server.
 type Config struct {
@@ -55,6 +52,22 @@ type Config struct {
 	// Duplicates is how long the log remembers ids to drop repeats; the
 	// hub's state database remembers them for ever after that.
 	Duplicates time.Duration
+	// Link, when set, makes the hub a leaf node of the cloud's servers.
+	Link *Link
+}
+
+// Link is how the hub reaches the cloud.
+type Link struct {
+	// URL of the cloud's leaf-node port: nats-leaf://host:7422, or
+	// tls://host:7422.
+	URL   string
+	Creds syncproto.Credentials
+	// TLS, when set, is used for the link (a tls:// URL needs it or the
+	// system's roots).
+	TLS *tls.Config
+	// Reconnect is how long to wait between attempts while the link is
+	// down; the server tries for ever. Default 2 s.
+	Reconnect time.Duration
 }
 
 // Server is the embedded nats-server and a connection to it.
@@ -90,6 +103,22 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	}
 	if cfg.Port < 0 {
 		opts.Port = 0
+	}
+	if l := cfg.Link; l != nil {
+		u, err := url.Parse(l.URL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("cloud url %q: want nats-leaf://host:port or tls://host:port", l.URL)
+		}
+		u.User = url.UserPassword(l.Creds.FamilyID.String(), l.Creds.Secret)
+		remote := &server.RemoteLeafOpts{URLs: []*url.URL{u}, TLSConfig: l.TLS, TLS: l.TLS != nil || u.Scheme == "tls"}
+		if remote.TLS && remote.TLSConfig == nil {
+			remote.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
+		}
+		opts.LeafNode.Remotes = []*server.RemoteLeafOpts{remote}
+		opts.LeafNode.ReconnectInterval = l.Reconnect
+		if opts.LeafNode.ReconnectInterval <= 0 {
+			opts.LeafNode.ReconnectInterval = 2 * time.Second
+		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -177,13 +206,16 @@ func (s *Server) Append(ctx context.Context, events []hub.Event) ([]hub.Appended
 		msg := nats.NewMsg(Subject(e.Header))
 		msg.Data = e.Raw
 		msg.Header.Set(jetstream.MsgIDHeader, e.Header.ID.String())
-		msg.Header.Set(HeaderID, e.Header.ID.String())
-		msg.Header.Set(HeaderType, string(e.Header.Type))
-		msg.Header.Set(HeaderFamily, e.Header.FamilyID.String())
+		msg.Header.Set(syncproto.HeaderID, e.Header.ID.String())
+		msg.Header.Set(syncproto.HeaderType, string(e.Header.Type))
+		msg.Header.Set(syncproto.HeaderFamily, e.Header.FamilyID.String())
 		if e.Header.MemberID != [16]byte{} {
-			msg.Header.Set(HeaderMember, e.Header.MemberID.String())
+			msg.Header.Set(syncproto.HeaderMember, e.Header.MemberID.String())
 		}
-		msg.Header.Set(HeaderV, strconv.Itoa(e.Header.V))
+		msg.Header.Set(syncproto.HeaderV, strconv.Itoa(e.Header.V))
+		if e.FromCloud {
+			msg.Header.Set(HeaderVia, "cloud")
+		}
 		f, err := s.js.PublishMsgAsync(msg, jetstream.WithExpectStream(StreamName))
 		if err != nil {
 			return nil, fmt.Errorf("publish: %w", err)

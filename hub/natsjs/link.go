@@ -1,0 +1,191 @@
+package natsjs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/zoner-family/zoner/hub"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// UplinkKey is the durable consumer that sends the log up to the cloud.
+const UplinkKey = "uplink"
+
+// cloudStream is the cloud's ingest stream: a PubAck from any other stream
+// would mean the cloud is misconfigured, and is refused.
+const cloudStream = "INGEST"
+
+// Cloud is the hub's end of the link: a connection of its own (with the
+// family's inbox prefix, the only replies the cloud lets through) and the
+// uplink consumer. It implements hub.Cloud.
+type Cloud struct {
+	s      *Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	cons   jetstream.Consumer
+	creds  syncproto.Credentials
+	hubID  string
+	rings  chan struct{}
+	ringer *nats.Subscription
+}
+
+// OpenCloud opens the link's connection and the uplink consumer. hubID
+// names this hub to the cloud, so the downlink leaves out its own events.
+func (s *Server) OpenCloud(ctx context.Context, creds syncproto.Credentials, hubID string) (*Cloud, error) {
+	nc, err := nats.Connect("", nats.InProcessServer(s.ns), nats.Name("zoner-hub-link"),
+		nats.CustomInboxPrefix(syncproto.ReplyPrefix(creds.FamilyID)), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, fmt.Errorf("connect in-process: %w", err)
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	c := &Cloud{s: s, nc: nc, js: js, creds: creds, hubID: hubID, rings: make(chan struct{}, 1)}
+	c.cons, err = s.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:     UplinkKey,
+		Description: "Sends every event up to the cloud; acknowledged once the cloud stored it.",
+		AckPolicy:   jetstream.AckExplicitPolicy,
+		// A batch waits for the link; while it waits nothing else is
+		// fetched, so the wait only bounds how soon a crashed process's
+		// batch is handed out again.
+		AckWait:       time.Minute,
+		MaxAckPending: 20000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("uplink consumer: %w", err)
+	}
+	c.ringer, err = nc.Subscribe(syncproto.StoredSubjects(creds.FamilyID), func(*nats.Msg) {
+		select {
+		case c.rings <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("listen for the cloud's news: %w", err)
+	}
+	return c, nil
+}
+
+// Close closes the link's connection; the uplink consumer stays.
+func (c *Cloud) Close() { c.nc.Close() }
+
+// Linked reports whether the leaf-node link is up now.
+func (c *Cloud) Linked() bool { return c.s.ns.NumLeafNodes() > 0 }
+
+// Rings is signalled when the cloud stored a new event of the family.
+func (c *Cloud) Rings() <-chan struct{} { return c.rings }
+
+// Pending counts the events of the log not yet stored in the cloud.
+func (c *Cloud) Pending(ctx context.Context) (uint64, error) {
+	info, err := c.cons.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("uplink consumer: %w", err)
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
+// Up sends up to max events from the log, waiting up to wait for the first,
+// and acknowledges each in the log once the cloud's stream stored it (or
+// knew it by its id). It returns how many the cloud confirmed. What was not
+// confirmed is handed back to the log, to be sent again.
+func (c *Cloud) Up(ctx context.Context, max int, wait time.Duration) (int, error) {
+	batch, err := c.cons.Fetch(max, jetstream.FetchMaxWait(wait))
+	if err != nil {
+		return 0, fmt.Errorf("uplink fetch: %w", err)
+	}
+	var msgs []jetstream.Msg
+	for msg := range batch.Messages() {
+		msgs = append(msgs, msg)
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+		c.s.logger.Debug("uplink fetch ended early", "err", err)
+	}
+	acks := make([]jetstream.PubAckFuture, len(msgs))
+	var failed error
+	for i, msg := range msgs {
+		h := msg.Headers()
+		if h.Get(HeaderVia) == "cloud" {
+			continue // came from the cloud: nothing to send
+		}
+		if h.Get(syncproto.HeaderFamily) != c.creds.FamilyID.String() {
+			// The write path refuses other families' events, so only a
+			// damaged log holds one; the cloud would refuse it too.
+			c.s.logger.Warn("uplink: an event of another family is not sent up", "id", h.Get(syncproto.HeaderID))
+			continue
+		}
+		up := nats.NewMsg(syncproto.IngestRoot + "." + h.Get(syncproto.HeaderFamily) + "." + h.Get(syncproto.HeaderType))
+		up.Data = msg.Data()
+		for _, k := range []string{syncproto.HeaderID, syncproto.HeaderType, syncproto.HeaderFamily, syncproto.HeaderMember, syncproto.HeaderV} {
+			if v := h.Get(k); v != "" {
+				up.Header.Set(k, v)
+			}
+		}
+		up.Header.Set(syncproto.HeaderHub, c.hubID)
+		acks[i], err = c.js.PublishMsgAsync(up, jetstream.WithMsgID(h.Get(syncproto.HeaderID)), jetstream.WithExpectStream(cloudStream))
+		if err != nil {
+			failed = fmt.Errorf("uplink publish: %w", err)
+			for _, m := range msgs[i:] {
+				m.NakWithDelay(time.Second)
+			}
+			msgs = msgs[:i]
+			break
+		}
+	}
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	confirmed := 0
+	for i, msg := range msgs {
+		if failed == nil && acks[i] != nil {
+			select {
+			case <-acks[i].Ok():
+				confirmed++
+			case err := <-acks[i].Err():
+				failed = fmt.Errorf("the cloud did not store event %s: %w", msg.Headers().Get(syncproto.HeaderID), err)
+			case <-timeout.C:
+				failed = errors.New("the cloud did not confirm within 30 s")
+			case <-ctx.Done():
+				failed = ctx.Err()
+			}
+		}
+		if failed != nil {
+			// Sent again later; the cloud drops a repeat by its id.
+			msg.NakWithDelay(time.Second)
+			continue
+		}
+		if err := msg.Ack(); err != nil {
+			failed = fmt.Errorf("uplink ack: %w", err)
+		}
+	}
+	return confirmed, failed
+}
+
+// Fetch asks the cloud for the family's events after position after.
+func (c *Cloud) Fetch(ctx context.Context, after uint64, max int) (syncproto.FetchReply, error) {
+	req, _ := json.Marshal(syncproto.FetchRequest{After: after, Max: max, Hub: c.hubID})
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	msg, err := c.nc.RequestWithContext(ctx, syncproto.FetchSubject(c.creds.FamilyID), req)
+	if err != nil {
+		return syncproto.FetchReply{}, fmt.Errorf("ask the cloud for news: %w", err)
+	}
+	r, err := syncproto.UnmarshalFetchReply(msg.Data)
+	if err != nil {
+		return syncproto.FetchReply{}, err
+	}
+	if r.Error != "" {
+		return r, fmt.Errorf("the cloud could not answer: %s", r.Error)
+	}
+	return r, nil
+}
+
+var _ hub.Cloud = (*Cloud)(nil)

@@ -1,0 +1,168 @@
+package syncproto
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/google/uuid"
+)
+
+// The link between a hub and the cloud runs over NATS (the hub is a leaf
+// node of the cloud's servers). These are its subjects and headers; both
+// ends take them from here.
+const (
+	// IngestRoot: a hub publishes each event to IngestRoot.<family>.<type>,
+	// where the cloud's ingest stream keeps it. Events the cloud makes for
+	// a family (flight updates) go there too.
+	IngestRoot = "zoner.ingest"
+	// DownRoot: DownRoot.<family>.fetch answers a hub's FetchRequest with
+	// the family's events from the ingest stream, and the cloud rings
+	// DownRoot.<family>.stored.<type> (headers only) as each is stored.
+	DownRoot = "zoner.down"
+	// ReplyRoot.<family> is the inbox prefix of a family's hubs: the cloud
+	// lets a family's hubs receive replies only under it.
+	ReplyRoot = "zoner.reply"
+)
+
+// Headers on every event message, so that relays route an event without
+// decoding it. Nats-Msg-Id carries the id as well, for deduplication.
+const (
+	HeaderID     = "Zoner-Id"
+	HeaderType   = "Zoner-Type"
+	HeaderFamily = "Zoner-Family"
+	HeaderMember = "Zoner-Member"
+	HeaderV      = "Zoner-V"
+	// HeaderHub names the hub that sent an event up, so that the downlink
+	// need not send it back.
+	HeaderHub = "Zoner-Hub"
+)
+
+// IngestSubject is where an event of a family is published in the cloud.
+func IngestSubject(family uuid.UUID, t Type) string {
+	return IngestRoot + "." + family.String() + "." + string(t)
+}
+
+// FetchSubject is where a family's hubs ask the cloud for its events.
+func FetchSubject(family uuid.UUID) string {
+	return DownRoot + "." + family.String() + ".fetch"
+}
+
+// StoredSubjects is the wildcard a family's hubs listen on to hear that
+// the cloud stored a new event of the family.
+func StoredSubjects(family uuid.UUID) string {
+	return DownRoot + "." + family.String() + ".stored.>"
+}
+
+// ReplyPrefix is the inbox prefix of a family's hubs.
+func ReplyPrefix(family uuid.UUID) string {
+	return ReplyRoot + "." + family.String()
+}
+
+// FetchRequest asks for a family's events stored in the cloud after After
+// (a position in the cloud's stream), at most Max of them, leaving out
+// those the asking hub sent itself.
+type FetchRequest struct {
+	After uint64 `json:"after"`
+	Max   int    `json:"max"`
+	Hub   string `json:"hub,omitempty"`
+}
+
+// FetchReply is the answer: the events, byte for byte as stored, and the
+// position to ask from next. More says the cloud held back events for a
+// next request; Error, when set, says why nothing could be read.
+type FetchReply struct {
+	Events [][]byte
+	Last   uint64
+	More   bool
+	Error  string
+}
+
+// MarshalFetchReply frames a reply: a JSON line with the position, then
+// each event as a length (uvarint) and its bytes, so that no event is
+// re-encoded on the way.
+func MarshalFetchReply(r FetchReply) []byte {
+	head, _ := json.Marshal(struct {
+		Last  uint64 `json:"last"`
+		More  bool   `json:"more,omitempty"`
+		N     int    `json:"n"`
+		Error string `json:"error,omitempty"`
+	}{r.Last, r.More, len(r.Events), r.Error})
+	size := len(head) + 1
+	for _, e := range r.Events {
+		size += binary.MaxVarintLen64 + len(e)
+	}
+	out := make([]byte, 0, size)
+	out = append(out, head...)
+	out = append(out, '\n')
+	for _, e := range r.Events {
+		out = binary.AppendUvarint(out, uint64(len(e)))
+		out = append(out, e...)
+	}
+	return out
+}
+
+// UnmarshalFetchReply reads a framed reply.
+func UnmarshalFetchReply(b []byte) (FetchReply, error) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return FetchReply{}, errors.New("fetch reply: no header line")
+	}
+	var head struct {
+		Last  uint64 `json:"last"`
+		More  bool   `json:"more"`
+		N     int    `json:"n"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(b[:i], &head); err != nil {
+		return FetchReply{}, fmt.Errorf("fetch reply header: %w", err)
+	}
+	r := FetchReply{Last: head.Last, More: head.More, Error: head.Error}
+	rest := b[i+1:]
+	for range head.N {
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || n > uint64(len(rest)-k) {
+			return FetchReply{}, fmt.Errorf("fetch reply: event %d is cut short", len(r.Events))
+		}
+		r.Events = append(r.Events, rest[k:k+int(n)])
+		rest = rest[k+int(n):]
+	}
+	if len(rest) != 0 {
+		return FetchReply{}, fmt.Errorf("fetch reply: %d bytes after the last event", len(rest))
+	}
+	return r, nil
+}
+
+// Credentials let one family's hubs link to the cloud: the cloud accepts
+// the family id as the user name with the secret it derived for it, and
+// lets that user touch only the family's subjects. A credentials file
+// holds them as JSON: {"family_id": "...", "secret": "..."}.
+type Credentials struct {
+	FamilyID uuid.UUID `json:"family_id"`
+	Secret   string    `json:"secret"`
+}
+
+// String never shows the secret.
+func (c Credentials) String() string { return "credentials of family " + c.FamilyID.String() }
+
+// ReadCredentials reads and checks a credentials file.
+func ReadCredentials(path string) (Credentials, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("read cloud credentials: %w", err)
+	}
+	var c Credentials
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Credentials{}, fmt.Errorf("cloud credentials %s: not the JSON {\"family_id\": ..., \"secret\": ...}: %w", path, err)
+	}
+	if c.FamilyID == uuid.Nil {
+		return Credentials{}, fmt.Errorf("cloud credentials %s: family_id is missing", path)
+	}
+	if c.Secret == "" {
+		return Credentials{}, fmt.Errorf("cloud credentials %s: secret is missing", path)
+	}
+	return c, nil
+}
