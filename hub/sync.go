@@ -49,9 +49,9 @@ type SyncStatus struct {
 	// everything of the cloud here.
 	LastSynced *time.Time `json:"last_synced,omitempty"`
 	// Position is how far into the cloud's stream this hub has read.
-	Position uint64 `json:"position"`
-	Sent     uint64 `json:"sent"`
-	Received uint64 `json:"received"`
+	Position uint64 `json:"position,omitempty"`
+	Sent     uint64 `json:"sent,omitempty"`
+	Received uint64 `json:"received,omitempty"`
 	// Refused counts events from the cloud this hub could not take (each
 	// reason is logged).
 	Refused   uint64 `json:"refused,omitempty"`
@@ -153,10 +153,15 @@ func (s *Syncer) Run(ctx context.Context) {
 // (1 s to 30 s, jittered) while it fails.
 func (s *Syncer) loop(ctx context.Context, name string, step func(context.Context) (busy bool, err error), idle time.Duration, wake <-chan struct{}) {
 	failures := 0
+	var linkedAt time.Time
 	for ctx.Err() == nil {
 		if !s.cloud.Linked() {
+			linkedAt = time.Time{}
 			s.wait(ctx, 500*time.Millisecond, nil)
 			continue
+		}
+		if linkedAt.IsZero() {
+			linkedAt = time.Now()
 		}
 		busy, err := step(ctx)
 		if ctx.Err() != nil {
@@ -182,7 +187,13 @@ func (s *Syncer) loop(ctx context.Context, name string, step func(context.Contex
 		failures = 0
 		if !busy {
 			s.settled(ctx)
-			s.wait(ctx, idle, wake)
+			// Just after the link comes up the cloud may not yet know
+			// where to ring: look again soon rather than wait for a ring.
+			d := idle
+			if time.Since(linkedAt) < 5*time.Second {
+				d = min(d, time.Second)
+			}
+			s.wait(ctx, d, wake)
 		}
 	}
 }
@@ -224,6 +235,7 @@ func (s *Syncer) down(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	s.logger.Debug("sync: fetched from the cloud", "after", after, "events", len(r.Events), "last", r.Last, "more", r.More)
 	if len(r.Events) > 0 {
 		n, refused, err := s.writer.Receive(ctx, r.Events, s.family)
 		if err != nil {

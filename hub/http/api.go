@@ -359,13 +359,7 @@ type syncJSON struct {
 	LogSeq     uint64 `json:"log_seq"`
 	AppliedSeq uint64 `json:"applied_seq"`
 	// Cloud is the state of the link to the cloud.
-	Cloud cloudJSON `json:"cloud"`
-}
-
-type cloudJSON struct {
-	Configured bool       `json:"configured"`
-	Pending    *uint64    `json:"pending,omitempty"`
-	LastSynced *time.Time `json:"last_synced,omitempty"`
+	Cloud hub.SyncStatus `json:"cloud"`
 }
 
 func (s *Server) getSync(w http.ResponseWriter, r *http.Request) error {
@@ -373,7 +367,11 @@ func (s *Server) getSync(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, syncJSON{LogSeq: last, AppliedSeq: s.Projector.Applied()})
+	out := syncJSON{LogSeq: last, AppliedSeq: s.Projector.Applied()}
+	if sy := s.syncer.Load(); sy != nil {
+		out.Cloud = sy.Status(r.Context())
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -46,9 +46,13 @@ type Server struct {
 	Static http.Handler
 
 	writer  atomic.Pointer[hub.Writer]
+	syncer  atomic.Pointer[hub.Syncer]
 	limiter *limiter
 	mux     *http.ServeMux
 }
+
+// Linked reports the hub's link to the cloud in /api/v1/sync.
+func (s *Server) Linked(sy *hub.Syncer) { s.syncer.Store(sy) }
 
 // Ready opens the write path: until it is called writes answer 503 and
 // /readyz says the hub is starting.

@@ -4,6 +4,7 @@
 package natsjs
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -54,6 +55,9 @@ type Config struct {
 	Duplicates time.Duration
 	// Link, when set, makes the hub a leaf node of the cloud's servers.
 	Link *Link
+	// Name is the server's name: each hub linked to the cloud needs its
+	// own. Default "zoner-hub".
+	Name string
 }
 
 // Link is how the hub reaches the cloud.
@@ -83,7 +87,7 @@ type Server struct {
 // events stream exists.
 func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
 	opts := &server.Options{
-		ServerName:             "zoner-hub",
+		ServerName:             cmp.Or(cfg.Name, "zoner-hub"),
 		Host:                   cfg.Host,
 		Port:                   cfg.Port,
 		DontListen:             cfg.Port < 0,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/zoner-family/zoner/circadian"
 	"github.com/zoner-family/zoner/hub"
@@ -50,7 +52,17 @@ type Main struct {
 	// HTTPS, which phones on the LAN need for the web UI's offline start
 	// (service workers) and notifications.
 	TLSCert, TLSKey string
-	Limits          hubhttp.Limits
+	// CloudURL is the cloud's leaf-node URL (nats-leaf://host:7422 or
+	// tls://host:7422); with CloudCreds set, the hub syncs with the cloud.
+	CloudURL string
+	// CloudCreds is the family's credentials file.
+	CloudCreds string
+	// CloudCA is a PEM file of the authority that signed the cloud's
+	// certificate, when not one the system trusts.
+	CloudCA string
+	// CloudReconnect is the wait between attempts while the link is down.
+	CloudReconnect time.Duration
+	Limits         hubhttp.Limits
 	Logger          *slog.Logger
 	// Stdout receives what is shown once to the person running the hub
 	// (a new pairing token); never the log.
@@ -68,6 +80,7 @@ type Main struct {
 	httpSrv   *http.Server
 	projector *hub.Projector
 	replanner *hub.Replanner
+	cloud     *natsjs.Cloud
 }
 
 // NewMain returns a Main with the defaults.
@@ -120,6 +133,9 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	readRate := fs.Float64("read-rate", envFloat("ZONER_READ_RATE", 50), "reads per second allowed per client, with bursts of four times as many (env ZONER_READ_RATE)")
 	fs.StringVar(&m.TLSCert, "tls-cert", env("ZONER_TLS_CERT", ""), "PEM certificate file: serve HTTPS (with -tls-key) (env ZONER_TLS_CERT)")
 	fs.StringVar(&m.TLSKey, "tls-key", env("ZONER_TLS_KEY", ""), "PEM private key file for -tls-cert (env ZONER_TLS_KEY)")
+	fs.StringVar(&m.CloudURL, "cloud-url", env("ZONER_CLOUD_URL", ""), "the cloud's leaf-node URL, nats-leaf://host:7422 or tls://host:7422; with -cloud-creds the hub syncs with the cloud (env ZONER_CLOUD_URL)")
+	fs.StringVar(&m.CloudCreds, "cloud-creds", env("ZONER_CLOUD_CREDS", ""), "the family's cloud credentials file (env ZONER_CLOUD_CREDS)")
+	fs.StringVar(&m.CloudCA, "cloud-ca", env("ZONER_CLOUD_CA", ""), "PEM file of the authority that signed the cloud's certificate, if the system does not trust it (env ZONER_CLOUD_CA)")
 	logFormat := fs.String("log-format", env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (text on a terminal) (env ZONER_LOG_FORMAT)")
 	logLevel := fs.String("log-level", env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -133,6 +149,9 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	}
 	if (m.TLSCert == "") != (m.TLSKey == "") {
 		return fmt.Errorf("HTTPS needs both -tls-cert and -tls-key")
+	}
+	if (m.CloudURL == "") != (m.CloudCreds == "") {
+		return fmt.Errorf("cloud sync needs both -cloud-url and -cloud-creds")
 	}
 	m.Limits = hubhttp.Limits{WritesPerSecond: *writeRate, WriteBurst: int(5 * *writeRate), ReadsPerSecond: *readRate, ReadBurst: int(4 * *readRate)}
 	if *lan && !flagSet(fs, "http") && os.Getenv("ZONER_HTTP") == "" {
@@ -239,9 +258,18 @@ func (m *Main) Run(ctx context.Context) error {
 	default:
 		return fmt.Errorf("store cipher %q: use chacha or aes", m.StoreCipher)
 	}
+	link, err := m.link()
+	if err != nil {
+		return err
+	}
+	hubID, err := m.hubID(ctx)
+	if err != nil {
+		return err
+	}
 	m.nats, err = natsjs.Start(ctx, natsjs.Config{
 		StoreDir: m.DataDir, Port: m.NATSPort,
 		Key: m.StoreKey, Cipher: cipher, SyncAlways: m.SyncAlways,
+		Link: link, Name: "zoner-hub-" + hubID,
 	}, m.Logger)
 	if err != nil {
 		return fmt.Errorf("event log: %w", err)
@@ -297,8 +325,64 @@ func (m *Main) Run(ctx context.Context) error {
 		fmt.Fprintf(m.Stdout, "Rebuilt the state database from %d events in the log.\n", seq)
 		return nil
 	}
+	if link != nil {
+		if err := m.startSync(ctx, api, writer, metrics, link.Creds, hubID); err != nil {
+			return err
+		}
+	}
 	api.Ready(writer)
 	m.Logger.Info("hub ready", "url", m.URL, "data", m.DataDir, "events", m.projector.Applied(), "encrypted_log", m.StoreKey != "")
+	return nil
+}
+
+// link reads the cloud settings; nil when the hub does not sync.
+func (m *Main) link() (*natsjs.Link, error) {
+	if m.CloudURL == "" || m.Command != "serve" {
+		return nil, nil
+	}
+	creds, err := syncproto.ReadCredentials(m.CloudCreds)
+	if err != nil {
+		return nil, err
+	}
+	l := &natsjs.Link{URL: m.CloudURL, Creds: creds, Reconnect: m.CloudReconnect}
+	if m.CloudCA != "" {
+		pem, err := os.ReadFile(m.CloudCA)
+		if err != nil {
+			return nil, fmt.Errorf("read the cloud's certificate authority: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", m.CloudCA)
+		}
+		l.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return l, nil
+}
+
+// hubID names this hub (to the cloud, and its NATS server among the
+// cloud's leaf nodes), made once and kept in the state database.
+func (m *Main) hubID(ctx context.Context) (string, error) {
+	id, err := m.store.Setting(ctx, "hub.id")
+	if err != nil || id != "" {
+		return id, err
+	}
+	id = uuid.NewString()
+	return id, m.store.SetSetting(ctx, "hub.id", id)
+}
+
+// startSync opens the link's end in the hub and runs the syncer.
+func (m *Main) startSync(ctx context.Context, api *hubhttp.Server, w *hub.Writer, metrics *hub.Metrics, creds syncproto.Credentials, id string) error {
+	var err error
+	if m.cloud, err = m.nats.OpenCloud(ctx, creds, id); err != nil {
+		return err
+	}
+	syncer, err := hub.NewSyncer(ctx, m.cloud, w, m.store, creds.FamilyID, metrics, m.Logger)
+	if err != nil {
+		return err
+	}
+	api.Linked(syncer)
+	m.goRun(func() { syncer.Run(ctx) })
+	m.Logger.Info("syncing with the cloud", "url", m.CloudURL, "family", creds.FamilyID, "hub", id)
 	return nil
 }
 
@@ -388,6 +472,9 @@ func (m *Main) Close() error {
 	}
 	if m.cancel != nil {
 		m.cancel()
+	}
+	if m.cloud != nil {
+		m.cloud.Close()
 	}
 	if m.nats != nil {
 		m.nats.Close()

@@ -36,7 +36,8 @@ export async function syncView(root) {
       s ? h('p', {}, `${s.log_seq} events recorded, ${s.applied_seq} applied.`) : h('p', { class: 'muted' }, 'Not loaded yet.'),
       h('p', {}, !cloud?.configured
         ? 'Cloud sync is not set up on this hub: everything stays on it.'
-        : `Cloud: ${cloud.pending ?? 0} waiting${cloud.last_synced ? `, last synced ${dayClock(cloud.last_synced, tz)}` : ', not synced yet'}.`),
+        : `Cloud ${cloud.linked ? 'linked' : 'not reachable now (everything waits on the hub)'}: ${cloud.pending ?? 0} waiting to go up${cloud.last_synced ? `, last in step ${dayClock(cloud.last_synced, tz)}` : ', not synced yet'}${cloud.received ? `, ${cloud.received} received from the family’s other devices` : ''}.`),
+      cloud?.last_error ? h('p', { class: 'warn' }, `Last sync problem: ${cloud.last_error}`) : null,
       state.saved ? h('p', { class: 'warn' }, `Showing the copy saved ${dayClock(Date.parse(state.saved), tz)}: the hub cannot be reached.`) : null),
     h('section', { class: 'card stack', 'aria-labelledby': 'cal-h' },
       h('h2', { id: 'cal-h' }, 'Calendars'),

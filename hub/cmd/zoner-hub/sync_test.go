@@ -1,0 +1,423 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// testCloud is the cloud's NATS, embedded, with its downlink, on a fixed
+// leaf port so that it can be restarted in place.
+type testCloud struct {
+	tb       testing.TB
+	dir      string
+	leafPort int
+	*natsjs.Cloud
+	down *natsjs.Downlink
+	svc  interface{ Close() }
+	js   jetstream.JetStream
+}
+
+func startTestCloud(tb testing.TB) *testCloud {
+	tb.Helper()
+	c := &testCloud{tb: tb, dir: tb.TempDir(), leafPort: freePort(tb)}
+	c.start()
+	tb.Cleanup(c.stop)
+	return c
+}
+
+func (c *testCloud) start() {
+	c.tb.Helper()
+	ctx := context.Background()
+	var err error
+	c.Cloud, err = natsjs.StartCloud(ctx, natsjs.CloudConfig{
+		StoreDir: c.dir, Port: -1, LeafPort: c.leafPort,
+		Secret: []byte("the cloud's test secret, 32 bytes"), ServicePassword: "svc",
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	nc, err := c.Connect("test-downlink")
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	c.svc = nc
+	if c.down, err = natsjs.ServeDownlink(ctx, nc, slog.New(slog.DiscardHandler)); err != nil {
+		c.tb.Fatal(err)
+	}
+	if c.js, err = jetstream.New(nc); err != nil {
+		c.tb.Fatal(err)
+	}
+}
+
+func (c *testCloud) stop() {
+	if c.Cloud == nil {
+		return
+	}
+	c.down.Close()
+	c.svc.Close()
+	c.Close()
+	c.Cloud = nil
+}
+
+// creds writes a family's credentials file.
+func (c *testCloud) creds(family uuid.UUID) string {
+	c.tb.Helper()
+	b, _ := json.Marshal(c.Credentials(family))
+	path := filepath.Join(c.tb.TempDir(), "family.creds")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		c.tb.Fatal(err)
+	}
+	return path
+}
+
+// ids lists the distinct event ids the ingest stream holds, and how many
+// messages it holds.
+func (c *testCloud) ids() (map[string]int, uint64) {
+	c.tb.Helper()
+	ctx := context.Background()
+	s, err := c.js.Stream(ctx, natsjs.IngestStream)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	out := map[string]int{}
+	if info.State.Msgs == 0 {
+		return out, 0
+	}
+	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	for n := uint64(0); n < info.State.Msgs; {
+		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			out[m.Headers().Get(syncproto.HeaderID)]++
+			got++
+		}
+		if got == 0 {
+			c.tb.Fatalf("read %d of the %d messages in the ingest stream", n, info.State.Msgs)
+		}
+		n += uint64(got)
+	}
+	return out, info.State.Msgs
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// linkProxy stands between a hub and the cloud: Cut drops every
+// connection and refuses new ones until Mend, as a network that goes away.
+type linkProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  map[net.Conn]bool
+}
+
+func newLinkProxy(tb testing.TB, target string) *linkProxy {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &linkProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	go p.serve()
+	tb.Cleanup(func() { ln.Close(); p.Cut() })
+	return p
+}
+
+func (p *linkProxy) URL() string { return "nats-leaf://" + p.ln.Addr().String() }
+
+func (p *linkProxy) serve() {
+	for {
+		in, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.down {
+			p.mu.Unlock()
+			in.Close()
+			continue
+		}
+		out, err := net.DialTimeout("tcp", p.target, time.Second)
+		if err != nil {
+			p.mu.Unlock()
+			in.Close()
+			continue
+		}
+		p.conns[in], p.conns[out] = true, true
+		p.mu.Unlock()
+		go p.pipe(in, out)
+		go p.pipe(out, in)
+	}
+}
+
+func (p *linkProxy) pipe(dst, src net.Conn) {
+	io.Copy(dst, src)
+	dst.Close()
+	src.Close()
+}
+
+// Cut drops the link.
+func (p *linkProxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
+// Mend lets the link be made again.
+func (p *linkProxy) Mend() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+}
+
+// linked runs a hub that syncs with the cloud through proxy.
+func linked(tb testing.TB, cloud *testCloud, proxy *linkProxy, family uuid.UUID, dir string) (*Main, *client) {
+	tb.Helper()
+	m := mustRun(tb, dir, func(m *Main) {
+		m.CloudURL = proxy.URL()
+		m.CloudCreds = cloud.creds(family)
+		m.CloudReconnect = 100 * time.Millisecond
+	})
+	return m, &client{tb: tb, base: m.URL}
+}
+
+type syncStatus struct {
+	LogSeq uint64 `json:"log_seq"`
+	Cloud  struct {
+		Configured bool       `json:"configured"`
+		Linked     bool       `json:"linked"`
+		Pending    uint64     `json:"pending"`
+		LastSynced *time.Time `json:"last_synced"`
+		Received   uint64     `json:"received"`
+		LastError  string     `json:"last_error"`
+	} `json:"cloud"`
+}
+
+func (c *client) sync() syncStatus {
+	c.tb.Helper()
+	var s syncStatus
+	c.json("GET", "/api/v1/sync", nil, 200, &s)
+	return s
+}
+
+// eventually polls ok until it holds, for up to limit.
+func eventually(tb testing.TB, limit time.Duration, what string, ok func() (bool, string)) {
+	tb.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		done, state := ok()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("after %s, still not %s: %s", limit, what, state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// meals makes n meal events for a member, spread over the days before now.
+func (f *family) meals(member uuid.UUID, n int) []syncproto.Envelope {
+	out := make([]syncproto.Envelope, n)
+	for i := range out {
+		at := testNow.Add(-time.Duration(i+1) * 7 * time.Minute)
+		out[i] = f.event(member, at, time.Time{}, "America/Los_Angeles", &syncproto.Meal{Kind: syncproto.MealSnack})
+	}
+	return out
+}
+
+// write posts events in batches of the most one write may carry.
+func (c *client) write(f *family, es []syncproto.Envelope) {
+	c.tb.Helper()
+	for len(es) > 0 {
+		n := min(len(es), 500)
+		c.json("POST", "/api/v1/events", f.encode(es[:n]...), 200, nil)
+		es = es[n:]
+	}
+}
+
+// TestSyncBacklogReachesTheCloud: a hub offline with thousands of events
+// sends every one up once the link comes, and its status says so.
+func TestSyncBacklogReachesTheCloud(t *testing.T) {
+	cloud := startTestCloud(t)
+	proxy := newLinkProxy(t, fmt.Sprintf("127.0.0.1:%d", cloud.leafPort))
+	proxy.Cut()
+	f := newFamily(t)
+	m, c := linked(t, cloud, proxy, f.id, t.TempDir())
+	c.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
+	c.write(f, f.meals(f.ada, 3000))
+	st := c.sync()
+	if !st.Cloud.Configured || st.Cloud.Linked || st.Cloud.Pending != 3004 || st.Cloud.LastSynced != nil {
+		t.Fatalf("offline status: %+v", st.Cloud)
+	}
+	if ids, _ := cloud.ids(); len(ids) != 0 {
+		t.Fatalf("the cloud holds %d events before the link came up", len(ids))
+	}
+
+	proxy.Mend()
+	eventually(t, time.Minute, "in step", func() (bool, string) {
+		st := c.sync()
+		return st.Cloud.Linked && st.Cloud.Pending == 0 && st.Cloud.LastSynced != nil, fmt.Sprintf("%+v", st.Cloud)
+	})
+	ids, msgs := cloud.ids()
+	if len(ids) != 3004 {
+		t.Fatalf("the cloud holds %d distinct events, want 3004", len(ids))
+	}
+	if msgs != 3004 {
+		t.Errorf("the cloud holds %d messages for 3004 events: duplicates", msgs)
+	}
+	code, body := c.do("GET", "/metrics", nil)
+	if code != 200 || !strings.Contains(string(body), "zoner_hub_sync_pending_events 0") || !strings.Contains(string(body), "zoner_hub_sync_sent_total 3004") {
+		t.Errorf("metrics lack the sync state:\n%s", grep(string(body), "zoner_hub_sync"))
+	}
+	_ = m
+}
+
+func grep(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+var errNotYet = errors.New("not yet")
+
+type memberJSON struct {
+	ID   uuid.UUID `json:"id"`
+	Data struct {
+		DisplayName string `json:"display_name"`
+	} `json:"data"`
+	HLC string `json:"hlc"`
+}
+
+func (c *client) members() map[uuid.UUID]memberJSON {
+	c.tb.Helper()
+	var out struct {
+		Members []memberJSON `json:"members"`
+	}
+	c.json("GET", "/api/v1/members", nil, 200, &out)
+	m := map[uuid.UUID]memberJSON{}
+	for _, x := range out.Members {
+		m[x.ID] = x
+	}
+	return m
+}
+
+// eventIDs are the ids of every event a hub holds.
+func (c *client) eventIDs() map[uuid.UUID]bool {
+	c.tb.Helper()
+	count, _ := allEvents(c, 1000)
+	out := map[uuid.UUID]bool{}
+	for id := range count {
+		out[id] = true
+	}
+	return out
+}
+
+// TestSyncTwoHubsConverge: a second device of the family starts empty and
+// gets the family from the cloud; then both go offline, both rename the
+// same person, and once linked again both hold the same events and the
+// same name — the edit with the later HLC.
+func TestSyncTwoHubsConverge(t *testing.T) {
+	cloud := startTestCloud(t)
+	target := fmt.Sprintf("127.0.0.1:%d", cloud.leafPort)
+	proxyA, proxyB := newLinkProxy(t, target), newLinkProxy(t, target)
+	f := newFamily(t)
+	_, a := linked(t, cloud, proxyA, f.id, t.TempDir())
+	a.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
+	a.write(f, append([]syncproto.Envelope{f.tripEvent()}, f.meals(f.kemi, 20)...))
+
+	_, b := linked(t, cloud, proxyB, f.id, t.TempDir())
+	eventually(t, 30*time.Second, "B has the family", func() (bool, string) {
+		ms := b.members()
+		return len(ms) == 3 && len(b.eventIDs()) == 25, fmt.Sprintf("%d members, %d events", len(ms), len(b.eventIDs()))
+	})
+	// B's own events go to A too.
+	b.write(f, f.meals(f.tobi, 5))
+	eventually(t, 30*time.Second, "A has B's events", func() (bool, string) {
+		n := len(a.eventIDs())
+		return n == 30, fmt.Sprintf("%d events", n)
+	})
+
+	// Both offline; each renames Ada. B's edit is stamped later.
+	proxyA.Cut()
+	proxyB.Cut()
+	eventually(t, 10*time.Second, "both offline", func() (bool, string) {
+		return !a.sync().Cloud.Linked && !b.sync().Cloud.Linked, "still linked"
+	})
+	rename := func(name string) syncproto.Envelope {
+		la := "America/Los_Angeles"
+		return f.event(f.ada, testNow, time.Time{}, la, &syncproto.MemberUpserted{DisplayName: name, AgeBand: syncproto.AgeAdult, HomeTZ: la,
+			SleepTime: clock(23, 0), WakeTime: clock(7, 0)})
+	}
+	first, second := rename("Ada (edited on A)"), rename("Ada (edited on B)")
+	if first.HLC.Compare(second.HLC) >= 0 {
+		t.Fatal("the test's clock did not advance")
+	}
+	// A writes the older edit last, as a slower phone would.
+	b.write(f, []syncproto.Envelope{second})
+	a.write(f, append([]syncproto.Envelope{first}, f.meals(f.ada, 3)...))
+	if got := a.members()[f.ada].Data.DisplayName; got != "Ada (edited on A)" {
+		t.Fatalf("A offline shows %q", got)
+	}
+
+	proxyA.Mend()
+	proxyB.Mend()
+	eventually(t, 30*time.Second, "converged", func() (bool, string) {
+		ea, eb := a.eventIDs(), b.eventIDs()
+		na, nb := a.members()[f.ada].Data.DisplayName, b.members()[f.ada].Data.DisplayName
+		same := len(ea) == 35 && len(eb) == 35 && na == nb
+		for id := range ea {
+			same = same && eb[id]
+		}
+		return same, fmt.Sprintf("A: %d events, Ada is %q; B: %d events, Ada is %q", len(ea), na, len(eb), nb)
+	})
+	if got := b.members()[f.ada].Data.DisplayName; got != "Ada (edited on B)" {
+		t.Fatalf("after converging Ada is %q, want B's later edit", got)
+	}
+	ids, msgs := cloud.ids()
+	if len(ids) != 35 || msgs != 35 {
+		t.Fatalf("the cloud holds %d events in %d messages, want 35 in 35: events that came down went back up", len(ids), msgs)
+	}
+}
