@@ -20,8 +20,9 @@ const (
 	// a family (flight updates) go there too.
 	IngestRoot = "zoner.ingest"
 	// DownRoot: DownRoot.<family>.fetch answers a hub's FetchRequest with
-	// the family's events from the ingest stream, and the cloud rings
-	// DownRoot.<family>.stored.<type> (headers only) as each is stored.
+	// the family's events from the ingest stream; DownRoot.<family>.ring
+	// tells the family's hubs that the cloud stored something new (rung
+	// by whoever stored it, once it is stored, with its hub id or "cloud").
 	DownRoot = "zoner.down"
 	// ReplyRoot.<family> is the inbox prefix of a family's hubs: the cloud
 	// lets a family's hubs receive replies only under it.
@@ -51,10 +52,10 @@ func FetchSubject(family uuid.UUID) string {
 	return DownRoot + "." + family.String() + ".fetch"
 }
 
-// StoredSubjects is the wildcard a family's hubs listen on to hear that
-// the cloud stored a new event of the family.
-func StoredSubjects(family uuid.UUID) string {
-	return DownRoot + "." + family.String() + ".stored.>"
+// RingSubject is where a family's hubs hear that the cloud stored new
+// events of the family.
+func RingSubject(family uuid.UUID) string {
+	return DownRoot + "." + family.String() + ".ring"
 }
 
 // ReplyPrefix is the inbox prefix of a family's hubs.

@@ -3,10 +3,10 @@ package natsjs_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,15 +170,15 @@ func TestFamilyIsolation(t *testing.T) {
 	})
 
 	t.Run("cannot hear the other family's news or replies", func(t *testing.T) {
-		for _, subj := range []string{syncproto.StoredSubjects(famB), syncproto.ReplyPrefix(famB) + ".>", syncproto.IngestRoot + ".>", ">"} {
+		for _, subj := range []string{syncproto.RingSubject(famB), syncproto.ReplyPrefix(famB) + ".>", syncproto.IngestRoot + ".>", ">"} {
 			sub, err := a.SubscribeSync(subj)
 			if err != nil {
 				t.Fatal(err)
 			}
 			a.Flush()
 			time.Sleep(100 * time.Millisecond)
-			// B's traffic: an event stored (which rings B), a fetch (a reply
-			// to B's inbox).
+			// B's traffic: an event stored, a fetch (a reply to B's inbox),
+			// a ring from B's hub and one from the cloud.
 			if _, err := jsB.PublishMsg(ctx, event(famB)); err != nil {
 				t.Fatal(err)
 			}
@@ -186,19 +186,37 @@ func TestFamilyIsolation(t *testing.T) {
 			if _, err := b.RequestWithContext(ctx, syncproto.FetchSubject(famB), req); err != nil {
 				t.Fatal(err)
 			}
+			b.Publish(syncproto.RingSubject(famB), []byte("hub-b"))
+			natsjs.Ring(svc, famB)
 			for {
 				msg, err := sub.NextMsg(300 * time.Millisecond)
-				if errors.Is(err, nats.ErrTimeout) {
-					break
-				}
 				if err != nil {
-					break // the subscription was refused: also fine
+					break // timed out, or the subscription was refused
 				}
-				if msg.Subject != syncproto.DownRoot+"."+famA.String()+".stored.ring" && !isOwn(msg.Subject, famA) {
+				if !strings.HasPrefix(msg.Subject, syncproto.ReplyPrefix(famA)+".") {
 					t.Fatalf("A, subscribed to %s, received %s", subj, msg.Subject)
 				}
 			}
 			sub.Unsubscribe()
+		}
+	})
+
+	t.Run("rings reach the family's hubs, and only theirs", func(t *testing.T) {
+		ringsB, err := b.SubscribeSync(syncproto.RingSubject(famB))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Flush()
+		time.Sleep(100 * time.Millisecond)
+		a.Publish(syncproto.RingSubject(famB), []byte("hub-a")) // refused: not A's family
+		a.Flush()
+		natsjs.Ring(svc, famB)
+		msg, err := ringsB.NextMsg(2 * time.Second)
+		if err != nil || string(msg.Data) != "cloud" {
+			t.Fatalf("B's first ring: %v %v (want the cloud's, not A's)", msg, err)
+		}
+		if msg, err := ringsB.NextMsg(300 * time.Millisecond); err == nil {
+			t.Fatalf("B heard another ring: %q", msg.Data)
 		}
 	})
 
@@ -219,8 +237,4 @@ func TestFamilyIsolation(t *testing.T) {
 			t.Fatalf("a leaf with a wrong secret linked (%d links)", n)
 		}
 	})
-}
-
-func isOwn(subject string, family uuid.UUID) bool {
-	return len(subject) > len(syncproto.DownRoot) && (subject[:len(syncproto.ReplyPrefix(family))] == syncproto.ReplyPrefix(family))
 }

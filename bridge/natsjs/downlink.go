@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,28 +19,15 @@ import (
 const (
 	downlinkMaxEvents = 1000
 	downlinkMaxBytes  = 512 << 10
-	// ringEvery is the most often a family's hubs are told that the cloud
-	// stored something new for them.
-	ringEvery = 250 * time.Millisecond
 )
 
 // Downlink serves each family's hubs the family's events from the ingest
-// stream — those its other hubs sent and those the cloud made (flight
-// news) — and rings them when there is something new. Several replicas
-// share the work in a queue group.
+// stream: those its other hubs sent and those the cloud made (flight
+// news). Several replicas share the work in a queue group.
 type Downlink struct {
-	nc     *nats.Conn
 	stream jetstream.Stream
 	logger *slog.Logger
-	subs   []*nats.Subscription
-
-	mu    sync.Mutex
-	rings map[string]*ringState
-}
-
-type ringState struct {
-	timer   *time.Timer
-	pending bool
+	sub    *nats.Subscription
 }
 
 // ServeDownlink starts answering on nc (a service connection) until Close.
@@ -54,31 +40,15 @@ func ServeDownlink(ctx context.Context, nc *nats.Conn, logger *slog.Logger) (*Do
 	if err != nil {
 		return nil, fmt.Errorf("downlink: ingest stream: %w", err)
 	}
-	d := &Downlink{nc: nc, stream: stream, logger: logger, rings: map[string]*ringState{}}
-	fetch, err := nc.QueueSubscribe(syncproto.DownRoot+".*.fetch", "zoner-downlink", d.serve)
-	if err != nil {
+	d := &Downlink{stream: stream, logger: logger}
+	if d.sub, err = nc.QueueSubscribe(syncproto.DownRoot+".*.fetch", "zoner-downlink", d.serve); err != nil {
 		return nil, fmt.Errorf("downlink: %w", err)
 	}
-	stored, err := nc.QueueSubscribe(StoredRoot+".>", "zoner-downlink", d.stored)
-	if err != nil {
-		fetch.Unsubscribe()
-		return nil, fmt.Errorf("downlink: %w", err)
-	}
-	d.subs = []*nats.Subscription{fetch, stored}
 	return d, nil
 }
 
 // Close stops answering.
-func (d *Downlink) Close() {
-	for _, s := range d.subs {
-		s.Unsubscribe()
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, r := range d.rings {
-		r.timer.Stop()
-	}
-}
+func (d *Downlink) Close() { d.sub.Unsubscribe() }
 
 // serve answers one FetchRequest.
 func (d *Downlink) serve(msg *nats.Msg) {
@@ -138,47 +108,4 @@ func (d *Downlink) read(ctx context.Context, family string, req syncproto.FetchR
 	}
 	r.More = true
 	return r, nil
-}
-
-// stored rings the family's hubs, at most once per ringEvery.
-func (d *Downlink) stored(msg *nats.Msg) {
-	parts := strings.SplitN(msg.Subject, ".", 4)
-	if len(parts) < 4 {
-		return
-	}
-	family := parts[2]
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if r, ok := d.rings[family]; ok {
-		r.pending = true
-		return
-	}
-	d.ring(family)
-	r := &ringState{}
-	r.timer = time.AfterFunc(ringEvery, func() { d.settle(family) })
-	d.rings[family] = r
-}
-
-// settle ends a family's quiet period, ringing again if anything came in
-// during it.
-func (d *Downlink) settle(family string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	r, ok := d.rings[family]
-	if !ok {
-		return
-	}
-	if r.pending {
-		r.pending = false
-		d.ring(family)
-		r.timer.Reset(ringEvery)
-		return
-	}
-	delete(d.rings, family)
-}
-
-func (d *Downlink) ring(family string) {
-	if err := d.nc.Publish(syncproto.DownRoot+"."+family+".stored.ring", nil); err != nil {
-		d.logger.Warn("downlink: ring not sent", "family", family, "err", err)
-	}
 }

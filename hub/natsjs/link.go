@@ -1,6 +1,7 @@
 package natsjs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,7 +43,7 @@ func (s *Server) OpenCloud(ctx context.Context, creds syncproto.Credentials, hub
 	if err != nil {
 		return nil, fmt.Errorf("connect in-process: %w", err)
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(16384))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -63,7 +64,10 @@ func (s *Server) OpenCloud(ctx context.Context, creds syncproto.Credentials, hub
 		nc.Close()
 		return nil, fmt.Errorf("uplink consumer: %w", err)
 	}
-	c.ringer, err = nc.Subscribe(syncproto.StoredSubjects(creds.FamilyID), func(*nats.Msg) {
+	c.ringer, err = nc.Subscribe(syncproto.RingSubject(creds.FamilyID), func(m *nats.Msg) {
+		if string(m.Data) == hubID {
+			return // its own ring
+		}
 		select {
 		case c.rings <- struct{}{}:
 		default:
@@ -98,10 +102,152 @@ func (c *Cloud) Pending(ctx context.Context) (uint64, error) {
 // and acknowledges each in the log once the cloud's stream stored it (or
 // knew it by its id). It returns how many the cloud confirmed. What was not
 // confirmed is handed back to the log, to be sent again.
+//
+// Fetching and publishing run ahead of the confirmations, in chunks of up
+// to 1,000, while another goroutine takes the confirmations in order: the
+// link stays full instead of idling for a round trip per chunk.
 func (c *Cloud) Up(ctx context.Context, max int, wait time.Duration) (int, error) {
-	batch, err := c.cons.Fetch(max, jetstream.FetchMaxWait(wait))
+	msgs, err := c.fetch(c.cons.FetchNoWait(min(max, 1000)))
+	if err == nil && len(msgs) == 0 {
+		msgs, err = c.fetch(c.cons.Fetch(1, jetstream.FetchMaxWait(wait)))
+	}
+	if err != nil || len(msgs) == 0 {
+		return 0, err
+	}
+	type sent struct {
+		msg jetstream.Msg
+		ack jetstream.PubAckFuture // nil: nothing to send
+	}
+	pipe := make(chan sent, 16384)
+	stop := make(chan struct{}) // closed when a confirmation failed
+	var confirmed int
+	var failed error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		timeout := time.NewTimer(30 * time.Second)
+		defer timeout.Stop()
+		for s := range pipe {
+			if failed == nil && s.ack != nil {
+				select {
+				case <-s.ack.Ok():
+				case err := <-s.ack.Err():
+					failed = fmt.Errorf("the cloud did not store event %s: %w", s.msg.Headers().Get(syncproto.HeaderID), err)
+				case <-timeout.C:
+					failed = errors.New("the cloud did not confirm within 30 s")
+				case <-ctx.Done():
+					failed = ctx.Err()
+				}
+				if failed != nil {
+					close(stop)
+				}
+			}
+			if failed != nil {
+				// Sent again later; the cloud drops a repeat by its id.
+				s.msg.NakWithDelay(time.Second)
+				continue
+			}
+			if err := s.msg.Ack(); err != nil {
+				failed = fmt.Errorf("uplink ack: %w", err)
+				close(stop)
+				continue
+			}
+			if s.ack != nil {
+				confirmed++
+			}
+		}
+	}()
+	// Fetch ahead while publishing.
+	fetched := make(chan []jetstream.Msg, 4)
+	var fetchErr error
+	go func() {
+		defer close(fetched)
+		total := 0
+		for len(msgs) > 0 {
+			select {
+			case fetched <- msgs:
+			case <-stop:
+				c.giveBack(msgs)
+				return
+			}
+			if total += len(msgs); total >= max {
+				return
+			}
+			msgs, fetchErr = c.fetch(c.cons.FetchNoWait(min(max-total, 1000)))
+		}
+	}()
+	var pubErr error
+	for chunk := range fetched {
+		select {
+		case <-stop:
+			pubErr = cmp.Or(pubErr, errStopped)
+		default:
+		}
+		if pubErr != nil {
+			c.giveBack(chunk) // after a failure: drain what was fetched
+			continue
+		}
+		for i, msg := range chunk {
+			ack, err := c.publish(msg)
+			if err != nil {
+				pubErr = fmt.Errorf("uplink publish: %w", err)
+				c.giveBack(chunk[i:])
+				break
+			}
+			pipe <- sent{msg, ack}
+		}
+	}
+	if pubErr == nil || pubErr == errStopped {
+		pubErr = fetchErr
+	}
+	close(pipe)
+	<-done
+	if confirmed > 0 {
+		// The family's other hubs come for them. A ring lost is no loss:
+		// they also look every half minute and whenever they link.
+		c.nc.Publish(syncproto.RingSubject(c.creds.FamilyID), []byte(c.hubID))
+	}
+	return confirmed, cmp.Or(failed, pubErr)
+}
+
+// errStopped: the publisher stopped because a confirmation failed (that
+// failure is the one reported).
+var errStopped = errors.New("stopped")
+
+// publish sends one event of the log up, unless it came from the cloud
+// (ack nil, nothing sent).
+func (c *Cloud) publish(msg jetstream.Msg) (jetstream.PubAckFuture, error) {
+	h := msg.Headers()
+	if h.Get(HeaderVia) == "cloud" {
+		return nil, nil
+	}
+	if h.Get(syncproto.HeaderFamily) != c.creds.FamilyID.String() {
+		// The write path refuses other families' events, so only a
+		// damaged log holds one; the cloud would refuse it too.
+		c.s.logger.Warn("uplink: an event of another family is not sent up", "id", h.Get(syncproto.HeaderID))
+		return nil, nil
+	}
+	up := nats.NewMsg(syncproto.IngestRoot + "." + h.Get(syncproto.HeaderFamily) + "." + h.Get(syncproto.HeaderType))
+	up.Data = msg.Data()
+	for _, k := range []string{syncproto.HeaderID, syncproto.HeaderType, syncproto.HeaderFamily, syncproto.HeaderMember, syncproto.HeaderV} {
+		if v := h.Get(k); v != "" {
+			up.Header.Set(k, v)
+		}
+	}
+	up.Header.Set(syncproto.HeaderHub, c.hubID)
+	return c.js.PublishMsgAsync(up, jetstream.WithMsgID(h.Get(syncproto.HeaderID)), jetstream.WithExpectStream(cloudStream))
+}
+
+// giveBack hands messages back to the log, to be sent again soon.
+func (c *Cloud) giveBack(msgs []jetstream.Msg) {
+	for _, m := range msgs {
+		m.NakWithDelay(time.Second)
+	}
+}
+
+func (c *Cloud) fetch(batch jetstream.MessageBatch, err error) ([]jetstream.Msg, error) {
 	if err != nil {
-		return 0, fmt.Errorf("uplink fetch: %w", err)
+		return nil, fmt.Errorf("uplink fetch: %w", err)
 	}
 	var msgs []jetstream.Msg
 	for msg := range batch.Messages() {
@@ -110,63 +256,7 @@ func (c *Cloud) Up(ctx context.Context, max int, wait time.Duration) (int, error
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
 		c.s.logger.Debug("uplink fetch ended early", "err", err)
 	}
-	acks := make([]jetstream.PubAckFuture, len(msgs))
-	var failed error
-	for i, msg := range msgs {
-		h := msg.Headers()
-		if h.Get(HeaderVia) == "cloud" {
-			continue // came from the cloud: nothing to send
-		}
-		if h.Get(syncproto.HeaderFamily) != c.creds.FamilyID.String() {
-			// The write path refuses other families' events, so only a
-			// damaged log holds one; the cloud would refuse it too.
-			c.s.logger.Warn("uplink: an event of another family is not sent up", "id", h.Get(syncproto.HeaderID))
-			continue
-		}
-		up := nats.NewMsg(syncproto.IngestRoot + "." + h.Get(syncproto.HeaderFamily) + "." + h.Get(syncproto.HeaderType))
-		up.Data = msg.Data()
-		for _, k := range []string{syncproto.HeaderID, syncproto.HeaderType, syncproto.HeaderFamily, syncproto.HeaderMember, syncproto.HeaderV} {
-			if v := h.Get(k); v != "" {
-				up.Header.Set(k, v)
-			}
-		}
-		up.Header.Set(syncproto.HeaderHub, c.hubID)
-		acks[i], err = c.js.PublishMsgAsync(up, jetstream.WithMsgID(h.Get(syncproto.HeaderID)), jetstream.WithExpectStream(cloudStream))
-		if err != nil {
-			failed = fmt.Errorf("uplink publish: %w", err)
-			for _, m := range msgs[i:] {
-				m.NakWithDelay(time.Second)
-			}
-			msgs = msgs[:i]
-			break
-		}
-	}
-	timeout := time.NewTimer(30 * time.Second)
-	defer timeout.Stop()
-	confirmed := 0
-	for i, msg := range msgs {
-		if failed == nil && acks[i] != nil {
-			select {
-			case <-acks[i].Ok():
-				confirmed++
-			case err := <-acks[i].Err():
-				failed = fmt.Errorf("the cloud did not store event %s: %w", msg.Headers().Get(syncproto.HeaderID), err)
-			case <-timeout.C:
-				failed = errors.New("the cloud did not confirm within 30 s")
-			case <-ctx.Done():
-				failed = ctx.Err()
-			}
-		}
-		if failed != nil {
-			// Sent again later; the cloud drops a repeat by its id.
-			msg.NakWithDelay(time.Second)
-			continue
-		}
-		if err := msg.Ack(); err != nil {
-			failed = fmt.Errorf("uplink ack: %w", err)
-		}
-	}
-	return confirmed, failed
+	return msgs, nil
 }
 
 // Fetch asks the cloud for the family's events after position after.

@@ -63,7 +63,7 @@ type Main struct {
 	// CloudReconnect is the wait between attempts while the link is down.
 	CloudReconnect time.Duration
 	Limits         hubhttp.Limits
-	Logger          *slog.Logger
+	Logger         *slog.Logger
 	// Stdout receives what is shown once to the person running the hub
 	// (a new pairing token); never the log.
 	Stdout io.Writer
@@ -118,6 +118,12 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 		}
 		return def
 	}
+	envDuration := func(name string, def time.Duration) time.Duration {
+		if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+			return d
+		}
+		return def
+	}
 	envBool := func(name string) bool {
 		b, _ := strconv.ParseBool(os.Getenv(name))
 		return b
@@ -135,6 +141,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&m.TLSKey, "tls-key", env("ZONER_TLS_KEY", ""), "PEM private key file for -tls-cert (env ZONER_TLS_KEY)")
 	fs.StringVar(&m.CloudURL, "cloud-url", env("ZONER_CLOUD_URL", ""), "the cloud's leaf-node URL, nats-leaf://host:7422 or tls://host:7422; with -cloud-creds the hub syncs with the cloud (env ZONER_CLOUD_URL)")
 	fs.StringVar(&m.CloudCreds, "cloud-creds", env("ZONER_CLOUD_CREDS", ""), "the family's cloud credentials file (env ZONER_CLOUD_CREDS)")
+	fs.DurationVar(&m.CloudReconnect, "cloud-reconnect", envDuration("ZONER_CLOUD_RECONNECT", 2*time.Second), "wait between attempts to link while the cloud cannot be reached (env ZONER_CLOUD_RECONNECT)")
 	fs.StringVar(&m.CloudCA, "cloud-ca", env("ZONER_CLOUD_CA", ""), "PEM file of the authority that signed the cloud's certificate, if the system does not trust it (env ZONER_CLOUD_CA)")
 	logFormat := fs.String("log-format", env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (text on a terminal) (env ZONER_LOG_FORMAT)")
 	logLevel := fs.String("log-level", env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")

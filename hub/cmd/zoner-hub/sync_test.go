@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,7 +34,7 @@ type testCloud struct {
 
 func startTestCloud(tb testing.TB) *testCloud {
 	tb.Helper()
-	c := &testCloud{tb: tb, dir: tb.TempDir(), leafPort: freePort(tb)}
+	c := &testCloud{tb: tb, dir: tb.TempDir(), leafPort: freeTCPPort(tb)}
 	c.start()
 	tb.Cleanup(c.stop)
 	return c
@@ -125,7 +124,7 @@ func (c *testCloud) ids() (map[string]int, uint64) {
 	return out, info.State.Msgs
 }
 
-func freePort(tb testing.TB) int {
+func freeTCPPort(tb testing.TB) int {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -238,8 +237,8 @@ func (c *client) sync() syncStatus {
 	return s
 }
 
-// eventually polls ok until it holds, for up to limit.
-func eventually(tb testing.TB, limit time.Duration, what string, ok func() (bool, string)) {
+// waitUntil polls ok until it holds, for up to limit.
+func waitUntil(tb testing.TB, limit time.Duration, what string, ok func() (bool, string)) {
 	tb.Helper()
 	deadline := time.Now().Add(limit)
 	for {
@@ -281,7 +280,7 @@ func TestSyncBacklogReachesTheCloud(t *testing.T) {
 	proxy := newLinkProxy(t, fmt.Sprintf("127.0.0.1:%d", cloud.leafPort))
 	proxy.Cut()
 	f := newFamily(t)
-	m, c := linked(t, cloud, proxy, f.id, t.TempDir())
+	_, c := linked(t, cloud, proxy, f.id, t.TempDir())
 	c.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
 	c.write(f, f.meals(f.ada, 3000))
 	st := c.sync()
@@ -293,7 +292,7 @@ func TestSyncBacklogReachesTheCloud(t *testing.T) {
 	}
 
 	proxy.Mend()
-	eventually(t, time.Minute, "in step", func() (bool, string) {
+	waitUntil(t, time.Minute, "in step", func() (bool, string) {
 		st := c.sync()
 		return st.Cloud.Linked && st.Cloud.Pending == 0 && st.Cloud.LastSynced != nil, fmt.Sprintf("%+v", st.Cloud)
 	})
@@ -308,7 +307,6 @@ func TestSyncBacklogReachesTheCloud(t *testing.T) {
 	if code != 200 || !strings.Contains(string(body), "zoner_hub_sync_pending_events 0") || !strings.Contains(string(body), "zoner_hub_sync_sent_total 3004") {
 		t.Errorf("metrics lack the sync state:\n%s", grep(string(body), "zoner_hub_sync"))
 	}
-	_ = m
 }
 
 func grep(s, substr string) string {
@@ -320,8 +318,6 @@ func grep(s, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
-
-var errNotYet = errors.New("not yet")
 
 type memberJSON struct {
 	ID   uuid.UUID `json:"id"`
@@ -369,13 +365,13 @@ func TestSyncTwoHubsConverge(t *testing.T) {
 	a.write(f, append([]syncproto.Envelope{f.tripEvent()}, f.meals(f.kemi, 20)...))
 
 	_, b := linked(t, cloud, proxyB, f.id, t.TempDir())
-	eventually(t, 30*time.Second, "B has the family", func() (bool, string) {
+	waitUntil(t, 30*time.Second, "B has the family", func() (bool, string) {
 		ms := b.members()
 		return len(ms) == 3 && len(b.eventIDs()) == 25, fmt.Sprintf("%d members, %d events", len(ms), len(b.eventIDs()))
 	})
 	// B's own events go to A too.
 	b.write(f, f.meals(f.tobi, 5))
-	eventually(t, 30*time.Second, "A has B's events", func() (bool, string) {
+	waitUntil(t, 30*time.Second, "A has B's events", func() (bool, string) {
 		n := len(a.eventIDs())
 		return n == 30, fmt.Sprintf("%d events", n)
 	})
@@ -383,7 +379,7 @@ func TestSyncTwoHubsConverge(t *testing.T) {
 	// Both offline; each renames Ada. B's edit is stamped later.
 	proxyA.Cut()
 	proxyB.Cut()
-	eventually(t, 10*time.Second, "both offline", func() (bool, string) {
+	waitUntil(t, 10*time.Second, "both offline", func() (bool, string) {
 		return !a.sync().Cloud.Linked && !b.sync().Cloud.Linked, "still linked"
 	})
 	rename := func(name string) syncproto.Envelope {
@@ -404,7 +400,7 @@ func TestSyncTwoHubsConverge(t *testing.T) {
 
 	proxyA.Mend()
 	proxyB.Mend()
-	eventually(t, 30*time.Second, "converged", func() (bool, string) {
+	waitUntil(t, 30*time.Second, "converged", func() (bool, string) {
 		ea, eb := a.eventIDs(), b.eventIDs()
 		na, nb := a.members()[f.ada].Data.DisplayName, b.members()[f.ada].Data.DisplayName
 		same := len(ea) == 35 && len(eb) == 35 && na == nb

@@ -1,0 +1,238 @@
+//go:build integration
+
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/zoner-family/zoner/bridge"
+	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/hub"
+	hubnats "github.com/zoner-family/zoner/hub/natsjs"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// BenchmarkCatchUp measures the bridge's catch-up after a long outage: a
+// hub's log of ZONER_BENCH_EVENTS events (default 1,000,000) → the cloud
+// over the leaf link → Kafka, beside the raw rate of a JetStream fetch of
+// the same log and of a franz-go produce of the same records, all in one
+// run on one broker. The design's target: the catch-up at least half the
+// slower raw rate. Run it with `go tool task bench:bridge`.
+func BenchmarkCatchUp(b *testing.B) {
+	brokerList := brokers(b)
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("ZONER_BENCH_EVENTS")); err == nil && v > 0 {
+		n = v
+	}
+	for b.Loop() {
+		catchUp(b, brokerList, n)
+	}
+}
+
+func catchUp(b *testing.B, brokerList string, n int) {
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+	// A hub whose cloud is not there yet: the backlog builds up.
+	cloudDir, leafAddr := b.TempDir(), freeAddr(b)
+	secret := []byte(cloudSecret)
+	family := syncproto.NewID()
+	creds := syncproto.Credentials{FamilyID: family, Secret: natsjs.FamilySecret(secret, family)}
+	h, err := hubnats.Start(ctx, hubnats.Config{StoreDir: b.TempDir(), Port: -1, Name: "bench-hub",
+		Link: &hubnats.Link{URL: "nats-leaf://" + leafAddr, Creds: creds, Reconnect: 50 * time.Millisecond}}, quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	events := benchEvents(b, family, n)
+	var size int
+	for i := 0; i < n; i += 1000 {
+		if _, err := h.Append(ctx, events[i:min(i+1000, n)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, e := range events[:1000] {
+		size += len(e.Raw)
+	}
+	b.Logf("%d events of ~%d bytes in the hub's log", n, size/1000)
+
+	// Raw rate 1: a JetStream fetch of the whole log, nothing else done.
+	fetchRate := rawFetch(b, h, n)
+	// Raw rate 2: a franz-go produce of the same records (acks all,
+	// idempotent, keyed by member), nothing else done.
+	produceRate := rawProduce(b, brokerList, events)
+
+	// The catch-up: the cloud comes up, the hub links, and its uplink and
+	// the bridge run together until Kafka has acknowledged every event.
+	cloud, err := natsjs.StartCloud(ctx, natsjs.CloudConfig{StoreDir: cloudDir, Port: -1, LeafPort: port(b, leafAddr),
+		Secret: secret, ServicePassword: "svc"}, quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cloud.Close()
+	suffix := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	m := NewMain()
+	m.HTTPAddr = ""
+	m.Logger = quiet
+	m.Kafka.Brokers = strings.Split(brokerList, ",")
+	m.Kafka.Topics = bridge.Topics{Sleep: "bench_sleep_" + suffix, Meal: "bench_meal_" + suffix, Light: "bench_light_" + suffix, Trip: "bench_trip_" + suffix}
+	m.Kafka.Partitions = 6
+	if m.NATSConn, err = cloud.Connect("bench-bridge"); err != nil {
+		b.Fatal(err)
+	}
+	defer m.NATSConn.Close()
+	if err := m.Run(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	up, err := h.OpenCloud(ctx, creds, "bench-hub")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer up.Close()
+	upCtx, stopUp := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	start := time.Now()
+	wg.Go(func() {
+		for upCtx.Err() == nil {
+			if !up.Linked() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			if _, err := up.Up(upCtx, 50000, 100*time.Millisecond); err != nil && upCtx.Err() == nil {
+				b.Logf("uplink: %v", err)
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	})
+	var uplinked time.Duration
+	for m.Metrics.Forwarded() < uint64(n) {
+		if uplinked == 0 {
+			if p, err := up.Pending(ctx); err == nil && p == 0 {
+				uplinked = time.Since(start)
+			}
+		}
+		if time.Since(start) > 30*time.Minute {
+			b.Fatalf("after 30 min, %d of %d events in Kafka", m.Metrics.Forwarded(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	stopUp()
+	wg.Wait()
+	catchRate := float64(n) / elapsed.Seconds()
+	slower := min(fetchRate, produceRate)
+	b.ReportMetric(fetchRate, "raw-fetch-events/s")
+	b.ReportMetric(produceRate, "raw-produce-events/s")
+	b.ReportMetric(catchRate, "catch-up-events/s")
+	b.ReportMetric(catchRate/slower, "ratio-to-slower-raw")
+	b.Logf("raw JetStream fetch %.0f events/s, raw franz-go produce %.0f events/s; catch-up hub → cloud → Kafka %.0f events/s (%.2f of the slower raw rate; target ≥ 0.5); the hub's uplink emptied after %s, Kafka had everything after %s",
+		fetchRate, produceRate, catchRate, catchRate/slower, uplinked.Round(time.Millisecond), elapsed.Round(time.Millisecond))
+	if d := m.Metrics.DeadLettered(); d != 0 {
+		b.Fatalf("%d events dead-lettered", d)
+	}
+}
+
+func benchEvents(b *testing.B, family uuid.UUID, n int) []hub.Event {
+	b.Helper()
+	clock := syncproto.NewClock(time.Now)
+	members := []uuid.UUID{syncproto.NewID(), syncproto.NewID(), syncproto.NewID(), syncproto.NewID()}
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	out := make([]hub.Event, n)
+	for i := range out {
+		e := syncproto.Envelope{Header: syncproto.Header{ID: syncproto.NewID(), FamilyID: family, MemberID: members[i%4],
+			Origin: "web:bench", Start: at.Add(time.Duration(i) * time.Minute), TZ: "America/Los_Angeles", HLC: clock.Now(), V: syncproto.CurrentVersion}}
+		switch i % 3 {
+		case 0:
+			e.Data = &syncproto.Meal{Kind: syncproto.MealSnack}
+		case 1:
+			e.Data = &syncproto.Sleep{Nap: true}
+			e.End = e.Start.Add(40 * time.Minute)
+		default:
+			e.Data = &syncproto.LightExposure{Level: syncproto.LevelOutdoorDaylight}
+			e.End = e.Start.Add(20 * time.Minute)
+		}
+		e.Type = e.Data.Type()
+		raw, err := syncproto.Marshal(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[i] = hub.Event{Header: e.Header, Raw: raw}
+	}
+	return out
+}
+
+func rawFetch(b *testing.B, h *hubnats.Server, n int) float64 {
+	b.Helper()
+	ctx := context.Background()
+	js, err := jetstream.New(h.Conn())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cons, err := js.CreateConsumer(ctx, hubnats.StreamName, jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	for got := 0; got < n; {
+		batch, err := cons.FetchNoWait(1000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range batch.Messages() {
+			got++
+		}
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+func rawProduce(b *testing.B, brokerList string, events []hub.Event) float64 {
+	b.Helper()
+	topic := "bench_raw_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokerList, ",")...), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.DefaultProduceTopic(topic), kgo.MaxBufferedRecords(10000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	// The topic exists (6 partitions, as the bridge's) and the client
+	// knows its leaders before the clock starts.
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 6, 1, nil, topic); err != nil {
+		b.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("warm-up")}).FirstErr(); err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var failed error
+	var mu sync.Mutex
+	start := time.Now()
+	for _, e := range events {
+		wg.Add(1)
+		cl.Produce(ctx, &kgo.Record{Key: []byte(e.Header.MemberID.String()), Value: e.Raw}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				mu.Lock()
+				failed = err
+				mu.Unlock()
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	rate := float64(len(events)) / time.Since(start).Seconds()
+	if failed != nil {
+		b.Fatal(failed)
+	}
+	return rate
+}

@@ -1,0 +1,581 @@
+//go:build integration
+
+package main
+
+// End-to-end tests of the whole path a family's events take to Kafka: real
+// zoner-hub processes linked (through a proxy that can cut the link) to
+// the cloud's NATS, a real zoner-bridge process, and a real Kafka broker
+// (KAFKA_BROKERS, started by `go tool task test`; the broker-restart test
+// starts its own with deploy/local/kafka.sh).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/zoner-family/zoner/bridge"
+	"github.com/zoner-family/zoner/bridge/kafka"
+	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+func brokers(t testing.TB) string {
+	t.Helper()
+	b := os.Getenv("KAFKA_BROKERS")
+	if b == "" {
+		if os.Getenv("ZONER_REQUIRE_SERVICES") == "1" {
+			t.Fatal("KAFKA_BROKERS is not set, and the test command promised a broker")
+		}
+		t.Skip("KAFKA_BROKERS not set; run go tool task test")
+	}
+	return b
+}
+
+// build compiles a command of the repository once per test run.
+var builds sync.Map
+
+func build(t testing.TB, pkg string) string {
+	t.Helper()
+	f, _ := builds.LoadOrStore(pkg, sync.OnceValues(func() (string, error) {
+		dir, err := os.MkdirTemp("", "zoner-e2e-bin")
+		if err != nil {
+			return "", err
+		}
+		name := filepath.Base(pkg)
+		if pkg == "." {
+			name = "zoner-bridge"
+		}
+		bin := filepath.Join(dir, name)
+		out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+		return bin, nil
+	}))
+	bin, err := f.(func() (string, error))()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func port(t testing.TB, addr string) int {
+	t.Helper()
+	_, p, _ := net.SplitHostPort(addr)
+	var n int
+	fmt.Sscan(p, &n)
+	return n
+}
+
+// proc is a running program with its log in a file.
+type proc struct {
+	t    testing.TB
+	cmd  *exec.Cmd
+	log  string
+	name string
+}
+
+func start(t testing.TB, name, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	log := filepath.Join(t.TempDir(), name+".log")
+	f, err := os.Create(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, log: log, name: name}
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			b, _ := os.ReadFile(log)
+			if len(b) > 6000 {
+				b = b[len(b)-6000:]
+			}
+			t.Logf("%s log (tail):\n%s", name, b)
+		}
+	})
+	return p
+}
+
+// kill9 kills the process at once, as a crash does.
+func (p *proc) kill9() {
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+	}
+}
+
+// stop asks the process to finish (SIGTERM) and waits.
+func (p *proc) stop() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		p.kill9()
+	}
+}
+
+// linkProxy stands between a hub and the cloud's leaf port: Cut drops
+// every connection and refuses new ones until Mend.
+type linkProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  map[net.Conn]bool
+}
+
+func newLinkProxy(t testing.TB, target string) *linkProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &linkProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			out, derr := net.DialTimeout("tcp", p.target, time.Second)
+			if p.down || derr != nil {
+				p.mu.Unlock()
+				in.Close()
+				if out != nil {
+					out.Close()
+				}
+				continue
+			}
+			p.conns[in], p.conns[out] = true, true
+			p.mu.Unlock()
+			pipe := func(dst, src net.Conn) { io.Copy(dst, src); dst.Close(); src.Close() }
+			go pipe(in, out)
+			go pipe(out, in)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.Cut() })
+	return p
+}
+
+func (p *linkProxy) URL() string { return "nats-leaf://" + p.ln.Addr().String() }
+
+func (p *linkProxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
+func (p *linkProxy) Mend() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+}
+
+// pipeline is one family's hub, the cloud's NATS (in the test process, so
+// that it can be restarted in place), a bridge process and a set of topics
+// of its own on the broker.
+type pipeline struct {
+	t        testing.TB
+	brokers  string
+	cloudDir string
+	natsAddr string
+	leafAddr string
+	cloud    *natsjs.Cloud
+	proxy    *linkProxy
+	hub      *proc
+	hubURL   string
+	bridge   *proc
+	topics   bridge.Topics
+	family   uuid.UUID
+	member   uuid.UUID
+	clock    *syncproto.Clock
+	seen     *seen
+}
+
+const cloudSecret = "the end-to-end test's cloud secret"
+
+func newPipeline(t testing.TB, brokers string) *pipeline {
+	t.Helper()
+	suffix := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	p := &pipeline{t: t, brokers: brokers, cloudDir: t.TempDir(), natsAddr: freeAddr(t), leafAddr: freeAddr(t),
+		topics: bridge.Topics{Sleep: "sleep_events_" + suffix, Meal: "meal_events_" + suffix, Light: "light_exposure_" + suffix, Trip: "trip_events_" + suffix},
+		family: syncproto.NewID(), member: syncproto.NewID(), clock: syncproto.NewClock(time.Now)}
+	p.startCloud()
+	t.Cleanup(func() {
+		if p.cloud != nil {
+			p.cloud.Close()
+		}
+	})
+	p.proxy = newLinkProxy(t, p.leafAddr)
+	return p
+}
+
+func (p *pipeline) startCloud() {
+	p.t.Helper()
+	var err error
+	p.cloud, err = natsjs.StartCloud(context.Background(), natsjs.CloudConfig{
+		StoreDir: p.cloudDir, Port: port(p.t, p.natsAddr), LeafPort: port(p.t, p.leafAddr),
+		Secret: []byte(cloudSecret), ServicePassword: "svc",
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *pipeline) restartCloud() {
+	p.cloud.Close()
+	p.cloud = nil
+	time.Sleep(time.Second)
+	p.startCloud()
+}
+
+func (p *pipeline) startBridge() {
+	p.t.Helper()
+	addr := freeAddr(p.t)
+	p.bridge = start(p.t, "zoner-bridge", build(p.t, "."), []string{"ZONER_NATS_PASSWORD=svc"},
+		"-nats-url", p.cloud.ClientURL(), "-kafka-brokers", p.brokers, "-http", addr, "-log-format", "json",
+		"-topic-sleep", p.topics.Sleep, "-topic-meal", p.topics.Meal, "-topic-light", p.topics.Light, "-topic-trip", p.topics.Trip,
+		"-partitions", "3", "-batch", "500", "-ack-wait", "5s")
+	waitHTTP(p.t, "http://"+addr+"/readyz")
+}
+
+func waitHTTP(t testing.TB, url string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (p *pipeline) startHub() {
+	p.t.Helper()
+	b, _ := json.Marshal(p.cloud.Credentials(p.family))
+	creds := filepath.Join(p.t.TempDir(), "family.creds")
+	if err := os.WriteFile(creds, b, 0o600); err != nil {
+		p.t.Fatal(err)
+	}
+	addr := freeAddr(p.t)
+	p.hubURL = "http://" + addr
+	p.hub = start(p.t, "zoner-hub", build(p.t, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
+		"-data", p.t.TempDir(), "-http", addr, "-log-format", "json", "-write-rate", "100000", "-read-rate", "100000",
+		"-cloud-url", p.proxy.URL(), "-cloud-creds", creds, "-cloud-reconnect", "250ms")
+	waitHTTP(p.t, p.hubURL+"/readyz")
+	la := "America/Los_Angeles"
+	p.post("/api/v1/setup", []syncproto.Envelope{
+		p.event(uuid.Nil, &syncproto.FamilyUpserted{Name: "The Testers", HomeTZ: la}),
+		p.event(p.member, &syncproto.MemberUpserted{DisplayName: "Ada", AgeBand: syncproto.AgeAdult, HomeTZ: la,
+			SleepTime: syncproto.ClockAt(23, 0), WakeTime: syncproto.ClockAt(7, 0)}),
+	})
+}
+
+func (p *pipeline) event(member uuid.UUID, data syncproto.Payload) syncproto.Envelope {
+	return syncproto.Envelope{Header: syncproto.Header{ID: syncproto.NewID(), FamilyID: p.family, MemberID: member,
+		Origin: "web:e2e", Type: data.Type(), Start: time.Now().Add(-time.Hour).Truncate(time.Second), TZ: "America/Los_Angeles",
+		HLC: p.clock.Now(), V: syncproto.CurrentVersion}, Data: data}
+}
+
+func (p *pipeline) post(path string, es []syncproto.Envelope) {
+	p.t.Helper()
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i, e := range es {
+		b, err := syncproto.Marshal(e)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(b)
+	}
+	buf.WriteByte(']')
+	resp, err := http.Post(p.hubURL+path, "application/json", &buf)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		p.t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+	}
+}
+
+// write logs n events for the member — sleeps, meals and light, so every
+// topic gets some — in batches of 500.
+func (p *pipeline) write(n int) {
+	p.t.Helper()
+	for n > 0 {
+		k := min(n, 500)
+		es := make([]syncproto.Envelope, k)
+		for i := range es {
+			switch i % 3 {
+			case 0:
+				es[i] = p.event(p.member, &syncproto.Meal{Kind: syncproto.MealSnack})
+			case 1:
+				e := p.event(p.member, &syncproto.Sleep{Nap: true})
+				e.End = e.Start.Add(30 * time.Minute)
+				es[i] = e
+			default:
+				e := p.event(p.member, &syncproto.LightExposure{Level: syncproto.LevelOutdoorDaylight})
+				e.End = e.Start.Add(15 * time.Minute)
+				es[i] = e
+			}
+		}
+		p.post("/api/v1/events", es)
+		n -= k
+	}
+}
+
+// seen counts the ids that reached the topics.
+type seen struct {
+	mu     sync.Mutex
+	ids    map[string]int
+	total  int
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (p *pipeline) consume() *seen {
+	p.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(p.brokers, ",")...),
+		kgo.ConsumeTopics(p.topics.All()...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.MetadataMinAge(250*time.Millisecond))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &seen{ids: map[string]int{}, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		defer cl.Close()
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			fs.EachRecord(func(r *kgo.Record) {
+				for _, h := range r.Headers {
+					if h.Key == kafka.HeaderID {
+						s.mu.Lock()
+						s.ids[string(h.Value)]++
+						s.total++
+						s.mu.Unlock()
+					}
+				}
+			})
+		}
+	}()
+	p.t.Cleanup(func() { cancel(); <-s.done })
+	p.seen = s
+	return s
+}
+
+func (s *seen) counts() (distinct, total int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.ids), s.total
+}
+
+// waitFor waits until want distinct events reached Kafka, and reports how
+// long it took and how many arrived twice.
+func (p *pipeline) waitFor(want int, limit time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		d, total := p.seen.counts()
+		if d >= want {
+			if d != want {
+				p.t.Fatalf("%d distinct events in Kafka, more than the %d written", d, want)
+			}
+			if total > d {
+				p.t.Logf("%d of %d events reached Kafka twice (a redelivery after a crash or a lost ack; consumers drop them by id)", total-d, d)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("after %s, %d of %d events are in Kafka (%d records)", limit, d, want, total)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestBacklogReachesKafka: a hub offline with thousands of events, then
+// the link comes up: every event reaches its topic.
+func TestBacklogReachesKafka(t *testing.T) {
+	p := newPipeline(t, brokers(t))
+	p.proxy.Cut()
+	p.startHub()
+	p.write(6000)
+	p.startBridge()
+	p.consume()
+	time.Sleep(time.Second)
+	if d, _ := p.seen.counts(); d != 0 {
+		t.Fatalf("%d events in Kafka while the hub was offline", d)
+	}
+	start := time.Now()
+	p.proxy.Mend()
+	p.waitFor(6002, 2*time.Minute)
+	t.Logf("6,002 events from an offline hub reached Kafka %s after the link came up", time.Since(start).Round(time.Millisecond))
+}
+
+// TestBridgeKilledMidBatch: kill -9 the bridge while it forwards; a new
+// one picks up where it left, and nothing is lost.
+func TestBridgeKilledMidBatch(t *testing.T) {
+	p := newPipeline(t, brokers(t))
+	p.startHub()
+	p.write(20000) // waits in the cloud's stream: no bridge yet
+	p.consume()
+	p.startBridge()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if d, _ := p.seen.counts(); d > 3000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the bridge forwarded nothing")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.bridge.kill9()
+	d, _ := p.seen.counts()
+	if d >= 20002 {
+		t.Fatalf("the bridge had forwarded everything (%d) before it was killed: the test proves nothing", d)
+	}
+	t.Logf("bridge killed with %d of 20,002 events in Kafka", d)
+	p.write(1000)
+	p.startBridge()
+	p.waitFor(21002, 2*time.Minute)
+}
+
+// TestLinkFlaps: the hub's link goes down every few seconds for a minute
+// while the family keeps logging; everything arrives.
+func TestLinkFlaps(t *testing.T) {
+	p := newPipeline(t, brokers(t))
+	p.startHub()
+	p.startBridge()
+	p.consume()
+	written := 2
+	end := time.Now().Add(time.Minute)
+	for i := 0; time.Now().Before(end); i++ {
+		p.proxy.Cut()
+		p.write(300)
+		written += 300
+		time.Sleep(time.Duration(1000+i%3*700) * time.Millisecond)
+		p.proxy.Mend()
+		p.write(300)
+		written += 300
+		time.Sleep(time.Duration(1500+i%2*1000) * time.Millisecond)
+	}
+	p.waitFor(written, 2*time.Minute)
+	t.Logf("%d events through a link that flapped for a minute", written)
+}
+
+// TestCloudNATSRestarts: the cloud's NATS restarts while events flow;
+// the hub and the bridge reconnect and nothing is lost.
+func TestCloudNATSRestarts(t *testing.T) {
+	p := newPipeline(t, brokers(t))
+	p.startHub()
+	p.startBridge()
+	p.consume()
+	p.write(5000)
+	p.restartCloud()
+	p.write(5000)
+	p.restartCloud()
+	p.waitFor(10002, 2*time.Minute)
+}
+
+// TestKafkaBrokerRestarts: the broker stops mid-stream and comes back; the
+// bridge retries and nothing is lost. The test runs a broker of its own so
+// that the other tests' broker stays up.
+func TestKafkaBrokerRestarts(t *testing.T) {
+	brokers(t)
+	script, err := filepath.Abs("../../../deploy/local/kafka.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	startBroker := func() string {
+		out, err := exec.Command(script, "start", dir).Output()
+		if err != nil {
+			t.Fatalf("kafka.sh start: %v", err)
+		}
+		return strings.TrimPrefix(strings.TrimSpace(string(out)), "KAFKA_BROKERS=")
+	}
+	stopBroker := func() {
+		if out, err := exec.Command(script, "stop", dir).CombinedOutput(); err != nil {
+			t.Fatalf("kafka.sh stop: %v\n%s", err, out)
+		}
+	}
+	addr := startBroker()
+	t.Cleanup(stopBroker)
+	p := newPipeline(t, addr)
+	p.startHub()
+	p.startBridge()
+	p.consume()
+	p.write(5000)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if d, _ := p.seen.counts(); d > 500 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the bridge forwarded nothing")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stopBroker()
+	p.write(5000)
+	time.Sleep(3 * time.Second)
+	if again := startBroker(); again != addr {
+		t.Fatalf("the broker came back on %s, not %s", again, addr)
+	}
+	p.waitFor(10002, 3*time.Minute)
+}

@@ -1,0 +1,407 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/zoner-family/zoner/bridge"
+	"github.com/zoner-family/zoner/bridge/kafka"
+	"github.com/zoner-family/zoner/bridge/natsjs"
+)
+
+var errHelp = errors.New("help requested")
+
+// Main is the program; its exported fields are the configuration, so a
+// test can run the real program in-process.
+type Main struct {
+	// Command is "serve" or "creds".
+	Command string
+
+	// NATSConn, when set, is the connection to the cloud's NATS, made by
+	// the caller (a program that runs the bridge beside its own server);
+	// NATSURL and Embed are then unused, and Close leaves it open.
+	NATSConn *nats.Conn
+	// NATSURL is the cloud's NATS; unused with Embed.
+	NATSURL      string
+	NATSUser     string
+	NATSPassword string
+	// Embed runs the cloud's NATS server in this process, keeping its
+	// files in EmbedDir and accepting hubs on LeafAddr.
+	Embed    bool
+	EmbedDir string
+	LeafAddr string
+	// LeafTLSCert and LeafTLSKey make the leaf port speak TLS.
+	LeafTLSCert, LeafTLSKey string
+	// Secret derives each family's credentials (embedded server, creds).
+	Secret []byte
+	// Family is the family whose credentials creds prints.
+	Family uuid.UUID
+
+	Kafka    kafka.Config
+	Consumer string
+	// AckWait is how long an event fetched by a replica that died stays
+	// out before it is handed to another (default 30 s).
+	AckWait time.Duration
+	Workers int
+	Batch   int
+	// Downlink serves the families' hubs their events (default on).
+	Downlink bool
+	// HTTPAddr serves /metrics, /healthz and /readyz; "" for none.
+	HTTPAddr string
+	Logger   *slog.Logger
+	Stdout   io.Writer
+
+	// LeafURL is where hubs link in, once Run has returned (Embed only).
+	LeafURL string
+	// MetricsURL is the HTTP server's base URL once Run has returned.
+	MetricsURL string
+	Metrics    *bridge.Metrics
+
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	cloud    *natsjs.Cloud
+	nc       *nats.Conn
+	sink     *kafka.Sink
+	downlink *natsjs.Downlink
+	httpSrv  *http.Server
+}
+
+// NewMain returns a Main with the defaults.
+func NewMain() *Main {
+	return &Main{Command: "serve", NATSUser: natsjs.ServiceUser, LeafAddr: "127.0.0.1:7422", Consumer: "bridge",
+		Workers: 2, Batch: 1000, Downlink: true, HTTPAddr: "127.0.0.1:9464", Stdout: os.Stdout,
+		Kafka: kafka.Config{Topics: bridge.DefaultTopics()}}
+}
+
+// ParseFlags reads the command line, with ZONER_* environment variables as
+// fallbacks for every flag.
+func (m *Main) ParseFlags(ctx context.Context, args []string) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		m.Command, args = args[0], args[1:]
+	}
+	switch m.Command {
+	case "serve", "creds":
+	default:
+		return fmt.Errorf("unknown command %q: use serve or creds", m.Command)
+	}
+	fs := flag.NewFlagSet("zoner-bridge "+m.Command, flag.ContinueOnError)
+	env := func(name, def string) string {
+		if v, ok := os.LookupEnv(name); ok {
+			return v
+		}
+		return def
+	}
+	envInt := func(name string, def int) int {
+		if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+			return n
+		}
+		return def
+	}
+	envDuration := func(name string, def time.Duration) time.Duration {
+		if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+			return d
+		}
+		return def
+	}
+	envBool := func(name string, def bool) bool {
+		if b, err := strconv.ParseBool(os.Getenv(name)); err == nil {
+			return b
+		}
+		return def
+	}
+	fs.StringVar(&m.NATSURL, "nats-url", env("ZONER_NATS_URL", "nats://127.0.0.1:4222"), "the cloud's NATS (env ZONER_NATS_URL)")
+	fs.StringVar(&m.NATSUser, "nats-user", env("ZONER_NATS_USER", m.NATSUser), "NATS user of the cloud's services (env ZONER_NATS_USER)")
+	natsPassFile := fs.String("nats-password-file", env("ZONER_NATS_PASSWORD_FILE", ""), "file holding the services' NATS password (env ZONER_NATS_PASSWORD_FILE, or the password in ZONER_NATS_PASSWORD)")
+	fs.BoolVar(&m.Embed, "embed", envBool("ZONER_EMBED_NATS", false), "run the cloud's NATS server in this process (one machine) (env ZONER_EMBED_NATS)")
+	fs.StringVar(&m.EmbedDir, "embed-dir", env("ZONER_EMBED_DIR", "zoner-cloud-nats"), "where the embedded server keeps its streams (env ZONER_EMBED_DIR)")
+	fs.StringVar(&m.LeafAddr, "leaf", env("ZONER_LEAF_ADDR", m.LeafAddr), "where the embedded server accepts hubs' leaf-node links (env ZONER_LEAF_ADDR)")
+	fs.StringVar(&m.LeafTLSCert, "leaf-tls-cert", env("ZONER_LEAF_TLS_CERT", ""), "PEM certificate: hubs link over TLS (env ZONER_LEAF_TLS_CERT)")
+	fs.StringVar(&m.LeafTLSKey, "leaf-tls-key", env("ZONER_LEAF_TLS_KEY", ""), "PEM key for -leaf-tls-cert (env ZONER_LEAF_TLS_KEY)")
+	secretFile := fs.String("secret-file", env("ZONER_CLOUD_SECRET_FILE", ""), "file holding the secret that derives the families' credentials (env ZONER_CLOUD_SECRET_FILE, or the secret in ZONER_CLOUD_SECRET)")
+	family := fs.String("family", "", "creds: the family id")
+	brokers := fs.String("kafka-brokers", env("ZONER_KAFKA_BROKERS", ""), "Kafka bootstrap brokers, comma-separated (env ZONER_KAFKA_BROKERS)")
+	fs.StringVar(&m.Kafka.Topics.Sleep, "topic-sleep", env("ZONER_TOPIC_SLEEP", m.Kafka.Topics.Sleep), "topic for sleep and naps (env ZONER_TOPIC_SLEEP)")
+	fs.StringVar(&m.Kafka.Topics.Meal, "topic-meal", env("ZONER_TOPIC_MEAL", m.Kafka.Topics.Meal), "topic for meals (env ZONER_TOPIC_MEAL)")
+	fs.StringVar(&m.Kafka.Topics.Light, "topic-light", env("ZONER_TOPIC_LIGHT", m.Kafka.Topics.Light), "topic for light exposure (env ZONER_TOPIC_LIGHT)")
+	fs.StringVar(&m.Kafka.Topics.Trip, "topic-trip", env("ZONER_TOPIC_TRIP", m.Kafka.Topics.Trip), "topic for every other event: family, members, trips, flights (env ZONER_TOPIC_TRIP)")
+	partitions := fs.Int("partitions", envInt("ZONER_TOPIC_PARTITIONS", 6), "partitions of a topic the bridge creates (env ZONER_TOPIC_PARTITIONS)")
+	replication := fs.Int("replication", envInt("ZONER_TOPIC_REPLICATION", 1), "replication of a topic the bridge creates; -1 for the broker's default (env ZONER_TOPIC_REPLICATION)")
+	fs.StringVar(&m.Consumer, "consumer", env("ZONER_BRIDGE_CONSUMER", m.Consumer), "the durable consumer every replica shares (env ZONER_BRIDGE_CONSUMER)")
+	fs.DurationVar(&m.AckWait, "ack-wait", envDuration("ZONER_BRIDGE_ACK_WAIT", 30*time.Second), "how long an event fetched by a replica that died stays out before another gets it (env ZONER_BRIDGE_ACK_WAIT)")
+	fs.IntVar(&m.Workers, "workers", envInt("ZONER_BRIDGE_WORKERS", m.Workers), "batches in flight at once (env ZONER_BRIDGE_WORKERS)")
+	fs.IntVar(&m.Batch, "batch", envInt("ZONER_BRIDGE_BATCH", m.Batch), "most events in one batch (env ZONER_BRIDGE_BATCH)")
+	fs.BoolVar(&m.Downlink, "downlink", envBool("ZONER_DOWNLINK", true), "serve the families' hubs their events (env ZONER_DOWNLINK)")
+	fs.StringVar(&m.HTTPAddr, "http", env("ZONER_HTTP", m.HTTPAddr), "address for /metrics, /healthz and /readyz; empty for none (env ZONER_HTTP)")
+	logFormat := fs.String("log-format", env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (env ZONER_LOG_FORMAT)")
+	logLevel := fs.String("log-level", env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var err error
+	if m.NATSPassword, err = secret(*natsPassFile, "ZONER_NATS_PASSWORD"); err != nil {
+		return err
+	}
+	s, err := secret(*secretFile, "ZONER_CLOUD_SECRET")
+	if err != nil {
+		return err
+	}
+	m.Secret = []byte(s)
+	if *brokers != "" {
+		m.Kafka.Brokers = strings.Split(*brokers, ",")
+	}
+	m.Kafka.Partitions, m.Kafka.Replication = int32(*partitions), int16(*replication)
+	if m.Command == "creds" {
+		if m.Family, err = uuid.Parse(*family); err != nil {
+			return fmt.Errorf("-family: a family id is needed: %w", err)
+		}
+	}
+	if m.Logger == nil {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+			return fmt.Errorf("log level %q: use debug, info, warn or error", *logLevel)
+		}
+		m.Logger = newLogger(*logFormat, level)
+	}
+	return nil
+}
+
+// secret reads a secret from a file or, failing that, an environment
+// variable; it is never logged.
+func secret(file, envName string) (string, error) {
+	if file == "" {
+		return os.Getenv(envName), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func newLogger(format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "auto" {
+		format = "json"
+		if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// Run starts the bridge (for creds, prints and returns). It returns once
+// forwarding has started; Close drains and stops it.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if m.Stdout == nil {
+		m.Stdout = io.Discard
+	}
+	if m.Command == "creds" {
+		if len(m.Secret) < 16 {
+			return errors.New("creds: the cloud's secret (-secret-file or ZONER_CLOUD_SECRET, at least 16 bytes) is needed")
+		}
+		b, _ := json.MarshalIndent(struct {
+			FamilyID uuid.UUID `json:"family_id"`
+			Secret   string    `json:"secret"`
+		}{m.Family, natsjs.FamilySecret(m.Secret, m.Family)}, "", "  ")
+		fmt.Fprintf(m.Stdout, "%s\n", b)
+		return nil
+	}
+	if len(m.Kafka.Brokers) == 0 {
+		return errors.New("no Kafka brokers: set -kafka-brokers or ZONER_KAFKA_BROKERS")
+	}
+	startCtx := ctx
+	ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if err := m.connect(startCtx); err != nil {
+		return err
+	}
+	var err error
+	if m.sink, err = kafka.New(startCtx, m.Kafka, m.Logger); err != nil {
+		return err
+	}
+	if err := m.sink.EnsureTopics(startCtx); err != nil {
+		return err
+	}
+	source, err := natsjs.OpenSource(startCtx, m.nc, natsjs.SourceConfig{Consumer: m.Consumer, AckWait: m.AckWait})
+	if err != nil {
+		return err
+	}
+	if m.Downlink {
+		if m.downlink, err = natsjs.ServeDownlink(startCtx, m.nc, m.Logger); err != nil {
+			return err
+		}
+	}
+	if m.Metrics == nil {
+		m.Metrics = bridge.NewMetrics()
+	}
+	if err := m.serveHTTP(); err != nil {
+		return err
+	}
+	f := &bridge.Forwarder{Source: source, Sink: m.sink, Dead: source, Metrics: m.Metrics, Logger: m.Logger, Workers: m.Workers, Batch: m.Batch}
+	m.goRun(func() { f.Run(ctx) })
+	m.goRun(func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			if lag, err := source.Lag(ctx); err == nil {
+				m.Metrics.Lag(lag)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	m.Logger.Info("bridge forwarding", "nats", m.natsName(), "kafka", m.Kafka.Brokers, "topics", m.Kafka.Topics.All(), "workers", m.Workers, "batch", m.Batch, "leaf", m.LeafURL)
+	return nil
+}
+
+func (m *Main) natsName() string {
+	if m.Embed {
+		return "embedded"
+	}
+	return m.NATSURL
+}
+
+// connect reaches the cloud's NATS, starting it first with Embed.
+func (m *Main) connect(ctx context.Context) error {
+	if m.NATSConn != nil {
+		m.nc = m.NATSConn
+		return natsjs.EnsureStreams(ctx, m.nc, 0)
+	}
+	if !m.Embed {
+		nc, err := nats.Connect(m.NATSURL, nats.Name("zoner-bridge"), nats.UserInfo(m.NATSUser, m.NATSPassword),
+			nats.MaxReconnects(-1), nats.ReconnectWait(time.Second), nats.RetryOnFailedConnect(true),
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { m.Logger.Warn("nats disconnected", "err", err) }),
+			nats.ReconnectHandler(func(*nats.Conn) { m.Logger.Info("nats reconnected") }))
+		if err != nil {
+			return fmt.Errorf("connect to %s: %w", m.NATSURL, err)
+		}
+		m.nc = nc
+		return natsjs.EnsureStreams(ctx, nc, 0)
+	}
+	host, portStr, err := net.SplitHostPort(m.LeafAddr)
+	if err != nil {
+		return fmt.Errorf("-leaf %q: %w", m.LeafAddr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("-leaf %q: the port is not a number", m.LeafAddr)
+	}
+	var leafTLS *tls.Config
+	if m.LeafTLSCert != "" || m.LeafTLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(m.LeafTLSCert, m.LeafTLSKey)
+		if err != nil {
+			return fmt.Errorf("load the leaf TLS certificate and key: %w", err)
+		}
+		leafTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if m.NATSPassword == "" {
+		m.NATSPassword = rand.Text() // only this process connects
+	}
+	m.cloud, err = natsjs.StartCloud(ctx, natsjs.CloudConfig{
+		StoreDir: m.EmbedDir, Port: -1, LeafHost: host, LeafPort: port, LeafTLS: leafTLS,
+		Secret: m.Secret, ServicePassword: m.NATSPassword,
+	}, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.LeafURL = m.cloud.LeafURL()
+	m.nc, err = m.cloud.Connect("zoner-bridge")
+	return err
+}
+
+func (m *Main) serveHTTP() error {
+	if m.HTTPAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", m.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.HTTPAddr, err)
+	}
+	m.MetricsURL = "http://" + ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		m.Metrics.WritePrometheus(w)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if m.nc == nil || !m.nc.IsConnected() {
+			http.Error(w, "not connected to NATS", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	m.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	m.goRun(func() {
+		if err := m.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server", "err", err)
+		}
+	})
+	return nil
+}
+
+func (m *Main) goRun(f func()) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		f()
+	}()
+}
+
+// Close drains: the forwarder finishes the batches in flight, then the
+// producer flushes, then the connections close.
+func (m *Main) Close() error {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	if m.httpSrv != nil {
+		m.httpSrv.Close()
+	}
+	m.wg.Wait()
+	if m.downlink != nil {
+		m.downlink.Close()
+	}
+	if m.sink != nil {
+		m.sink.Close()
+	}
+	if m.nc != nil {
+		m.nc.FlushTimeout(2 * time.Second) // the last acks
+		if m.nc != m.NATSConn {
+			m.nc.Close()
+		}
+	}
+	if m.cloud != nil {
+		m.cloud.Close()
+	}
+	return nil
+}
