@@ -218,13 +218,35 @@ func TestHubBinaryLinksNoCloudClients(t *testing.T) {
 // exception is hub/ics, a pure formatter with no dependency of its own,
 // which the HTTP layer uses to write calendar feeds.
 func TestHubSubpackagesDoNotImportEachOther(t *testing.T) {
-	const root = "github.com/zoner-family/zoner/hub/"
+	subpackagesApart(t, "hub", "ics")
+}
+
+// The bridge keeps its domain (the forwarder, Source and Sink) free of
+// NATS and Kafka, and its subpackages apart: cmd/ wires them.
+func TestBridgeSubpackagesDoNotImportEachOther(t *testing.T) {
+	subpackagesApart(t, "bridge")
+	pkg, ok := goPackages(t)["bridge"]
+	if !ok {
+		t.Fatal("no bridge package")
+	}
+	for _, imp := range pkg.Imports {
+		if strings.Contains(imp, "nats-io") || strings.Contains(imp, "franz-go") {
+			t.Errorf("bridge imports %s", imp)
+		}
+	}
+}
+
+// subpackagesApart checks that area's subpackages (outside cmd/) import no
+// other subpackage of it, except those named in allowed.
+func subpackagesApart(t *testing.T, area string, allowed ...string) {
+	t.Helper()
+	root := "github.com/zoner-family/zoner/" + area + "/"
 	for dir, pkg := range goPackages(t) {
-		if !strings.HasPrefix(dir, "hub/") || strings.HasPrefix(dir, "hub/cmd") {
+		if !strings.HasPrefix(dir, area+"/") || strings.HasPrefix(dir, area+"/cmd") {
 			continue
 		}
 		for _, imp := range pkg.Imports {
-			if strings.HasPrefix(imp, root) && imp != root+"ics" {
+			if strings.HasPrefix(imp, root) && !slices.Contains(allowed, strings.TrimPrefix(imp, root)) {
 				t.Errorf("%s imports %s", dir, imp)
 			}
 		}

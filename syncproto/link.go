@@ -149,6 +149,9 @@ type Credentials struct {
 // String never shows the secret.
 func (c Credentials) String() string { return "credentials of family " + c.FamilyID.String() }
 
+// GoString never shows the secret either.
+func (c Credentials) GoString() string { return c.String() }
+
 // ReadCredentials reads and checks a credentials file.
 func ReadCredentials(path string) (Credentials, error) {
 	b, err := os.ReadFile(path)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/zoner-family/zoner/bridge/natsjs"
 	"github.com/zoner-family/zoner/syncproto"
@@ -26,15 +28,19 @@ type testCloud struct {
 	tb       testing.TB
 	dir      string
 	leafPort int
+	tls      *tls.Config
 	*natsjs.Cloud
 	down *natsjs.Downlink
-	svc  interface{ Close() }
+	svc  *nats.Conn
 	js   jetstream.JetStream
 }
 
-func startTestCloud(tb testing.TB) *testCloud {
+func startTestCloud(tb testing.TB, leafTLS ...*tls.Config) *testCloud {
 	tb.Helper()
 	c := &testCloud{tb: tb, dir: tb.TempDir(), leafPort: freeTCPPort(tb)}
+	if len(leafTLS) > 0 {
+		c.tls = leafTLS[0]
+	}
 	c.start()
 	tb.Cleanup(c.stop)
 	return c
@@ -45,7 +51,7 @@ func (c *testCloud) start() {
 	ctx := context.Background()
 	var err error
 	c.Cloud, err = natsjs.StartCloud(ctx, natsjs.CloudConfig{
-		StoreDir: c.dir, Port: -1, LeafPort: c.leafPort,
+		StoreDir: c.dir, Port: -1, LeafPort: c.leafPort, LeafTLS: c.tls,
 		Secret: []byte("the cloud's test secret, 32 bytes"), ServicePassword: "svc",
 	}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -415,5 +421,77 @@ func TestSyncTwoHubsConverge(t *testing.T) {
 	ids, msgs := cloud.ids()
 	if len(ids) != 35 || msgs != 35 {
 		t.Fatalf("the cloud holds %d events in %d messages, want 35 in 35: events that came down went back up", len(ids), msgs)
+	}
+}
+
+// TestSyncCloudNewsOverTLS: over a TLS link (the cloud's certificate
+// trusted through -cloud-ca), news the cloud made for the family — a
+// flight delay — reaches the hub and is applied like any event; what the
+// cloud sends that does not pass the hub's validation is refused, counted,
+// and does not hold up what comes after it.
+func TestSyncCloudNewsOverTLS(t *testing.T) {
+	certFile, keyFile, _ := selfSigned(t)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud := startTestCloud(t, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if !strings.HasPrefix(cloud.LeafURL(), "tls://") {
+		t.Fatalf("leaf URL %s is not tls://", cloud.LeafURL())
+	}
+	f := newFamily(t)
+	m := mustRun(t, t.TempDir(), func(m *Main) {
+		m.CloudURL = cloud.LeafURL()
+		m.CloudCreds = cloud.creds(f.id)
+		m.CloudCA = certFile
+		m.CloudReconnect = 100 * time.Millisecond
+	})
+	c := &client{tb: t, base: m.URL}
+	c.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
+	c.write(f, []syncproto.Envelope{f.tripEvent()})
+	waitUntil(t, 30*time.Second, "linked over TLS and in step", func() (bool, string) {
+		st := c.sync()
+		return st.Cloud.Linked && st.Cloud.Pending == 0, fmt.Sprintf("%+v", st.Cloud)
+	})
+
+	publish := func(raw []byte, family uuid.UUID, typ syncproto.Type) {
+		t.Helper()
+		msg := nats.NewMsg(syncproto.IngestSubject(f.id, typ))
+		msg.Data = raw
+		msg.Header.Set(syncproto.HeaderFamily, family.String())
+		msg.Header.Set(syncproto.HeaderType, string(typ))
+		if _, err := cloud.js.PublishMsg(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := newFamily(t)
+	publish([]byte(`{"id": "not an event"`), f.id, syncproto.TypeFlightUpdated)
+	publish(other.encode(other.setup()[0]), f.id, syncproto.TypeFamilyUpserted)
+	delay := f.event(uuid.Nil, testNow, time.Time{}, "Europe/London", &syncproto.FlightUpdated{TripID: f.trip, Leg: 1, Flight: "BA286",
+		Status: syncproto.FlightDelayed, Depart: f.tripLegs[0].Depart.Add(3 * time.Hour), Arrive: f.tripLegs[0].Arrive.Add(3 * time.Hour)})
+	delay.Origin = "cloud:flight-status"
+	publish(f.encode(delay), f.id, syncproto.TypeFlightUpdated)
+	if err := natsjs.Ring(cloud.svc, f.id); err != nil {
+		t.Fatal(err)
+	}
+
+	var trip struct {
+		Updates []struct {
+			Status string `json:"status"`
+		} `json:"flight_updates"`
+	}
+	waitUntil(t, 10*time.Second, "the delay applied", func() (bool, string) {
+		c.json("GET", "/api/v1/trips/"+f.trip.String(), nil, 200, &trip)
+		return len(trip.Updates) == 1 && trip.Updates[0].Status == "delayed", fmt.Sprintf("%+v", trip.Updates)
+	})
+	var st struct {
+		Cloud struct {
+			Refused  int `json:"refused"`
+			Received int `json:"received"`
+		} `json:"cloud"`
+	}
+	c.json("GET", "/api/v1/sync", nil, 200, &st)
+	if st.Cloud.Refused != 2 || st.Cloud.Received != 1 {
+		t.Fatalf("refused %d, received %d; want 2 and 1", st.Cloud.Refused, st.Cloud.Received)
 	}
 }

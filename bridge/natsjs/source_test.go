@@ -1,0 +1,122 @@
+package natsjs_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/zoner-family/zoner/bridge"
+	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// memSink keeps what it is given, refusing for good the ids in never.
+type memSink struct {
+	mu    sync.Mutex
+	got   map[uuid.UUID]bridge.Event
+	never map[uuid.UUID]bool
+}
+
+func (s *memSink) Produce(ctx context.Context, events []bridge.Event) []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]error, len(events))
+	for i, e := range events {
+		if s.never[e.ID] {
+			out[i] = fmt.Errorf("MESSAGE_TOO_LARGE: %w", bridge.ErrPermanent)
+			continue
+		}
+		s.got[e.ID] = e
+	}
+	return out
+}
+
+// TestSourceForwardsAndDeadLetters runs the forwarder on the real ingest
+// stream: good events reach the sink with the fields their headers carry;
+// one without its headers and one the sink can never take end in the
+// dead-letter stream with the reason, and none of them comes back.
+func TestSourceForwardsAndDeadLetters(t *testing.T) {
+	ctx := context.Background()
+	cloud := MustStartCloud(t)
+	nc, err := cloud.Connect("test-bridge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	family, member := uuid.New(), uuid.New()
+	var ids []uuid.UUID
+	for i := range 50 {
+		id := syncproto.NewID()
+		ids = append(ids, id)
+		msg := nats.NewMsg(syncproto.IngestSubject(family, syncproto.TypeSleep))
+		msg.Data = []byte(`{"n":` + strconv.Itoa(i) + `}`)
+		msg.Header.Set(syncproto.HeaderID, id.String())
+		msg.Header.Set(syncproto.HeaderType, string(syncproto.TypeSleep))
+		msg.Header.Set(syncproto.HeaderFamily, family.String())
+		msg.Header.Set(syncproto.HeaderMember, member.String())
+		msg.Header.Set(syncproto.HeaderV, "1")
+		if _, err := js.PublishMsg(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := js.Publish(ctx, syncproto.IngestRoot+"."+family.String()+".sleep", []byte(`{"headers":"none"}`)); err != nil {
+		t.Fatal(err)
+	}
+	src, err := natsjs.OpenSource(ctx, nc, natsjs.SourceConfig{AckWait: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &memSink{got: map[uuid.UUID]bridge.Event{}, never: map[uuid.UUID]bool{ids[7]: true}}
+	m := bridge.NewMetrics()
+	f := &bridge.Forwarder{Source: src, Sink: sink, Dead: src, Metrics: m, Batch: 20, Wait: 100 * time.Millisecond}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { f.Run(runCtx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for m.Forwarded() < 49 || m.DeadLettered() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("forwarded %d, dead-lettered %d", m.Forwarded(), m.DeadLettered())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the ack wait: nothing comes back
+	stop()
+	<-done
+	if m.Forwarded() != 49 || m.DeadLettered() != 2 {
+		t.Fatalf("forwarded %d, dead-lettered %d; want 49 and 2 (something came back)", m.Forwarded(), m.DeadLettered())
+	}
+	e := sink.got[ids[3]]
+	if e.Family != family || e.Member != member || e.Type != syncproto.TypeSleep || e.V != 1 || string(e.Raw) != `{"n":3}` {
+		t.Fatalf("event as forwarded: %+v", e)
+	}
+	if lag, err := src.Lag(ctx); err != nil || lag != 0 {
+		t.Fatalf("lag %d (%v), want 0", lag, err)
+	}
+
+	dead, err := js.Stream(ctx, natsjs.DeadLetterStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for seq := uint64(1); seq <= 2; seq++ {
+		msg, err := dead.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reasons[msg.Header.Get(syncproto.HeaderID)] = msg.Header.Get(natsjs.DeadReasonHeader)
+	}
+	if r := reasons[ids[7].String()]; !strings.Contains(r, "MESSAGE_TOO_LARGE") {
+		t.Errorf("the too-large event's reason: %q", r)
+	}
+	if r := reasons[""]; !strings.Contains(r, "not an event message") || !strings.Contains(r, "Zoner-Id") {
+		t.Errorf("the headerless message's reason: %q", r)
+	}
+}
