@@ -324,6 +324,9 @@ func (m *Main) connect(ctx context.Context) error {
 		}
 		leafTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	if len(m.Secret) < 16 {
+		return errors.New("-embed needs the cloud's secret, which derives the families' credentials: -secret-file or ZONER_CLOUD_SECRET, at least 16 bytes")
+	}
 	if m.NATSPassword == "" {
 		m.NATSPassword = rand.Text() // only this process connects
 	}
