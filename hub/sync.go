@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -181,7 +182,9 @@ func (s *Syncer) loop(ctx context.Context, name string, step func(context.Contex
 		if failures > 0 {
 			s.logger.Info("sync: " + name + " works again")
 			s.mu.Lock()
-			s.status.LastError = ""
+			if strings.HasPrefix(s.status.LastError, name+": ") {
+				s.status.LastError = "" // the other direction's stays
+			}
 			s.mu.Unlock()
 		}
 		failures = 0
@@ -213,7 +216,7 @@ func (s *Syncer) wait(ctx context.Context, d time.Duration, wake <-chan struct{}
 
 // up sends one batch.
 func (s *Syncer) up(ctx context.Context) (bool, error) {
-	n, err := s.cloud.Up(ctx, 1000, time.Second)
+	n, err := s.cloud.Up(ctx, 10000, time.Second)
 	if n > 0 {
 		s.metrics.Sent(n)
 		s.mu.Lock()

@@ -125,16 +125,19 @@ func (c *Cloud) Up(ctx context.Context, max int, wait time.Duration) (int, error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// A stall detector: the link is given up on when no confirmation
+		// came for 30 s.
 		timeout := time.NewTimer(30 * time.Second)
 		defer timeout.Stop()
 		for s := range pipe {
 			if failed == nil && s.ack != nil {
 				select {
 				case <-s.ack.Ok():
+					timeout.Reset(30 * time.Second)
 				case err := <-s.ack.Err():
 					failed = fmt.Errorf("the cloud did not store event %s: %w", s.msg.Headers().Get(syncproto.HeaderID), err)
 				case <-timeout.C:
-					failed = errors.New("the cloud did not confirm within 30 s")
+					failed = errors.New("the cloud confirmed nothing for 30 s")
 				case <-ctx.Done():
 					failed = ctx.Err()
 				}
