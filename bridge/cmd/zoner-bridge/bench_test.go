@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -71,6 +72,10 @@ func catchUp(b *testing.B, brokerList string, n int) {
 	// Raw rate 2: a franz-go produce of the same records (acks all,
 	// idempotent, keyed by member), nothing else done.
 	produceRate := rawProduce(b, brokerList, events)
+	// For reference, not part of the target: the cloud's stream taking the
+	// same events from an in-process publisher (ids checked for repeats),
+	// with no link, no hub and no bridge: a ceiling for any uplink.
+	ingestRate := rawIngest(b, events)
 
 	// The catch-up: the cloud comes up, the hub links, and its uplink and
 	// the bridge run together until Kafka has acknowledged every event.
@@ -136,8 +141,9 @@ func catchUp(b *testing.B, brokerList string, n int) {
 	b.ReportMetric(produceRate, "raw-produce-events/s")
 	b.ReportMetric(catchRate, "catch-up-events/s")
 	b.ReportMetric(catchRate/slower, "ratio-to-slower-raw")
-	b.Logf("raw JetStream fetch %.0f events/s, raw franz-go produce %.0f events/s; catch-up hub → cloud → Kafka %.0f events/s (%.2f of the slower raw rate; target ≥ 0.5); the hub's uplink emptied after %s, Kafka had everything after %s",
-		fetchRate, produceRate, catchRate, catchRate/slower, uplinked.Round(time.Millisecond), elapsed.Round(time.Millisecond))
+	b.ReportMetric(ingestRate, "ref-cloud-ingest-events/s")
+	b.Logf("raw JetStream fetch %.0f events/s, raw franz-go produce %.0f events/s; catch-up hub → cloud → Kafka %.0f events/s (%.2f of the slower raw rate; target ≥ 0.5); the hub's uplink emptied after %s, Kafka had everything after %s; for reference, the cloud's stream alone takes %.0f events/s from an in-process publisher",
+		fetchRate, produceRate, catchRate, catchRate/slower, uplinked.Round(time.Millisecond), elapsed.Round(time.Millisecond), ingestRate)
 	if d := m.Metrics.DeadLettered(); d != 0 {
 		b.Fatalf("%d events dead-lettered", d)
 	}
@@ -194,6 +200,40 @@ func rawFetch(b *testing.B, h *hubnats.Server, n int) float64 {
 		}
 	}
 	return float64(n) / time.Since(start).Seconds()
+}
+
+func rawIngest(b *testing.B, events []hub.Event) float64 {
+	b.Helper()
+	ctx := context.Background()
+	cloud, err := natsjs.StartCloud(ctx, natsjs.CloudConfig{StoreDir: b.TempDir(), Port: -1, Secret: []byte(cloudSecret), ServicePassword: "svc"},
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cloud.Close()
+	nc, err := cloud.Connect("bench-ingest")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(16384))
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	for _, e := range events {
+		msg := nats.NewMsg(syncproto.IngestSubject(e.Header.FamilyID, e.Header.Type))
+		msg.Data = e.Raw
+		if _, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(e.Header.ID.String())); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(10 * time.Minute):
+		b.Fatal("the cloud's stream did not confirm in 10 min")
+	}
+	return float64(len(events)) / time.Since(start).Seconds()
 }
 
 func rawProduce(b *testing.B, brokerList string, events []hub.Event) float64 {
