@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/zoner-family/zoner/bridge"
 	"github.com/zoner-family/zoner/bridge/kafka"
@@ -270,14 +271,37 @@ func (p *pipeline) restartCloud() {
 	p.startCloud()
 }
 
-func (p *pipeline) startBridge() {
+// startBridge runs a bridge process and returns its metrics URL.
+func (p *pipeline) startBridge(extra ...string) string {
 	p.t.Helper()
 	addr := freeAddr(p.t)
-	p.bridge = start(p.t, "zoner-bridge", build(p.t, "."), []string{"ZONER_NATS_PASSWORD=svc"},
+	args := append([]string{
 		"-nats-url", p.cloud.ClientURL(), "-kafka-brokers", p.brokers, "-http", addr, "-log-format", "json",
 		"-topic-sleep", p.topics.Sleep, "-topic-meal", p.topics.Meal, "-topic-light", p.topics.Light, "-topic-trip", p.topics.Trip,
-		"-partitions", "3", "-batch", "500", "-ack-wait", "5s")
+		"-partitions", "3", "-batch", "500", "-ack-wait", "5s"}, extra...)
+	p.bridge = start(p.t, "zoner-bridge", build(p.t, "."), []string{"ZONER_NATS_PASSWORD=svc"}, args...)
 	waitHTTP(p.t, "http://"+addr+"/readyz")
+	return "http://" + addr + "/metrics"
+}
+
+// forwarded reads a bridge's zoner_bridge_forwarded_total.
+func forwarded(t testing.TB, metricsURL string) int {
+	t.Helper()
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "zoner_bridge_forwarded_total "); ok {
+			var n int
+			fmt.Sscan(v, &n)
+			return n
+		}
+	}
+	t.Fatalf("no zoner_bridge_forwarded_total in:\n%s", b)
+	return 0
 }
 
 func waitHTTP(t testing.TB, url string) {
@@ -493,6 +517,73 @@ func TestBridgeKilledMidBatch(t *testing.T) {
 	p.write(1000)
 	p.startBridge()
 	p.waitFor(21002, 2*time.Minute)
+}
+
+// TestBridgeDrainsOnSIGTERM: a bridge told to stop mid-stream finishes
+// and acknowledges what it holds, so its successor sends nothing twice.
+func TestBridgeDrainsOnSIGTERM(t *testing.T) {
+	p := newPipeline(t, brokers(t))
+	p.startHub()
+	p.write(20000)
+	p.consume()
+	// Small batches, one at a time: slow enough to be stopped mid-stream.
+	p.startBridge("-batch", "20", "-workers", "1")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if d, _ := p.seen.counts(); d > 1000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the bridge forwarded nothing")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.bridge.stop()
+	if code := p.bridge.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("the bridge exited with %d after SIGTERM", code)
+	}
+	// Everything it had fetched it acknowledged before it went.
+	nc, err := p.cloud.Connect("test-inspect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	cons, err := js.Consumer(context.Background(), natsjs.IngestStream, "bridge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := cons.CachedInfo(); info.NumAckPending != 0 {
+		t.Fatalf("%d events fetched by the stopped bridge are still unacknowledged", info.NumAckPending)
+	}
+	time.Sleep(time.Second) // what it wrote, the test's consumer sees
+	d, total := p.seen.counts()
+	t.Logf("bridge stopped with %d of 20,002 events in Kafka", d)
+	if d >= 20002 {
+		t.Fatal("the bridge had forwarded everything before it was stopped: the test proves nothing")
+	}
+	p.startBridge()
+	p.waitFor(20002, 2*time.Minute)
+	time.Sleep(6 * time.Second) // past -ack-wait: anything left unacknowledged would be back
+	if d, total = p.seen.counts(); total != d {
+		t.Fatalf("%d records for %d events: a graceful stop left work to be done again", total, d)
+	}
+}
+
+// TestBridgeReplicasShareTheWork: two bridges on one consumer split the
+// stream between them, and together forward every event.
+func TestBridgeReplicasShareTheWork(t *testing.T) {
+	p := newPipeline(t, brokers(t))
+	p.startHub()
+	p.write(20000)
+	p.consume()
+	a, b := p.startBridge(), p.startBridge()
+	p.waitFor(20002, 2*time.Minute)
+	na, nb := forwarded(t, a), forwarded(t, b)
+	t.Logf("replica A forwarded %d, replica B %d", na, nb)
+	if na == 0 || nb == 0 || na+nb < 20002 {
+		t.Fatalf("replicas forwarded %d and %d of 20,002", na, nb)
+	}
 }
 
 // TestLinkFlaps: the hub's link goes down every few seconds for a minute
