@@ -67,6 +67,23 @@ func leaf(tb testing.TB, cloud *natsjs.Cloud, creds syncproto.Credentials) *nats
 	return nc
 }
 
+// mustServeDownlink connects as the cloud's services and serves the
+// downlink on that connection, which it returns.
+func mustServeDownlink(tb testing.TB, cloud *natsjs.Cloud) *nats.Conn {
+	tb.Helper()
+	svc, err := cloud.Connect("test-service")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(svc.Close)
+	down, err := natsjs.ServeDownlink(context.Background(), svc, quiet())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(down.Close)
+	return svc
+}
+
 func waitFor(tb testing.TB, what string, ok func() bool) {
 	tb.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -92,16 +109,7 @@ func event(family uuid.UUID) *nats.Msg {
 func TestFamilyIsolation(t *testing.T) {
 	ctx := context.Background()
 	cloud := MustStartCloud(t)
-	svc, err := cloud.Connect("test-service")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	down, err := natsjs.ServeDownlink(ctx, svc, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer down.Close()
+	svc := mustServeDownlink(t, cloud)
 	famA, famB := uuid.New(), uuid.New()
 	a := leaf(t, cloud, cloud.Credentials(famA))
 	b := leaf(t, cloud, cloud.Credentials(famB))

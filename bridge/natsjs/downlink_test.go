@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/zoner-family/zoner/bridge/natsjs"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -17,16 +16,7 @@ import (
 func TestDownlinkPages(t *testing.T) {
 	ctx := context.Background()
 	cloud := MustStartCloud(t)
-	svc, err := cloud.Connect("test-service")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	down, err := natsjs.ServeDownlink(ctx, svc, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer down.Close()
+	svc := mustServeDownlink(t, cloud)
 	js, _ := jetstream.New(svc)
 	fam, other := uuid.New(), uuid.New()
 	want := map[string]bool{}

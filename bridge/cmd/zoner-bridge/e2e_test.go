@@ -31,6 +31,7 @@ import (
 	"github.com/zoner-family/zoner/bridge"
 	"github.com/zoner-family/zoner/bridge/kafka"
 	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/internal/netproxy"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -151,67 +152,21 @@ func (p *proc) stop() {
 	}
 }
 
-// linkProxy stands between a hub and the cloud's leaf port: Cut drops
-// every connection and refuses new ones until Mend.
-type linkProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
-}
+// linkProxy stands between a hub and the cloud's leaf port: Cut drops the
+// link and refuses it until Mend.
+type linkProxy struct{ *netproxy.Proxy }
 
-func newLinkProxy(t testing.TB, target string) *linkProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func newLinkProxy(tb testing.TB, target string) *linkProxy {
+	tb.Helper()
+	p, err := netproxy.Start(target)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	p := &linkProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			out, derr := net.DialTimeout("tcp", p.target, time.Second)
-			if p.down || derr != nil {
-				p.mu.Unlock()
-				in.Close()
-				if out != nil {
-					out.Close()
-				}
-				continue
-			}
-			p.conns[in], p.conns[out] = true, true
-			p.mu.Unlock()
-			pipe := func(dst, src net.Conn) { io.Copy(dst, src); dst.Close(); src.Close() }
-			go pipe(in, out)
-			go pipe(out, in)
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); p.Cut() })
-	return p
+	tb.Cleanup(p.Close)
+	return &linkProxy{p}
 }
 
-func (p *linkProxy) URL() string { return "nats-leaf://" + p.ln.Addr().String() }
-
-func (p *linkProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-}
-
-func (p *linkProxy) Mend() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = false
-}
+func (p *linkProxy) URL() string { return "nats-leaf://" + p.Addr() }
 
 // pipeline is one family's hub, the cloud's NATS (in the test process, so
 // that it can be restarted in place), a bridge process and a set of topics
@@ -557,7 +512,7 @@ func TestBridgeDrainsOnSIGTERM(t *testing.T) {
 		t.Fatalf("%d events fetched by the stopped bridge are still unacknowledged", info.NumAckPending)
 	}
 	time.Sleep(time.Second) // what it wrote, the test's consumer sees
-	d, total := p.seen.counts()
+	d, _ := p.seen.counts()
 	t.Logf("bridge stopped with %d of 20,002 events in Kafka", d)
 	if d >= 20002 {
 		t.Fatal("the bridge had forwarded everything before it was stopped: the test proves nothing")
@@ -565,7 +520,7 @@ func TestBridgeDrainsOnSIGTERM(t *testing.T) {
 	p.startBridge()
 	p.waitFor(20002, 2*time.Minute)
 	time.Sleep(6 * time.Second) // past -ack-wait: anything left unacknowledged would be back
-	if d, total = p.seen.counts(); total != d {
+	if d, total := p.seen.counts(); total != d {
 		t.Fatalf("%d records for %d events: a graceful stop left work to be done again", total, d)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/zoner-family/zoner/bridge"
 	"github.com/zoner-family/zoner/bridge/kafka"
 	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/internal/cli"
 )
 
 var errHelp = errors.New("help requested")
@@ -101,55 +102,31 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 		return fmt.Errorf("unknown command %q: use serve or creds", m.Command)
 	}
 	fs := flag.NewFlagSet("zoner-bridge "+m.Command, flag.ContinueOnError)
-	env := func(name, def string) string {
-		if v, ok := os.LookupEnv(name); ok {
-			return v
-		}
-		return def
-	}
-	envInt := func(name string, def int) int {
-		if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-			return n
-		}
-		return def
-	}
-	envDuration := func(name string, def time.Duration) time.Duration {
-		if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-			return d
-		}
-		return def
-	}
-	envBool := func(name string, def bool) bool {
-		if b, err := strconv.ParseBool(os.Getenv(name)); err == nil {
-			return b
-		}
-		return def
-	}
-	fs.StringVar(&m.NATSURL, "nats-url", env("ZONER_NATS_URL", "nats://127.0.0.1:4222"), "the cloud's NATS (env ZONER_NATS_URL)")
-	fs.StringVar(&m.NATSUser, "nats-user", env("ZONER_NATS_USER", m.NATSUser), "NATS user of the cloud's services (env ZONER_NATS_USER)")
-	natsPassFile := fs.String("nats-password-file", env("ZONER_NATS_PASSWORD_FILE", ""), "file holding the services' NATS password (env ZONER_NATS_PASSWORD_FILE, or the password in ZONER_NATS_PASSWORD)")
-	fs.BoolVar(&m.Embed, "embed", envBool("ZONER_EMBED_NATS", false), "run the cloud's NATS server in this process (one machine) (env ZONER_EMBED_NATS)")
-	fs.StringVar(&m.EmbedDir, "embed-dir", env("ZONER_EMBED_DIR", "zoner-cloud-nats"), "where the embedded server keeps its streams (env ZONER_EMBED_DIR)")
-	fs.StringVar(&m.LeafAddr, "leaf", env("ZONER_LEAF_ADDR", m.LeafAddr), "where the embedded server accepts hubs' leaf-node links (env ZONER_LEAF_ADDR)")
-	fs.StringVar(&m.LeafTLSCert, "leaf-tls-cert", env("ZONER_LEAF_TLS_CERT", ""), "PEM certificate: hubs link over TLS (env ZONER_LEAF_TLS_CERT)")
-	fs.StringVar(&m.LeafTLSKey, "leaf-tls-key", env("ZONER_LEAF_TLS_KEY", ""), "PEM key for -leaf-tls-cert (env ZONER_LEAF_TLS_KEY)")
-	secretFile := fs.String("secret-file", env("ZONER_CLOUD_SECRET_FILE", ""), "file holding the secret that derives the families' credentials (env ZONER_CLOUD_SECRET_FILE, or the secret in ZONER_CLOUD_SECRET)")
+	fs.StringVar(&m.NATSURL, "nats-url", cli.Env("ZONER_NATS_URL", "nats://127.0.0.1:4222"), "the cloud's NATS (env ZONER_NATS_URL)")
+	fs.StringVar(&m.NATSUser, "nats-user", cli.Env("ZONER_NATS_USER", m.NATSUser), "NATS user of the cloud's services (env ZONER_NATS_USER)")
+	natsPassFile := fs.String("nats-password-file", cli.Env("ZONER_NATS_PASSWORD_FILE", ""), "file holding the services' NATS password (env ZONER_NATS_PASSWORD_FILE, or the password in ZONER_NATS_PASSWORD)")
+	fs.BoolVar(&m.Embed, "embed", cli.EnvBool("ZONER_EMBED_NATS", false), "run the cloud's NATS server in this process (one machine) (env ZONER_EMBED_NATS)")
+	fs.StringVar(&m.EmbedDir, "embed-dir", cli.Env("ZONER_EMBED_DIR", "zoner-cloud-nats"), "where the embedded server keeps its streams (env ZONER_EMBED_DIR)")
+	fs.StringVar(&m.LeafAddr, "leaf", cli.Env("ZONER_LEAF_ADDR", m.LeafAddr), "where the embedded server accepts hubs' leaf-node links (env ZONER_LEAF_ADDR)")
+	fs.StringVar(&m.LeafTLSCert, "leaf-tls-cert", cli.Env("ZONER_LEAF_TLS_CERT", ""), "PEM certificate: hubs link over TLS (env ZONER_LEAF_TLS_CERT)")
+	fs.StringVar(&m.LeafTLSKey, "leaf-tls-key", cli.Env("ZONER_LEAF_TLS_KEY", ""), "PEM key for -leaf-tls-cert (env ZONER_LEAF_TLS_KEY)")
+	secretFile := fs.String("secret-file", cli.Env("ZONER_CLOUD_SECRET_FILE", ""), "file holding the secret that derives the families' credentials (env ZONER_CLOUD_SECRET_FILE, or the secret in ZONER_CLOUD_SECRET)")
 	family := fs.String("family", "", "creds: the family id")
-	brokers := fs.String("kafka-brokers", env("ZONER_KAFKA_BROKERS", ""), "Kafka bootstrap brokers, comma-separated (env ZONER_KAFKA_BROKERS)")
-	fs.StringVar(&m.Kafka.Topics.Sleep, "topic-sleep", env("ZONER_TOPIC_SLEEP", m.Kafka.Topics.Sleep), "topic for sleep and naps (env ZONER_TOPIC_SLEEP)")
-	fs.StringVar(&m.Kafka.Topics.Meal, "topic-meal", env("ZONER_TOPIC_MEAL", m.Kafka.Topics.Meal), "topic for meals (env ZONER_TOPIC_MEAL)")
-	fs.StringVar(&m.Kafka.Topics.Light, "topic-light", env("ZONER_TOPIC_LIGHT", m.Kafka.Topics.Light), "topic for light exposure (env ZONER_TOPIC_LIGHT)")
-	fs.StringVar(&m.Kafka.Topics.Trip, "topic-trip", env("ZONER_TOPIC_TRIP", m.Kafka.Topics.Trip), "topic for every other event: family, members, trips, flights (env ZONER_TOPIC_TRIP)")
-	partitions := fs.Int("partitions", envInt("ZONER_TOPIC_PARTITIONS", 6), "partitions of a topic the bridge creates (env ZONER_TOPIC_PARTITIONS)")
-	replication := fs.Int("replication", envInt("ZONER_TOPIC_REPLICATION", 1), "replication of a topic the bridge creates; -1 for the broker's default (env ZONER_TOPIC_REPLICATION)")
-	fs.StringVar(&m.Consumer, "consumer", env("ZONER_BRIDGE_CONSUMER", m.Consumer), "the durable consumer every replica shares (env ZONER_BRIDGE_CONSUMER)")
-	fs.DurationVar(&m.AckWait, "ack-wait", envDuration("ZONER_BRIDGE_ACK_WAIT", 30*time.Second), "how long an event fetched by a replica that died stays out before another gets it (env ZONER_BRIDGE_ACK_WAIT)")
-	fs.IntVar(&m.Workers, "workers", envInt("ZONER_BRIDGE_WORKERS", m.Workers), "batches in flight at once (env ZONER_BRIDGE_WORKERS)")
-	fs.IntVar(&m.Batch, "batch", envInt("ZONER_BRIDGE_BATCH", m.Batch), "most events in one batch (env ZONER_BRIDGE_BATCH)")
-	fs.BoolVar(&m.Downlink, "downlink", envBool("ZONER_DOWNLINK", true), "serve the families' hubs their events (env ZONER_DOWNLINK)")
-	fs.StringVar(&m.HTTPAddr, "http", env("ZONER_HTTP", m.HTTPAddr), "address for /metrics, /healthz and /readyz; empty for none (env ZONER_HTTP)")
-	logFormat := fs.String("log-format", env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (env ZONER_LOG_FORMAT)")
-	logLevel := fs.String("log-level", env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
+	brokers := fs.String("kafka-brokers", cli.Env("ZONER_KAFKA_BROKERS", ""), "Kafka bootstrap brokers, comma-separated (env ZONER_KAFKA_BROKERS)")
+	fs.StringVar(&m.Kafka.Topics.Sleep, "topic-sleep", cli.Env("ZONER_TOPIC_SLEEP", m.Kafka.Topics.Sleep), "topic for sleep and naps (env ZONER_TOPIC_SLEEP)")
+	fs.StringVar(&m.Kafka.Topics.Meal, "topic-meal", cli.Env("ZONER_TOPIC_MEAL", m.Kafka.Topics.Meal), "topic for meals (env ZONER_TOPIC_MEAL)")
+	fs.StringVar(&m.Kafka.Topics.Light, "topic-light", cli.Env("ZONER_TOPIC_LIGHT", m.Kafka.Topics.Light), "topic for light exposure (env ZONER_TOPIC_LIGHT)")
+	fs.StringVar(&m.Kafka.Topics.Trip, "topic-trip", cli.Env("ZONER_TOPIC_TRIP", m.Kafka.Topics.Trip), "topic for every other event: family, members, trips, flights (env ZONER_TOPIC_TRIP)")
+	partitions := fs.Int("partitions", cli.EnvInt("ZONER_TOPIC_PARTITIONS", 6), "partitions of a topic the bridge creates (env ZONER_TOPIC_PARTITIONS)")
+	replication := fs.Int("replication", cli.EnvInt("ZONER_TOPIC_REPLICATION", 1), "replication of a topic the bridge creates; -1 for the broker's default (env ZONER_TOPIC_REPLICATION)")
+	fs.StringVar(&m.Consumer, "consumer", cli.Env("ZONER_BRIDGE_CONSUMER", m.Consumer), "the durable consumer every replica shares (env ZONER_BRIDGE_CONSUMER)")
+	fs.DurationVar(&m.AckWait, "ack-wait", cli.EnvDuration("ZONER_BRIDGE_ACK_WAIT", 30*time.Second), "how long an event fetched by a replica that died stays out before another gets it (env ZONER_BRIDGE_ACK_WAIT)")
+	fs.IntVar(&m.Workers, "workers", cli.EnvInt("ZONER_BRIDGE_WORKERS", m.Workers), "batches in flight at once (env ZONER_BRIDGE_WORKERS)")
+	fs.IntVar(&m.Batch, "batch", cli.EnvInt("ZONER_BRIDGE_BATCH", m.Batch), "most events in one batch (env ZONER_BRIDGE_BATCH)")
+	fs.BoolVar(&m.Downlink, "downlink", cli.EnvBool("ZONER_DOWNLINK", true), "serve the families' hubs their events (env ZONER_DOWNLINK)")
+	fs.StringVar(&m.HTTPAddr, "http", cli.Env("ZONER_HTTP", m.HTTPAddr), "address for /metrics, /healthz and /readyz; empty for none (env ZONER_HTTP)")
+	logFormat := fs.String("log-format", cli.Env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (env ZONER_LOG_FORMAT)")
+	logLevel := fs.String("log-level", cli.Env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -160,10 +137,10 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	var err error
-	if m.NATSPassword, err = secret(*natsPassFile, "ZONER_NATS_PASSWORD"); err != nil {
+	if m.NATSPassword, err = cli.Secret(*natsPassFile, "ZONER_NATS_PASSWORD"); err != nil {
 		return err
 	}
-	s, err := secret(*secretFile, "ZONER_CLOUD_SECRET")
+	s, err := cli.Secret(*secretFile, "ZONER_CLOUD_SECRET")
 	if err != nil {
 		return err
 	}
@@ -178,40 +155,11 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 		}
 	}
 	if m.Logger == nil {
-		var level slog.Level
-		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-			return fmt.Errorf("log level %q: use debug, info, warn or error", *logLevel)
+		if m.Logger, err = cli.NewLogger(*logFormat, *logLevel); err != nil {
+			return err
 		}
-		m.Logger = newLogger(*logFormat, level)
 	}
 	return nil
-}
-
-// secret reads a secret from a file or, failing that, an environment
-// variable; it is never logged.
-func secret(file, envName string) (string, error) {
-	if file == "" {
-		return os.Getenv(envName), nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("read secret: %w", err)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
-func newLogger(format string, level slog.Level) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
-	if format == "auto" {
-		format = "json"
-		if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			format = "text"
-		}
-	}
-	if format == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 }
 
 // Run starts the bridge (for creds, prints and returns). It returns once

@@ -26,6 +26,7 @@ import (
 	hubhttp "github.com/zoner-family/zoner/hub/http"
 	"github.com/zoner-family/zoner/hub/natsjs"
 	"github.com/zoner-family/zoner/hub/sqlite"
+	"github.com/zoner-family/zoner/internal/cli"
 	"github.com/zoner-family/zoner/syncproto"
 	"github.com/zoner-family/zoner/web"
 )
@@ -100,51 +101,23 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 		return fmt.Errorf("unknown command %q: use serve, rebuild or pair", m.Command)
 	}
 	fs := flag.NewFlagSet("zoner-hub "+m.Command, flag.ContinueOnError)
-	env := func(name, def string) string {
-		if v, ok := os.LookupEnv(name); ok {
-			return v
-		}
-		return def
-	}
-	envInt := func(name string, def int) int {
-		if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-			return n
-		}
-		return def
-	}
-	envFloat := func(name string, def float64) float64 {
-		if n, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-			return n
-		}
-		return def
-	}
-	envDuration := func(name string, def time.Duration) time.Duration {
-		if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-			return d
-		}
-		return def
-	}
-	envBool := func(name string) bool {
-		b, _ := strconv.ParseBool(os.Getenv(name))
-		return b
-	}
-	fs.StringVar(&m.DataDir, "data", env("ZONER_DATA_DIR", defaultDataDir()), "data directory (env ZONER_DATA_DIR)")
-	fs.StringVar(&m.HTTPAddr, "http", env("ZONER_HTTP", m.HTTPAddr), "HTTP listen address; a non-loopback address requires the pairing token (env ZONER_HTTP)")
-	lan := fs.Bool("lan", envBool("ZONER_LAN"), "serve the local network on port 8080 (same as -http 0.0.0.0:8080) (env ZONER_LAN)")
-	fs.IntVar(&m.NATSPort, "nats-port", envInt("ZONER_NATS_PORT", m.NATSPort), "NATS client port of the embedded server; -1 for none (env ZONER_NATS_PORT)")
-	keyFile := fs.String("store-key-file", env("ZONER_STORE_KEY_FILE", ""), "file holding the key that encrypts the event log at rest (env ZONER_STORE_KEY_FILE; or the key itself in ZONER_STORE_KEY)")
-	fs.StringVar(&m.StoreCipher, "store-cipher", env("ZONER_STORE_CIPHER", m.StoreCipher), "cipher for the encrypted event log: chacha or aes (env ZONER_STORE_CIPHER)")
-	fs.BoolVar(&m.SyncAlways, "sync-always", envBool("ZONER_SYNC_ALWAYS"), "fsync every event before acknowledging it: survives power loss, not only crashes (env ZONER_SYNC_ALWAYS)")
-	writeRate := fs.Float64("write-rate", envFloat("ZONER_WRITE_RATE", 20), "writes per second allowed per client, with bursts of five times as many (env ZONER_WRITE_RATE)")
-	readRate := fs.Float64("read-rate", envFloat("ZONER_READ_RATE", 50), "reads per second allowed per client, with bursts of four times as many (env ZONER_READ_RATE)")
-	fs.StringVar(&m.TLSCert, "tls-cert", env("ZONER_TLS_CERT", ""), "PEM certificate file: serve HTTPS (with -tls-key) (env ZONER_TLS_CERT)")
-	fs.StringVar(&m.TLSKey, "tls-key", env("ZONER_TLS_KEY", ""), "PEM private key file for -tls-cert (env ZONER_TLS_KEY)")
-	fs.StringVar(&m.CloudURL, "cloud-url", env("ZONER_CLOUD_URL", ""), "the cloud's leaf-node URL, nats-leaf://host:7422 or tls://host:7422; with -cloud-creds the hub syncs with the cloud (env ZONER_CLOUD_URL)")
-	fs.StringVar(&m.CloudCreds, "cloud-creds", env("ZONER_CLOUD_CREDS", ""), "the family's cloud credentials file (env ZONER_CLOUD_CREDS)")
-	fs.DurationVar(&m.CloudReconnect, "cloud-reconnect", envDuration("ZONER_CLOUD_RECONNECT", 2*time.Second), "wait between attempts to link while the cloud cannot be reached (env ZONER_CLOUD_RECONNECT)")
-	fs.StringVar(&m.CloudCA, "cloud-ca", env("ZONER_CLOUD_CA", ""), "PEM file of the authority that signed the cloud's certificate, if the system does not trust it (env ZONER_CLOUD_CA)")
-	logFormat := fs.String("log-format", env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (text on a terminal) (env ZONER_LOG_FORMAT)")
-	logLevel := fs.String("log-level", env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
+	fs.StringVar(&m.DataDir, "data", cli.Env("ZONER_DATA_DIR", defaultDataDir()), "data directory (env ZONER_DATA_DIR)")
+	fs.StringVar(&m.HTTPAddr, "http", cli.Env("ZONER_HTTP", m.HTTPAddr), "HTTP listen address; a non-loopback address requires the pairing token (env ZONER_HTTP)")
+	lan := fs.Bool("lan", cli.EnvBool("ZONER_LAN", false), "serve the local network on port 8080 (same as -http 0.0.0.0:8080) (env ZONER_LAN)")
+	fs.IntVar(&m.NATSPort, "nats-port", cli.EnvInt("ZONER_NATS_PORT", m.NATSPort), "NATS client port of the embedded server; -1 for none (env ZONER_NATS_PORT)")
+	keyFile := fs.String("store-key-file", cli.Env("ZONER_STORE_KEY_FILE", ""), "file holding the key that encrypts the event log at rest (env ZONER_STORE_KEY_FILE; or the key itself in ZONER_STORE_KEY)")
+	fs.StringVar(&m.StoreCipher, "store-cipher", cli.Env("ZONER_STORE_CIPHER", m.StoreCipher), "cipher for the encrypted event log: chacha or aes (env ZONER_STORE_CIPHER)")
+	fs.BoolVar(&m.SyncAlways, "sync-always", cli.EnvBool("ZONER_SYNC_ALWAYS", false), "fsync every event before acknowledging it: survives power loss, not only crashes (env ZONER_SYNC_ALWAYS)")
+	writeRate := fs.Float64("write-rate", cli.EnvFloat("ZONER_WRITE_RATE", 20), "writes per second allowed per client, with bursts of five times as many (env ZONER_WRITE_RATE)")
+	readRate := fs.Float64("read-rate", cli.EnvFloat("ZONER_READ_RATE", 50), "reads per second allowed per client, with bursts of four times as many (env ZONER_READ_RATE)")
+	fs.StringVar(&m.TLSCert, "tls-cert", cli.Env("ZONER_TLS_CERT", ""), "PEM certificate file: serve HTTPS (with -tls-key) (env ZONER_TLS_CERT)")
+	fs.StringVar(&m.TLSKey, "tls-key", cli.Env("ZONER_TLS_KEY", ""), "PEM private key file for -tls-cert (env ZONER_TLS_KEY)")
+	fs.StringVar(&m.CloudURL, "cloud-url", cli.Env("ZONER_CLOUD_URL", ""), "the cloud's leaf-node URL, nats-leaf://host:7422 or tls://host:7422; with -cloud-creds the hub syncs with the cloud (env ZONER_CLOUD_URL)")
+	fs.StringVar(&m.CloudCreds, "cloud-creds", cli.Env("ZONER_CLOUD_CREDS", ""), "the family's cloud credentials file (env ZONER_CLOUD_CREDS)")
+	fs.DurationVar(&m.CloudReconnect, "cloud-reconnect", cli.EnvDuration("ZONER_CLOUD_RECONNECT", 2*time.Second), "wait between attempts to link while the cloud cannot be reached (env ZONER_CLOUD_RECONNECT)")
+	fs.StringVar(&m.CloudCA, "cloud-ca", cli.Env("ZONER_CLOUD_CA", ""), "PEM file of the authority that signed the cloud's certificate, if the system does not trust it (env ZONER_CLOUD_CA)")
+	logFormat := fs.String("log-format", cli.Env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (text on a terminal) (env ZONER_LOG_FORMAT)")
+	logLevel := fs.String("log-level", cli.Env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -164,20 +137,14 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	if *lan && !flagSet(fs, "http") && os.Getenv("ZONER_HTTP") == "" {
 		m.HTTPAddr = "0.0.0.0:8080"
 	}
-	m.StoreKey = os.Getenv("ZONER_STORE_KEY")
-	if *keyFile != "" {
-		b, err := os.ReadFile(*keyFile)
-		if err != nil {
-			return fmt.Errorf("read store key: %w", err)
-		}
-		m.StoreKey = strings.TrimSpace(string(b))
+	var err error
+	if m.StoreKey, err = cli.Secret(*keyFile, "ZONER_STORE_KEY"); err != nil {
+		return fmt.Errorf("store key: %w", err)
 	}
 	if m.Logger == nil {
-		var level slog.Level
-		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-			return fmt.Errorf("log level %q: use debug, info, warn or error", *logLevel)
+		if m.Logger, err = cli.NewLogger(*logFormat, *logLevel); err != nil {
+			return err
 		}
-		m.Logger = newLogger(*logFormat, level)
 	}
 	return nil
 }
@@ -201,20 +168,6 @@ func defaultDataDir() string {
 		return filepath.Join(d, "zoner-hub")
 	}
 	return "zoner-hub-data"
-}
-
-func newLogger(format string, level slog.Level) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
-	if format == "auto" {
-		format = "json"
-		if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			format = "text"
-		}
-	}
-	if format == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 }
 
 // Run starts the hub. For serve it returns once the state has caught up

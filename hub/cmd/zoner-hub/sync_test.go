@@ -5,13 +5,11 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/internal/netproxy"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -140,78 +139,21 @@ func freeTCPPort(tb testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// linkProxy stands between a hub and the cloud: Cut drops every
-// connection and refuses new ones until Mend, as a network that goes away.
-type linkProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
-}
+// linkProxy stands between a hub and the cloud's leaf port: Cut drops the
+// link and refuses it until Mend.
+type linkProxy struct{ *netproxy.Proxy }
 
 func newLinkProxy(tb testing.TB, target string) *linkProxy {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := netproxy.Start(target)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p := &linkProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	go p.serve()
-	tb.Cleanup(func() { ln.Close(); p.Cut() })
-	return p
+	tb.Cleanup(p.Close)
+	return &linkProxy{p}
 }
 
-func (p *linkProxy) URL() string { return "nats-leaf://" + p.ln.Addr().String() }
-
-func (p *linkProxy) serve() {
-	for {
-		in, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			in.Close()
-			continue
-		}
-		out, err := net.DialTimeout("tcp", p.target, time.Second)
-		if err != nil {
-			p.mu.Unlock()
-			in.Close()
-			continue
-		}
-		p.conns[in], p.conns[out] = true, true
-		p.mu.Unlock()
-		go p.pipe(in, out)
-		go p.pipe(out, in)
-	}
-}
-
-func (p *linkProxy) pipe(dst, src net.Conn) {
-	io.Copy(dst, src)
-	dst.Close()
-	src.Close()
-}
-
-// Cut drops the link.
-func (p *linkProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-}
-
-// Mend lets the link be made again.
-func (p *linkProxy) Mend() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = false
-}
+func (p *linkProxy) URL() string { return "nats-leaf://" + p.Addr() }
 
 // linked runs a hub that syncs with the cloud through proxy.
 func linked(tb testing.TB, cloud *testCloud, proxy *linkProxy, family uuid.UUID, dir string) (*Main, *client) {
