@@ -403,6 +403,38 @@ func (s *seen) counts() (distinct, total int) {
 	return len(s.ids), s.total
 }
 
+// ackPending counts the events bridges fetched and did not acknowledge.
+func (p *pipeline) ackPending() int {
+	p.t.Helper()
+	nc, err := p.cloud.Connect("test-inspect")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	cons, err := js.Consumer(context.Background(), natsjs.IngestStream, "bridge")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return cons.CachedInfo().NumAckPending
+}
+
+// waitMoreThan waits until more than n distinct events reached Kafka: the
+// bridge is busy.
+func (p *pipeline) waitMoreThan(n int) {
+	p.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if d, _ := p.seen.counts(); d > n {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("after a minute, no more than %d events in Kafka", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // waitFor waits until want distinct events reached Kafka, and reports how
 // long it took and how many arrived twice.
 func (p *pipeline) waitFor(want int, limit time.Duration) {
@@ -453,22 +485,18 @@ func TestBridgeKilledMidBatch(t *testing.T) {
 	p.write(20000) // waits in the cloud's stream: no bridge yet
 	p.consume()
 	p.startBridge()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if d, _ := p.seen.counts(); d > 3000 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the bridge forwarded nothing")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	p.waitMoreThan(3000)
 	p.bridge.kill9()
 	d, _ := p.seen.counts()
 	if d >= 20002 {
 		t.Fatalf("the bridge had forwarded everything (%d) before it was killed: the test proves nothing", d)
 	}
-	t.Logf("bridge killed with %d of 20,002 events in Kafka", d)
+	// Mid-batch: events it had fetched were not acknowledged.
+	held := p.ackPending()
+	if held == 0 {
+		t.Fatal("the bridge was killed between batches, holding nothing: the test proves less than it says")
+	}
+	t.Logf("bridge killed holding %d unacknowledged events, with %d of 20,002 in Kafka", held, d)
 	p.write(1000)
 	p.startBridge()
 	p.waitFor(21002, 2*time.Minute)
@@ -483,33 +511,14 @@ func TestBridgeDrainsOnSIGTERM(t *testing.T) {
 	p.consume()
 	// Small batches, one at a time: slow enough to be stopped mid-stream.
 	p.startBridge("-batch", "20", "-workers", "1")
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if d, _ := p.seen.counts(); d > 1000 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the bridge forwarded nothing")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	p.waitMoreThan(1000)
 	p.bridge.stop()
 	if code := p.bridge.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("the bridge exited with %d after SIGTERM", code)
 	}
 	// Everything it had fetched it acknowledged before it went.
-	nc, err := p.cloud.Connect("test-inspect")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	cons, err := js.Consumer(context.Background(), natsjs.IngestStream, "bridge")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info := cons.CachedInfo(); info.NumAckPending != 0 {
-		t.Fatalf("%d events fetched by the stopped bridge are still unacknowledged", info.NumAckPending)
+	if n := p.ackPending(); n != 0 {
+		t.Fatalf("%d events fetched by the stopped bridge are still unacknowledged", n)
 	}
 	time.Sleep(time.Second) // what it wrote, the test's consumer sees
 	d, _ := p.seen.counts()
@@ -607,16 +616,7 @@ func TestKafkaBrokerRestarts(t *testing.T) {
 	p.startBridge()
 	p.consume()
 	p.write(5000)
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if d, _ := p.seen.counts(); d > 500 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the bridge forwarded nothing")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	p.waitMoreThan(500)
 	stopBroker()
 	p.write(5000)
 	time.Sleep(3 * time.Second)
