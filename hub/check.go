@@ -26,6 +26,9 @@ func (w *Writer) check(ctx context.Context, batch []pending, setup bool) error {
 	} else if setup {
 		return &Error{Code: CodeConflict, Message: "this hub is already set up for family " + w.family.String() + "; send further events to /api/v1/events"}
 	}
+	if w.linked != uuid.Nil && family != w.linked {
+		return &Error{Code: CodeConflict, Message: "this hub syncs with the cloud as family " + w.linked.String() + ": set up that family (its id is in the hub's cloud credentials), or wait for it to come from the cloud"}
+	}
 	c := refChecker{ctx: ctx, store: w.store, members: map[uuid.UUID]bool{}, trips: map[uuid.UUID]*syncproto.TripUpserted{}, facts: map[uuid.UUID]Fact{}}
 	var problems []Problem
 	add := func(i int, path, rule string) {

@@ -88,6 +88,7 @@ func NewSyncer(ctx context.Context, cloud Cloud, w *Writer, settings Settings, f
 	if f := w.FamilyID(); f != uuid.Nil && f != family {
 		return nil, &Error{Code: CodeConflict, Message: "this hub belongs to family " + f.String() + " but its cloud credentials are for family " + family.String() + ": use the credentials of this hub's family"}
 	}
+	w.LinkTo(family)
 	s := &Syncer{cloud: cloud, writer: w, settings: settings, family: family, metrics: m, logger: logger}
 	s.status = SyncStatus{Configured: true, Family: family.String()}
 	v, err := settings.Setting(ctx, settingPosition)

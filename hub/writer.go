@@ -36,6 +36,7 @@ type Writer struct {
 
 	mu      sync.Mutex
 	family  uuid.UUID // uuid.Nil until the family is set up
+	linked  uuid.UUID // the family of the cloud credentials, if any
 	lastSeq uint64    // the newest sequence this writer appended
 }
 
@@ -54,6 +55,14 @@ func NewWriter(ctx context.Context, log Log, store Store, p *Projector, clock *s
 		return nil, fmt.Errorf("read log position: %w", err)
 	}
 	return w, nil
+}
+
+// LinkTo makes the writer refuse to set up any family but the one the
+// hub syncs with the cloud as.
+func (w *Writer) LinkTo(family uuid.UUID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.linked = family
 }
 
 // FamilyID is the hub's family, uuid.Nil before setup.

@@ -229,6 +229,11 @@ func TestSyncBacklogReachesTheCloud(t *testing.T) {
 	proxy.Cut()
 	f := newFamily(t)
 	_, c := linked(t, cloud, proxy, f.id, t.TempDir())
+	// Setting up another family than the credentials' is refused, saying why.
+	other := newFamily(t)
+	if code, body := c.do("POST", "/api/v1/setup", other.encode(other.setup()...)); code != 409 || !strings.Contains(string(body), f.id.String()) {
+		t.Fatalf("setup of another family on a linked hub: %d %s", code, body)
+	}
 	c.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
 	c.write(f, f.meals(f.ada, 3000))
 	st := c.sync()

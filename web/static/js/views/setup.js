@@ -33,7 +33,10 @@ export function setupView(root) {
     ev.preventDefault();
     error.textContent = '';
     try {
-      const family = uuidv7();
+      // A hub that syncs with the cloud takes only the family its
+      // credentials are for: set up that one.
+      const sync = await api('/api/v1/sync').catch(() => null);
+      const family = sync?.cloud?.family_id || uuidv7();
       const events = [envelope({ family, type: 'family.upserted', data: { name: familyName.value.trim(), home_tz: home.value } })];
       if (!forms.length) throw new Error('Add at least one person.');
       for (const f of forms) events.push(envelope({ family, type: 'member.upserted', member: uuidv7(), data: f.read() }));
