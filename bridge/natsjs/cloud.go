@@ -116,7 +116,7 @@ func StartCloud(ctx context.Context, cfg CloudConfig, logger *slog.Logger) (*Clo
 	ns.Start()
 	if !ns.ReadyForConnections(30 * time.Second) {
 		ns.Shutdown()
-		return nil, errors.New("cloud nats: not ready after 30 s")
+		return nil, fmt.Errorf("cloud nats: not ready after 30 s (are the leaf-node port %s:%d and the store %s free to use?)", cfg.LeafHost, cfg.LeafPort, cfg.StoreDir)
 	}
 	// The server writes the port it picked back into its options.
 	c := &Cloud{ns: ns, cfg: cfg, leafPort: opts.LeafNode.Port}

@@ -284,6 +284,13 @@ func (p *pipeline) startHub() {
 	if err := os.WriteFile(creds, b, 0o600); err != nil {
 		p.t.Fatal(err)
 	}
+	p.startHubWith(creds)
+}
+
+// startHubWith runs a hub linked with the credentials file creds, and
+// sets its family up.
+func (p *pipeline) startHubWith(creds string) {
+	p.t.Helper()
 	addr := freeAddr(p.t)
 	p.hubURL = "http://" + addr
 	p.hub = start(p.t, "zoner-hub", build(p.t, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
@@ -624,4 +631,38 @@ func TestKafkaBrokerRestarts(t *testing.T) {
 		t.Fatalf("the broker came back on %s, not %s", again, addr)
 	}
 	p.waitFor(10002, 3*time.Minute)
+}
+
+// TestEmbeddedCloud: the single-machine form. `zoner-bridge -embed` runs
+// the cloud's NATS itself; `zoner-bridge creds` makes a family's
+// credentials file; a hub linked with it syncs to Kafka.
+func TestEmbeddedCloud(t *testing.T) {
+	p := newPipeline(t, brokers(t))
+	p.cloud.Close() // the bridge runs the cloud here
+	p.cloud = nil
+	bin := build(t, ".")
+	secret := []string{"ZONER_CLOUD_SECRET=" + cloudSecret}
+	out, err := exec.Command(bin, "creds", "-family", p.family.String()).CombinedOutput()
+	if err == nil {
+		t.Fatalf("creds without the secret: %s", out)
+	}
+	cmd := exec.Command(bin, "creds", "-family", p.family.String())
+	cmd.Env = append(os.Environ(), secret...)
+	creds, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	credsFile := filepath.Join(t.TempDir(), "family.creds")
+	if err := os.WriteFile(credsFile, creds, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	p.bridge = start(t, "zoner-bridge", bin, secret, "-embed", "-embed-dir", t.TempDir(), "-leaf", p.leafAddr,
+		"-kafka-brokers", p.brokers, "-http", addr, "-log-format", "json",
+		"-topic-sleep", p.topics.Sleep, "-topic-meal", p.topics.Meal, "-topic-light", p.topics.Light, "-topic-trip", p.topics.Trip)
+	waitHTTP(t, "http://"+addr+"/readyz")
+	p.startHubWith(credsFile)
+	p.consume()
+	p.write(1000)
+	p.waitFor(1002, time.Minute)
 }
