@@ -1,16 +1,71 @@
 // Package cli holds what Zoner's programs share on their command lines:
-// environment-variable fallbacks for flags, secrets read from files, and
-// the log handler they all choose the same way. Standard library only.
+// the shape of main, flag parsing with environment-variable fallbacks,
+// secrets read from files, and the log handler they all choose the same
+// way. Standard library only.
 package cli
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
+
+// Program is a command as Main runs it.
+type Program interface {
+	ParseFlags(ctx context.Context, args []string) error
+	// Run starts the work; for a server it returns once serving.
+	Run(ctx context.Context) error
+	// Serves reports whether Run started a server that runs until a signal.
+	Serves() bool
+	Close() error
+}
+
+// Main runs p with the command line and exits: 2 for a bad command line,
+// 1 when it fails, 0 after a server was told to stop (SIGINT, SIGTERM)
+// and closed cleanly.
+func Main(name string, p Program) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := p.ParseFlags(ctx, os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(2)
+	}
+	if err := p.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		p.Close()
+		os.Exit(1)
+	}
+	if p.Serves() {
+		<-ctx.Done()
+	}
+	if err := p.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
+
+// Parse parses args into fs and refuses arguments left over; -h and -help
+// give flag.ErrHelp (the usage is printed already).
+func Parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return nil
+}
 
 // Env is the variable's value, or def when it is not set.
 func Env(name, def string) string {

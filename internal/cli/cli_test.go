@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"errors"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,5 +61,20 @@ func TestNewLogger(t *testing.T) {
 		if _, err := NewLogger(c.format, c.level); (err == nil) != c.ok {
 			t.Errorf("NewLogger(%q, %q): %v", c.format, c.level, err)
 		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	n := fs.Int("n", 0, "")
+	if err := Parse(fs, []string{"-n", "3"}); err != nil || *n != 3 {
+		t.Fatalf("%v %d", err, *n)
+	}
+	if err := Parse(fs, []string{"-n", "3", "extra"}); err == nil || !strings.Contains(err.Error(), "extra") {
+		t.Fatalf("a leftover argument: %v", err)
+	}
+	if err := Parse(fs, []string{"-h"}); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
 	}
 }

@@ -7,36 +7,6 @@
 //	zoner-bridge creds -family ID [flags] print a family's hub credentials
 package main
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-)
+import "github.com/zoner-family/zoner/internal/cli"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	m := NewMain()
-	if err := m.ParseFlags(ctx, os.Args[1:]); err != nil {
-		if errors.Is(err, errHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "zoner-bridge:", err)
-		os.Exit(2)
-	}
-	if err := m.Run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "zoner-bridge:", err)
-		m.Close()
-		os.Exit(1)
-	}
-	if m.Command == "serve" {
-		<-ctx.Done()
-	}
-	if err := m.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "zoner-bridge:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("zoner-bridge", NewMain()) }

@@ -26,8 +26,6 @@ import (
 	"github.com/zoner-family/zoner/internal/cli"
 )
 
-var errHelp = errors.New("help requested")
-
 // Main is the program; its exported fields are the configuration, so a
 // test can run the real program in-process.
 type Main struct {
@@ -83,6 +81,9 @@ type Main struct {
 	httpSrv  *http.Server
 }
 
+// Serves reports whether Run started a server (the serve command).
+func (m *Main) Serves() bool { return m.Command == "serve" }
+
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
 	return &Main{Command: "serve", NATSUser: natsjs.ServiceUser, LeafAddr: "127.0.0.1:7422", Consumer: "bridge",
@@ -127,14 +128,8 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&m.HTTPAddr, "http", cli.Env("ZONER_HTTP", m.HTTPAddr), "address for /metrics, /healthz and /readyz; empty for none (env ZONER_HTTP)")
 	logFormat := fs.String("log-format", cli.Env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (env ZONER_LOG_FORMAT)")
 	logLevel := fs.String("log-level", cli.Env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
+	if err := cli.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	var err error
 	if m.NATSPassword, err = cli.Secret(*natsPassFile, "ZONER_NATS_PASSWORD"); err != nil {

@@ -31,8 +31,6 @@ import (
 	"github.com/zoner-family/zoner/web"
 )
 
-var errHelp = errors.New("help requested")
-
 // Main is the program. Its exported fields are the configuration, so a
 // test can run the real program on port 0 in a temporary directory.
 type Main struct {
@@ -84,6 +82,9 @@ type Main struct {
 	cloud     *natsjs.Cloud
 }
 
+// Serves reports whether Run started a server (the serve command).
+func (m *Main) Serves() bool { return m.Command == "serve" }
+
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
 	return &Main{Command: "serve", HTTPAddr: "127.0.0.1:8080", NATSPort: -1, StoreCipher: "chacha", Stdout: os.Stdout, Now: time.Now}
@@ -118,14 +119,8 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&m.CloudCA, "cloud-ca", cli.Env("ZONER_CLOUD_CA", ""), "PEM file of the authority that signed the cloud's certificate, if the system does not trust it (env ZONER_CLOUD_CA)")
 	logFormat := fs.String("log-format", cli.Env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (text on a terminal) (env ZONER_LOG_FORMAT)")
 	logLevel := fs.String("log-level", cli.Env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
+	if err := cli.Parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if (m.TLSCert == "") != (m.TLSKey == "") {
 		return fmt.Errorf("HTTPS needs both -tls-cert and -tls-key")
