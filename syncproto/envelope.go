@@ -39,6 +39,9 @@ const (
 	TypeLightExposure  Type = "light_exposure"
 	TypeFlightUpdated  Type = "flight.updated"
 	TypeLogRetracted   Type = "log.retracted"
+	// TypeRecommendationUpdated is made by the cloud, not by people: the
+	// cloud planner's current advice for a member, sent down to the hubs.
+	TypeRecommendationUpdated Type = "recommendation.updated"
 )
 
 // Types lists every event type this build understands, in the order the
@@ -49,6 +52,7 @@ func Types() []Type {
 		TypeTripUpserted, TypeTripRemoved,
 		TypeSleep, TypeMeal, TypeLightExposure,
 		TypeFlightUpdated, TypeLogRetracted,
+		TypeRecommendationUpdated,
 	}
 }
 

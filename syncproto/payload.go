@@ -39,6 +39,8 @@ func newPayload(t Type) Payload {
 		return &FlightUpdated{}
 	case TypeLogRetracted:
 		return &LogRetracted{}
+	case TypeRecommendationUpdated:
+		return &RecommendationUpdated{}
 	}
 	return nil
 }
@@ -163,6 +165,57 @@ type FlightUpdated struct {
 type LogRetracted struct {
 	EventID uuid.UUID `json:"event_id"`
 }
+
+// RecommendationUpdated is the cloud planner's current advice for one
+// member, computed from every event of the family the cloud holds. MemberID
+// is the person; Start is when it was computed. Hubs keep it beside their
+// own plans; the warehouse compares it with what was logged afterwards.
+type RecommendationUpdated struct {
+	// TripID is the trip the advice is for; absent between trips.
+	TripID uuid.UUID `json:"trip_id,omitzero"`
+	// BasedOn is the HLC of the newest event the advice was computed from.
+	BasedOn HLC `json:"based_on"`
+	// Misalignment is the estimated body-clock misalignment in hours
+	// (positive: the body clock is behind local time); absent when the
+	// planner does not model the member (babies under six months).
+	Misalignment *float64 `json:"misalignment_h,omitempty"`
+	// AdaptDays is the planner's estimate of days after landing until the
+	// body clock is within an hour of local time; absent when unknown.
+	AdaptDays *int `json:"adapt_days,omitempty"`
+	// Items are the planned sleeps, naps, light windows, meals and
+	// supplements from Start for about two days.
+	Items []Advice `json:"items"`
+}
+
+// Advice is one planned item of a recommendation.
+type Advice struct {
+	// Kind is sleep, nap, light_seek, light_avoid, meal, melatonin,
+	// caffeine_ok or caffeine_cutoff.
+	Kind  AdviceKind `json:"kind"`
+	Start time.Time  `json:"start"`
+	End   time.Time  `json:"end"`
+}
+
+// AdviceKind is what an Advice item advises.
+type AdviceKind string
+
+// The advice kinds, the same as the planner's item kinds.
+const (
+	AdviceSleep          AdviceKind = "sleep"
+	AdviceNap            AdviceKind = "nap"
+	AdviceLightSeek      AdviceKind = "light_seek"
+	AdviceLightAvoid     AdviceKind = "light_avoid"
+	AdviceMeal           AdviceKind = "meal"
+	AdviceMelatonin      AdviceKind = "melatonin"
+	AdviceCaffeineOK     AdviceKind = "caffeine_ok"
+	AdviceCaffeineCutoff AdviceKind = "caffeine_cutoff"
+)
+
+// MaxAdvice is the most items a recommendation carries.
+const MaxAdvice = 64
+
+// Type reports TypeRecommendationUpdated.
+func (*RecommendationUpdated) Type() Type { return TypeRecommendationUpdated }
 
 // Type reports TypeFamilyUpserted.
 func (*FamilyUpserted) Type() Type { return TypeFamilyUpserted }

@@ -407,3 +407,56 @@ func (r *LogRetracted) validate(p *problems, h *Header) {
 		p.invalid("data.event_id", "must be an earlier event, not this one")
 	}
 }
+
+func (r *RecommendationUpdated) decode(o *object) {
+	r.TripID = o.uuid("trip_id")
+	r.BasedOn = o.hlc("based_on")
+	r.Misalignment = o.number("misalignment_h")
+	if _, ok := o.get("adapt_days"); ok {
+		n := o.integer("adapt_days")
+		r.AdaptDays = &n
+	}
+	items := o.objects("items")
+	r.Items = make([]Advice, 0, len(items))
+	for _, it := range items {
+		var a Advice
+		if it != nil {
+			a.Kind = AdviceKind(it.str("kind"))
+			a.Start = it.time("start")
+			a.End = it.time("end")
+			it.done()
+		}
+		r.Items = append(r.Items, a)
+	}
+}
+
+func (r *RecommendationUpdated) validate(p *problems, h *Header) {
+	needMember(p, h)
+	noEnd(p, h)
+	if r.BasedOn.IsZero() {
+		p.invalid("data.based_on", "required: the HLC of the newest event the advice was computed from")
+	}
+	if m := r.Misalignment; m != nil && (math.IsNaN(*m) || *m < -24 || *m > 24) {
+		p.invalid("data.misalignment_h", "must be between -24 and 24 hours")
+	}
+	if d := r.AdaptDays; d != nil && (*d < 0 || *d > 60) {
+		p.invalid("data.adapt_days", "must be between 0 and 60")
+	}
+	if r.Items == nil {
+		p.invalid("data.items", "required: the planned items, or [] for none")
+	}
+	if len(r.Items) > MaxAdvice {
+		p.invalid("data.items", "at most %d items; this has %d", MaxAdvice, len(r.Items))
+		return
+	}
+	for i, a := range r.Items {
+		path := index("data.items", i)
+		oneOf(p, path+".kind", a.Kind, true, AdviceSleep, AdviceNap, AdviceLightSeek, AdviceLightAvoid,
+			AdviceMeal, AdviceMelatonin, AdviceCaffeineOK, AdviceCaffeineCutoff)
+		startOK := instant(p, path+".start", a.Start, true)
+		endOK := instant(p, path+".end", a.End, true)
+		if startOK && endOK && a.End.Before(a.Start) {
+			p.invalid(path+".end", "must not be before start")
+		}
+	}
+}
