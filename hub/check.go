@@ -42,6 +42,10 @@ func (w *Writer) check(ctx context.Context, batch []pending, setup bool) error {
 		if b.known || !b.ok {
 			continue
 		}
+		if b.env.Type == syncproto.TypeRecommendationUpdated {
+			add(i, "type", "recommendation.updated events are made by the cloud, not sent to a hub")
+			continue
+		}
 		if err := c.event(i, b.env, add); err != nil {
 			return err
 		}
