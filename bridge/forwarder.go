@@ -210,6 +210,10 @@ func (m *Metrics) WritePrometheus(w io.Writer) {
 	metrics.WriteProcessMetrics(w)
 }
 
+// WriteSet writes the bridge's metrics without the process's own, for a
+// program that serves them beside its own.
+func (m *Metrics) WriteSet(w io.Writer) { m.set.WritePrometheus(w) }
+
 // Lag sets how many events wait in the source.
 func (m *Metrics) Lag(n uint64) {
 	if m != nil {
