@@ -1,0 +1,507 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/cloud"
+)
+
+// Backend is what the API serves from; the cloud service implements it.
+type Backend interface {
+	// Recommendation returns the member's recommendation JSON (a
+	// cloud.Recommendation), computing it on a cache miss; a *cloud.Error
+	// with CodeNotFound for an unknown family/member.
+	Recommendation(ctx context.Context, family, member uuid.UUID) ([]byte, error)
+	FamilySummary(ctx context.Context, family uuid.UUID) (*cloud.FamilySummary, error)
+	Analytics(ctx context.Context) (*cloud.Analytics, error)
+	FlightStatus(ctx context.Context, s cloud.FlightStatus) (cloud.FlightResult, error)
+	Ready(ctx context.Context) error
+}
+
+// Defaults for the rate limits.
+const (
+	DefaultRatePerSecond = 10
+	DefaultBurst         = 40
+	DefaultWebhookRate   = 5
+	DefaultWebhookBurst  = 20
+)
+
+// MinWebhookSecretBytes is the shortest webhook secret New accepts.
+const MinWebhookSecretBytes = 16
+
+// Timeouts of the HTTP server.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	shutdownTimeout   = 10 * time.Second
+	readyTimeout      = 3 * time.Second
+	maxHeaderBytes    = 64 << 10
+)
+
+// Config is what New needs.
+type Config struct {
+	Backend Backend
+	// Secret signs and verifies bearer tokens (HS256); at least
+	// MinSecretBytes long.
+	Secret []byte
+	// WebhookSecret authenticates flight-status webhooks; at least
+	// MinWebhookSecretBytes long.
+	WebhookSecret []byte
+	// Logger gets errors the client is not shown; nil discards.
+	Logger *slog.Logger
+	// Metrics receives the request counters and latency histograms; nil
+	// makes a private set (still served on /metrics).
+	Metrics *metrics.Set
+	// RatePerSecond and Burst limit each token (its subject and family);
+	// zero means DefaultRatePerSecond and DefaultBurst.
+	RatePerSecond float64
+	Burst         int
+	// WebhookRate and WebhookBurst limit each client address on the
+	// webhooks and on requests refused with 401; zero means
+	// DefaultWebhookRate and DefaultWebhookBurst.
+	WebhookRate  float64
+	WebhookBurst int
+}
+
+// Server is the cloud's HTTP API.
+type Server struct {
+	backend       Backend
+	secret        []byte
+	webhookSecret []byte
+	log           *slog.Logger
+	metrics       *metrics.Set
+	tokens        *limiter // per token subject and family
+	addrs         *limiter // per client address
+	now           func() time.Time
+	mux           *http.ServeMux
+	handler       http.Handler
+	latency       map[string]*metrics.PrometheusHistogram
+}
+
+// latencyBuckets are the upper bounds, in seconds, of the latency
+// histograms: fine below a millisecond, where reads should be.
+var latencyBuckets = []float64{.00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
+
+// New checks cfg and makes a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Backend == nil {
+		return nil, errors.New("new server: no backend")
+	}
+	if len(cfg.Secret) < MinSecretBytes {
+		return nil, fmt.Errorf("new server: token secret of %d bytes; at least %d are needed", len(cfg.Secret), MinSecretBytes)
+	}
+	if len(cfg.WebhookSecret) < MinWebhookSecretBytes {
+		return nil, fmt.Errorf("new server: webhook secret of %d bytes; at least %d are needed", len(cfg.WebhookSecret), MinWebhookSecretBytes)
+	}
+	if cfg.RatePerSecond < 0 || cfg.Burst < 0 || cfg.WebhookRate < 0 || cfg.WebhookBurst < 0 {
+		return nil, errors.New("new server: rates and bursts must not be negative")
+	}
+	if cfg.RatePerSecond == 0 {
+		cfg.RatePerSecond = DefaultRatePerSecond
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = DefaultBurst
+	}
+	if cfg.WebhookRate == 0 {
+		cfg.WebhookRate = DefaultWebhookRate
+	}
+	if cfg.WebhookBurst == 0 {
+		cfg.WebhookBurst = DefaultWebhookBurst
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.NewSet()
+	}
+	s := &Server{
+		backend:       cfg.Backend,
+		secret:        cfg.Secret,
+		webhookSecret: cfg.WebhookSecret,
+		log:           cfg.Logger,
+		metrics:       cfg.Metrics,
+		tokens:        newLimiter(cfg.RatePerSecond, cfg.Burst),
+		addrs:         newLimiter(cfg.WebhookRate, cfg.WebhookBurst),
+		now:           time.Now,
+		mux:           http.NewServeMux(),
+		latency:       map[string]*metrics.PrometheusHistogram{},
+	}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+	}
+	s.latency[unmatched] = s.histogram(unmatched)
+	s.handler = http.HandlerFunc(s.serve)
+	return s, nil
+}
+
+// access says who may call a route.
+type access int
+
+const (
+	open    access = iota // anyone, no limit
+	webhook               // the webhook secret; limited per address
+	bearer                // a valid token; limited per token
+)
+
+type route struct {
+	method, pattern string
+	access          access
+	handler         func(w http.ResponseWriter, r *http.Request, c *Claims) error
+}
+
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/healthz", open, s.healthz},
+		{"GET", "/readyz", open, s.readyz},
+		{"GET", "/metrics", open, s.getMetrics},
+		{"GET", "/v1/families/{family}/members/{member}/recommendation", bearer, s.getRecommendation},
+		{"GET", "/v1/families/{family}/summary", bearer, s.getSummary},
+		{"GET", "/v1/analytics", bearer, s.getAnalytics},
+		{"POST", "/v1/webhooks/flight-status", webhook, s.postFlightStatus},
+		{"POST", "/v1/webhooks/flightaware", webhook, s.postFlightAware},
+	}
+}
+
+// unmatched is the route label of requests no route took (404 and 405).
+const unmatched = "unmatched"
+
+// Handler returns the API's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve answers on ln until ctx ends, then shuts down gracefully, giving
+// requests under way a few seconds to finish. With tlsCertFile and
+// tlsKeyFile it serves HTTPS (TLS 1.2 or later).
+func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCertFile, tlsKeyFile string) error {
+	if (tlsCertFile == "") != (tlsKeyFile == "") {
+		return errors.New("serve: give both a TLS certificate and a key, or neither")
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if tlsCertFile != "" {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	done := make(chan error, 1)
+	go func() {
+		if tlsCertFile != "" {
+			done <- srv.ServeTLS(ln, tlsCertFile, tlsKeyFile)
+		} else {
+			done <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}
+
+// serve sends matched requests through the mux, and answers the rest (no
+// such route, or the wrong method) with JSON errors.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	fw := &fallbackWriter{ResponseWriter: w, s: s, r: r}
+	h.ServeHTTP(fw, r)
+	s.observe(unmatched, fw.code, time.Since(start))
+}
+
+// fallbackWriter turns the mux's own plain-text 404 and 405 answers into
+// JSON errors; its redirects pass through.
+type fallbackWriter struct {
+	http.ResponseWriter
+	s       *Server
+	r       *http.Request
+	code    int
+	swallow bool
+}
+
+func (w *fallbackWriter) WriteHeader(code int) {
+	if w.code != 0 {
+		return
+	}
+	w.code = code
+	switch code {
+	case http.StatusNotFound:
+		w.swallow = true
+		w.s.writeError(w.ResponseWriter, w.r, &cloud.Error{Code: cloud.CodeNotFound,
+			Message: "no such endpoint: " + w.r.Method + " " + w.r.URL.Path})
+	case http.StatusMethodNotAllowed:
+		w.swallow = true
+		w.s.writeError(w.ResponseWriter, w.r, &cloud.Error{Code: codeMethodNotAllowed,
+			Message: w.r.Method + " is not allowed on " + w.r.URL.Path + "; allowed: " + w.Header().Get("Allow")})
+	default:
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *fallbackWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.swallow {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// statusWriter records the status code for metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) histogram(route string) *metrics.PrometheusHistogram {
+	return s.metrics.GetOrCreatePrometheusHistogramExt(`zoner_cloud_http_request_duration_seconds{route=`+strconv.Quote(route)+`}`, latencyBuckets)
+}
+
+// observe counts one answered request by route and status, and records
+// how long it took.
+func (s *Server) observe(route string, code int, d time.Duration) {
+	if code == 0 {
+		code = http.StatusOK
+	}
+	s.metrics.GetOrCreateCounter(`zoner_cloud_http_requests_total{route=` + strconv.Quote(route) + `,status="` + strconv.Itoa(code) + `"}`).Inc()
+	s.latency[route].Update(d.Seconds())
+}
+
+// wrap adds to a route's handler what every route needs: metrics, panic
+// recovery, rate limits, authentication and error answers.
+func (s *Server) wrap(rt route) http.Handler {
+	s.latency[rt.pattern] = s.histogram(rt.pattern)
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		w := &statusWriter{ResponseWriter: rw}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("handler panic", "route", rt.pattern, "panic", fmt.Sprint(v))
+				if w.code == 0 {
+					s.writeError(w, r, errors.New("panic"))
+				}
+			}
+			s.observe(rt.pattern, w.code, time.Since(start))
+		}()
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		var claims *Claims
+		switch rt.access {
+		case bearer:
+			w.Header().Set("Cache-Control", "no-store")
+			c, err := s.authenticate(r)
+			if err != nil {
+				if r.Header.Get("Authorization") != "" {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="zoner-cloud", error="invalid_token"`)
+				}
+				// Refusals count against the address, so guessing is slow.
+				if !s.allowAddr(w, r) {
+					return
+				}
+				s.writeError(w, r, err)
+				return
+			}
+			if ok, wait := s.tokens.allow(string(c.Role)+"|"+familyKey(c.Family)+"|"+c.Subject, s.now()); !ok {
+				s.writeRateLimited(w, r, wait, "too many requests with this token")
+				return
+			}
+			claims = c
+		case webhook:
+			if !s.allowAddr(w, r) {
+				return
+			}
+			if err := s.checkWebhookSecret(r); err != nil {
+				w.Header().Set("WWW-Authenticate", `Zoner-Webhook-Secret realm="zoner-cloud-webhooks"`)
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		if err := rt.handler(w, r, claims); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func familyKey(f uuid.UUID) string {
+	if f == uuid.Nil {
+		return ""
+	}
+	return f.String()
+}
+
+// allowAddr takes a token from the client address's bucket, or answers 429.
+func (s *Server) allowAddr(w http.ResponseWriter, r *http.Request) bool {
+	ok, wait := s.addrs.allow(clientAddr(r), s.now())
+	if !ok {
+		s.writeRateLimited(w, r, wait, "too many requests from this address")
+	}
+	return ok
+}
+
+func (s *Server) writeRateLimited(w http.ResponseWriter, r *http.Request, wait time.Duration, what string) {
+	secs := retryAfterSeconds(wait)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	s.writeError(w, r, &cloud.Error{Code: cloud.CodeRateLimited,
+		Message: what + "; retry in " + strconv.Itoa(secs) + " s"})
+}
+
+// clientAddr is the client's IP address, without the port.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Error codes of this layer beyond cloud's.
+const (
+	codeTooLarge         cloud.ErrorCode = "too_large"
+	codeMethodNotAllowed cloud.ErrorCode = "method_not_allowed"
+	codeInternal         cloud.ErrorCode = "internal"
+)
+
+// statusOf maps error codes to HTTP status codes, in one place.
+func statusOf(code cloud.ErrorCode) int {
+	switch code {
+	case cloud.CodeInvalid:
+		return http.StatusBadRequest
+	case cloud.CodeNotFound:
+		return http.StatusNotFound
+	case cloud.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case cloud.CodeForbidden:
+		return http.StatusForbidden
+	case cloud.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case cloud.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	case codeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case codeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	}
+	return http.StatusInternalServerError
+}
+
+// Problem is one thing wrong with a request body, by field.
+type Problem struct {
+	Field string `json:"field"`
+	Rule  string `json:"rule"`
+}
+
+// invalidError is a refused request body with the fields at fault.
+type invalidError struct {
+	what     string
+	problems []Problem
+}
+
+func (e *invalidError) Error() string {
+	msg := e.what
+	for i, p := range e.problems {
+		sep := "; "
+		if i == 0 {
+			sep = ": "
+		}
+		msg += sep + p.Field + ": " + p.Rule
+	}
+	return msg
+}
+
+type errorJSON struct {
+	Error struct {
+		Code     cloud.ErrorCode `json:"code"`
+		Message  string          `json:"message"`
+		Problems []Problem       `json:"problems,omitempty"`
+	} `json:"error"`
+}
+
+// writeError answers with err as JSON. Errors with a code carry a message
+// meant for the client; any other error is logged and answered with a
+// generic 500, its text never shown.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var body errorJSON
+	var ce *cloud.Error
+	var ie *invalidError
+	switch {
+	case errors.As(err, &ie):
+		body.Error.Code, body.Error.Message, body.Error.Problems = cloud.CodeInvalid, ie.Error(), ie.problems
+	case errors.As(err, &ce) && ce.Code != "":
+		body.Error.Code, body.Error.Message = ce.Code, ce.Message
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return // the client went away
+	default:
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		body.Error.Code, body.Error.Message = codeInternal, "internal error; it has been logged"
+	}
+	status := statusOf(body.Error.Code)
+	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="zoner-cloud"`)
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		buf.Reset()
+		buf.WriteString(`{"error":{"code":"internal","message":"internal error; it has been logged"}}` + "\n")
+		status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}

@@ -1,0 +1,415 @@
+package http
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// MaxWebhookBytes is the largest webhook body accepted. A FlightAware
+// alert is a few kilobytes; Zoner's own form is a few hundred bytes.
+const MaxWebhookBytes = 64 << 10
+
+// WebhookSecretHeader carries the webhook secret; the query parameter
+// WebhookSecretParam is for providers that can only be given a URL.
+const (
+	WebhookSecretHeader = "X-Zoner-Webhook-Secret"
+	WebhookSecretParam  = "secret"
+)
+
+// maxMessageID bounds a provider's message id.
+const maxMessageID = 200
+
+// maxFlight is the longest a flight may last, as syncproto has it.
+const maxFlight = 24 * time.Hour
+
+// Instants and dates must lie in [minInstant, maxInstant), as syncproto
+// has them.
+var (
+	minInstant = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxInstant = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// checkWebhookSecret compares the request's webhook secret with ours in
+// constant time (over digests, so the length leaks nothing either).
+func (s *Server) checkWebhookSecret(r *http.Request) error {
+	got := r.Header.Get(WebhookSecretHeader)
+	if got == "" {
+		got = r.URL.Query().Get(WebhookSecretParam)
+	}
+	if got == "" {
+		return &cloud.Error{Code: cloud.CodeUnauthorized, Message: "send the webhook secret in the " + WebhookSecretHeader + " header or the " + WebhookSecretParam + " query parameter"}
+	}
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256(s.webhookSecret)
+	if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		return &cloud.Error{Code: cloud.CodeUnauthorized, Message: "wrong webhook secret"}
+	}
+	return nil
+}
+
+// readBody reads a webhook body, at most MaxWebhookBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, &cloud.Error{Code: codeTooLarge, Message: "body over " + strconv.Itoa(MaxWebhookBytes>>10) + " KiB"}
+		}
+		return nil, &invalidError{what: "could not read the body", problems: []Problem{{Field: "body", Rule: "the body was cut short"}}}
+	}
+	return b, nil
+}
+
+// flightStatusJSON is Zoner's documented flight-status form (see the
+// package comment and FLIGHT_STATUS.md).
+type flightStatusJSON struct {
+	ID           string `json:"id"`
+	Flight       string `json:"flight"`
+	Date         string `json:"date"`
+	Status       string `json:"status"`
+	Depart       string `json:"depart"`
+	Arrive       string `json:"arrive"`
+	DivertedTo   string `json:"diverted_to"`
+	DivertedToTZ string `json:"diverted_to_tz"`
+}
+
+const flightStatusFields = "id, flight, date, status, depart, arrive, diverted_to, diverted_to_tz"
+
+// decodeFlightStatus reads Zoner's form strictly: one JSON object, no
+// unknown fields, every value checked; each problem names its field.
+func decodeFlightStatus(body []byte) (cloud.FlightStatus, error) {
+	const what = "flight status refused"
+	var in flightStatusJSON
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return cloud.FlightStatus{}, &invalidError{what: what, problems: []Problem{jsonProblem(err, flightStatusFields)}}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return cloud.FlightStatus{}, &invalidError{what: what, problems: []Problem{{Field: "body", Rule: "send one JSON object and nothing after it"}}}
+	}
+	if k := repeatedKey(body); k != "" {
+		return cloud.FlightStatus{}, &invalidError{what: what, problems: []Problem{{Field: k, Rule: "given more than once"}}}
+	}
+	var p problems
+	fs := cloud.FlightStatus{Source: "zoner", ID: in.ID, Status: syncproto.FlightStatus(in.Status)}
+	switch {
+	case in.ID == "":
+		p.add("id", "required: the provider's id of this message, so repeats are dropped")
+	case len(in.ID) > maxMessageID || !printable(in.ID):
+		p.add("id", "must be at most "+strconv.Itoa(maxMessageID)+" printable ASCII characters")
+	}
+	if in.Flight == "" {
+		p.add("flight", "required: the IATA flight number, like BA286")
+	} else if fs.Flight = normalFlight(in.Flight); !validFlight(fs.Flight) {
+		p.add("flight", "must be a flight number like BA286: airline code, then 1–4 digits")
+	}
+	if in.Date == "" {
+		p.add("date", "required: the scheduled departure date at the origin, like 2026-12-20")
+	} else if d, err := syncproto.ParseDate(in.Date); err != nil {
+		p.add("date", "must be a date like 2026-12-20")
+	} else if d.Year < minInstant.Year() || d.Year >= maxInstant.Year() {
+		p.add("date", "must lie in the years 2000 to 2099")
+	} else {
+		fs.Date = d
+	}
+	if in.Status == "" {
+		p.add("status", "required: one of "+statusList)
+	} else if !knownStatus(fs.Status) {
+		p.add("status", "must be one of "+statusList)
+	}
+	fs.Depart = p.instant("depart", in.Depart)
+	fs.Arrive = p.instant("arrive", in.Arrive)
+	fs.DivertedTo = strings.ToUpper(in.DivertedTo)
+	fs.DivertedToTZ = in.DivertedToTZ
+	p.rules(fs)
+	if len(p) > 0 {
+		return cloud.FlightStatus{}, &invalidError{what: what, problems: p}
+	}
+	return fs, nil
+}
+
+// repeatedKey returns a key given twice in body, a JSON object already
+// decoded without error, or "" when there is none. (encoding/json would
+// quietly keep the last.)
+func repeatedKey(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return ""
+		}
+	}
+	return ""
+}
+
+// problems collects what is wrong with a body.
+type problems []Problem
+
+func (p *problems) add(field, rule string) { *p = append(*p, Problem{Field: field, Rule: rule}) }
+
+// has reports whether field already has a problem.
+func (p problems) has(field string) bool {
+	for _, q := range p {
+		if q.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// instant parses an optional RFC 3339 time.
+func (p *problems) instant(field, s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		p.add(field, "must be an RFC 3339 time with a UTC offset, like 2026-12-20T09:40:00Z")
+		return time.Time{}
+	}
+	if t.Before(minInstant) || !t.Before(maxInstant) {
+		p.add(field, "must lie in the years 2000 to 2099")
+		return time.Time{}
+	}
+	return t
+}
+
+// rules checks what a status needs, as syncproto's flight.updated does,
+// so a status the backend would turn into an invalid event is refused
+// here with the field at fault.
+func (p *problems) rules(fs cloud.FlightStatus) {
+	if !fs.Depart.IsZero() && !fs.Arrive.IsZero() {
+		switch d := fs.Arrive.Sub(fs.Depart); {
+		case d <= 0:
+			p.add("arrive", "must be after depart")
+		case d > maxFlight:
+			p.add("arrive", "a flight lasts at most 24 h")
+		}
+	}
+	switch fs.Status {
+	case syncproto.FlightDelayed:
+		if fs.Depart.IsZero() && fs.Arrive.IsZero() && !p.has("depart") && !p.has("arrive") {
+			p.add("depart", "a delayed flight needs the new depart time, the new arrive time or both")
+		}
+	case syncproto.FlightDeparted:
+		if fs.Depart.IsZero() && !p.has("depart") {
+			p.add("depart", "required for a departed flight: when it took off")
+		}
+	case syncproto.FlightLanded:
+		if fs.Arrive.IsZero() && !p.has("arrive") {
+			p.add("arrive", "required for a landed flight: when it landed")
+		}
+	case syncproto.FlightCancelled:
+		if !fs.Depart.IsZero() {
+			p.add("depart", "not allowed for a cancelled flight")
+		}
+		if !fs.Arrive.IsZero() {
+			p.add("arrive", "not allowed for a cancelled flight")
+		}
+	}
+	if fs.Status == syncproto.FlightDiverted {
+		if fs.DivertedTo != "" && !iataAirport(fs.DivertedTo) {
+			p.add("diverted_to", "must be a three-letter IATA airport code, like LGW")
+		}
+		switch {
+		case fs.DivertedToTZ == "":
+			p.add("diverted_to_tz", "required for a diverted flight: the IANA time zone of the airport it went to, like Europe/London")
+		case !syncproto.ValidZone(fs.DivertedToTZ):
+			p.add("diverted_to_tz", "unknown time zone; use an IANA name like Europe/London")
+		}
+	} else {
+		if fs.DivertedTo != "" {
+			p.add("diverted_to", "only for a diverted flight")
+		}
+		if fs.DivertedToTZ != "" {
+			p.add("diverted_to_tz", "only for a diverted flight")
+		}
+	}
+}
+
+const statusList = "delayed, departed, cancelled, diverted, landed"
+
+func knownStatus(s syncproto.FlightStatus) bool {
+	switch s {
+	case syncproto.FlightDelayed, syncproto.FlightDeparted, syncproto.FlightCancelled,
+		syncproto.FlightDiverted, syncproto.FlightLanded:
+		return true
+	}
+	return false
+}
+
+// jsonProblem turns a decoding error into a problem naming the field.
+func jsonProblem(err error, fields string) Problem {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return Problem{Field: "body", Rule: "empty: send a JSON object"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return Problem{Field: "body", Rule: "the JSON ends too soon"}
+	case errors.As(err, &syn):
+		return Problem{Field: "body", Rule: "not JSON: " + syn.Error() + " (at byte " + strconv.FormatInt(syn.Offset, 10) + ")"}
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return Problem{Field: "body", Rule: "must be a JSON object, not " + article(typ.Value)}
+		}
+		return Problem{Field: typ.Field, Rule: "must be " + kindOf(typ.Type.Kind().String()) + ", not " + article(typ.Value)}
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name, _ = strconv.Unquote(name)
+		return Problem{Field: name, Rule: "unknown field; the fields are " + fields}
+	}
+	return Problem{Field: "body", Rule: "not valid JSON"}
+}
+
+func kindOf(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "struct", "map":
+		return "an object"
+	case "slice", "array":
+		return "an array"
+	}
+	if strings.HasPrefix(k, "int") || strings.HasPrefix(k, "uint") {
+		return "a whole number"
+	}
+	if strings.HasPrefix(k, "float") {
+		return "a number"
+	}
+	return k
+}
+
+func article(jsonKind string) string {
+	switch jsonKind {
+	case "array", "object":
+		return "an " + jsonKind
+	case "bool":
+		return "true or false"
+	case "null":
+		return "null"
+	}
+	return "a " + jsonKind
+}
+
+// normalFlight writes a flight number in capitals without spaces.
+func normalFlight(s string) string {
+	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+}
+
+// validFlight checks a flight number as syncproto does: a two-character
+// airline designator (letters and digits, not both digits) or a
+// three-letter one, then 1 to 4 digits, then an optional letter.
+func validFlight(s string) bool {
+	for _, n := range []int{2, 3} {
+		if len(s) <= n {
+			continue
+		}
+		airline, rest := s[:n], s[n:]
+		if n == 2 && (!alnumUpper(airline) || allDigits(airline)) || n == 3 && !allUpper(airline) {
+			continue
+		}
+		if last := rest[len(rest)-1]; last >= 'A' && last <= 'Z' {
+			rest = rest[:len(rest)-1]
+		}
+		if len(rest) >= 1 && len(rest) <= 4 && allDigits(rest) {
+			return true
+		}
+	}
+	return false
+}
+
+func iataAirport(s string) bool { return len(s) == 3 && allUpper(s) }
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func allUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func alnumUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= 'A' && s[i] <= 'Z' || s[i] >= '0' && s[i] <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// flightResultJSON is the answer to a flight status: what it did.
+func flightResultJSON(res cloud.FlightResult) cloud.FlightResult {
+	if res.Events == nil {
+		res.Events = []uuid.UUID{}
+	}
+	return res
+}
+
+func (s *Server) postFlightStatus(w http.ResponseWriter, r *http.Request, _ *Claims) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	fs, err := decodeFlightStatus(body)
+	if err != nil {
+		return err
+	}
+	return s.applyFlightStatus(w, r, fs)
+}
+
+func (s *Server) applyFlightStatus(w http.ResponseWriter, r *http.Request, fs cloud.FlightStatus) error {
+	res, err := s.backend.FlightStatus(r.Context(), fs)
+	if err != nil {
+		return err
+	}
+	s.log.Info("flight status", "source", fs.Source, "id", fs.ID, "flight", fs.Flight,
+		"date", fs.Date.String(), "status", fs.Status, "trips", res.Trips, "events", len(res.Events))
+	writeJSON(w, http.StatusOK, flightResultJSON(res))
+	return nil
+}
