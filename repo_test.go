@@ -236,6 +236,24 @@ func TestBridgeSubpackagesDoNotImportEachOther(t *testing.T) {
 	}
 }
 
+// The cloud keeps its domain (ingest, the recommender, metrics, the API's
+// service) free of its dependencies' clients, and its subpackages apart:
+// cmd/ wires them.
+func TestCloudSubpackagesDoNotImportEachOther(t *testing.T) {
+	subpackagesApart(t, "cloud")
+	pkg, ok := goPackages(t)["cloud"]
+	if !ok {
+		t.Fatal("no cloud package")
+	}
+	for _, imp := range pkg.Imports {
+		for _, client := range []string{"nats-io", "franz-go", "gosnowflake", "go-redis", "modernc.org/sqlite", "net/http"} {
+			if strings.Contains(imp, client) {
+				t.Errorf("cloud imports %s", imp)
+			}
+		}
+	}
+}
+
 // subpackagesApart checks that area's subpackages (outside cmd/) import no
 // other subpackage of it, except those named in allowed.
 func subpackagesApart(t *testing.T, area string, allowed ...string) {

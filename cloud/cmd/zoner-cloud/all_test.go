@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/cloud/cloudtest"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// startAll runs zoner-cloud all in this process on free ports.
+func startAll(t *testing.T, dir string) *Main {
+	t.Helper()
+	m := NewMain()
+	m.DataDir, m.LeafAddr, m.APIAddr, m.HTTPAddr = dir, freeAddr(t), "127.0.0.1:0", "127.0.0.1:0"
+	m.RefreshEvery = time.Second
+	m.Logger = testLogger()
+	m.Stdout = &bytes.Buffer{}
+	m.RatePerSecond, m.Burst = 1000, 1000
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// run1 runs a one-shot command of zoner-cloud and returns what it printed.
+func run1(t testing.TB, args ...string) string {
+	t.Helper()
+	m := NewMain()
+	var out bytes.Buffer
+	m.Stdout, m.Logger = &out, testLogger()
+	if err := m.ParseFlags(context.Background(), args); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatalf("zoner-cloud %s: %v", strings.Join(args, " "), err)
+	}
+	m.Close()
+	return out.String()
+}
+
+// hubEvents lists the types of the events a hub holds.
+func hubEvents(t *testing.T, hubURL string, typ syncproto.Type) []json.RawMessage {
+	t.Helper()
+	var out struct {
+		Events []struct {
+			Type  syncproto.Type  `json:"type"`
+			Event json.RawMessage `json:"event"`
+		} `json:"events"`
+	}
+	if code := call(t, "GET", hubURL+"/api/v1/events?limit=1000&type="+string(typ), "", nil, &out); code != 200 {
+		t.Fatalf("hub events: %d", code)
+	}
+	var raws []json.RawMessage
+	for _, e := range out.Events {
+		raws = append(raws, e.Event)
+	}
+	return raws
+}
+
+// The single-machine form, as the README shows it: a hub linked to
+// zoner-cloud all gets a recommendation for each member in the cloud's
+// cache, served by the API to the family's guardian (and to no other
+// family), sent down to the hub; a flight-status webhook reaches the hub as
+// a flight.updated event; the analytics report prints.
+func TestAllWithALinkedHub(t *testing.T) {
+	dir := t.TempDir()
+	m := startAll(t, dir)
+	depart := time.Now().Add(-36 * time.Hour).Truncate(time.Minute)
+	fam := cloudtest.NewFamily(depart, "BA286")
+
+	creds := filepath.Join(t.TempDir(), "family.creds")
+	if err := os.WriteFile(creds, []byte(run1(t, "creds", "-data", dir, "-family", fam.ID.String())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hubAddr := freeAddr(t)
+	hubURL := "http://" + hubAddr
+	start(t, "zoner-hub", build(t, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
+		"-data", t.TempDir(), "-http", hubAddr, "-log-format", "json",
+		"-cloud-url", "nats-leaf://"+m.LeafAddr, "-cloud-creds", creds, "-cloud-reconnect", "250ms")
+	waitHTTP(t, hubURL+"/readyz")
+
+	setup := fam.Setup()
+	postEvents(t, hubURL+"/api/v1/setup", setup[:len(fam.Members)+1])
+	postEvents(t, hubURL+"/api/v1/events", setup[len(fam.Members)+1:])
+	day := fam.Day(0)
+	postEvents(t, hubURL+"/api/v1/events", day)
+	last := day[len(day)-1].HLC
+
+	guardian := strings.TrimSpace(run1(t, "token", "-data", dir, "-family", fam.ID.String(), "-role", "guardian"))
+	for _, member := range fam.Members {
+		url := fmt.Sprintf("%s/v1/families/%s/members/%s/recommendation", m.APIURL, fam.ID, member)
+		eventually(t, 30*time.Second, func() error {
+			var rec cloud.Recommendation
+			if code := call(t, "GET", url, guardian, nil, &rec); code != 200 {
+				return fmt.Errorf("GET recommendation: %d", code)
+			}
+			if rec.BasedOn < last.String() {
+				return fmt.Errorf("recommendation based on %s, not yet on the last event %s", rec.BasedOn, last)
+			}
+			if rec.Trip == nil || *rec.Trip != fam.Trip || rec.Problem != "" {
+				return fmt.Errorf("recommendation without the trip: %+v", rec)
+			}
+			return nil
+		})
+	}
+	// Another family's guardian reads nothing of this family.
+	other := strings.TrimSpace(run1(t, "token", "-data", dir, "-family", uuid.NewString(), "-role", "guardian"))
+	url := fmt.Sprintf("%s/v1/families/%s/members/%s/recommendation", m.APIURL, fam.ID, fam.Members[0])
+	if code := call(t, "GET", url, other, nil, nil); code != 403 {
+		t.Errorf("another family's token read a recommendation: %d", code)
+	}
+	if code := call(t, "GET", m.APIURL+"/v1/analytics", guardian, nil, nil); code != 403 {
+		t.Errorf("a guardian read the analytics: %d", code)
+	}
+
+	// The advice came down to the hub.
+	eventually(t, 30*time.Second, func() error {
+		if n := len(hubEvents(t, hubURL, syncproto.TypeRecommendationUpdated)); n < len(fam.Members) {
+			return fmt.Errorf("hub holds %d recommendation.updated events, want one per member", n)
+		}
+		return nil
+	})
+
+	// A delay from the flight-status webhook reaches the hub.
+	secret, err := os.ReadFile(filepath.Join(dir, "webhook-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"id": "msg-1", "flight": "BA 286", "date": syncproto.DateOf(fam.Depart).String(),
+		"status": "delayed", "depart": fam.Depart.Add(2 * time.Hour).Format(time.RFC3339),
+		"arrive": fam.Arrive.Add(2 * time.Hour).Format(time.RFC3339)})
+	var res cloud.FlightResult
+	eventually(t, 30*time.Second, func() error { // the trip must be in the warehouse first
+		res = cloud.FlightResult{}
+		code := call(t, "POST", m.APIURL+"/v1/webhooks/flight-status?secret="+string(secret), "", body, &res)
+		if code != 200 || res.Trips != 1 {
+			return fmt.Errorf("webhook: %d, %+v", code, res)
+		}
+		return nil
+	})
+	eventually(t, 30*time.Second, func() error {
+		for _, raw := range hubEvents(t, hubURL, syncproto.TypeFlightUpdated) {
+			if e, err := syncproto.Unmarshal(raw); err == nil && e.ID == res.Events[0] {
+				return nil
+			}
+		}
+		return errors.New("the flight update has not reached the hub")
+	})
+
+	// The analyst's report prints from the same warehouse.
+	m.Close()
+	report := run1(t, "analytics", "-data", dir)
+	if !strings.Contains(report, "Zoner analytics:") || !strings.Contains(report, "Days to adapt") {
+		t.Errorf("report:\n%s", report)
+	}
+}

@@ -1,0 +1,247 @@
+//go:build integration
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/zoner-family/zoner/circadian"
+	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/cloud/cloudtest"
+	chttp "github.com/zoner-family/zoner/cloud/http"
+	"github.com/zoner-family/zoner/cloud/redis"
+	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
+	"github.com/zoner-family/zoner/cloud/warehouse/sqlite"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// rows turns events into warehouse rows as ingest does.
+func rows(es []syncproto.Envelope) []cloud.Row {
+	raws := cloudtest.Marshal(es)
+	recs := make([]cloud.Record, len(es))
+	for i := range es {
+		recs[i] = cloud.Record{Topic: "bench", Partition: int32(i % 6), Offset: int64(i), Value: raws[i]}
+	}
+	out, poison := cloud.Decode(recs, time.Now())
+	if len(poison) > 0 {
+		panic(poison[0].Reason)
+	}
+	return out
+}
+
+// benchIngest measures the warehouse side of ingest: Store.Write of
+// batches of 1,000 events (the merge into RAW_EVENTS, reading the
+// families back and merging their daily metrics and trip outcomes).
+func benchIngest(b *testing.B, w cloud.Warehouse) {
+	_, es := families(40, 6) // about 4,000 events
+	all := rows(es)
+	st := &cloud.Store{W: w, Now: time.Now}
+	ctx := context.Background()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		// Fresh ids each round, so every write is new.
+		batch := all
+		if n > 0 {
+			_, es = families(40, 6)
+			b.StopTimer()
+			batch = rows(es)
+			b.StartTimer()
+		}
+		for i := 0; i < len(batch); i += 1000 {
+			if _, err := st.Write(ctx, batch[i:min(i+1000, len(batch))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n += len(batch)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+func BenchmarkIngest(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		w, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "w.db"), testLogger())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer w.Close()
+		benchIngest(b, w)
+	})
+	b.Run("snowflake", func(b *testing.B) {
+		s := realServices(b)
+		w, err := snowflake.Open(context.Background(), s.snowflake(s.fakesnow), testLogger())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer w.Close()
+		benchIngest(b, w)
+	})
+}
+
+// percentiles reports p50 and p99 of ds in milliseconds.
+func percentiles(b *testing.B, ds []time.Duration, unit string) {
+	slices.Sort(ds)
+	p := func(q float64) float64 {
+		return float64(ds[min(len(ds)-1, int(q*float64(len(ds))))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(p(0.50), "p50-"+unit)
+	b.ReportMetric(p(0.99), "p99-"+unit)
+	b.ReportMetric(float64(len(ds)), "samples")
+}
+
+// BenchmarkFreshness measures hub event → fresh recommendation in Redis:
+// a sleep is written to a hub linked to zoner-cloud all (real Kafka, real
+// Redis), and the clock stops when the member's key in Redis is based on
+// it. Each iteration is one event; run with -benchtime 200x.
+func BenchmarkFreshness(b *testing.B) {
+	s := realServices(b)
+	dir := b.TempDir()
+	m := NewMain()
+	m.DataDir, m.LeafAddr, m.APIAddr, m.HTTPAddr = dir, freeAddr(b), "127.0.0.1:0", ""
+	m.KafkaBrokers, m.Cache, m.RedisAddr, m.RedisDB = strings.Split(s.kafka, ","), "redis", s.redis, 4
+	m.IngestGroup, m.RecommenderGroup = "ingest-"+s.schema, "rec-"+s.schema
+	m.Logger = testLogger()
+	if err := m.Run(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	fam := cloudtest.NewFamily(time.Now().Add(-36*time.Hour).Truncate(time.Minute), "BA286")
+	creds := filepath.Join(b.TempDir(), "creds")
+	if err := os.WriteFile(creds, []byte(run1(b, "creds", "-data", dir, "-family", fam.ID.String())), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	hubAddr := freeAddr(b)
+	hubURL := "http://" + hubAddr
+	start(b, "zoner-hub", build(b, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
+		"-data", b.TempDir(), "-http", hubAddr, "-log-format", "json", "-write-rate", "100000",
+		"-cloud-url", "nats-leaf://"+m.LeafAddr, "-cloud-creds", creds, "-cloud-reconnect", "250ms")
+	waitHTTP(b, hubURL+"/readyz")
+	setup := fam.Setup()
+	postEvents(b, hubURL+"/api/v1/setup", setup[:len(fam.Members)+1])
+	postEvents(b, hubURL+"/api/v1/events", setup[len(fam.Members)+1:])
+
+	rdb := goredis.NewClient(&goredis.Options{Addr: s.redis, DB: 4})
+	defer rdb.Close()
+	basedOn := func(member string) string {
+		v, err := rdb.Get(context.Background(), "zoner:rec:"+fam.ID.String()+":"+member).Bytes()
+		if err != nil {
+			return ""
+		}
+		var rec cloud.Recommendation
+		json.Unmarshal(v, &rec)
+		return rec.BasedOn
+	}
+	// Wait for the set-up to be planned once.
+	deadline := time.Now().Add(time.Minute)
+	for basedOn(fam.Members[0].String()) == "" {
+		if time.Now().After(deadline) {
+			b.Fatal("no recommendation after set-up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var ds []time.Duration
+	nap := time.Now().Add(-3 * time.Hour)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		member := fam.Members[i%len(fam.Members)]
+		e := fam.Event(member, nap.Add(time.Duration(i)*time.Second), cloudtest.Away, &syncproto.Sleep{Nap: true})
+		e.End = e.Start.Add(20 * time.Minute)
+		t0 := time.Now()
+		postEvents(b, hubURL+"/api/v1/events", []syncproto.Envelope{e})
+		for basedOn(member.String()) < e.HLC.String() {
+			if time.Since(t0) > 30*time.Second {
+				b.Fatalf("event %d never reached Redis", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		ds = append(ds, time.Since(t0))
+	}
+	b.StopTimer()
+	percentiles(b, ds, "ms")
+}
+
+// BenchmarkAPIRead measures a recommendation read through the API on
+// loopback with the recommendation in Redis, from parallel clients.
+func BenchmarkAPIRead(b *testing.B) {
+	s := realServices(b)
+	ctx := context.Background()
+	c, err := redis.New(ctx, redis.Config{Addr: s.redis, DB: 5}, testLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	w, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "w.db"), testLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	f, es := families(1, 2)
+	if _, err := (&cloud.Store{W: w, Now: time.Now}).Write(ctx, rows(es)); err != nil {
+		b.Fatal(err)
+	}
+	r := &cloud.Recommender{Planner: &circadian.Planner{}, Warehouse: w, Cache: c, Logger: testLogger()}
+	svc := cloud.NewService(r, nil)
+	secret := []byte(strings.Repeat("s", 32))
+	srv, err := chttp.New(chttp.Config{Backend: svc, Secret: secret, WebhookSecret: secret, Logger: testLogger(),
+		RatePerSecond: 1e9, Burst: 1e9})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go srv.Serve(sctx, ln, "", "")
+	tok, err := chttp.IssueToken(secret, chttp.Claims{Role: "guardian", Family: f[0].ID, Subject: "bench"}, time.Hour, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	url := fmt.Sprintf("http://%s/v1/families/%s/members/%s/recommendation", ln.Addr(), f[0].ID, f[0].Members[0])
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	get := func() time.Duration {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("GET: %d", resp.StatusCode)
+		}
+		return time.Since(t0)
+	}
+	get() // computes once and caches
+	var mu sync.Mutex
+	var ds []time.Duration
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			mine = append(mine, get())
+		}
+		mu.Lock()
+		ds = append(ds, mine...)
+		mu.Unlock()
+	})
+	b.StopTimer()
+	percentiles(b, ds, "ms")
+}

@@ -1,0 +1,376 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/zoner-family/zoner/bridge"
+	bkafka "github.com/zoner-family/zoner/bridge/kafka"
+	bnatsjs "github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/circadian"
+	"github.com/zoner-family/zoner/cloud"
+	chttp "github.com/zoner-family/zoner/cloud/http"
+	ckafka "github.com/zoner-family/zoner/cloud/kafka"
+	"github.com/zoner-family/zoner/cloud/memcache"
+	cnatsjs "github.com/zoner-family/zoner/cloud/natsjs"
+	"github.com/zoner-family/zoner/cloud/redis"
+	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
+	"github.com/zoner-family/zoner/cloud/warehouse/sqlite"
+)
+
+func (m *Main) openWarehouse(ctx context.Context) (cloud.Warehouse, error) {
+	switch m.Warehouse {
+	case "sqlite":
+		path := m.SQLitePath
+		if path == "" {
+			if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
+				return nil, fmt.Errorf("make %s: %w", m.DataDir, err)
+			}
+			path = filepath.Join(m.DataDir, "warehouse.db")
+		}
+		return sqlite.Open(ctx, path, m.Logger)
+	case "snowflake":
+		m.Logger.Info("opening the Snowflake warehouse", "config", m.Snowflake)
+		return snowflake.Open(ctx, m.Snowflake, m.Logger)
+	}
+	return nil, fmt.Errorf("-warehouse %q: use sqlite or snowflake", m.Warehouse)
+}
+
+func (m *Main) openCache(ctx context.Context) (cloud.Cache, error) {
+	switch m.Cache {
+	case "memory":
+		return memcache.New(memcache.Config{MaxEntries: 1 << 20}), nil
+	case "redis":
+		if m.RedisAddr == "" {
+			return nil, errors.New("-cache redis needs -redis-addr (or ZONER_REDIS_ADDR)")
+		}
+		cfg := redis.Config{Addr: m.RedisAddr, Password: m.RedisPassword, DB: m.RedisDB}
+		if m.RedisTLS {
+			cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		return redis.New(ctx, cfg, m.Logger)
+	}
+	return nil, fmt.Errorf("-cache %q: use memory or redis", m.Cache)
+}
+
+func (m *Main) kafkaConfig(group string) ckafka.Config {
+	return ckafka.Config{Brokers: m.KafkaBrokers, Group: group, Topics: m.Topics, ClientID: "zoner-cloud-" + m.Command,
+		DeadLetterTopic: m.DeadLetterTopic, Partitions: m.Partitions, Replication: m.Replication}
+}
+
+// connectNATS reaches the cloud's NATS for sending events down; nil when
+// none is configured.
+func (m *Main) connectNATS() (*nats.Conn, error) {
+	if m.NATSConn != nil {
+		return m.NATSConn, nil
+	}
+	if m.NATSURL == "" {
+		return nil, nil
+	}
+	nc, err := nats.Connect(m.NATSURL, nats.Name("zoner-cloud-"+m.Command), nats.UserInfo(m.NATSUser, m.NATSPassword),
+		nats.MaxReconnects(-1), nats.ReconnectWait(time.Second), nats.RetryOnFailedConnect(true))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", m.NATSURL, err)
+	}
+	m.onClose(nc.Close)
+	return nc, nil
+}
+
+func (m *Main) downlink(nc *nats.Conn) (cloud.Downlink, error) {
+	if nc == nil {
+		return nil, nil
+	}
+	d, err := cnatsjs.New(nc, bnatsjs.Domain)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// startIngest runs the ingest consumer group.
+func (m *Main) startIngest(startCtx, ctx context.Context, w cloud.Warehouse) error {
+	cfg := m.kafkaConfig(m.IngestGroup)
+	c, err := ckafka.NewConsumer(startCtx, cfg, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.onClose(c.Close)
+	dead, err := ckafka.NewDeadLetters(startCtx, cfg, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.onClose(dead.Close)
+	in := &cloud.Ingest{Consumer: c, Dead: dead, Store: &cloud.Store{W: w, Now: time.Now, Logger: m.Logger},
+		Logger: m.Logger, Metrics: m.Metrics, Lag: c.Lag}
+	m.goRun("ingest", func() error { return in.Run(ctx) })
+	return nil
+}
+
+// startRecommender runs the recommender consumer group.
+func (m *Main) startRecommender(startCtx, ctx context.Context, r *cloud.Recommender) error {
+	c, err := ckafka.NewConsumer(startCtx, m.kafkaConfig(m.RecommenderGroup), m.Logger)
+	if err != nil {
+		return err
+	}
+	m.onClose(c.Close)
+	m.goRun("recommender", func() error { return r.Run(ctx, c) })
+	return nil
+}
+
+func (m *Main) recommender(w cloud.Warehouse, c cloud.Cache, down cloud.Downlink) *cloud.Recommender {
+	return &cloud.Recommender{Planner: &circadian.Planner{}, Warehouse: w, Cache: c, Down: down, Now: m.Now,
+		Logger: m.Logger, Metrics: m.Metrics, TTL: m.RecommendTTL, Refresh: m.RefreshEvery}
+}
+
+// startAPI serves the API.
+func (m *Main) startAPI(ctx context.Context, svc *cloud.Service) error {
+	if len(m.TokenSecret) == 0 {
+		return errors.New("api: the token signing secret is needed: -token-secret-file or ZONER_TOKEN_SECRET")
+	}
+	if len(m.WebhookSecret) == 0 {
+		return errors.New("api: the webhook secret is needed: -webhook-secret-file or ZONER_WEBHOOK_SECRET")
+	}
+	srv, err := chttp.New(chttp.Config{Backend: svc, Secret: m.TokenSecret, WebhookSecret: m.WebhookSecret,
+		Logger: m.Logger, Metrics: m.Metrics.Set(), RatePerSecond: m.RatePerSecond, Burst: m.Burst})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", m.APIAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.APIAddr, err)
+	}
+	scheme := "http"
+	if m.TLSCert != "" {
+		scheme = "https"
+	}
+	m.APIURL = scheme + "://" + ln.Addr().String()
+	m.goRun("api", func() error { return srv.Serve(ctx, ln, m.TLSCert, m.TLSKey) })
+	return nil
+}
+
+// serveHTTP serves /metrics, /healthz and /readyz (ingest, recommender).
+func (m *Main) serveHTTP(ctx context.Context, ready func(context.Context) error) error {
+	if m.HTTPAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", m.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.HTTPAddr, err)
+	}
+	m.MetricsURL = "http://" + ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		m.Metrics.WritePrometheus(w)
+		if m.BridgeMetrics != nil {
+			m.BridgeMetrics.WriteSet(w)
+		}
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	m.wg.Go(func() {
+		<-ctx.Done()
+		srv.Close()
+	})
+	m.wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server", "err", err)
+		}
+	})
+	return nil
+}
+
+func (m *Main) runIngest(startCtx, ctx context.Context) error {
+	if len(m.KafkaBrokers) == 0 {
+		return errors.New("ingest: no Kafka brokers: set -kafka-brokers or ZONER_KAFKA_BROKERS")
+	}
+	w, err := m.openWarehouse(startCtx)
+	if err != nil {
+		return err
+	}
+	m.onClose(func() { w.Close() })
+	if err := m.startIngest(startCtx, ctx, w); err != nil {
+		return err
+	}
+	m.Logger.Info("ingest running", "kafka", m.KafkaBrokers, "group", m.IngestGroup, "warehouse", m.Warehouse)
+	return m.serveHTTP(ctx, w.Ping)
+}
+
+func (m *Main) runRecommender(startCtx, ctx context.Context) error {
+	if len(m.KafkaBrokers) == 0 {
+		return errors.New("recommender: no Kafka brokers: set -kafka-brokers or ZONER_KAFKA_BROKERS")
+	}
+	w, c, down, err := m.openShared(startCtx)
+	if err != nil {
+		return err
+	}
+	if err := m.startRecommender(startCtx, ctx, m.recommender(w, c, down)); err != nil {
+		return err
+	}
+	m.Logger.Info("recommender running", "kafka", m.KafkaBrokers, "group", m.RecommenderGroup, "cache", m.Cache, "downlink", down != nil)
+	return m.serveHTTP(ctx, func(ctx context.Context) error {
+		if err := w.Ping(ctx); err != nil {
+			return err
+		}
+		return c.Ping(ctx)
+	})
+}
+
+func (m *Main) runAPI(startCtx, ctx context.Context) error {
+	w, c, down, err := m.openShared(startCtx)
+	if err != nil {
+		return err
+	}
+	svc := cloud.NewService(m.recommender(w, c, down), down)
+	if err := m.startAPI(ctx, svc); err != nil {
+		return err
+	}
+	m.Logger.Info("api serving", "url", m.APIURL, "warehouse", m.Warehouse, "cache", m.Cache, "flight_status", down != nil)
+	return nil
+}
+
+// openShared opens the warehouse, the cache and the downlink.
+func (m *Main) openShared(ctx context.Context) (cloud.Warehouse, cloud.Cache, cloud.Downlink, error) {
+	w, err := m.openWarehouse(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m.onClose(func() { w.Close() })
+	c, err := m.openCache(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m.onClose(func() { c.Close() })
+	nc, err := m.connectNATS()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	down, err := m.downlink(nc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return w, c, down, nil
+}
+
+// runAll runs the whole cloud in this process: the cloud's NATS (hubs link
+// to LeafAddr), the bridge into Kafka (kfake unless brokers are given),
+// ingest, the recommender and the API.
+func (m *Main) runAll(startCtx, ctx context.Context) error {
+	for _, s := range []struct {
+		dst  *[]byte
+		name string
+	}{{&m.Secret, "cloud-secret"}, {&m.TokenSecret, "token-secret"}, {&m.WebhookSecret, "webhook-secret"}} {
+		if err := m.secret(s.dst, s.name); err != nil {
+			return err
+		}
+	}
+	if len(m.KafkaBrokers) == 0 {
+		brokers, stop, err := ckafka.StartFake(startCtx, m.Partitions, m.Logger)
+		if err != nil {
+			return err
+		}
+		m.onClose(stop)
+		m.KafkaBrokers = brokers
+		m.Logger.Warn("Kafka is kfake, in memory: for one machine and development only")
+	}
+	host, portStr, err := net.SplitHostPort(m.LeafAddr)
+	if err != nil {
+		return fmt.Errorf("-leaf %q: %w", m.LeafAddr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("-leaf %q: the port is not a number", m.LeafAddr)
+	}
+	if m.NATSPassword == "" {
+		m.NATSPassword = rand.Text() // only this process connects as the service
+	}
+	cl, err := bnatsjs.StartCloud(startCtx, bnatsjs.CloudConfig{StoreDir: filepath.Join(m.DataDir, "nats"), Port: -1,
+		LeafHost: host, LeafPort: port, Secret: m.Secret, ServicePassword: m.NATSPassword}, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.onClose(func() { cl.Close() })
+	m.LeafURL = cl.LeafURL()
+	nc, err := cl.Connect("zoner-cloud")
+	if err != nil {
+		return err
+	}
+	m.onClose(nc.Close)
+	m.NATSConn = nc
+	if err := m.startBridge(startCtx, ctx, nc); err != nil {
+		return err
+	}
+	w, c, down, err := m.openShared(startCtx)
+	if err != nil {
+		return err
+	}
+	if err := m.startIngest(startCtx, ctx, w); err != nil {
+		return err
+	}
+	r := m.recommender(w, c, down)
+	if err := m.startRecommender(startCtx, ctx, r); err != nil {
+		return err
+	}
+	if err := m.startAPI(ctx, cloud.NewService(r, down)); err != nil {
+		return err
+	}
+	if err := m.serveHTTP(ctx, func(ctx context.Context) error {
+		if !nc.IsConnected() {
+			return errors.New("not connected to NATS")
+		}
+		return w.Ping(ctx)
+	}); err != nil {
+		return err
+	}
+	m.Logger.Info("zoner-cloud all running", "leaf", m.LeafURL, "api", m.APIURL, "metrics", m.MetricsURL,
+		"kafka", m.KafkaBrokers, "warehouse", m.Warehouse, "data", m.DataDir)
+	return nil
+}
+
+// startBridge forwards the ingest stream into Kafka and serves the hubs'
+// downlink, as zoner-bridge does.
+func (m *Main) startBridge(startCtx, ctx context.Context, nc *nats.Conn) error {
+	sink, err := bkafka.New(startCtx, bkafka.Config{Brokers: m.KafkaBrokers, Topics: bridge.DefaultTopics(),
+		Partitions: m.Partitions, Replication: m.Replication, ClientID: "zoner-cloud-bridge"}, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.onClose(sink.Close)
+	if err := sink.EnsureTopics(startCtx); err != nil {
+		return err
+	}
+	source, err := bnatsjs.OpenSource(startCtx, nc, bnatsjs.SourceConfig{Consumer: "bridge"})
+	if err != nil {
+		return err
+	}
+	dl, err := bnatsjs.ServeDownlink(startCtx, nc, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.onClose(dl.Close)
+	if m.BridgeMetrics == nil {
+		m.BridgeMetrics = bridge.NewMetrics()
+	}
+	f := &bridge.Forwarder{Source: source, Sink: sink, Dead: source, Metrics: m.BridgeMetrics, Logger: m.Logger,
+		Workers: 2, Batch: 1000}
+	m.goRun("bridge", func() error { f.Run(ctx); return nil })
+	return nil
+}
