@@ -33,6 +33,9 @@ type Ingest struct {
 	// MinBackoff and MaxBackoff bound the waits between retries of a
 	// failed write (200 ms and 30 s by default).
 	MinBackoff, MaxBackoff time.Duration
+	// WriteTimeout bounds one attempt at a warehouse write (1 min by
+	// default): a warehouse that hangs counts as down, and is retried.
+	WriteTimeout time.Duration
 	// Lag, when set, is read after each batch for the lag metric.
 	Lag func(ctx context.Context) (int64, error)
 }
@@ -91,20 +94,63 @@ func (in *Ingest) batch(ctx context.Context, recs []Record) error {
 			"offset", p.Record.Offset, "reason", p.Reason)
 	}
 	var fresh int
+	timeout := in.WriteTimeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	// One write at a time runs against the warehouse. A write that takes
+	// longer than timeout counts as a failure (the warehouse is down, or
+	// its driver is stuck retrying), but is not started again while it
+	// still runs: the next attempt waits for it, so a hung warehouse never
+	// piles up writes.
+	var pending *attempt
 	err := in.retry(ctx, "warehouse write", func() error {
-		t := time.Now()
-		n, err := in.Store.Write(ctx, rows)
-		if err == nil {
-			since(m.warehouseWrite, t)
-			fresh = n
-		} else {
-			inc(m.warehouseErrors)
+		if pending == nil {
+			pending = in.write(ctx, rows, 10*timeout)
 		}
-		return err
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		select {
+		case <-pending.done:
+		case <-t.C:
+			inc(m.warehouseErrors)
+			return fmt.Errorf("the warehouse has not answered in %s", timeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		a := pending
+		pending = nil
+		if a.err != nil {
+			inc(m.warehouseErrors)
+			return a.err
+		}
+		since(m.warehouseWrite, a.start)
+		fresh = a.n
+		return nil
 	})
 	add(m.fresh, fresh)
 	add(m.repeats, len(rows)-fresh)
 	return err
+}
+
+// attempt is one warehouse write running in the background.
+type attempt struct {
+	start time.Time
+	done  chan struct{}
+	n     int
+	err   error
+}
+
+// write starts a warehouse write that gives up after limit.
+func (in *Ingest) write(ctx context.Context, rows []Row, limit time.Duration) *attempt {
+	a := &attempt{start: time.Now(), done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		wctx, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		a.n, a.err = in.Store.Write(wctx, rows)
+	}()
+	return a
 }
 
 // retry runs op until it succeeds or ctx ends, backing off with jitter.

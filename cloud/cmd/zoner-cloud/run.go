@@ -55,8 +55,12 @@ type Main struct {
 	IngestGroup      string
 	RecommenderGroup string
 	DeadLetterTopic  string
-	Partitions       int32
-	Replication      int16
+	// SessionTimeout is how long the group waits for a member it no
+	// longer hears from (a killed replica) before giving its partitions
+	// to others.
+	SessionTimeout time.Duration
+	Partitions     int32
+	Replication    int16
 
 	// NATSURL reaches the cloud's NATS (recommender and api send events
 	// down through it); empty for none. NATSConn, when set, is used
@@ -79,7 +83,9 @@ type Main struct {
 	RatePerSecond   float64
 	Burst           int
 	RecommendTTL    time.Duration
-	RefreshEvery    time.Duration
+	// WarehouseTimeout bounds one warehouse write of ingest.
+	WarehouseTimeout time.Duration
+	RefreshEvery     time.Duration
 	// HTTPAddr serves /metrics, /healthz and /readyz for ingest and the
 	// recommender ("" for none).
 	HTTPAddr string
@@ -166,6 +172,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	topics := fs.String("topics", cli.Env("ZONER_TOPICS", ""), "event topics to consume, comma-separated (default sleep_events,meal_events,light_exposure,trip_events) (env ZONER_TOPICS)")
 	fs.StringVar(&m.IngestGroup, "ingest-group", cli.Env("ZONER_INGEST_GROUP", m.IngestGroup), "consumer group of ingest (env ZONER_INGEST_GROUP)")
 	fs.StringVar(&m.RecommenderGroup, "recommender-group", cli.Env("ZONER_RECOMMENDER_GROUP", m.RecommenderGroup), "consumer group of the recommender (env ZONER_RECOMMENDER_GROUP)")
+	fs.DurationVar(&m.SessionTimeout, "kafka-session-timeout", cli.EnvDuration("ZONER_KAFKA_SESSION_TIMEOUT", 45*time.Second), "how long the consumer group waits for a member it no longer hears from (env ZONER_KAFKA_SESSION_TIMEOUT)")
 	fs.StringVar(&m.DeadLetterTopic, "dead-letter-topic", cli.Env("ZONER_DEAD_LETTER_TOPIC", m.DeadLetterTopic), "topic for events that can never be ingested (env ZONER_DEAD_LETTER_TOPIC)")
 	partitions := fs.Int("partitions", cli.EnvInt("ZONER_TOPIC_PARTITIONS", int(m.Partitions)), "partitions of topics created here (env ZONER_TOPIC_PARTITIONS)")
 	replication := fs.Int("replication", cli.EnvInt("ZONER_TOPIC_REPLICATION", int(m.Replication)), "replication of topics created here (env ZONER_TOPIC_REPLICATION)")
@@ -181,6 +188,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&m.TLSKey, "tls-key", cli.Env("ZONER_TLS_KEY", ""), "PEM key for -tls-cert (env ZONER_TLS_KEY)")
 	fs.Float64Var(&m.RatePerSecond, "rate", cli.EnvFloat("ZONER_API_RATE", 0), "API requests per second per token (default 10) (env ZONER_API_RATE)")
 	fs.IntVar(&m.Burst, "burst", cli.EnvInt("ZONER_API_BURST", 0), "API burst per token (default 40) (env ZONER_API_BURST)")
+	fs.DurationVar(&m.WarehouseTimeout, "warehouse-timeout", cli.EnvDuration("ZONER_WAREHOUSE_TIMEOUT", time.Minute), "ingest: longest wait for one warehouse write before it is retried (env ZONER_WAREHOUSE_TIMEOUT)")
 	fs.DurationVar(&m.RecommendTTL, "recommendation-ttl", cli.EnvDuration("ZONER_RECOMMENDATION_TTL", 6*time.Hour), "how long a cached recommendation lives (env ZONER_RECOMMENDATION_TTL)")
 	fs.DurationVar(&m.RefreshEvery, "refresh", cli.EnvDuration("ZONER_REFRESH", time.Minute), "how often active members are re-planned (env ZONER_REFRESH)")
 	fs.StringVar(&m.HTTPAddr, "http", cli.Env("ZONER_HTTP", m.HTTPAddr), "address for /metrics, /healthz and /readyz of ingest and the recommender; empty for none (env ZONER_HTTP)")

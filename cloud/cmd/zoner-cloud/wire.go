@@ -41,6 +41,11 @@ func (m *Main) openWarehouse(ctx context.Context) (cloud.Warehouse, error) {
 		}
 		return sqlite.Open(ctx, path, m.Logger)
 	case "snowflake":
+		if m.Snowflake.LoginTimeout == 0 {
+			// Ingest retries on its own; the driver's 300 s of login
+			// retries would only hide an outage.
+			m.Snowflake.LoginTimeout = time.Minute
+		}
 		m.Logger.Info("opening the Snowflake warehouse", "config", m.Snowflake)
 		return snowflake.Open(ctx, m.Snowflake, m.Logger)
 	}
@@ -66,7 +71,7 @@ func (m *Main) openCache(ctx context.Context) (cloud.Cache, error) {
 
 func (m *Main) kafkaConfig(group string) ckafka.Config {
 	return ckafka.Config{Brokers: m.KafkaBrokers, Group: group, Topics: m.Topics, ClientID: "zoner-cloud-" + m.Command,
-		DeadLetterTopic: m.DeadLetterTopic, Partitions: m.Partitions, Replication: m.Replication}
+		DeadLetterTopic: m.DeadLetterTopic, Partitions: m.Partitions, Replication: m.Replication, SessionTimeout: m.SessionTimeout}
 }
 
 // connectNATS reaches the cloud's NATS for sending events down; nil when
@@ -112,7 +117,7 @@ func (m *Main) startIngest(startCtx, ctx context.Context, w cloud.Warehouse) err
 	}
 	m.onClose(dead.Close)
 	in := &cloud.Ingest{Consumer: c, Dead: dead, Store: &cloud.Store{W: w, Now: time.Now, Logger: m.Logger},
-		Logger: m.Logger, Metrics: m.Metrics, Lag: c.Lag}
+		Logger: m.Logger, Metrics: m.Metrics, Lag: c.Lag, WriteTimeout: m.WarehouseTimeout}
 	m.goRun("ingest", func() error { return in.Run(ctx) })
 	return nil
 }

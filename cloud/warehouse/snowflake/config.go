@@ -39,6 +39,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	sf "github.com/snowflakedb/gosnowflake"
 )
@@ -69,6 +70,11 @@ type Config struct {
 	Host     string
 	Port     int
 	Protocol string
+	// LoginTimeout bounds the driver's retries of a login (a new session,
+	// as after a network outage), and ClientTimeout one request's round
+	// trip; zero keeps the driver's defaults (300 s and 900 s). A caller
+	// that retries on its own wants them short.
+	LoginTimeout, ClientTimeout time.Duration
 	// CreateDatabase makes Open create Database and Schema when they are
 	// missing. Tests use it; production schemas are made by an
 	// administrator, and the warehouse's role need not be allowed to.
@@ -189,6 +195,8 @@ func (c Config) sfConfig(bootstrap bool) (*sf.Config, error) {
 		LogQueryText:       false,
 		LogQueryParameters: false,
 		Application:        "zoner-cloud",
+		LoginTimeout:       c.LoginTimeout,
+		ClientTimeout:      c.ClientTimeout,
 	}
 	if c.Protocol == "http" {
 		// The emulator serves no telemetry endpoint: the driver would log
