@@ -23,12 +23,6 @@ const (
 	outcomeDays = 21
 )
 
-// dayKey names one member's day.
-type dayKey struct {
-	member uuid.UUID
-	day    syncproto.Date
-}
-
 // nightDate is the date of the evening a night's sleep began: a sleep
 // begun at 01:00 belongs to the day before.
 func nightDate(t time.Time, loc *time.Location) syncproto.Date {

@@ -221,7 +221,7 @@ func TestPipelineOnRealServices(t *testing.T) {
 	} else {
 		t.Logf("killed with %d of %d events in the warehouse", n, want)
 	}
-	ingest = start(t, "ingest-2", bin, env, ingestArgs...)
+	start(t, "ingest-2", bin, env, ingestArgs...)
 	waitHTTP(t, "http://"+metricsAddr+"/healthz")
 	waitIngested(2 * time.Minute)
 

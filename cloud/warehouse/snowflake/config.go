@@ -195,9 +195,13 @@ func (c Config) sfConfig(bootstrap bool) (*sf.Config, error) {
 		LogQueryText:       false,
 		LogQueryParameters: false,
 		Application:        "zoner-cloud",
-		LoginTimeout:       c.LoginTimeout,
-		ClientTimeout:      c.ClientTimeout,
 	}
+	// Deprecated in the driver ("timeouts may be reorganized"), but v1.19
+	// has no other way to bound a login's retries.
+	//lint:ignore SA1019 no replacement in this driver version
+	cfg.LoginTimeout = c.LoginTimeout
+	//lint:ignore SA1019 no replacement in this driver version
+	cfg.ClientTimeout = c.ClientTimeout
 	if c.Protocol == "http" {
 		// The emulator serves no telemetry endpoint: the driver would log
 		// an error for the 404. (v1.19 has no session parameter for it yet.)
