@@ -14,11 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/zoner-family/zoner/bridge"
+	"github.com/zoner-family/zoner/internal/kafkakit"
 )
 
 // Record headers set on every record (HeaderMember only for member events),
@@ -132,7 +130,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Sink, error) {
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.MaxBufferedRecords(cfg.MaxBufferedRecords),
 		kgo.ProducerBatchMaxBytesFn(limits.get),
-		kgo.WithLogger(kgoLogger{logger}),
+		kgo.WithLogger(kafkakit.Logger(logger)),
 	}
 	switch {
 	case cfg.Linger > 0:
@@ -163,116 +161,14 @@ func (s *Sink) EnsureTopics(ctx context.Context) error {
 	if len(topics) == 0 {
 		return errors.New("ensure topics: no topics configured")
 	}
-	adm := kadm.NewClient(s.cl)
-	details, err := adm.ListTopics(ctx, topics...)
-	if err != nil {
-		return fmt.Errorf("ensure topics: list %s: %w", strings.Join(topics, ","), err)
-	}
-	var missing []string
-	for _, t := range topics {
-		d, ok := details[t]
-		switch {
-		case ok && d.Err == nil:
-			if n := int32(len(d.Partitions)); n != s.cfg.Partitions {
-				s.logger.Info("kafka: topic exists with another partition count; left as is",
-					"topic", t, "partitions", n, "configured", s.cfg.Partitions)
-			}
-		case !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition):
-			missing = append(missing, t)
-		default:
-			return fmt.Errorf("ensure topics: describe %s: %w", t, d.Err)
+	resps, err := kafkakit.EnsureTopics(ctx, s.cl, topics, s.cfg.Partitions, s.cfg.Replication, s.logger)
+	for t, r := range resps {
+		if c, ok := r.Configs["max.message.bytes"]; ok && r.Err == nil {
+			s.setLimit(t, c.MaybeValue())
 		}
 	}
-	if len(missing) == 0 {
-		s.loadLimits(ctx, topics)
-		return nil
-	}
-	defer s.loadLimits(ctx, topics)
-	resps, err := adm.CreateTopics(ctx, s.cfg.Partitions, s.cfg.Replication, nil, missing...)
-	if err != nil {
-		return fmt.Errorf("ensure topics: create %s: %w", strings.Join(missing, ","), err)
-	}
-	for _, t := range missing {
-		r, ok := resps[t]
-		switch {
-		case !ok:
-			return fmt.Errorf("ensure topics: create %s: no answer from the broker", t)
-		case r.Err == nil:
-			s.logger.Info("kafka: created topic", "topic", t,
-				"partitions", s.cfg.Partitions, "replication", s.cfg.Replication)
-			if c, ok := r.Configs["max.message.bytes"]; ok {
-				s.setLimit(t, c.MaybeValue())
-			}
-		case errors.Is(r.Err, kerr.TopicAlreadyExists):
-			// Created meanwhile by someone else: fine.
-		case r.ErrMessage != "":
-			return fmt.Errorf("ensure topics: create %s: %w (%s)", t, r.Err, r.ErrMessage)
-		default:
-			return fmt.Errorf("ensure topics: create %s: %w", t, r.Err)
-		}
-	}
-	return s.waitReady(ctx, missing)
-}
-
-// waitReady waits until the broker lists every topic with a leader for
-// each partition: a topic just created is not known at once, and a
-// producer that finds it unknown or leaderless waits for its next metadata
-// refresh (franz-go's MetadataMinAge, 5 s). It asks the broker directly,
-// as kadm answers from metadata cached for as long.
-func (s *Sink) waitReady(ctx context.Context, topics []string) error {
-	ctx, cancel := context.WithTimeout(ctx, topicReadyTimeout)
-	defer cancel()
-	req := kmsg.NewPtrMetadataRequest()
-	for _, t := range topics {
-		rt := kmsg.NewMetadataRequestTopic()
-		rt.Topic = kmsg.StringPtr(t)
-		req.Topics = append(req.Topics, rt)
-	}
-	for {
-		resp, err := req.RequestWith(ctx, s.cl)
-		ok := map[string]bool{}
-		if err == nil {
-			for _, t := range resp.Topics {
-				if t.Topic != nil {
-					ok[*t.Topic] = ready(t)
-				}
-			}
-		}
-		var waiting []string
-		for _, t := range topics {
-			if !ok[t] {
-				waiting = append(waiting, t)
-			}
-		}
-		if len(waiting) == 0 {
-			return nil
-		}
-		t := time.NewTimer(100 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			if err == nil {
-				err = ctx.Err()
-			}
-			return fmt.Errorf("ensure topics: %s created but not ready: %w", strings.Join(waiting, ","), err)
-		case <-t.C:
-		}
-	}
-}
-
-// topicReadyTimeout bounds how long EnsureTopics waits for new topics.
-const topicReadyTimeout = 30 * time.Second
-
-func ready(t kmsg.MetadataResponseTopic) bool {
-	if t.ErrorCode != 0 || len(t.Partitions) == 0 {
-		return false
-	}
-	for _, p := range t.Partitions {
-		if p.ErrorCode != 0 || p.Leader < 0 {
-			return false
-		}
-	}
-	return true
+	s.loadLimits(ctx, topics)
+	return err
 }
 
 // Close flushes what is buffered, for DeliveryTimeout and at most a few
@@ -284,23 +180,4 @@ func (s *Sink) Close() {
 		s.logger.Warn("kafka: closing with records not flushed", "err", err)
 	}
 	s.cl.Close()
-}
-
-// kgoLogger passes franz-go's warnings and errors to slog; its info and
-// debug lines are too chatty for the bridge's log.
-type kgoLogger struct{ l *slog.Logger }
-
-func (kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
-
-func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
-	lvl := slog.LevelInfo
-	switch level {
-	case kgo.LogLevelError:
-		lvl = slog.LevelError
-	case kgo.LogLevelWarn:
-		lvl = slog.LevelWarn
-	case kgo.LogLevelDebug:
-		lvl = slog.LevelDebug
-	}
-	k.l.Log(context.Background(), lvl, "kafka: "+msg, keyvals...)
 }

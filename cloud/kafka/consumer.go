@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/internal/kafkakit"
 )
 
 // ErrClosed is returned by a Consumer's methods after Close.
@@ -74,7 +75,7 @@ func NewConsumer(ctx context.Context, cfg Config, logger *slog.Logger) (*Consume
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID(cfg.ClientID),
-		kgo.WithLogger(kgoLogger{logger}),
+		kgo.WithLogger(kafkakit.Logger(logger)),
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics...),
 		kgo.ConsumeResetOffset(reset),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/internal/kafkakit"
 )
 
 // deadLetterFlushTimeout bounds how long Close waits for a dead letter
@@ -47,7 +48,7 @@ func NewDeadLetters(ctx context.Context, cfg Config, logger *slog.Logger) (*Dead
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID(cfg.ClientID),
-		kgo.WithLogger(kgoLogger{logger}),
+		kgo.WithLogger(kafkakit.Logger(logger)),
 		// Idempotent (franz-go's default), written to every in-sync
 		// replica before it counts; sent at once, one at a time.
 		kgo.RequiredAcks(kgo.AllISRAcks()),

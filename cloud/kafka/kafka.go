@@ -20,10 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/zoner-family/zoner/internal/kafkakit"
 )
 
 // Headers added to a dead-lettered record, after the original record's own.
@@ -116,7 +114,7 @@ func newAdmin(ctx context.Context, cfg Config, logger *slog.Logger) (*kgo.Client
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID(cfg.ClientID),
-		kgo.WithLogger(kgoLogger{logger}),
+		kgo.WithLogger(kafkakit.Logger(logger)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)
@@ -132,122 +130,6 @@ func newAdmin(ctx context.Context, cfg Config, logger *slog.Logger) (*kgo.Client
 // partitions and replication, and waits until the broker lists them with a
 // leader for every partition. Existing topics are left as they are.
 func ensureTopics(ctx context.Context, cl *kgo.Client, cfg Config, logger *slog.Logger, topics []string) error {
-	adm := kadm.NewClient(cl)
-	details, err := adm.ListTopics(ctx, topics...)
-	if err != nil {
-		return fmt.Errorf("ensure topics: list %s: %w", strings.Join(topics, ","), err)
-	}
-	var missing []string
-	for _, t := range topics {
-		d, ok := details[t]
-		switch {
-		case ok && d.Err == nil:
-		case !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition):
-			missing = append(missing, t)
-		default:
-			return fmt.Errorf("ensure topics: describe %s: %w", t, d.Err)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	resps, err := adm.CreateTopics(ctx, cfg.Partitions, cfg.Replication, nil, missing...)
-	if err != nil {
-		return fmt.Errorf("ensure topics: create %s: %w", strings.Join(missing, ","), err)
-	}
-	for _, t := range missing {
-		r, ok := resps[t]
-		switch {
-		case !ok:
-			return fmt.Errorf("ensure topics: create %s: no answer from the broker", t)
-		case r.Err == nil:
-			logger.Info("kafka: created topic", "topic", t,
-				"partitions", cfg.Partitions, "replication", cfg.Replication)
-		case errors.Is(r.Err, kerr.TopicAlreadyExists):
-			// Created meanwhile by another process: fine.
-		case r.ErrMessage != "":
-			return fmt.Errorf("ensure topics: create %s: %w (%s)", t, r.Err, r.ErrMessage)
-		default:
-			return fmt.Errorf("ensure topics: create %s: %w", t, r.Err)
-		}
-	}
-	return waitLeaders(ctx, cl, missing)
-}
-
-// topicReadyTimeout bounds how long ensureTopics waits for new topics.
-const topicReadyTimeout = 30 * time.Second
-
-// waitLeaders waits until the broker lists every topic with a leader for
-// each partition. It asks the broker directly: kadm answers from metadata
-// the client caches for a few seconds.
-func waitLeaders(ctx context.Context, cl *kgo.Client, topics []string) error {
-	ctx, cancel := context.WithTimeout(ctx, topicReadyTimeout)
-	defer cancel()
-	req := kmsg.NewPtrMetadataRequest()
-	for _, t := range topics {
-		rt := kmsg.NewMetadataRequestTopic()
-		rt.Topic = kmsg.StringPtr(t)
-		req.Topics = append(req.Topics, rt)
-	}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		resp, err := req.RequestWith(ctx, cl)
-		ready := map[string]bool{}
-		if err == nil {
-			for _, t := range resp.Topics {
-				if t.Topic != nil {
-					ready[*t.Topic] = hasLeaders(t)
-				}
-			}
-		}
-		var waiting []string
-		for _, t := range topics {
-			if !ready[t] {
-				waiting = append(waiting, t)
-			}
-		}
-		if len(waiting) == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			if err == nil {
-				err = ctx.Err()
-			}
-			return fmt.Errorf("ensure topics: %s created but without leaders: %w", strings.Join(waiting, ","), err)
-		case <-tick.C:
-		}
-	}
-}
-
-func hasLeaders(t kmsg.MetadataResponseTopic) bool {
-	if t.ErrorCode != 0 || len(t.Partitions) == 0 {
-		return false
-	}
-	for _, p := range t.Partitions {
-		if p.ErrorCode != 0 || p.Leader < 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// kgoLogger passes franz-go's warnings and errors to slog; its info and
-// debug lines are too chatty.
-type kgoLogger struct{ l *slog.Logger }
-
-func (kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
-
-func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
-	lvl := slog.LevelInfo
-	switch level {
-	case kgo.LogLevelError:
-		lvl = slog.LevelError
-	case kgo.LogLevelWarn:
-		lvl = slog.LevelWarn
-	case kgo.LogLevelDebug:
-		lvl = slog.LevelDebug
-	}
-	k.l.Log(context.Background(), lvl, "kafka: "+msg, keyvals...)
+	_, err := kafkakit.EnsureTopics(ctx, cl, topics, cfg.Partitions, cfg.Replication, logger)
+	return err
 }
