@@ -21,6 +21,7 @@ import (
 	"github.com/zoner-family/zoner/bridge/natsjs"
 	"github.com/zoner-family/zoner/hub"
 	hubnats "github.com/zoner-family/zoner/hub/natsjs"
+	"github.com/zoner-family/zoner/internal/proctest"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -45,7 +46,7 @@ func catchUp(b *testing.B, brokerList string, n int) {
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
 	// A hub whose cloud is not there yet: the backlog builds up.
-	cloudDir, leafAddr := b.TempDir(), freeAddr(b)
+	cloudDir, leafAddr := b.TempDir(), proctest.FreeAddr(b)
 	secret := []byte(cloudSecret)
 	family := syncproto.NewID()
 	creds := syncproto.Credentials{FamilyID: family, Secret: natsjs.FamilySecret(secret, family)}

@@ -32,6 +32,7 @@ import (
 	"github.com/zoner-family/zoner/bridge/kafka"
 	"github.com/zoner-family/zoner/bridge/natsjs"
 	"github.com/zoner-family/zoner/internal/netproxy"
+	"github.com/zoner-family/zoner/internal/proctest"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -47,43 +48,8 @@ func brokers(t testing.TB) string {
 	return b
 }
 
-// build compiles a command of the repository once per test run.
-var builds sync.Map
-
-func build(t testing.TB, pkg string) string {
-	t.Helper()
-	f, _ := builds.LoadOrStore(pkg, sync.OnceValues(func() (string, error) {
-		dir, err := os.MkdirTemp("", "zoner-e2e-bin")
-		if err != nil {
-			return "", err
-		}
-		name := filepath.Base(pkg)
-		if pkg == "." {
-			name = "zoner-bridge"
-		}
-		bin := filepath.Join(dir, name)
-		out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-		}
-		return bin, nil
-	}))
-	bin, err := f.(func() (string, error))()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// bridgePkg is the program under test.
+const bridgePkg = "github.com/zoner-family/zoner/bridge/cmd/zoner-bridge"
 
 func port(t testing.TB, addr string) int {
 	t.Helper()
@@ -91,65 +57,6 @@ func port(t testing.TB, addr string) int {
 	var n int
 	fmt.Sscan(p, &n)
 	return n
-}
-
-// proc is a running program with its log in a file.
-type proc struct {
-	t    testing.TB
-	cmd  *exec.Cmd
-	log  string
-	name string
-}
-
-func start(t testing.TB, name, bin string, env []string, args ...string) *proc {
-	t.Helper()
-	log := filepath.Join(t.TempDir(), name+".log")
-	f, err := os.Create(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{t: t, cmd: cmd, log: log, name: name}
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			b, _ := os.ReadFile(log)
-			if len(b) > 6000 {
-				b = b[len(b)-6000:]
-			}
-			t.Logf("%s log (tail):\n%s", name, b)
-		}
-	})
-	return p
-}
-
-// kill9 kills the process at once, as a crash does.
-func (p *proc) kill9() {
-	if p.cmd.ProcessState == nil {
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
-	}
-}
-
-// stop asks the process to finish (SIGTERM) and waits.
-func (p *proc) stop() {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	p.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		p.kill9()
-	}
 }
 
 // linkProxy stands between a hub and the cloud's leaf port: Cut drops the
@@ -179,9 +86,9 @@ type pipeline struct {
 	leafAddr string
 	cloud    *natsjs.Cloud
 	proxy    *linkProxy
-	hub      *proc
+	hub      *proctest.Proc
 	hubURL   string
-	bridge   *proc
+	bridge   *proctest.Proc
 	topics   bridge.Topics
 	family   uuid.UUID
 	member   uuid.UUID
@@ -194,7 +101,7 @@ const cloudSecret = "the end-to-end test's cloud secret"
 func newPipeline(t testing.TB, brokers string) *pipeline {
 	t.Helper()
 	suffix := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	p := &pipeline{t: t, brokers: brokers, cloudDir: t.TempDir(), natsAddr: freeAddr(t), leafAddr: freeAddr(t),
+	p := &pipeline{t: t, brokers: brokers, cloudDir: t.TempDir(), natsAddr: proctest.FreeAddr(t), leafAddr: proctest.FreeAddr(t),
 		topics: bridge.Topics{Sleep: "sleep_events_" + suffix, Meal: "meal_events_" + suffix, Light: "light_exposure_" + suffix, Trip: "trip_events_" + suffix},
 		family: syncproto.NewID(), member: syncproto.NewID(), clock: syncproto.NewClock(time.Now)}
 	p.startCloud()
@@ -229,13 +136,13 @@ func (p *pipeline) restartCloud() {
 // startBridge runs a bridge process and returns its metrics URL.
 func (p *pipeline) startBridge(extra ...string) string {
 	p.t.Helper()
-	addr := freeAddr(p.t)
+	addr := proctest.FreeAddr(p.t)
 	args := append([]string{
 		"-nats-url", p.cloud.ClientURL(), "-kafka-brokers", p.brokers, "-http", addr, "-log-format", "json",
 		"-topic-sleep", p.topics.Sleep, "-topic-meal", p.topics.Meal, "-topic-light", p.topics.Light, "-topic-trip", p.topics.Trip,
 		"-partitions", "3", "-batch", "500", "-ack-wait", "5s"}, extra...)
-	p.bridge = start(p.t, "zoner-bridge", build(p.t, "."), []string{"ZONER_NATS_PASSWORD=svc"}, args...)
-	waitHTTP(p.t, "http://"+addr+"/readyz")
+	p.bridge = proctest.Start(p.t, "zoner-bridge", proctest.Build(p.t, bridgePkg), []string{"ZONER_NATS_PASSWORD=svc"}, args...)
+	proctest.WaitHTTP(p.t, "http://"+addr+"/readyz")
 	return "http://" + addr + "/metrics"
 }
 
@@ -259,24 +166,6 @@ func forwarded(t testing.TB, metricsURL string) int {
 	return 0
 }
 
-func waitHTTP(t testing.TB, url string) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready: %v", url, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func (p *pipeline) startHub() {
 	p.t.Helper()
 	b, _ := json.Marshal(p.cloud.Credentials(p.family))
@@ -291,12 +180,12 @@ func (p *pipeline) startHub() {
 // sets its family up.
 func (p *pipeline) startHubWith(creds string) {
 	p.t.Helper()
-	addr := freeAddr(p.t)
+	addr := proctest.FreeAddr(p.t)
 	p.hubURL = "http://" + addr
-	p.hub = start(p.t, "zoner-hub", build(p.t, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
+	p.hub = proctest.Start(p.t, "zoner-hub", proctest.Build(p.t, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
 		"-data", p.t.TempDir(), "-http", addr, "-log-format", "json", "-write-rate", "100000", "-read-rate", "100000",
 		"-cloud-url", p.proxy.URL(), "-cloud-creds", creds, "-cloud-reconnect", "250ms")
-	waitHTTP(p.t, p.hubURL+"/readyz")
+	proctest.WaitHTTP(p.t, p.hubURL+"/readyz")
 	la := "America/Los_Angeles"
 	p.post("/api/v1/setup", []syncproto.Envelope{
 		p.event(uuid.Nil, &syncproto.FamilyUpserted{Name: "The Testers", HomeTZ: la}),
@@ -497,7 +386,7 @@ func TestBridgeKilledMidBatch(t *testing.T) {
 	for attempt := 1; held == 0; attempt++ {
 		p.startBridge()
 		p.waitMoreThan(3000 * attempt)
-		p.bridge.kill9()
+		p.bridge.Kill9()
 		d, _ = p.seen.counts()
 		if d >= 20002 {
 			t.Fatalf("the bridge had forwarded everything (%d) before it was killed: the test proves nothing", d)
@@ -522,8 +411,8 @@ func TestBridgeDrainsOnSIGTERM(t *testing.T) {
 	// Small batches, one at a time: slow enough to be stopped mid-stream.
 	p.startBridge("-batch", "20", "-workers", "1")
 	p.waitMoreThan(1000)
-	p.bridge.stop()
-	if code := p.bridge.cmd.ProcessState.ExitCode(); code != 0 {
+	p.bridge.Stop()
+	if code := p.bridge.Cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("the bridge exited with %d after SIGTERM", code)
 	}
 	// Everything it had fetched it acknowledged before it went.
@@ -643,7 +532,7 @@ func TestEmbeddedCloud(t *testing.T) {
 	p := newPipeline(t, brokers(t))
 	p.cloud.Close() // the bridge runs the cloud here
 	p.cloud = nil
-	bin := build(t, ".")
+	bin := proctest.Build(t, bridgePkg)
 	secret := []string{"ZONER_CLOUD_SECRET=" + cloudSecret}
 	out, err := exec.Command(bin, "creds", "-family", p.family.String()).CombinedOutput()
 	if err == nil {
@@ -659,11 +548,11 @@ func TestEmbeddedCloud(t *testing.T) {
 	if err := os.WriteFile(credsFile, creds, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	p.bridge = start(t, "zoner-bridge", bin, secret, "-embed", "-embed-dir", t.TempDir(), "-leaf", p.leafAddr,
+	addr := proctest.FreeAddr(t)
+	p.bridge = proctest.Start(t, "zoner-bridge", bin, secret, "-embed", "-embed-dir", t.TempDir(), "-leaf", p.leafAddr,
 		"-kafka-brokers", p.brokers, "-http", addr, "-log-format", "json",
 		"-topic-sleep", p.topics.Sleep, "-topic-meal", p.topics.Meal, "-topic-light", p.topics.Light, "-topic-trip", p.topics.Trip)
-	waitHTTP(t, "http://"+addr+"/readyz")
+	proctest.WaitHTTP(t, "http://"+addr+"/readyz")
 	p.startHubWith(credsFile)
 	p.consume()
 	p.write(1000)

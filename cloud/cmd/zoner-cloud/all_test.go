@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/cloud"
 	"github.com/zoner-family/zoner/cloud/cloudtest"
+	"github.com/zoner-family/zoner/internal/proctest"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -22,7 +23,7 @@ import (
 func startAll(t *testing.T, dir string) *Main {
 	t.Helper()
 	m := NewMain()
-	m.DataDir, m.LeafAddr, m.APIAddr, m.HTTPAddr = dir, freeAddr(t), "127.0.0.1:0", "127.0.0.1:0"
+	m.DataDir, m.LeafAddr, m.APIAddr, m.HTTPAddr = dir, proctest.FreeAddr(t), "127.0.0.1:0", "127.0.0.1:0"
 	m.RefreshEvery = time.Second
 	m.Logger = testLogger()
 	m.Stdout = &bytes.Buffer{}
@@ -84,12 +85,12 @@ func TestAllWithALinkedHub(t *testing.T) {
 	if err := os.WriteFile(creds, []byte(run1(t, "creds", "-data", dir, "-family", fam.ID.String())), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	hubAddr := freeAddr(t)
+	hubAddr := proctest.FreeAddr(t)
 	hubURL := "http://" + hubAddr
-	start(t, "zoner-hub", build(t, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
+	proctest.Start(t, "zoner-hub", proctest.Build(t, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
 		"-data", t.TempDir(), "-http", hubAddr, "-log-format", "json",
 		"-cloud-url", "nats-leaf://"+m.LeafAddr, "-cloud-creds", creds, "-cloud-reconnect", "250ms")
-	waitHTTP(t, hubURL+"/readyz")
+	proctest.WaitHTTP(t, hubURL+"/readyz")
 
 	setup := fam.Setup()
 	postEvents(t, hubURL+"/api/v1/setup", setup[:len(fam.Members)+1])

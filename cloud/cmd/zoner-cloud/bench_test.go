@@ -25,6 +25,7 @@ import (
 	"github.com/zoner-family/zoner/cloud/redis"
 	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
 	"github.com/zoner-family/zoner/cloud/warehouse/sqlite"
+	"github.com/zoner-family/zoner/internal/proctest"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -110,7 +111,7 @@ func BenchmarkFreshness(b *testing.B) {
 	s := realServices(b)
 	dir := b.TempDir()
 	m := NewMain()
-	m.DataDir, m.LeafAddr, m.APIAddr, m.HTTPAddr = dir, freeAddr(b), "127.0.0.1:0", ""
+	m.DataDir, m.LeafAddr, m.APIAddr, m.HTTPAddr = dir, proctest.FreeAddr(b), "127.0.0.1:0", ""
 	m.KafkaBrokers, m.Cache, m.RedisAddr, m.RedisDB = strings.Split(s.kafka, ","), "redis", s.redis, 4
 	m.IngestGroup, m.RecommenderGroup = "ingest-"+s.schema, "rec-"+s.schema
 	m.Logger = testLogger()
@@ -123,12 +124,12 @@ func BenchmarkFreshness(b *testing.B) {
 	if err := os.WriteFile(creds, []byte(run1(b, "creds", "-data", dir, "-family", fam.ID.String())), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	hubAddr := freeAddr(b)
+	hubAddr := proctest.FreeAddr(b)
 	hubURL := "http://" + hubAddr
-	start(b, "zoner-hub", build(b, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
+	proctest.Start(b, "zoner-hub", proctest.Build(b, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
 		"-data", b.TempDir(), "-http", hubAddr, "-log-format", "json", "-write-rate", "100000",
 		"-cloud-url", "nats-leaf://"+m.LeafAddr, "-cloud-creds", creds, "-cloud-reconnect", "250ms")
-	waitHTTP(b, hubURL+"/readyz")
+	proctest.WaitHTTP(b, hubURL+"/readyz")
 	setup := fam.Setup()
 	postEvents(b, hubURL+"/api/v1/setup", setup[:len(fam.Members)+1])
 	postEvents(b, hubURL+"/api/v1/events", setup[len(fam.Members)+1:])

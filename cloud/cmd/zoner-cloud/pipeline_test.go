@@ -22,6 +22,7 @@ import (
 	"github.com/zoner-family/zoner/cloud/cloudtest"
 	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
 	"github.com/zoner-family/zoner/internal/netproxy"
+	"github.com/zoner-family/zoner/internal/proctest"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -159,13 +160,13 @@ func TestPipelineOnRealServices(t *testing.T) {
 	t.Cleanup(func() { w.Close() })
 	sink := s.producer(t)
 
-	bin := build(t, "github.com/zoner-family/zoner/cloud/cmd/zoner-cloud")
-	metricsAddr := freeAddr(t)
+	bin := proctest.Build(t, "github.com/zoner-family/zoner/cloud/cmd/zoner-cloud")
+	metricsAddr := proctest.FreeAddr(t)
 	ingestArgs := append([]string{"ingest", "-kafka-brokers", s.kafka, "-topics", s.topicList(), "-http", metricsAddr,
 		"-log-format", "json", "-ingest-group", "ingest-" + s.schema, "-warehouse-timeout", "10s", "-kafka-session-timeout", "8s"}, s.snowflakeFlags(snow.Addr())...)
 	env := []string{"ZONER_SNOWFLAKE_PASSWORD=unused"} // fakesnow checks none
-	ingest := start(t, "ingest", bin, env, ingestArgs...)
-	waitHTTP(t, "http://"+metricsAddr+"/healthz")
+	ingest := proctest.Start(t, "ingest", bin, env, ingestArgs...)
+	proctest.WaitHTTP(t, "http://"+metricsAddr+"/healthz")
 
 	rec := NewMain()
 	rec.Command, rec.Logger, rec.HTTPAddr = "recommender", testLogger(), ""
@@ -215,14 +216,14 @@ func TestPipelineOnRealServices(t *testing.T) {
 		}
 		return nil
 	})
-	ingest.kill9()
+	ingest.Kill9()
 	if n, _, _ := w.Stats(context.Background()); n == int64(want) {
 		t.Log("ingest had written the whole second lot when it was killed (not committed: it comes again)")
 	} else {
 		t.Logf("killed with %d of %d events in the warehouse", n, want)
 	}
-	start(t, "ingest-2", bin, env, ingestArgs...)
-	waitHTTP(t, "http://"+metricsAddr+"/healthz")
+	proctest.Start(t, "ingest-2", bin, env, ingestArgs...)
+	proctest.WaitHTTP(t, "http://"+metricsAddr+"/healthz")
 	waitIngested(2 * time.Minute)
 
 	// 3. The warehouse unreachable for two minutes: ingest waits, its lag
