@@ -16,6 +16,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/internal/httpx"
 )
 
 // Backend is what the API serves from; the cloud service implements it.
@@ -280,28 +281,6 @@ func (w *fallbackWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// statusWriter records the status code for metrics.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 func (s *Server) histogram(route string) *metrics.PrometheusHistogram {
 	return s.metrics.GetOrCreatePrometheusHistogramExt(`zoner_cloud_http_request_duration_seconds{route=`+strconv.Quote(route)+`}`, latencyBuckets)
 }
@@ -322,18 +301,18 @@ func (s *Server) wrap(rt route) http.Handler {
 	s.latency[rt.pattern] = s.histogram(rt.pattern)
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		w := &statusWriter{ResponseWriter: rw}
+		w := &httpx.StatusWriter{ResponseWriter: rw}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
 				s.log.Error("handler panic", "route", rt.pattern, "panic", fmt.Sprint(v))
-				if w.code == 0 {
+				if w.Code == 0 {
 					s.writeError(w, r, errors.New("panic"))
 				}
 			}
-			s.observe(rt.pattern, w.code, time.Since(start))
+			s.observe(rt.pattern, w.Code, time.Since(start))
 		}()
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		var claims *Claims

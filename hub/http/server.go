@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/zoner-family/zoner/hub"
+	"github.com/zoner-family/zoner/internal/httpx"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -127,34 +128,12 @@ func (s *Server) Handler() http.Handler {
 	return s.mux
 }
 
-// statusWriter records the status code for metrics.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 func (s *Server) timed(name string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpx.StatusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
-		s.Metrics.HTTP(name, r.Method, sw.code, time.Since(start))
+		s.Metrics.HTTP(name, r.Method, sw.Code, time.Since(start))
 	})
 }
 
