@@ -126,6 +126,31 @@ func TestAllWithALinkedHub(t *testing.T) {
 		t.Errorf("a guardian read the analytics: %d", code)
 	}
 
+	// The guardian's summary of the family; the analyst's aggregates.
+	var sum cloud.FamilySummary
+	if code := call(t, "GET", fmt.Sprintf("%s/v1/families/%s/summary", m.APIURL, fam.ID), guardian, nil, &sum); code != 200 {
+		t.Fatalf("summary: %d", code)
+	}
+	if sum.Name != "The Testers" || len(sum.Members) != len(fam.Members) || len(sum.Trips) != 1 || sum.Members[0].Recommendation == nil {
+		t.Errorf("summary: %+v", sum)
+	}
+	analyst := strings.TrimSpace(run1(t, "token", "-data", dir, "-role", "analyst"))
+	var a cloud.Analytics
+	if code := call(t, "GET", m.APIURL+"/v1/analytics", analyst, nil, &a); code != 200 || a.Events == 0 || a.Families != 1 {
+		t.Errorf("analytics: %d %+v", code, a)
+	}
+	if code := call(t, "GET", fmt.Sprintf("%s/v1/families/%s/summary", m.APIURL, fam.ID), analyst, nil, nil); code != 403 {
+		t.Errorf("an analyst read a family's summary: %d", code)
+	}
+	// A member reads their own advice, not another member's.
+	own := strings.TrimSpace(run1(t, "token", "-data", dir, "-family", fam.ID.String(), "-role", "member", "-member", fam.Members[1].String()))
+	for i, want := range []int{403, 200} {
+		u := fmt.Sprintf("%s/v1/families/%s/members/%s/recommendation", m.APIURL, fam.ID, fam.Members[i])
+		if code := call(t, "GET", u, own, nil, nil); code != want {
+			t.Errorf("member token on member %d: %d, want %d", i, code, want)
+		}
+	}
+
 	// The advice came down to the hub.
 	eventually(t, 30*time.Second, func() error {
 		if n := len(hubEvents(t, hubURL, syncproto.TypeRecommendationUpdated)); n < len(fam.Members) {
