@@ -15,15 +15,20 @@ import (
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/cloud"
 	"github.com/zoner-family/zoner/cloud/cloudtest"
+	"github.com/zoner-family/zoner/cloud/warehouse/sqlite"
 	"github.com/zoner-family/zoner/internal/proctest"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
-// startAll runs zoner-cloud all in this process on free ports.
-func startAll(t *testing.T, dir string) *Main {
+// startAll runs zoner-cloud all in this process on free ports; hubs link
+// to leaf (a free port when empty).
+func startAll(t *testing.T, dir, leaf string) *Main {
 	t.Helper()
+	if leaf == "" {
+		leaf = proctest.FreeAddr(t)
+	}
 	m := NewMain()
-	m.DataDir, m.LeafAddr, m.APIAddr, m.HTTPAddr = dir, proctest.FreeAddr(t), "127.0.0.1:0", "127.0.0.1:0"
+	m.DataDir, m.LeafAddr, m.APIAddr, m.HTTPAddr = dir, leaf, "127.0.0.1:0", "127.0.0.1:0"
 	m.RefreshEvery = time.Second
 	m.Logger = testLogger()
 	m.Stdout = &bytes.Buffer{}
@@ -77,7 +82,7 @@ func hubEvents(t *testing.T, hubURL string, typ syncproto.Type) []json.RawMessag
 // a flight.updated event; the analytics report prints.
 func TestAllWithALinkedHub(t *testing.T) {
 	dir := t.TempDir()
-	m := startAll(t, dir)
+	m := startAll(t, dir, "")
 	depart := time.Now().Add(-36 * time.Hour).Truncate(time.Minute)
 	fam := cloudtest.NewFamily(depart, "BA286")
 
@@ -191,4 +196,62 @@ func TestAllWithALinkedHub(t *testing.T) {
 	if !strings.Contains(report, "Zoner analytics:") || !strings.Contains(report, "Days to adapt") {
 		t.Errorf("report:\n%s", report)
 	}
+}
+
+// zoner-cloud all keeps nothing of Kafka (kfake) across a restart, yet the
+// warehouse ends with every event once: the bridge forwards the ingest
+// stream again from its start, and the warehouse merges on id.
+func TestAllRestartLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	m := startAll(t, dir, "")
+	fam := cloudtest.NewFamily(time.Now().Add(-36*time.Hour).Truncate(time.Minute), "BA286")
+	creds := filepath.Join(t.TempDir(), "family.creds")
+	if err := os.WriteFile(creds, []byte(run1(t, "creds", "-data", dir, "-family", fam.ID.String())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hubAddr := proctest.FreeAddr(t)
+	hubURL := "http://" + hubAddr
+	proctest.Start(t, "zoner-hub", proctest.Build(t, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
+		"-data", t.TempDir(), "-http", hubAddr, "-log-format", "json",
+		"-cloud-url", "nats-leaf://"+m.LeafAddr, "-cloud-creds", creds, "-cloud-reconnect", "250ms")
+	proctest.WaitHTTP(t, hubURL+"/readyz")
+	setup := fam.Setup()
+	postEvents(t, hubURL+"/api/v1/setup", setup[:len(fam.Members)+1])
+	postEvents(t, hubURL+"/api/v1/events", setup[len(fam.Members)+1:])
+	want := len(setup)
+	for d := range 3 {
+		day := fam.Day(d)
+		postEvents(t, hubURL+"/api/v1/events", day)
+		want += len(day)
+		if d == 1 {
+			m.Close() // mid-stream: some of day 1 may be in kfake only
+			m = startAll(t, dir, m.LeafAddr)
+		}
+	}
+	w, err := sqlite.Open(context.Background(), filepath.Join(dir, "warehouse.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	eventually(t, time.Minute, func() error {
+		rows, ids, err := w.Stats(context.Background())
+		if err != nil {
+			return err
+		}
+		if rows != ids {
+			t.Fatalf("%d rows for %d ids", rows, ids)
+		}
+		// The cloud's own recommendation events are in the warehouse too.
+		var own int64
+		all, _ := w.Events(context.Background(), []uuid.UUID{fam.ID}, time.Time{})
+		for _, r := range all {
+			if r.Type == syncproto.TypeRecommendationUpdated {
+				own++
+			}
+		}
+		if ids-own != int64(want) {
+			return fmt.Errorf("the warehouse holds %d of the family's %d events", ids-own, want)
+		}
+		return nil
+	})
 }

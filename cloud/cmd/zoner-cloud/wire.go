@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/zoner-family/zoner/bridge"
 	bkafka "github.com/zoner-family/zoner/bridge/kafka"
 	bnatsjs "github.com/zoner-family/zoner/bridge/natsjs"
@@ -287,7 +288,8 @@ func (m *Main) runAll(startCtx, ctx context.Context) error {
 			return err
 		}
 	}
-	if len(m.KafkaBrokers) == 0 {
+	fake := len(m.KafkaBrokers) == 0
+	if fake {
 		brokers, stop, err := ckafka.StartFake(startCtx, m.Partitions, m.Logger)
 		if err != nil {
 			return err
@@ -320,6 +322,15 @@ func (m *Main) runAll(startCtx, ctx context.Context) error {
 	}
 	m.onClose(nc.Close)
 	m.NATSConn = nc
+	if fake {
+		// kfake forgets everything on a restart, events the bridge had
+		// forwarded but ingest had not yet stored included. The ingest
+		// stream still holds them: forward it all again (the warehouse
+		// keeps each event once).
+		if err := resetBridge(startCtx, nc); err != nil {
+			return err
+		}
+	}
 	if err := m.startBridge(startCtx, ctx, nc); err != nil {
 		return err
 	}
@@ -377,5 +388,19 @@ func (m *Main) startBridge(startCtx, ctx context.Context, nc *nats.Conn) error {
 	f := &bridge.Forwarder{Source: source, Sink: sink, Dead: source, Metrics: m.BridgeMetrics, Logger: m.Logger,
 		Workers: 2, Batch: 1000}
 	m.goRun("bridge", func() error { f.Run(ctx); return nil })
+	return nil
+}
+
+// resetBridge deletes the bridge's durable consumer, so that the next one
+// starts at the beginning of the ingest stream.
+func resetBridge(ctx context.Context, nc *nats.Conn) error {
+	js, err := jetstream.NewWithDomain(nc, bnatsjs.Domain)
+	if err != nil {
+		return err
+	}
+	if err := js.DeleteConsumer(ctx, bnatsjs.IngestStream, "bridge"); err != nil &&
+		!errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("reset the bridge's consumer: %w", err)
+	}
 	return nil
 }
