@@ -296,3 +296,27 @@ func rowsOf(t *testing.T, es []syncproto.Envelope) []cloud.Row {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// A family the refresh forgets (idle) while a batch of its events is being
+// handled is loaded again, not dereferenced as nil.
+func TestRecommenderForgetsWhileHandling(t *testing.T) {
+	f := cloudtest.NewFamily(time.Now().Add(-36*time.Hour).Truncate(time.Minute), "BA286")
+	w := openWarehouse(t)
+	r := &cloud.Recommender{Warehouse: w, Cache: memcache.New(memcache.Config{}), Logger: discard(),
+		Active: time.Nanosecond} // every family is idle at once
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			r.RefreshAll(ctx)
+		}
+	})
+	batch := records(cloudtest.Marshal(append(f.Setup(), f.Day(0)...)))
+	for i := range 200 {
+		if err := r.Handle(ctx, batch[i%len(batch):i%len(batch)+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	wg.Wait()
+}

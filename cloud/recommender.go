@@ -143,7 +143,10 @@ func (r *Recommender) Handle(ctx context.Context, recs []Record) error {
 		return err
 	}
 	for _, id := range order {
-		en := r.entry(id)
+		en, err := r.ensure(ctx, id, true)
+		if err != nil {
+			return err
+		}
 		en.mu.Lock()
 		en.touched = time.Now()
 		critical := map[uuid.UUID]bool{}
@@ -169,6 +172,27 @@ func (r *Recommender) Handle(ctx context.Context, recs []Record) error {
 		en.mu.Unlock()
 	}
 	return nil
+}
+
+// ensure returns the family's entry, loading it from the warehouse if it
+// is not in memory (never seen, or forgotten by the refresh meanwhile).
+// A family the warehouse does not have either gets an empty entry with
+// create, and nil without.
+func (r *Recommender) ensure(ctx context.Context, id uuid.UUID, create bool) (*entry, error) {
+	if en := r.entry(id); en != nil {
+		return en, nil
+	}
+	if err := r.load(ctx, []uuid.UUID{id}); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	en := r.families[id]
+	if en == nil && create {
+		en = r.newEntry(NewFamily(id))
+		r.families[id] = en
+	}
+	return en, nil
 }
 
 func (r *Recommender) entry(id uuid.UUID) *entry {
@@ -199,19 +223,20 @@ func (r *Recommender) load(ctx context.Context, families []uuid.UUID) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, id := range missing {
-		if r.families[id] != nil {
-			continue
+		if r.families[id] == nil && states[id] != nil {
+			r.families[id] = r.newEntry(states[id])
 		}
-		f := states[id]
-		if f == nil {
-			f = NewFamily(id)
-		}
-		r.families[id] = &entry{fam: f, loadedAt: time.Now(), sent: map[uuid.UUID]uint64{}}
 	}
 	if r.Metrics != nil {
 		r.Metrics.families.Set(float64(len(r.families)))
 	}
 	return nil
+}
+
+// newEntry wraps a family's state, touched now: a family just loaded is
+// not idle, whatever the refresh finds before its events are applied.
+func (r *Recommender) newEntry(f *Family) *entry {
+	return &entry{fam: f, touched: time.Now(), loadedAt: time.Now(), sent: map[uuid.UUID]uint64{}}
 }
 
 // replan computes a member's recommendation, caches it and sends changed
@@ -396,12 +421,12 @@ func (r *Recommender) family(ctx context.Context, id uuid.UUID) (*Family, func()
 	keep := r.keep
 	r.mu.Unlock()
 	if keep {
-		if err := r.load(ctx, []uuid.UUID{id}); err != nil {
+		en, err := r.ensure(ctx, id, false)
+		if err != nil {
 			return nil, nil, &Error{Code: CodeUnavailable, Message: "the warehouse cannot be read now; try again: " + err.Error()}
 		}
-		en := r.entry(id)
-		if en == nil { // forgotten meanwhile as idle
-			return r.family(ctx, id)
+		if en == nil {
+			return nil, nil, &Error{Code: CodeNotFound, Message: "no family " + id.String()}
 		}
 		en.mu.Lock()
 		if len(en.fam.seen) == 0 {
