@@ -58,8 +58,20 @@ set -euo pipefail
 
 FAKESNOW_VERSION=${FAKESNOW_VERSION:-0.12.1}
 
+# For lib.sh (see there).
+svc=fakesnow
 default_dir=${TMPDIR:-/tmp}/zoner-fakesnow
+addr_var=FAKESNOW_ADDR
+addr_file=addr
 start_timeout=${FAKESNOW_START_TIMEOUT:-60}
+lock_timeout=600
+poll_ms=250
+# `stop` ends the server with SIGTERM (uvicorn shuts down cleanly), then
+# SIGKILL after 15 s.
+kill_grace=15
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
+
 python=${FAKESNOW_PYTHON:-python3}
 # The "server" extra brings starlette and uvicorn. fakesnow 0.12.1 bounds
 # none of its dependencies but duckdb and sqlglot, and
@@ -70,21 +82,10 @@ pins=(snowflake-connector-python==4.8.1 starlette==1.10.0 uvicorn==0.54.0
   duckdb==2.0.1 sqlglot==30.22.0 pyarrow==26.0.1)
 requirement="fakesnow[server]==$FAKESNOW_VERSION"
 
-log() { echo "fakesnow.sh: $*" >&2; }
-die() { log "$*"; exit 1; }
-
-# Sets $dir to the absolute path of the state directory $1 (created).
-set_dir() {
-  mkdir -p "${1:-$default_dir}"
-  dir=$(cd "${1:-$default_dir}" && pwd)
+# lib.sh's set_dir, and sets $venv (DIR/venv).
+set_dirs() {
+  set_dir "$1"
   venv=$dir/venv
-}
-
-# Serialises start/stop/status/install on one DIR. The server must not
-# inherit fd 9, or it would hold the lock for as long as it runs.
-lock_dir() {
-  exec 9>"$dir/.lock"
-  flock -w 600 9 || die "timed out waiting for another fakesnow.sh on $dir"
 }
 
 # ------------------------------------------------------------- install ---
@@ -121,37 +122,12 @@ install() {
   echo "$requirement ${pins[*]}" >"$venv/.complete"
 }
 
-# --------------------------------------------------------------- ports ---
-
-# True if nothing listens on 127.0.0.1:$1 (a connect is refused).
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A free port in 20000-32767: below Linux's ephemeral range (32768-60999),
-# so no outgoing connection takes it between now and the server's bind.
-pick_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 12768))
-    port_free "$p" && { echo "$p"; return 0; }
-  done
-  die "no free port found"
-}
-
 # -------------------------------------------------------------- server ---
 
-# True if DIR's server runs: its pid is alive and is our launcher (not a
-# reused pid). Sets $pid. Removes a stale pid file.
-running() {
-  pid=""
-  [ -f "$dir/fakesnow.pid" ] || return 1
-  pid=$(cat "$dir/fakesnow.pid")
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$dir/serve.py"; then
-    return 0
-  fi
-  rm -f "$dir/fakesnow.pid"
-  pid=""
-  return 1
+# For lib.sh's `running`: the live pid $1 is DIR's server if it is our
+# launcher (not a reused pid).
+is_ours() {
+  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$dir/serve.py"
 }
 
 write_launcher() {
@@ -186,13 +162,10 @@ launch() { # PORT
   echo "$pid" >"$dir/fakesnow.pid"
 }
 
-# Ready = the server answers HTTP: a session request without a token gets
-# fakesnow's 401 JSON. Returns 1 at once if the process died.
-wait_ready() { # PORT
-  local deadline=$((SECONDS + start_timeout))
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    kill -0 "$pid" 2>/dev/null || return 1
-    if ! port_free "$1" && "$venv/bin/python" - "$1" <<'EOF' 2>/dev/null; then
+# Ready (lib.sh's wait_ready polls it) = the server answers HTTP: a session
+# request without a token gets fakesnow's 401 JSON.
+ready() { # PORT
+  ! port_free "$1" && "$venv/bin/python" - "$1" <<'EOF' 2>/dev/null
 import sys, urllib.error, urllib.request
 req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/session", data=b"", method="POST")
 try:
@@ -201,32 +174,14 @@ except urllib.error.HTTPError as e:
     sys.exit(0 if e.code == 401 and b"390103" in e.read() else 1)
 sys.exit(1)
 EOF
-      return 0
-    fi
-    sleep 0.25
-  done
-  log "not ready after ${start_timeout}s"
-  return 1
-}
-
-# Ends $pid: SIGTERM (uvicorn shuts down cleanly), then SIGKILL after 15 s.
-kill_server() {
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 60); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.25
-  done
-  log "pid $pid still runs after 15 s: SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }
 
 cmd_start() {
-  set_dir "${1:-}"
+  set_dirs "${1:-}"
   lock_dir
   if running; then
     log "already running in $dir (pid $pid)"
-    echo "FAKESNOW_ADDR=$(cat "$dir/addr")"
+    print_addr
     return 0
   fi
   install
@@ -260,36 +215,13 @@ cmd_start() {
   done
   log "fakesnow failed to start; last 50 lines of $dir/fakesnow.log:"
   tail -n 50 "$dir/fakesnow.log" >&2 || true
-  kill_server
+  kill_pid
   rm -f "$dir/fakesnow.pid"
   exit 1
 }
 
-cmd_stop() {
-  set_dir "${1:-}"
-  lock_dir
-  if ! running; then
-    log "nothing runs in $dir"
-    return 0
-  fi
-  log "stopping pid $pid ($dir)"
-  kill_server
-  rm -f "$dir/fakesnow.pid"
-}
-
-cmd_status() {
-  set_dir "${1:-}"
-  if running; then
-    log "running in $dir (pid $pid)"
-    echo "FAKESNOW_ADDR=$(cat "$dir/addr")"
-    return 0
-  fi
-  log "not running in $dir"
-  exit 3
-}
-
 cmd_install() {
-  set_dir "${1:-}"
+  set_dirs "${1:-}"
   lock_dir
   install
   log "$requirement in $venv"
@@ -300,8 +232,5 @@ case "${1:-}" in
   stop) shift; cmd_stop "$@" ;;
   status) shift; cmd_status "$@" ;;
   install) shift; cmd_install "$@" ;;
-  *)
-    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
-    exit 2
-    ;;
+  *) usage ;;
 esac

@@ -55,11 +55,20 @@ conf=$here/kafka                      # pom.xml, log4j2.yaml, tools-log4j2.yaml
 cache=${ZONER_CACHE:-$HOME/.cache/zoner}/kafka/$KAFKA_VERSION
 libs=$cache/libs
 marker=$libs/.complete                # written last by fetch: holds the pom's hash
-default_dir=${TMPDIR:-/tmp}/zoner-kafka
-start_timeout=${KAFKA_START_TIMEOUT:-60}
 
-log() { echo "kafka.sh: $*" >&2; }
-die() { log "$*"; exit 1; }
+# For lib.sh (see there).
+svc=kafka
+default_dir=${TMPDIR:-/tmp}/zoner-kafka
+addr_var=KAFKA_BROKERS
+addr_file=brokers
+start_timeout=${KAFKA_START_TIMEOUT:-60}
+lock_timeout=120
+poll_ms=250
+# `stop` ends the broker with SIGTERM (a clean shutdown), then SIGKILL
+# after 30 s.
+kill_grace=30
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$here/lib.sh"
 
 # ---------------------------------------------------------------- java ---
 
@@ -114,52 +123,12 @@ fetch() {
   exec 8>&-
 }
 
-# --------------------------------------------------------------- ports ---
-
-# True if nothing listens on 127.0.0.1:$1 (a connect is refused).
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A free port in 20000-32767: below Linux's ephemeral range (32768-60999),
-# so no outgoing connection takes it between now and the broker's bind.
-# Ports given as arguments are skipped.
-pick_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 12768))
-    case " $* " in *" $p "*) continue ;; esac
-    port_free "$p" && { echo "$p"; return 0; }
-  done
-  die "no free port found"
-}
-
 # -------------------------------------------------------------- broker ---
 
-# Sets $dir to the absolute path of the state directory $1 (created).
-set_dir() {
-  mkdir -p "${1:-$default_dir}"
-  dir=$(cd "${1:-$default_dir}" && pwd)
-}
-
-# Serialises start/stop/status on one DIR. The broker must not inherit
-# fd 9, or it would hold the lock for as long as it runs.
-lock_dir() {
-  exec 9>"$dir/.lock"
-  flock -w 120 9 || die "timed out waiting for another kafka.sh on $dir"
-}
-
-# True if DIR's broker runs: its pid is alive and is our java (not a reused
-# pid). Sets $pid. Removes a stale pid file.
-running() {
-  pid=""
-  [ -f "$dir/kafka.pid" ] || return 1
-  pid=$(cat "$dir/kafka.pid")
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $dir/server.properties"; then
-    return 0
-  fi
-  rm -f "$dir/kafka.pid"
-  pid=""
-  return 1
+# For lib.sh's `running`: the live pid $1 is DIR's broker if it is our java
+# (not a reused pid).
+is_ours() {
+  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $dir/server.properties"
 }
 
 write_properties() { # PORT CONTROLLER_PORT
@@ -238,32 +207,11 @@ launch() {
   echo "$pid" >"$dir/kafka.pid"
 }
 
-# Ready = the broker logged that it started (KafkaRaftServer logs it after
-# the broker is registered and unfenced) and its listener accepts
-# connections. Returns 1 at once if the process died.
-wait_ready() { # PORT
-  local deadline=$((SECONDS + start_timeout))
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    kill -0 "$pid" 2>/dev/null || return 1
-    if grep -q 'Kafka Server started' "$dir/kafka.log" 2>/dev/null && ! port_free "$1"; then
-      return 0
-    fi
-    sleep 0.25
-  done
-  log "not ready after ${start_timeout}s"
-  return 1
-}
-
-# Ends $pid: SIGTERM (a clean shutdown), then SIGKILL after 30 s.
-kill_broker() {
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 120); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.25
-  done
-  log "pid $pid still runs after 30 s: SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+# Ready (lib.sh's wait_ready polls it) = the broker logged that it started
+# (KafkaRaftServer logs it after the broker is registered and unfenced) and
+# its listener accepts connections.
+ready() { # PORT
+  grep -q 'Kafka Server started' "$dir/kafka.log" 2>/dev/null && ! port_free "$1"
 }
 
 cmd_start() {
@@ -271,7 +219,7 @@ cmd_start() {
   lock_dir
   if running; then
     log "already running in $dir (pid $pid)"
-    echo "KAFKA_BROKERS=$(cat "$dir/brokers")"
+    print_addr
     return 0
   fi
   find_java
@@ -311,32 +259,9 @@ cmd_start() {
   done
   log "Kafka failed to start; last 50 lines of $dir/kafka.log:"
   tail -n 50 "$dir/kafka.log" >&2 || true
-  kill_broker
+  kill_pid
   rm -f "$dir/kafka.pid"
   exit 1
-}
-
-cmd_stop() {
-  set_dir "${1:-}"
-  lock_dir
-  if ! running; then
-    log "nothing runs in $dir"
-    return 0
-  fi
-  log "stopping pid $pid ($dir)"
-  kill_broker
-  rm -f "$dir/kafka.pid"
-}
-
-cmd_status() {
-  set_dir "${1:-}"
-  if running; then
-    log "running in $dir (pid $pid)"
-    echo "KAFKA_BROKERS=$(cat "$dir/brokers")"
-    return 0
-  fi
-  log "not running in $dir"
-  exit 3
 }
 
 cmd_tool() {
@@ -355,8 +280,5 @@ case "${1:-}" in
   status) shift; cmd_status "$@" ;;
   fetch) find_java; fetch; log "jars in $libs" ;;
   tool) shift; cmd_tool "$@" ;;
-  *)
-    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
-    exit 2
-    ;;
+  *) usage ;;
 esac

@@ -38,11 +38,19 @@
 # All output but the REDIS_ADDR= line goes to stderr.
 set -euo pipefail
 
+# For lib.sh (see there).
+svc=redis
 default_dir=${TMPDIR:-/tmp}/zoner-redis
+addr_var=REDIS_ADDR
+addr_file=addr
 start_timeout=${REDIS_START_TIMEOUT:-30}
-
-log() { echo "redis.sh: $*" >&2; }
-die() { log "$*"; exit 1; }
+lock_timeout=60
+poll_ms=100
+# `stop` ends the server with SIGTERM (Redis shuts down at once: it saves
+# nothing), then SIGKILL after 10 s.
+kill_grace=10
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 # -------------------------------------------------------------- binary ---
 
@@ -86,21 +94,7 @@ find_redis() {
   cli=$(command -v redis-cli || true)
 }
 
-# --------------------------------------------------------------- ports ---
-
-# True if nothing listens on 127.0.0.1:$1 (a connect is refused).
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A free port in 20000-32767: below Linux's ephemeral range (32768-60999),
-# so no outgoing connection takes it between now and the server's bind.
-pick_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 12768))
-    port_free "$p" && { echo "$p"; return 0; }
-  done
-  die "no free port found"
-}
+# --------------------------------------------------------------- ready ---
 
 # True if a Redis server on 127.0.0.1:$1 answers PING with PONG: through
 # redis-cli when there is one, else over bash's /dev/tcp.
@@ -117,38 +111,21 @@ pong() {
   ) 2>/dev/null
 }
 
+# Ready (lib.sh's wait_ready polls it) = the server answers PING.
+ready() { pong "$1"; } # PORT
+
 # ------------------------------------------------------------- server ---
 
-# Sets $dir to the absolute path of the state directory $1 (created).
-set_dir() {
-  mkdir -p "${1:-$default_dir}"
-  dir=$(cd "${1:-$default_dir}" && pwd)
-}
-
-# Serialises start/stop/status on one DIR. The server must not inherit
-# fd 9, or it would hold the lock for as long as it runs.
-lock_dir() {
-  exec 9>"$dir/.lock"
-  flock -w 60 9 || die "timed out waiting for another redis.sh on $dir"
-}
-
-# True if DIR's server runs: its pid is alive and is a redis-server serving
-# DIR's port (not a reused pid). Sets $pid. Removes a stale pid file.
-running() {
-  pid=""
-  [ -f "$dir/redis.pid" ] && [ -f "$dir/addr" ] || { rm -f "$dir/redis.pid"; return 1; }
-  pid=$(cat "$dir/redis.pid")
+# For lib.sh's `running`: the live pid $1 is DIR's server if it is a
+# redis-server serving DIR's port (not a reused pid). Without DIR/addr it
+# is not (and `running` removes the pid file).
+is_ours() {
+  [ -f "$dir/addr" ] || return 1
   local addr
   addr=$(cat "$dir/addr")
   # Redis rewrites its command line to "redis-server 127.0.0.1:PORT".
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = redis-server ] &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE "(^| )${addr//./\\.}( |\$)"; then
-    return 0
-  fi
-  rm -f "$dir/redis.pid"
-  pid=""
-  return 1
+  [ "$(cat "/proc/$1/comm" 2>/dev/null)" = redis-server ] &&
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qE "(^| )${addr//./\\.}( |\$)"
 }
 
 launch() { # PORT
@@ -166,37 +143,12 @@ launch() { # PORT
   echo "$pid" >"$dir/redis.pid"
 }
 
-# Ready = the server answers PING. Returns 1 at once if it died.
-wait_ready() { # PORT
-  local deadline=$((SECONDS + start_timeout))
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    kill -0 "$pid" 2>/dev/null || return 1
-    pong "$1" && return 0
-    sleep 0.1
-  done
-  log "not ready after ${start_timeout}s"
-  return 1
-}
-
-# Ends $pid: SIGTERM (Redis shuts down at once: it saves nothing), then
-# SIGKILL after 10 s.
-kill_server() {
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  log "pid $pid still runs after 10 s: SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-}
-
 cmd_start() {
   set_dir "${1:-}"
   lock_dir
   if running; then
     log "already running in $dir (pid $pid)"
-    echo "REDIS_ADDR=$(cat "$dir/addr")"
+    print_addr
     return 0
   fi
   find_redis
@@ -229,40 +181,14 @@ cmd_start() {
   done
   log "redis-server failed to start; last 30 lines of $dir/redis.log:"
   tail -n 30 "$dir/redis.log" >&2 || true
-  kill_server
+  kill_pid
   rm -f "$dir/redis.pid"
   exit 1
-}
-
-cmd_stop() {
-  set_dir "${1:-}"
-  lock_dir
-  if ! running; then
-    log "nothing runs in $dir"
-    return 0
-  fi
-  log "stopping pid $pid ($dir)"
-  kill_server
-  rm -f "$dir/redis.pid"
-}
-
-cmd_status() {
-  set_dir "${1:-}"
-  if running; then
-    log "running in $dir (pid $pid)"
-    echo "REDIS_ADDR=$(cat "$dir/addr")"
-    return 0
-  fi
-  log "not running in $dir"
-  exit 3
 }
 
 case "${1:-}" in
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   status) shift; cmd_status "$@" ;;
-  *)
-    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
-    exit 2
-    ;;
+  *) usage ;;
 esac
