@@ -56,6 +56,26 @@ func run1(t testing.TB, args ...string) string {
 	return out.String()
 }
 
+// linkedHub starts a hub linked to m with fam's credentials (made from
+// the secret in dir) and sets the family and its trip up on it.
+func linkedHub(t testing.TB, m *Main, dir string, fam *cloudtest.Family, args ...string) string {
+	t.Helper()
+	creds := filepath.Join(t.TempDir(), "family.creds")
+	if err := os.WriteFile(creds, []byte(run1(t, "creds", "-data", dir, "-family", fam.ID.String())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hubAddr := proctest.FreeAddr(t)
+	hubURL := "http://" + hubAddr
+	proctest.Start(t, "zoner-hub", proctest.Build(t, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
+		append([]string{"-data", t.TempDir(), "-http", hubAddr, "-log-format", "json",
+			"-cloud-url", "nats-leaf://" + m.LeafAddr, "-cloud-creds", creds, "-cloud-reconnect", "250ms"}, args...)...)
+	proctest.WaitHTTP(t, hubURL+"/readyz")
+	setup := fam.Setup()
+	postEvents(t, hubURL+"/api/v1/setup", setup[:len(fam.Members)+1])
+	postEvents(t, hubURL+"/api/v1/events", setup[len(fam.Members)+1:])
+	return hubURL
+}
+
 // hubEvents lists the types of the events a hub holds.
 func hubEvents(t *testing.T, hubURL string, typ syncproto.Type) []json.RawMessage {
 	t.Helper()
@@ -86,20 +106,7 @@ func TestAllWithALinkedHub(t *testing.T) {
 	depart := time.Now().Add(-36 * time.Hour).Truncate(time.Minute)
 	fam := cloudtest.NewFamily(depart, "BA286")
 
-	creds := filepath.Join(t.TempDir(), "family.creds")
-	if err := os.WriteFile(creds, []byte(run1(t, "creds", "-data", dir, "-family", fam.ID.String())), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hubAddr := proctest.FreeAddr(t)
-	hubURL := "http://" + hubAddr
-	proctest.Start(t, "zoner-hub", proctest.Build(t, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
-		"-data", t.TempDir(), "-http", hubAddr, "-log-format", "json",
-		"-cloud-url", "nats-leaf://"+m.LeafAddr, "-cloud-creds", creds, "-cloud-reconnect", "250ms")
-	proctest.WaitHTTP(t, hubURL+"/readyz")
-
-	setup := fam.Setup()
-	postEvents(t, hubURL+"/api/v1/setup", setup[:len(fam.Members)+1])
-	postEvents(t, hubURL+"/api/v1/events", setup[len(fam.Members)+1:])
+	hubURL := linkedHub(t, m, dir, fam)
 	day := fam.Day(0)
 	postEvents(t, hubURL+"/api/v1/events", day)
 	last := day[len(day)-1].HLC
@@ -205,20 +212,8 @@ func TestAllRestartLosesNothing(t *testing.T) {
 	dir := t.TempDir()
 	m := startAll(t, dir, "")
 	fam := cloudtest.NewFamily(time.Now().Add(-36*time.Hour).Truncate(time.Minute), "BA286")
-	creds := filepath.Join(t.TempDir(), "family.creds")
-	if err := os.WriteFile(creds, []byte(run1(t, "creds", "-data", dir, "-family", fam.ID.String())), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hubAddr := proctest.FreeAddr(t)
-	hubURL := "http://" + hubAddr
-	proctest.Start(t, "zoner-hub", proctest.Build(t, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
-		"-data", t.TempDir(), "-http", hubAddr, "-log-format", "json",
-		"-cloud-url", "nats-leaf://"+m.LeafAddr, "-cloud-creds", creds, "-cloud-reconnect", "250ms")
-	proctest.WaitHTTP(t, hubURL+"/readyz")
-	setup := fam.Setup()
-	postEvents(t, hubURL+"/api/v1/setup", setup[:len(fam.Members)+1])
-	postEvents(t, hubURL+"/api/v1/events", setup[len(fam.Members)+1:])
-	want := len(setup)
+	hubURL := linkedHub(t, m, dir, fam)
+	want := len(fam.Setup())
 	for d := range 3 {
 		day := fam.Day(d)
 		postEvents(t, hubURL+"/api/v1/events", day)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -120,19 +119,7 @@ func BenchmarkFreshness(b *testing.B) {
 	}
 	defer m.Close()
 	fam := cloudtest.NewFamily(time.Now().Add(-36*time.Hour).Truncate(time.Minute), "BA286")
-	creds := filepath.Join(b.TempDir(), "creds")
-	if err := os.WriteFile(creds, []byte(run1(b, "creds", "-data", dir, "-family", fam.ID.String())), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	hubAddr := proctest.FreeAddr(b)
-	hubURL := "http://" + hubAddr
-	proctest.Start(b, "zoner-hub", proctest.Build(b, "github.com/zoner-family/zoner/hub/cmd/zoner-hub"), nil,
-		"-data", b.TempDir(), "-http", hubAddr, "-log-format", "json", "-write-rate", "100000",
-		"-cloud-url", "nats-leaf://"+m.LeafAddr, "-cloud-creds", creds, "-cloud-reconnect", "250ms")
-	proctest.WaitHTTP(b, hubURL+"/readyz")
-	setup := fam.Setup()
-	postEvents(b, hubURL+"/api/v1/setup", setup[:len(fam.Members)+1])
-	postEvents(b, hubURL+"/api/v1/events", setup[len(fam.Members)+1:])
+	hubURL := linkedHub(b, m, dir, fam, "-write-rate", "100000")
 
 	rdb := goredis.NewClient(&goredis.Options{Addr: s.redis, DB: 4})
 	defer rdb.Close()
