@@ -71,6 +71,9 @@ func (r *Recommender) init() {
 		if r.Planner == nil {
 			r.Planner = &circadian.Planner{}
 		}
+		if r.Logger == nil {
+			r.Logger = slog.New(slog.DiscardHandler)
+		}
 		r.TTL = orDefault(r.TTL, 6*time.Hour)
 		r.Refresh = orDefault(r.Refresh, time.Minute)
 		r.Active = orDefault(r.Active, 24*time.Hour)
@@ -423,7 +426,7 @@ func (r *Recommender) family(ctx context.Context, id uuid.UUID) (*Family, func()
 	if keep {
 		en, err := r.ensure(ctx, id, false)
 		if err != nil {
-			return nil, nil, &Error{Code: CodeUnavailable, Message: "the warehouse cannot be read now; try again: " + err.Error()}
+			return nil, nil, r.unavailable(err)
 		}
 		if en == nil {
 			return nil, nil, &Error{Code: CodeNotFound, Message: "no family " + id.String()}
@@ -437,11 +440,18 @@ func (r *Recommender) family(ctx context.Context, id uuid.UUID) (*Family, func()
 	}
 	rows, err := r.Warehouse.Events(ctx, []uuid.UUID{id}, time.Time{})
 	if err != nil {
-		return nil, nil, &Error{Code: CodeUnavailable, Message: "the warehouse cannot be read now; try again: " + err.Error()}
+		return nil, nil, r.unavailable(err)
 	}
 	f := Fold(rows, r.Logger)[id]
 	if f == nil {
 		return nil, nil, &Error{Code: CodeNotFound, Message: "no family " + id.String()}
 	}
 	return f, func() {}, nil
+}
+
+// unavailable logs a warehouse failure and answers with an error that
+// tells the client to retry, without the internal details.
+func (r *Recommender) unavailable(err error) error {
+	r.Logger.Warn("recommender: read the warehouse", "err", err)
+	return &Error{Code: CodeUnavailable, Message: "the cloud cannot read the warehouse now; try again shortly"}
 }

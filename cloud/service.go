@@ -42,7 +42,7 @@ func (s *Service) Recommendation(ctx context.Context, family, member uuid.UUID) 
 func (s *Service) Analytics(ctx context.Context) (*Analytics, error) {
 	a, err := s.Warehouse.Analytics(ctx)
 	if err != nil {
-		return nil, &Error{Code: CodeUnavailable, Message: "the warehouse cannot be read now; try again: " + err.Error()}
+		return nil, s.unavailable("read the warehouse", err)
 	}
 	return a, nil
 }
@@ -63,7 +63,7 @@ func (s *Service) Ready(ctx context.Context) error {
 func (s *Service) FamilySummary(ctx context.Context, family uuid.UUID) (*FamilySummary, error) {
 	rows, err := s.Warehouse.Events(ctx, []uuid.UUID{family}, time.Time{})
 	if err != nil {
-		return nil, &Error{Code: CodeUnavailable, Message: "the warehouse cannot be read now; try again: " + err.Error()}
+		return nil, s.unavailable("read the warehouse", err)
 	}
 	f := Fold(rows, nil)[family]
 	if f == nil {
@@ -74,7 +74,7 @@ func (s *Service) FamilySummary(ctx context.Context, family uuid.UUID) (*FamilyS
 	from := syncproto.DateOf(now.UTC().Add(-7 * 24 * time.Hour))
 	days, err := s.Warehouse.Daily(ctx, family, from, to)
 	if err != nil {
-		return nil, &Error{Code: CodeUnavailable, Message: "the warehouse cannot be read now; try again: " + err.Error()}
+		return nil, s.unavailable("read the warehouse", err)
 	}
 	out := &FamilySummary{Family: family, Name: f.Name, Events: len(rows), BasedOn: f.Newest.String(),
 		Members: []MemberSummary{}, Trips: []TripSummary{}}
@@ -118,14 +118,14 @@ func (s *Service) FlightStatus(ctx context.Context, st FlightStatus) (FlightResu
 	flight := strings.ToUpper(strings.ReplaceAll(st.Flight, " ", ""))
 	families, err := s.Warehouse.FamiliesWithFlight(ctx, flight)
 	if err != nil {
-		return res, &Error{Code: CodeUnavailable, Message: "the warehouse cannot be read now; try again: " + err.Error()}
+		return res, s.unavailable("read the warehouse", err)
 	}
 	if len(families) == 0 {
 		return res, nil
 	}
 	rows, err := s.Warehouse.Events(ctx, families, time.Now())
 	if err != nil {
-		return res, &Error{Code: CodeUnavailable, Message: "the warehouse cannot be read now; try again: " + err.Error()}
+		return res, s.unavailable("read the warehouse", err)
 	}
 	states := Fold(rows, nil)
 	for _, fam := range families {
@@ -144,7 +144,7 @@ func (s *Service) FlightStatus(ctx context.Context, st FlightStatus) (FlightResu
 					return res, err
 				}
 				if err := s.Down.Send(ctx, e.Header, raw); err != nil {
-					return res, &Error{Code: CodeUnavailable, Message: "the flight update could not be stored; the provider should retry: " + err.Error()}
+					return res, s.unavailable("store a flight update", err)
 				}
 				res.Events = append(res.Events, e.ID)
 				matched = true
@@ -189,4 +189,11 @@ func flightEventID(st FlightStatus, trip uuid.UUID, leg int, depart time.Time) u
 	id[6] = 0x70 | id[6]&0x0f // version 7
 	id[8] = 0x80 | id[8]&0x3f // RFC 4122 variant
 	return id
+}
+
+// unavailable logs what failed and answers with an error that tells the
+// client to retry, without the internal details.
+func (s *Service) unavailable(what string, err error) error {
+	s.Recommender.Logger.Warn("api: cannot "+what, "err", err)
+	return &Error{Code: CodeUnavailable, Message: "the cloud cannot " + what + " now; try again shortly"}
 }
