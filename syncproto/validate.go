@@ -224,22 +224,27 @@ func enumList[T ~string](vs []T) string {
 
 // airport checks an IATA airport code.
 func airport(p *problems, path, code string) {
-	if code == "" {
-		return
-	}
-	if len(code) != 3 || !upper(code) {
+	if code != "" && !ValidAirport(code) {
 		p.invalid(path, "must be a three-letter IATA airport code in capitals, like LHR")
 	}
 }
 
-// flightNumber checks an IATA or ICAO flight number: a two-character
-// airline designator (letters and digits, not both digits) or a
-// three-letter one, then 1 to 4 digits, then an optional letter.
+// ValidAirport reports whether code is an IATA airport code in capitals,
+// like LHR.
+func ValidAirport(code string) bool { return len(code) == 3 && upper(code) }
+
+// flightNumber checks a flight number (ValidFlight).
 func flightNumber(p *problems, path, s string) {
-	if s == "" {
-		return
+	if s != "" && !ValidFlight(s) {
+		p.invalid(path, "must be a flight number like BA286 or UAL901: airline code, then 1–4 digits, no spaces")
 	}
-	ok := false
+}
+
+// ValidFlight reports whether s is an IATA or ICAO flight number in
+// capitals without spaces: a two-character airline designator (letters
+// and digits, not both digits) or a three-letter one, then 1 to 4 digits,
+// then an optional letter.
+func ValidFlight(s string) bool {
 	for _, n := range []int{2, 3} {
 		if len(s) <= n {
 			continue
@@ -252,12 +257,10 @@ func flightNumber(p *problems, path, s string) {
 			rest = rest[:len(rest)-1]
 		}
 		if len(rest) >= 1 && len(rest) <= 4 && digits(rest) {
-			ok = true
+			return true
 		}
 	}
-	if !ok {
-		p.invalid(path, "must be a flight number like BA286 or UAL901: airline code, then 1–4 digits, no spaces")
-	}
+	return false
 }
 
 func upper(s string) bool {

@@ -109,7 +109,7 @@ func decodeFlightAware(body []byte) (fs cloud.FlightStatus, ignore string, err e
 		return fs, "the flight has no IATA flight number (ident_iata); Zoner trips name flights by it", nil
 	}
 	fs = cloud.FlightStatus{Source: "flightaware", Flight: normalFlight(f.IdentIATA)}
-	if !validFlight(fs.Flight) {
+	if !syncproto.ValidFlight(fs.Flight) {
 		p.add("flight.ident_iata", "not a flight number like BA286")
 	}
 	var t faTimes
@@ -187,7 +187,7 @@ func decodeFlightAware(body []byte) (fs cloud.FlightStatus, ignore string, err e
 			break
 		}
 		fs.Status, fs.DivertedToTZ = syncproto.FlightDiverted, d.Timezone
-		if c := strings.ToUpper(d.CodeIATA); iataAirport(c) {
+		if c := strings.ToUpper(d.CodeIATA); syncproto.ValidAirport(c) {
 			fs.DivertedTo = c
 		}
 		fs.Depart = departed

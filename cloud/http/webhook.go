@@ -111,7 +111,7 @@ func decodeFlightStatus(body []byte) (cloud.FlightStatus, error) {
 	}
 	if in.Flight == "" {
 		p.add("flight", "required: the IATA flight number, like BA286")
-	} else if fs.Flight = normalFlight(in.Flight); !validFlight(fs.Flight) {
+	} else if fs.Flight = normalFlight(in.Flight); !syncproto.ValidFlight(fs.Flight) {
 		p.add("flight", "must be a flight number like BA286: airline code, then 1–4 digits")
 	}
 	if in.Date == "" {
@@ -232,7 +232,7 @@ func (p *problems) rules(fs cloud.FlightStatus) {
 		}
 	}
 	if fs.Status == syncproto.FlightDiverted {
-		if fs.DivertedTo != "" && !iataAirport(fs.DivertedTo) {
+		if fs.DivertedTo != "" && !syncproto.ValidAirport(fs.DivertedTo) {
 			p.add("diverted_to", "must be a three-letter IATA airport code, like LGW")
 		}
 		switch {
@@ -321,57 +321,6 @@ func article(jsonKind string) string {
 // normalFlight writes a flight number in capitals without spaces.
 func normalFlight(s string) string {
 	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
-}
-
-// validFlight checks a flight number as syncproto does: a two-character
-// airline designator (letters and digits, not both digits) or a
-// three-letter one, then 1 to 4 digits, then an optional letter.
-func validFlight(s string) bool {
-	for _, n := range []int{2, 3} {
-		if len(s) <= n {
-			continue
-		}
-		airline, rest := s[:n], s[n:]
-		if n == 2 && (!alnumUpper(airline) || allDigits(airline)) || n == 3 && !allUpper(airline) {
-			continue
-		}
-		if last := rest[len(rest)-1]; last >= 'A' && last <= 'Z' {
-			rest = rest[:len(rest)-1]
-		}
-		if len(rest) >= 1 && len(rest) <= 4 && allDigits(rest) {
-			return true
-		}
-	}
-	return false
-}
-
-func iataAirport(s string) bool { return len(s) == 3 && allUpper(s) }
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-func allUpper(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-func alnumUpper(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !(s[i] >= 'A' && s[i] <= 'Z' || s[i] >= '0' && s[i] <= '9') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func printable(s string) bool {

@@ -249,7 +249,7 @@ func FuzzDecodeFlightStatus(f *testing.F) {
 		// Whatever is accepted is a status syncproto would take.
 		var p problems
 		p.rules(fs)
-		if len(p) > 0 || fs.ID == "" || !validFlight(fs.Flight) || fs.Date.IsZero() || !knownStatus(fs.Status) {
+		if len(p) > 0 || fs.ID == "" || !syncproto.ValidFlight(fs.Flight) || fs.Date.IsZero() || !knownStatus(fs.Status) {
 			t.Fatalf("accepted %+v (%v)", fs, p)
 		}
 		if _, err := syncproto.Marshal(flightEnvelope(fs)); err != nil {
