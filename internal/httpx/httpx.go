@@ -2,7 +2,11 @@
 // Standard library only.
 package httpx
 
-import "net/http"
+import (
+	"context"
+	"io"
+	"net/http"
+)
 
 // StatusWriter records the status code a handler sent, for metrics and
 // logs; a handler that writes without a status sent 200.
@@ -29,3 +33,23 @@ func (w *StatusWriter) Write(b []byte) (int, error) {
 // Unwrap gives http.ResponseController the writer underneath (for
 // flushing Server-Sent Events, deadlines).
 func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// OpsMux serves what an operator's tools ask a service: /metrics (what
+// metrics writes, in Prometheus text), /healthz (always ok) and /readyz
+// (503 with ready's error until it returns nil).
+func OpsMux(metrics func(io.Writer), ready func(context.Context) error) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		metrics(w)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	return mux
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/zoner-family/zoner/bridge/kafka"
 	"github.com/zoner-family/zoner/bridge/natsjs"
 	"github.com/zoner-family/zoner/internal/cli"
+	"github.com/zoner-family/zoner/internal/httpx"
 )
 
 // Main is the program; its exported fields are the configuration, so a
@@ -294,18 +295,11 @@ func (m *Main) serveHTTP() error {
 		return fmt.Errorf("listen on %s: %w", m.HTTPAddr, err)
 	}
 	m.MetricsURL = "http://" + ln.Addr().String()
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		m.Metrics.WritePrometheus(w)
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	mux := httpx.OpsMux(m.Metrics.WritePrometheus, func(context.Context) error {
 		if m.nc == nil || !m.nc.IsConnected() {
-			http.Error(w, "not connected to NATS", http.StatusServiceUnavailable)
-			return
+			return errors.New("not connected to NATS")
 		}
-		io.WriteString(w, "ready\n")
+		return nil
 	})
 	m.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	m.goRun(func() {

@@ -28,6 +28,7 @@ import (
 	"github.com/zoner-family/zoner/cloud/redis"
 	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
 	"github.com/zoner-family/zoner/cloud/warehouse/sqlite"
+	"github.com/zoner-family/zoner/internal/httpx"
 )
 
 func (m *Main) openWarehouse(ctx context.Context) (cloud.Warehouse, error) {
@@ -175,22 +176,12 @@ func (m *Main) serveHTTP(ctx context.Context, ready func(context.Context) error)
 		return fmt.Errorf("listen on %s: %w", m.HTTPAddr, err)
 	}
 	m.MetricsURL = "http://" + ln.Addr().String()
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	mux := httpx.OpsMux(func(w io.Writer) {
 		m.Metrics.WritePrometheus(w)
 		if m.BridgeMetrics != nil {
 			m.BridgeMetrics.WriteSet(w)
 		}
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := ready(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		io.WriteString(w, "ready\n")
-	})
+	}, ready)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	m.wg.Go(func() {
 		<-ctx.Done()
