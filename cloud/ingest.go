@@ -36,8 +36,6 @@ type Ingest struct {
 	// WriteTimeout bounds one attempt at a warehouse write (1 min by
 	// default): a warehouse that hangs counts as down, and is retried.
 	WriteTimeout time.Duration
-	// Lag, when set, is read after each batch for the lag metric.
-	Lag func(ctx context.Context) (int64, error)
 }
 
 // Run ingests until ctx ends.
@@ -72,11 +70,6 @@ func (in *Ingest) Run(ctx context.Context) error {
 			in.Logger.Warn("ingest: commit offsets", "err", err)
 		}
 		since(m.batch, start)
-		if in.Lag != nil {
-			if lag, err := in.Lag(ctx); err == nil {
-				in.Metrics.SetLag(lag)
-			}
-		}
 	}
 }
 

@@ -20,7 +20,7 @@ type Metrics struct {
 	plans, planErrors, downSent, downErrors *metrics.Counter
 	planTime, freshness                     *metrics.PrometheusHistogram
 	cacheHits, cacheMisses, cacheErrors     *metrics.Counter
-	families                                *metrics.Gauge
+	families, recLag                        *metrics.Gauge
 }
 
 var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
@@ -49,6 +49,7 @@ func NewMetrics() *Metrics {
 	m.cacheMisses = s.NewCounter(`zoner_cloud_cache_requests_total{result="miss"}`)
 	m.cacheErrors = s.NewCounter(`zoner_cloud_cache_requests_total{result="error"}`)
 	m.families = s.NewGauge("zoner_cloud_recommender_families", nil)
+	m.recLag = s.NewGauge("zoner_cloud_recommender_lag_records", nil)
 	return m
 }
 
@@ -90,5 +91,12 @@ func (m *Metrics) get() *Metrics {
 func (m *Metrics) SetLag(n int64) {
 	if m != nil {
 		m.lag.Set(float64(n))
+	}
+}
+
+// SetRecommenderLag records the recommender consumer group's lag.
+func (m *Metrics) SetRecommenderLag(n int64) {
+	if m != nil {
+		m.recLag.Set(float64(n))
 	}
 }

@@ -119,9 +119,30 @@ func (m *Main) startIngest(startCtx, ctx context.Context, w cloud.Warehouse) err
 	}
 	m.onClose(dead.Close)
 	in := &cloud.Ingest{Consumer: c, Dead: dead, Store: &cloud.Store{W: w, Now: time.Now, Logger: m.Logger},
-		Logger: m.Logger, Metrics: m.Metrics, Lag: c.Lag, WriteTimeout: m.WarehouseTimeout}
+		Logger: m.Logger, Metrics: m.Metrics, WriteTimeout: m.WarehouseTimeout}
 	m.goRun("ingest", func() error { return in.Run(ctx) })
+	m.watchLag(ctx, "ingest lag", c.Lag, m.Metrics.SetLag)
 	return nil
+}
+
+// watchLag reads a consumer group's lag every 5 s into a gauge, on its own
+// clock: a consumer stuck on a batch (the warehouse down) still shows its
+// lag growing.
+func (m *Main) watchLag(ctx context.Context, name string, lag func(context.Context) (int64, error), set func(int64)) {
+	m.goRun(name, func() error {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			if n, err := lag(ctx); err == nil {
+				set(n)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
 }
 
 // startRecommender runs the recommender consumer group.
@@ -132,6 +153,7 @@ func (m *Main) startRecommender(startCtx, ctx context.Context, r *cloud.Recommen
 	}
 	m.onClose(c.Close)
 	m.goRun("recommender", func() error { return r.Run(ctx, c) })
+	m.watchLag(ctx, "recommender lag", c.Lag, m.Metrics.SetRecommenderLag)
 	return nil
 }
 
