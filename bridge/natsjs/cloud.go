@@ -2,7 +2,8 @@
 // as a bridge.Source, the dead-letter stream, the downlink that serves a
 // family's events to its hubs, and — for one machine and for tests — the
 // cloud's NATS server itself, embedded, accepting the hubs' leaf-node links
-// with per-family credentials.
+// with per-family credentials; in production, where the cloud's NATS is a
+// configured cluster, the auth callout applies the same rule.
 package natsjs
 
 import (
@@ -272,17 +273,50 @@ func (a *auth) Check(c server.ClientAuthentication) bool {
 		a.logger.Warn("cloud nats: refused a service login with a wrong password", "remote", remote(c))
 		return false
 	}
-	family, err := uuid.Parse(o.Username)
-	if err != nil || family == uuid.Nil {
-		a.logger.Warn("cloud nats: refused a login: the user is not a family id", "remote", remote(c))
-		return false
-	}
-	if !hmac.Equal([]byte(o.Password), []byte(FamilySecret(a.secret, family))) {
-		a.logger.Warn("cloud nats: refused a family login with a wrong secret", "family", family, "remote", remote(c))
+	family, err := admit(a.secret, o.Username, o.Password)
+	if err != nil {
+		logRefusal(a.logger, err, family, remote(c))
 		return false
 	}
 	c.RegisterUser(&server.User{Username: family.String(), Permissions: FamilyPermissions(family)})
 	return true
+}
+
+// Why a family's login is refused; the reasons are safe to log and to
+// tell the server (they hold no secret).
+var (
+	errServiceUser = errors.New("the service user is not a family")
+	errNotFamily   = errors.New("the user is not a family id")
+	errWrongSecret = errors.New("wrong secret for the family")
+)
+
+// admit is the one rule for a family's hubs, used by the embedded server
+// (auth) and by the auth callout (Callout), so the two cannot drift: the
+// user is a family id, not the nil uuid, and the password is the family's
+// secret derived from the cloud's. The service user is never a family.
+// With a wrong secret it still returns the family, for the log.
+func admit(secret []byte, user, password string) (uuid.UUID, error) {
+	if user == ServiceUser {
+		return uuid.Nil, errServiceUser
+	}
+	family, err := uuid.Parse(user)
+	if err != nil || family == uuid.Nil {
+		return uuid.Nil, errNotFamily
+	}
+	if !hmac.Equal([]byte(password), []byte(FamilySecret(secret, family))) {
+		return family, errWrongSecret
+	}
+	return family, nil
+}
+
+// logRefusal logs a refused family login with its reason and where it
+// came from, never the password.
+func logRefusal(logger *slog.Logger, reason error, family uuid.UUID, remote string, attrs ...any) {
+	attrs = append(attrs, "reason", reason.Error(), "remote", remote)
+	if family != uuid.Nil {
+		attrs = append(attrs, "family", family)
+	}
+	logger.Warn("cloud nats: refused a login", attrs...)
 }
 
 func remote(c server.ClientAuthentication) string {

@@ -39,7 +39,7 @@ func TestDownlinkPages(t *testing.T) {
 		}
 	}
 	<-js.PublishAsyncComplete()
-	a := leaf(t, cloud, cloud.Credentials(fam))
+	a := leaf(t, cloud.LeafURL(), cloud.Credentials(fam))
 	got := map[string]bool{}
 	pages := 0
 	for after, more := uint64(0), true; more; pages++ {

@@ -30,7 +30,7 @@ import (
 // Main is the program; its exported fields are the configuration, so a
 // test can run the real program in-process.
 type Main struct {
-	// Command is "serve" or "creds".
+	// Command is "serve", "creds", "callout" or "callout-keys".
 	Command string
 
 	// NATSConn, when set, is the connection to the cloud's NATS, made by
@@ -52,6 +52,11 @@ type Main struct {
 	Secret []byte
 	// Family is the family whose credentials creds prints.
 	Family uuid.UUID
+	// IssuerSeed is the account nkey seed that signs the callout's
+	// answers (callout); IssuerSeedFile is where callout-keys writes a new
+	// one.
+	IssuerSeed     []byte
+	IssuerSeedFile string
 
 	Kafka    kafka.Config
 	Consumer string
@@ -72,6 +77,8 @@ type Main struct {
 	// MetricsURL is the HTTP server's base URL once Run has returned.
 	MetricsURL string
 	Metrics    *bridge.Metrics
+	// CalloutMetrics are the callout's (callout only).
+	CalloutMetrics *natsjs.CalloutMetrics
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -79,11 +86,12 @@ type Main struct {
 	nc       *nats.Conn
 	sink     *kafka.Sink
 	downlink *natsjs.Downlink
+	callout  *natsjs.Callout
 	httpSrv  *http.Server
 }
 
 // Serves reports whether Run started a server (the serve command).
-func (m *Main) Serves() bool { return m.Command == "serve" }
+func (m *Main) Serves() bool { return m.Command == "serve" || m.Command == "callout" }
 
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
@@ -99,9 +107,11 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 		m.Command, args = args[0], args[1:]
 	}
 	switch m.Command {
-	case "serve", "creds":
+	case "serve", "creds", "callout-keys":
+	case "callout":
+		m.calloutDefaults()
 	default:
-		return fmt.Errorf("unknown command %q: use serve or creds", m.Command)
+		return fmt.Errorf("unknown command %q: use serve, creds, callout or callout-keys", m.Command)
 	}
 	fs := flag.NewFlagSet("zoner-bridge "+m.Command, flag.ContinueOnError)
 	fs.StringVar(&m.NATSURL, "nats-url", cli.Env("ZONER_NATS_URL", "nats://127.0.0.1:4222"), "the cloud's NATS (env ZONER_NATS_URL)")
@@ -114,6 +124,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&m.LeafTLSKey, "leaf-tls-key", cli.Env("ZONER_LEAF_TLS_KEY", ""), "PEM key for -leaf-tls-cert (env ZONER_LEAF_TLS_KEY)")
 	secretFile := fs.String("secret-file", cli.Env("ZONER_CLOUD_SECRET_FILE", ""), "file holding the secret that derives the families' credentials (env ZONER_CLOUD_SECRET_FILE, or the secret in ZONER_CLOUD_SECRET)")
 	family := fs.String("family", "", "creds: the family id")
+	seedFile := fs.String("issuer-seed-file", cli.Env("ZONER_CALLOUT_ISSUER_SEED_FILE", ""), "callout: file holding the account seed that signs its answers (env ZONER_CALLOUT_ISSUER_SEED_FILE, or the seed in ZONER_CALLOUT_ISSUER_SEED); callout-keys: where to write a new one")
 	brokers := fs.String("kafka-brokers", cli.Env("ZONER_KAFKA_BROKERS", ""), "Kafka bootstrap brokers, comma-separated (env ZONER_KAFKA_BROKERS)")
 	fs.StringVar(&m.Kafka.Topics.Sleep, "topic-sleep", cli.Env("ZONER_TOPIC_SLEEP", m.Kafka.Topics.Sleep), "topic for sleep and naps (env ZONER_TOPIC_SLEEP)")
 	fs.StringVar(&m.Kafka.Topics.Meal, "topic-meal", cli.Env("ZONER_TOPIC_MEAL", m.Kafka.Topics.Meal), "topic for meals (env ZONER_TOPIC_MEAL)")
@@ -150,6 +161,9 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 			return fmt.Errorf("-family: a family id is needed: %w", err)
 		}
 	}
+	if err := m.calloutFlags(*seedFile); err != nil {
+		return err
+	}
 	if m.Logger == nil {
 		if m.Logger, err = cli.NewLogger(*logFormat, *logLevel); err != nil {
 			return err
@@ -178,6 +192,12 @@ func (m *Main) Run(ctx context.Context) error {
 		fmt.Fprintf(m.Stdout, "%s\n", b)
 		return nil
 	}
+	switch m.Command {
+	case "callout-keys":
+		return m.writeCalloutKeys()
+	case "callout":
+		return m.runCallout(ctx)
+	}
 	if len(m.Kafka.Brokers) == 0 {
 		return errors.New("no Kafka brokers: set -kafka-brokers or ZONER_KAFKA_BROKERS")
 	}
@@ -205,7 +225,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Metrics == nil {
 		m.Metrics = bridge.NewMetrics()
 	}
-	if err := m.serveHTTP(); err != nil {
+	ready := func(context.Context) error {
+		if m.nc == nil || !m.nc.IsConnected() {
+			return errors.New("not connected to NATS")
+		}
+		return nil
+	}
+	if err := m.serveHTTP(m.Metrics.WritePrometheus, ready); err != nil {
 		return err
 	}
 	f := &bridge.Forwarder{Source: source, Sink: m.sink, Dead: source, Metrics: m.Metrics, Logger: m.Logger, Workers: m.Workers, Batch: m.Batch}
@@ -286,7 +312,9 @@ func (m *Main) connect(ctx context.Context) error {
 	return err
 }
 
-func (m *Main) serveHTTP() error {
+// serveHTTP serves /metrics from metrics, /healthz, and /readyz from
+// ready on HTTPAddr.
+func (m *Main) serveHTTP(metrics func(io.Writer), ready func(context.Context) error) error {
 	if m.HTTPAddr == "" {
 		return nil
 	}
@@ -295,12 +323,7 @@ func (m *Main) serveHTTP() error {
 		return fmt.Errorf("listen on %s: %w", m.HTTPAddr, err)
 	}
 	m.MetricsURL = "http://" + ln.Addr().String()
-	mux := httpx.OpsMux(m.Metrics.WritePrometheus, func(context.Context) error {
-		if m.nc == nil || !m.nc.IsConnected() {
-			return errors.New("not connected to NATS")
-		}
-		return nil
-	})
+	mux := httpx.OpsMux(metrics, ready)
 	m.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	m.goRun(func() {
 		if err := m.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
