@@ -107,6 +107,14 @@ func (c *Callout) Serve(nc *nats.Conn) error {
 		return fmt.Errorf("auth callout: subscribe to %s: %w", server.AuthCalloutSubject, err)
 	}
 	c.nc, c.sub = nc, sub
+	// The server has the subscription once the flush returns: a login
+	// right after Serve is answered, not timed out. A connection still
+	// being made registers it when it comes up.
+	if nc.IsConnected() {
+		if err := nc.Flush(); err != nil {
+			return fmt.Errorf("auth callout: subscribe to %s: %w", server.AuthCalloutSubject, err)
+		}
+	}
 	return nil
 }
 

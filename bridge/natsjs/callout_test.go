@@ -98,7 +98,7 @@ func mustStartCalloutCloud(tb testing.TB) *calloutCloud {
 		tb.Fatalf("the service user: %v", err)
 	}
 	tb.Cleanup(c.serviceConnection.Close)
-	if err := natsjs.EnsureStreams(context.Background(), c.serviceConnection, 0); err != nil {
+	if err := natsjs.EnsureStreams(context.Background(), c.serviceConnection, 0, 1); err != nil {
 		tb.Fatal(err)
 	}
 	return c

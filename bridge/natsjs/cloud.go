@@ -131,16 +131,18 @@ func StartCloud(ctx context.Context, cfg CloudConfig, logger *slog.Logger) (*Clo
 		return nil, err
 	}
 	defer nc.Close()
-	if err := EnsureStreams(ctx, nc, cfg.Duplicates); err != nil {
+	if err := EnsureStreams(ctx, nc, cfg.Duplicates, 1); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-// EnsureStreams makes (or updates) the ingest and dead-letter streams;
-// against a production cluster the operator may run it once.
-func EnsureStreams(ctx context.Context, nc *nats.Conn, duplicates time.Duration) error {
+// EnsureStreams makes (or updates) the ingest and dead-letter streams,
+// each kept on replicas servers (1 when 0 or less; 3 on a production
+// cluster, so that losing a server loses no event). Updating an existing
+// stream to more replicas copies it to the new servers.
+func EnsureStreams(ctx context.Context, nc *nats.Conn, duplicates time.Duration, replicas int) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
@@ -148,6 +150,7 @@ func EnsureStreams(ctx context.Context, nc *nats.Conn, duplicates time.Duration)
 	if duplicates <= 0 {
 		duplicates = time.Hour
 	}
+	replicas = max(replicas, 1)
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        IngestStream,
 		Description: "Every family's events as their hubs sent them, and those the cloud made for them.",
@@ -157,6 +160,7 @@ func EnsureStreams(ctx context.Context, nc *nats.Conn, duplicates time.Duration)
 		Discard:     jetstream.DiscardNew,
 		MaxMsgSize:  syncproto.MaxEnvelopeBytes + 4096,
 		Duplicates:  duplicates,
+		Replicas:    replicas,
 		AllowDirect: true,
 		// No RePublish to ring the hubs: it halved the stream's ingest
 		// rate (measured); whoever stores events rings instead.
@@ -171,6 +175,7 @@ func EnsureStreams(ctx context.Context, nc *nats.Conn, duplicates time.Duration)
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardNew,
+		Replicas:    replicas,
 	})
 	if err != nil {
 		return fmt.Errorf("dead-letter stream: %w", err)

@@ -186,7 +186,7 @@ authorization {
   users: [
     { user: zoner-service, password: %q }
     { user: zoner-auth, password: %q,
-      permissions: { subscribe: "$SYS.REQ.USER.AUTH", publish: { deny: ">" }, allow_responses: true } }
+      permissions: { publish: { allow: ["$SYS._INBOX.>"] }, subscribe: { allow: ["$SYS.REQ.USER.AUTH"] } } }
   ]
   auth_callout { issuer: %q, auth_users: [ zoner-service, zoner-auth ] }
 }

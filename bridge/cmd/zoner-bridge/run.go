@@ -63,8 +63,11 @@ type Main struct {
 	// AckWait is how long an event fetched by a replica that died stays
 	// out before it is handed to another (default 30 s).
 	AckWait time.Duration
-	Workers int
-	Batch   int
+	// StreamReplicas is how many NATS servers keep each of the cloud's
+	// streams (1; 3 on a production cluster).
+	StreamReplicas int
+	Workers        int
+	Batch          int
 	// Downlink serves the families' hubs their events (default on).
 	Downlink bool
 	// HTTPAddr serves /metrics, /healthz and /readyz; "" for none.
@@ -133,6 +136,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	partitions := fs.Int("partitions", cli.EnvInt("ZONER_TOPIC_PARTITIONS", 6), "partitions of a topic the bridge creates (env ZONER_TOPIC_PARTITIONS)")
 	replication := fs.Int("replication", cli.EnvInt("ZONER_TOPIC_REPLICATION", 1), "replication of a topic the bridge creates; -1 for the broker's default (env ZONER_TOPIC_REPLICATION)")
 	fs.StringVar(&m.Consumer, "consumer", cli.Env("ZONER_BRIDGE_CONSUMER", m.Consumer), "the durable consumer every replica shares (env ZONER_BRIDGE_CONSUMER)")
+	fs.IntVar(&m.StreamReplicas, "stream-replicas", cli.EnvInt("ZONER_STREAM_REPLICAS", 1), "servers that keep each of the cloud's streams, made or updated at start; 3 on a production cluster, so that losing a server loses no event (env ZONER_STREAM_REPLICAS)")
 	fs.DurationVar(&m.AckWait, "ack-wait", cli.EnvDuration("ZONER_BRIDGE_ACK_WAIT", 30*time.Second), "how long an event fetched by a replica that died stays out before another gets it (env ZONER_BRIDGE_ACK_WAIT)")
 	fs.IntVar(&m.Workers, "workers", cli.EnvInt("ZONER_BRIDGE_WORKERS", m.Workers), "batches in flight at once (env ZONER_BRIDGE_WORKERS)")
 	fs.IntVar(&m.Batch, "batch", cli.EnvInt("ZONER_BRIDGE_BATCH", m.Batch), "most events in one batch (env ZONER_BRIDGE_BATCH)")
@@ -265,7 +269,7 @@ func (m *Main) natsName() string {
 func (m *Main) connect(ctx context.Context) error {
 	if m.NATSConn != nil {
 		m.nc = m.NATSConn
-		return natsjs.EnsureStreams(ctx, m.nc, 0)
+		return natsjs.EnsureStreams(ctx, m.nc, 0, m.StreamReplicas)
 	}
 	if !m.Embed {
 		nc, err := nats.Connect(m.NATSURL, nats.Name("zoner-bridge"), nats.UserInfo(m.NATSUser, m.NATSPassword),
@@ -276,7 +280,7 @@ func (m *Main) connect(ctx context.Context) error {
 			return fmt.Errorf("connect to %s: %w", m.NATSURL, err)
 		}
 		m.nc = nc
-		return natsjs.EnsureStreams(ctx, nc, 0)
+		return natsjs.EnsureStreams(ctx, nc, 0, m.StreamReplicas)
 	}
 	host, portStr, err := net.SplitHostPort(m.LeafAddr)
 	if err != nil {
