@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -76,6 +79,11 @@ type Config struct {
 	// DefaultWebhookRate and DefaultWebhookBurst.
 	WebhookRate  float64
 	WebhookBurst int
+	// TrustedProxies are the networks of the proxies in front of the API
+	// (an ingress controller). A request from one of them is counted
+	// against the address its X-Forwarded-For names: the nearest one not
+	// in these networks. Empty trusts no header.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the cloud's HTTP API.
@@ -87,6 +95,7 @@ type Server struct {
 	metrics       *metrics.Set
 	tokens        *limiter // per token subject and family
 	addrs         *limiter // per client address
+	proxies       []netip.Prefix
 	now           func() time.Time
 	mux           *http.ServeMux
 	handler       http.Handler
@@ -137,6 +146,7 @@ func New(cfg Config) (*Server, error) {
 		metrics:       cfg.Metrics,
 		tokens:        newLimiter(cfg.RatePerSecond, cfg.Burst),
 		addrs:         newLimiter(cfg.WebhookRate, cfg.WebhookBurst),
+		proxies:       cfg.TrustedProxies,
 		now:           time.Now,
 		mux:           http.NewServeMux(),
 		latency:       map[string]*metrics.PrometheusHistogram{},
@@ -361,7 +371,7 @@ func familyKey(f uuid.UUID) string {
 
 // allowAddr takes a token from the client address's bucket, or answers 429.
 func (s *Server) allowAddr(w http.ResponseWriter, r *http.Request) bool {
-	ok, wait := s.addrs.allow(clientAddr(r), s.now())
+	ok, wait := s.addrs.allow(clientAddr(r, s.proxies), s.now())
 	if !ok {
 		s.writeRateLimited(w, r, wait, "too many requests from this address")
 	}
@@ -375,13 +385,45 @@ func (s *Server) writeRateLimited(w http.ResponseWriter, r *http.Request, wait t
 		Message: what + "; retry in " + strconv.Itoa(secs) + " s"})
 }
 
-// clientAddr is the client's IP address, without the port.
-func clientAddr(r *http.Request) string {
+// clientAddr is the client's IP address, without the port. Behind
+// trusted proxies it is the nearest address of X-Forwarded-For that is
+// not one of theirs: what a client writes in the header itself, to the
+// left of that, is not believed.
+func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	addr := host
+	for hops := slices.Clone(r.Header.Values("X-Forwarded-For")); isTrusted(addr, trusted) && len(hops) > 0; {
+		last := hops[len(hops)-1]
+		i := strings.LastIndexByte(last, ',')
+		next := strings.TrimSpace(last[i+1:])
+		if i < 0 {
+			hops = hops[:len(hops)-1]
+		} else {
+			hops[len(hops)-1] = last[:i]
+		}
+		if next == "" {
+			continue
+		}
+		addr = next
+	}
+	return addr
+}
+
+func isTrusted(addr string, trusted []netip.Prefix) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Error codes of this layer beyond cloud's.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,7 +83,10 @@ type Main struct {
 	TLSCert, TLSKey string
 	RatePerSecond   float64
 	Burst           int
-	RecommendTTL    time.Duration
+	// TrustedProxies are the networks of the proxies in front of the API,
+	// whose X-Forwarded-For is believed for per-address limits.
+	TrustedProxies []netip.Prefix
+	RecommendTTL   time.Duration
 	// WarehouseTimeout bounds one warehouse write of ingest.
 	WarehouseTimeout time.Duration
 	RefreshEvery     time.Duration
@@ -187,6 +191,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&m.TLSCert, "tls-cert", cli.Env("ZONER_TLS_CERT", ""), "PEM certificate: the API speaks HTTPS (env ZONER_TLS_CERT)")
 	fs.StringVar(&m.TLSKey, "tls-key", cli.Env("ZONER_TLS_KEY", ""), "PEM key for -tls-cert (env ZONER_TLS_KEY)")
 	fs.Float64Var(&m.RatePerSecond, "rate", cli.EnvFloat("ZONER_API_RATE", 0), "API requests per second per token (default 10) (env ZONER_API_RATE)")
+	proxies := fs.String("trusted-proxies", cli.Env("ZONER_TRUSTED_PROXIES", ""), "api: networks of the proxies in front of the API (an ingress controller), comma-separated CIDRs such as 10.0.0.0/8; their X-Forwarded-For names the client for per-address limits (env ZONER_TRUSTED_PROXIES)")
 	fs.IntVar(&m.Burst, "burst", cli.EnvInt("ZONER_API_BURST", 0), "API burst per token (default 40) (env ZONER_API_BURST)")
 	fs.DurationVar(&m.WarehouseTimeout, "warehouse-timeout", cli.EnvDuration("ZONER_WAREHOUSE_TIMEOUT", time.Minute), "ingest: longest wait for one warehouse write before it is retried (env ZONER_WAREHOUSE_TIMEOUT)")
 	fs.DurationVar(&m.RecommendTTL, "recommendation-ttl", cli.EnvDuration("ZONER_RECOMMENDATION_TTL", 6*time.Hour), "how long a cached recommendation lives (env ZONER_RECOMMENDATION_TTL)")
@@ -224,6 +229,16 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	}
 	if *brokers != "" {
 		m.KafkaBrokers = strings.Split(*brokers, ",")
+	}
+	for p := range strings.SplitSeq(*proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			return fmt.Errorf("-trusted-proxies: %q is not a network such as 10.0.0.0/8", p)
+		}
+		m.TrustedProxies = append(m.TrustedProxies, prefix.Masked())
 	}
 	if *topics != "" {
 		m.Topics = strings.Split(*topics, ",")

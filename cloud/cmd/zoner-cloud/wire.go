@@ -171,7 +171,8 @@ func (m *Main) startAPI(ctx context.Context, svc *cloud.Service) error {
 		return errors.New("api: the webhook secret is needed: -webhook-secret-file or ZONER_WEBHOOK_SECRET")
 	}
 	srv, err := chttp.New(chttp.Config{Backend: svc, Secret: m.TokenSecret, WebhookSecret: m.WebhookSecret,
-		Logger: m.Logger, Metrics: m.Metrics.Set(), RatePerSecond: m.RatePerSecond, Burst: m.Burst})
+		Logger: m.Logger, Metrics: m.Metrics.Set(), RatePerSecond: m.RatePerSecond, Burst: m.Burst,
+		TrustedProxies: m.TrustedProxies})
 	if err != nil {
 		return err
 	}
