@@ -5,7 +5,6 @@ package kafka
 import (
 	"context"
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,20 +13,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/zoner-family/zoner/bridge"
+	"github.com/zoner-family/zoner/internal/proctest"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
 // realBrokers is KAFKA_BROKERS, set by the task that starts the broker.
 func realBrokers(tb testing.TB) []string {
 	tb.Helper()
-	env := strings.TrimSpace(os.Getenv("KAFKA_BROKERS"))
-	if env == "" {
-		if os.Getenv("ZONER_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("KAFKA_BROKERS not set and ZONER_REQUIRE_SERVICES=1")
-		}
-		tb.Skip("KAFKA_BROKERS not set; run go tool task test")
-	}
-	return strings.Split(env, ",")
+	return strings.Split(proctest.Service(tb, "KAFKA_BROKERS"), ",")
 }
 
 // uniqueTopics are topic names of this run only, deleted at the end.

@@ -4,13 +4,13 @@ package kafka
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/zoner-family/zoner/internal/proctest"
 )
 
 // realEnv is the broker of KAFKA_BROKERS, set by the task that starts it,
@@ -19,14 +19,7 @@ import (
 // shared with other tests.
 func realEnv(tb testing.TB) testEnv {
 	tb.Helper()
-	env := strings.TrimSpace(os.Getenv("KAFKA_BROKERS"))
-	if env == "" {
-		if os.Getenv("ZONER_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("KAFKA_BROKERS not set and ZONER_REQUIRE_SERVICES=1")
-		}
-		tb.Skip("KAFKA_BROKERS not set; run go tool task test")
-	}
-	brokers := strings.Split(env, ",")
+	brokers := strings.Split(proctest.Service(tb, "KAFKA_BROKERS"), ",")
 	suffix := "_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
 	e := testEnv{brokers: brokers, dead: DefaultDeadLetterTopic + suffix}
 	for _, t := range DefaultTopics() {

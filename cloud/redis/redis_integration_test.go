@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/zoner-family/zoner/cloud"
 	"github.com/zoner-family/zoner/cloud/redis"
+	"github.com/zoner-family/zoner/internal/proctest"
 )
 
 // These tests run against the server in REDIS_ADDR (deploy/local/redis.sh
@@ -29,14 +29,7 @@ const flushDB = 15
 // when ZONER_REQUIRE_SERVICES=1 (as under the test task and CI).
 func redisAddr(tb testing.TB) string {
 	tb.Helper()
-	addr := os.Getenv("REDIS_ADDR")
-	if addr == "" {
-		if os.Getenv("ZONER_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("REDIS_ADDR is not set but ZONER_REQUIRE_SERVICES=1: start deploy/local/redis.sh")
-		}
-		tb.Skip("REDIS_ADDR is not set: start deploy/local/redis.sh to run this test")
-	}
-	return addr
+	return proctest.Service(tb, "REDIS_ADDR")
 }
 
 // mustOpen returns a Cache on REDIS_ADDR's database db, closed when the

@@ -22,20 +22,6 @@ import (
 	"github.com/zoner-family/zoner/internal/proctest"
 )
 
-// service returns the address the test command set in env, failing when
-// the command promised the services and skipping when run by hand.
-func service(t testing.TB, env string) string {
-	t.Helper()
-	v := os.Getenv(env)
-	if v == "" {
-		if os.Getenv("ZONER_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("%s is not set, and the test command promised the service", env)
-		}
-		t.Skipf("%s not set; run go tool task test", env)
-	}
-	return v
-}
-
 // proc is one program of the cluster, which can be killed and started
 // again with the same arguments (its data stays where it was).
 type proc struct {
@@ -143,8 +129,8 @@ func writeSecret(t *testing.T, dir, name, value string) string {
 // startCluster starts every cloud process and waits until each is ready.
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dir: t.TempDir(), kafka: service(t, "KAFKA_BROKERS"), redis: service(t, "REDIS_ADDR"),
-		fakesnow: service(t, "FAKESNOW_ADDR"), redisDB: 7}
+	c := &cluster{t: t, dir: t.TempDir(), kafka: proctest.Service(t, "KAFKA_BROKERS"), redis: proctest.Service(t, "REDIS_ADDR"),
+		fakesnow: proctest.Service(t, "FAKESNOW_ADDR"), redisDB: 7}
 	// Topics, groups and the schema are the run's own: other tests share
 	// the broker and the emulator.
 	c.prefix = "soak" + strings.ToLower(rand.Text()[:8]) + "_"

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,6 +113,23 @@ func (p *Proc) Stop() {
 	case <-time.After(30 * time.Second):
 		p.Kill9()
 	}
+}
+
+// Service returns the address of a real service (a Kafka broker,
+// redis-server, fakesnow) that the test command started and named in the
+// environment variable env. Without it the test is skipped — a developer
+// running go test by hand — or fails when ZONER_REQUIRE_SERVICES=1, as
+// under the test command, which promised the service.
+func Service(tb testing.TB, env string) string {
+	tb.Helper()
+	v := strings.TrimSpace(os.Getenv(env))
+	if v == "" {
+		if os.Getenv("ZONER_REQUIRE_SERVICES") == "1" {
+			tb.Fatalf("%s is not set, and the test command promised the service", env)
+		}
+		tb.Skipf("%s is not set; go tool task test starts the services and sets it", env)
+	}
+	return v
 }
 
 // WaitHTTP waits up to a minute until url answers 200.

@@ -38,14 +38,7 @@ import (
 
 func brokers(t testing.TB) string {
 	t.Helper()
-	b := os.Getenv("KAFKA_BROKERS")
-	if b == "" {
-		if os.Getenv("ZONER_REQUIRE_SERVICES") == "1" {
-			t.Fatal("KAFKA_BROKERS is not set, and the test command promised a broker")
-		}
-		t.Skip("KAFKA_BROKERS not set; run go tool task test")
-	}
-	return b
+	return proctest.Service(t, "KAFKA_BROKERS")
 }
 
 // bridgePkg is the program under test.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,20 +25,6 @@ import (
 	"github.com/zoner-family/zoner/syncproto"
 )
 
-// service returns the address the test command set in env, failing when
-// the command promised the services and skipping when run by hand.
-func service(t testing.TB, env string) string {
-	t.Helper()
-	v := os.Getenv(env)
-	if v == "" {
-		if os.Getenv("ZONER_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("%s is not set, and the test command promised the service", env)
-		}
-		t.Skipf("%s not set; run go tool task test", env)
-	}
-	return v
-}
-
 // services is the real Kafka broker, redis-server and fakesnow.
 type services struct {
 	kafka, redis, fakesnow string
@@ -49,7 +34,7 @@ type services struct {
 
 func realServices(t testing.TB) *services {
 	t.Helper()
-	s := &services{kafka: service(t, "KAFKA_BROKERS"), redis: service(t, "REDIS_ADDR"), fakesnow: service(t, "FAKESNOW_ADDR")}
+	s := &services{kafka: proctest.Service(t, "KAFKA_BROKERS"), redis: proctest.Service(t, "REDIS_ADDR"), fakesnow: proctest.Service(t, "FAKESNOW_ADDR")}
 	// Topics and the schema are the test's own: other packages' tests
 	// share the broker and the emulator.
 	p := "t" + strings.ToLower(rand.Text()[:8]) + "_"

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/internal/proctest"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -27,13 +27,7 @@ import (
 // fakesnowConfig is the configuration of a fresh schema on the emulator.
 func fakesnowConfig(tb testing.TB) Config {
 	tb.Helper()
-	addr := os.Getenv("FAKESNOW_ADDR")
-	if addr == "" {
-		if os.Getenv("ZONER_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("FAKESNOW_ADDR is not set: start fakesnow with deploy/local/fakesnow.sh start DIR")
-		}
-		tb.Skip("FAKESNOW_ADDR is not set: start fakesnow with deploy/local/fakesnow.sh start DIR")
-	}
+	addr := proctest.Service(tb, "FAKESNOW_ADDR")
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		tb.Fatalf("FAKESNOW_ADDR=%q: %v", addr, err)
