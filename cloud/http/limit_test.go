@@ -99,6 +99,35 @@ func TestRateLimitWebhooksPerAddress(t *testing.T) {
 	}
 }
 
+// Behind a trusted proxy, each client X-Forwarded-For names has its own
+// bucket; without the proxy trusted, they all share the proxy's.
+func TestRateLimitWebhooksBehindProxy(t *testing.T) {
+	for _, trusted := range []bool{true, false} {
+		cfg := Config{WebhookRate: 1, WebhookBurst: 1}
+		if trusted {
+			cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+		}
+		ts := mustOpenServer(t, cfg)
+		post := func(client string) int {
+			return ts.do("POST", "/v1/webhooks/flight-status", "", []byte(validStatus),
+				WebhookSecretHeader, string(testWebhookSecret), "RemoteAddr", "10.0.0.5:4000", "X-Forwarded-For", client).code
+		}
+		if c := post("198.51.100.7"); c != 200 {
+			t.Fatalf("trusted %v: first client: %d", trusted, c)
+		}
+		want := 429
+		if trusted {
+			want = 200
+		}
+		if c := post("198.51.100.8"); c != want {
+			t.Errorf("trusted %v: a second client through the proxy: %d, want %d", trusted, c, want)
+		}
+		if c := post("198.51.100.7"); c != 429 {
+			t.Errorf("trusted %v: the first client again: %d", trusted, c)
+		}
+	}
+}
+
 func TestRateLimitRefusedTokensPerAddress(t *testing.T) {
 	ts := mustOpenServer(t, Config{WebhookRate: 1, WebhookBurst: 3})
 	for i := range 3 {

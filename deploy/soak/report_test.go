@@ -27,7 +27,7 @@ type report struct {
 	stored0, storedCut []time.Duration
 	// a day's logs stamped → every member's advice in Redis based on them.
 	fresh0, freshCut []time.Duration
-	unseen           int // days whose advice was overtaken before it was seen
+	unseen           int // days the poller had not yet seen reflected when it stopped
 	lastIngested     time.Time
 }
 
@@ -87,7 +87,7 @@ func (r *report) String() string {
 	fmt.Fprintf(&b, "hub event → RAW_EVENTS, cut off:      %s\n", percentiles(r.storedCut))
 	fmt.Fprintf(&b, "day's logs → fresh advice, linked:   %s\n", percentiles(r.fresh0))
 	fmt.Fprintf(&b, "day's logs → fresh advice, cut off:  %s\n", percentiles(r.freshCut))
-	fmt.Fprintf(&b, "days whose advice was not seen before the next day's (polled every 100 ms): %d\n", r.unseen)
+	fmt.Fprintf(&b, "days not yet seen in the advice when polling stopped (polled every 100 ms): %d\n", r.unseen)
 	return b.String()
 }
 
