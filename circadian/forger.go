@@ -70,3 +70,11 @@ func (*Forger99) Marker(s [3]float64) float64 { return s[0] }
 // Entrained is (-0.084, -1.096, 0.456): someone on 16 h light, 8 h dark, at
 // midnight (SCIENCE.md).
 func (*Forger99) Entrained() [3]float64 { return [3]float64{-0.084, -1.096, 0.456} }
+
+// Shift moves s along the cycle by hours of phase (positive: an advance),
+// keeping its amplitude and light state: how a non-photic phase shift, such
+// as melatonin's, is applied.
+func (*Forger99) Shift(s [3]float64, hours float64) [3]float64 {
+	x, xc := rotate(s[0], s[1], hours*math.Pi/12)
+	return [3]float64{x, xc, s[2]}
+}

@@ -25,6 +25,10 @@ type Model interface {
 	// Entrained is a state of someone entrained to 16 h of light and 8 h
 	// of dark, at midnight: a starting point for entrainment.
 	Entrained() [3]float64
+	// Shift moves s along the cycle by hours of phase (positive: an
+	// advance) without changing its amplitude: a non-photic phase shift,
+	// such as melatonin's, applied at once.
+	Shift(s [3]float64, hours float64) [3]float64
 }
 
 // Step is the fixed integration step: 0.1 h, which SCIENCE.md and the

@@ -200,19 +200,23 @@ func outdoorHours(l syncproto.TypicalLight) float64 {
 	return 2 // some_outdoors, the default
 }
 
-// Period is the intrinsic period of p's clock, hours: the model's default
-// 24.2 h, shortened for early and lengthened for late chronotypes, who
-// differ in intrinsic period (Duffy, Rimmer & Czeisler 2001 found morning
-// types about 0.3 h shorter than evening types).
-func (p Person) Period() float64 {
+// PeriodDelta is how much p's intrinsic period differs from the model's
+// population period, hours: early chronotypes run shorter and late ones
+// longer (Duffy, Rimmer & Czeisler 2001 found morning types about 0.3 h
+// shorter than evening types).
+func (p Person) PeriodDelta() float64 {
 	switch p.Chronotype {
 	case syncproto.ChronotypeEarly:
-		return 24.05
+		return -0.15
 	case syncproto.ChronotypeLate:
-		return 24.35
+		return 0.15
 	}
-	return 24.2
+	return 0
 }
+
+// Period is the intrinsic period of p's clock in Forger99, hours: its
+// default 24.2 h moved by PeriodDelta.
+func (p Person) Period() float64 { return 24.2 + p.PeriodDelta() }
 
 // habitualNaps are p's naps on an ordinary day at age: the member's own, or
 // for a child under three the naps that wake windows give.

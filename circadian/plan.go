@@ -160,11 +160,10 @@ type Request struct {
 	Logs map[uuid.UUID][]Log
 }
 
-// Planner makes plans. The zero value uses Forger99.
+// Planner makes plans. The zero value uses DefaultModel.
 type Planner struct {
-	// NewModel builds the model for someone whose intrinsic period is
-	// taux hours. Nil means NewForger99Period.
-	NewModel func(taux float64) Model
+	// Model names the body-clock model, one of Models; "" is DefaultModel.
+	Model string
 }
 
 // ErrNoTravellers is returned for a trip nobody in the family is on.
@@ -215,11 +214,13 @@ func (pl *Planner) PlanMember(req Request, id uuid.UUID) (*MemberPlan, error) {
 	return nil, fmt.Errorf("plan trip %s: member %s is not in the family", req.Trip.ID, id)
 }
 
-func (pl *Planner) model(taux float64) Model {
-	if pl.NewModel != nil {
-		return pl.NewModel(taux)
+// model builds the planner's model for p.
+func (pl *Planner) model(p Person) (Model, error) {
+	spec, err := ModelByName(pl.Model)
+	if err != nil {
+		return nil, err
 	}
-	return NewForger99Period(taux)
+	return spec.New(spec.Period + p.PeriodDelta()), nil
 }
 
 // planMember plans the trip for p: first as if everything goes to plan,
@@ -229,7 +230,11 @@ func (pl *Planner) planMember(tp *tripPlan, p Person, now time.Time, logs []Log)
 	if err := p.check(); err != nil {
 		return nil, "", err
 	}
-	run := newRun(tp, p, pl.model(p.Period()), nil)
+	m, err := pl.model(p)
+	if err != nil {
+		return nil, "", err
+	}
+	run := newRun(tp, p, m, nil)
 	start := run.startState()
 	run.planFrom(0, start)
 	if now.IsZero() || !now.After(tp.start) {
