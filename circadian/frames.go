@@ -3,6 +3,7 @@ package circadian
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"time"
 
@@ -93,6 +94,13 @@ func (tp *tripPlan) step(t time.Time) int {
 }
 
 func (tp *tripPlan) at(i int) time.Time { return tp.start.Add(time.Duration(i) * Step) }
+
+// frameAt is the index of the frame holding t: the last one for t past
+// the plan.
+func (tp *tripPlan) frameAt(t time.Time) int {
+	i := sort.Search(len(tp.frames), func(i int) bool { return tp.frames[i].end.After(t) })
+	return min(i, len(tp.frames)-1)
+}
 
 func newTripPlan(t Trip) (*tripPlan, error) {
 	if err := t.check(); err != nil {
@@ -304,14 +312,22 @@ func (tp *tripPlan) makeFrames() {
 		}
 		// The last preDays of them shift towards the journey, but not the
 		// first two days after an arrival.
-		for k := 0; k < j.preDays && k < len(ground); k++ {
-			g := &ground[len(ground)-1-k]
-			if stopIdx >= 0 && g.start.Sub(arrivedAt) < 48*time.Hour {
+		// When fewer days are free than the shift asks for, the shifting
+		// starts later and moves less: never more than a step a day.
+		n := 0
+		for n < j.preDays && n < len(ground) {
+			if stopIdx >= 0 && ground[len(ground)-1-n].start.Sub(arrivedAt) < 48*time.Hour {
 				break
 			}
-			g.preShift = j.preDays - k
+			n++
+		}
+		for k := range n {
+			g := &ground[len(ground)-1-k]
+			g.preShift = n - k
 			g.journey = ji
 		}
+		j.preDays = n
+		tp.journeys[ji].preDays = n
 		tp.labelGround(ground, stopIdx, place)
 		tp.frames = append(tp.frames, ground...)
 		// The travel day: from the departure day's midnight to the landing.

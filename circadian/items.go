@@ -60,20 +60,16 @@ func (r *run) items(fi int, need float64, seek window, avoid []window) {
 			d.Items = append(d.Items, r.sleepItem(f, s))
 		}
 	}
-	if r.age.Infant() && f.kind == DayTravel {
-		j := r.tp.journeys[f.journey]
-		for _, l := range r.tp.legs[j.first : j.last+1] {
-			d.Items = append(d.Items, r.item(ItemNap, l.Depart, l.Arrive, "Sleep and feed on demand on the flight",
-				"Under six months sleep follows hunger and tiredness; a feed at take-off and landing eases the ears."))
-		}
-	}
 	if seek.b > seek.a {
 		a, b := later(r.tp.at(seek.a), f.start), earlier(r.tp.at(seek.b), f.end)
 		text := "Go outside or sit by a window, " + r.between(a, b, false)
-		if r.seekLux(a) < LuxOutdoor {
+		outdoors := r.seekLux(a) >= LuxOutdoor
+		if !outdoors {
 			text = "Sit in bright light (all lamps on, near a window), " + r.between(a, b, false)
 		}
-		d.Items = append(d.Items, r.item(ItemLightSeek, a, b, text, r.lightReason(need, a, true)))
+		it := r.item(ItemLightSeek, a, b, text, r.lightReason(need, a, true))
+		it.Effect, it.Outdoors, it.Lux = effectOf(need), outdoors, r.seekLux(a)
+		d.Items = append(d.Items, it)
 	}
 	for _, w := range avoid {
 		for _, p := range r.splitAtFlights(later(r.tp.at(w.a), f.start), earlier(r.tp.at(w.b), f.end)) {
@@ -82,7 +78,9 @@ func (r *run) items(fi int, need float64, seek window, avoid []window) {
 			if r.inAirAt(a) {
 				text = "Keep the window shade down and screens dim, " + r.between(a, b, true)
 			}
-			d.Items = append(d.Items, r.item(ItemLightAvoid, a, b, text, r.lightReason(need, a, false)))
+			it := r.item(ItemLightAvoid, a, b, text, r.lightReason(need, a, false))
+			it.Effect = effectOf(need)
+			d.Items = append(d.Items, it)
 		}
 	}
 	d.Items = append(d.Items, r.meals(f, wake, bed)...)
@@ -94,6 +92,14 @@ func (r *run) items(fi int, need float64, seek window, avoid []window) {
 	if !f.hidden {
 		r.dayOf[fi] = d
 	}
+}
+
+// effectOf is the way a plan that needs need hours moves the clock.
+func effectOf(need float64) Effect {
+	if need < 0 {
+		return EffectDelay
+	}
+	return EffectAdvance
 }
 
 func (r *run) lightReason(need float64, t time.Time, seek bool) string {
@@ -137,7 +143,7 @@ func (r *run) sleepItem(f frame, s span) Item {
 	case r.age.Infant():
 		text = "Night sleep, about " + r.between(s.start, s.end, false) + ", with feeds on demand"
 		why = "Under six months sleep follows feeds and wake windows more than the clock; keep the night dark and quiet on local time."
-	case r.shiftFrame(s.start).preShift > 0:
+	case r.shifting(s.start):
 		sf := r.shiftFrame(s.start)
 		j := r.tp.journeys[sf.journey]
 		moved := math.Min(float64(sf.preShift)*r.stepH, math.Abs(j.shift))
@@ -175,11 +181,7 @@ func fmtDuration(d time.Duration) string {
 // times helps the body's other clocks follow (SCIENCE.md).
 func (r *run) meals(f frame, wake, bed time.Time) []Item {
 	if r.age.Infant() {
-		if f.kind == DayTravel {
-			return nil
-		}
-		return []Item{r.item(ItemMeal, wake, later(bed, wake.Add(time.Hour)), "Feed on demand",
-			"Under six months feeds follow hunger; keep daytime feeds bright and social, night feeds dim and quiet.")}
+		return nil // fed on demand: a note of the plan, not an item
 	}
 	if f.kind == DayArrival {
 		// The day started elsewhere: meals at the local clock's usual times.
@@ -262,6 +264,13 @@ func (r *run) shiftFrame(t time.Time) frame {
 	return r.tp.frames[r.frameAt(day)]
 }
 
+// shifting reports whether t falls under a shifting day before its
+// journey leaves.
+func (r *run) shifting(t time.Time) bool {
+	sf := r.shiftFrame(t)
+	return sf.preShift > 0 && t.Before(r.tp.legs[r.tp.journeys[sf.journey].first].Depart)
+}
+
 // nightOnSleepClock reports whether t falls in the habitual night on the
 // clock the plan aims for.
 func (r *run) nightOnSleepClock(t time.Time) bool {
@@ -285,7 +294,7 @@ func (r *run) asleepAt(t time.Time) bool {
 // curve gives the largest advance (Burgess 2010); failing that, at bedtime
 // if that is still before DLMO. Never in the morning, when it delays.
 func (r *run) melatonin(f frame, need float64, wake, bed time.Time) []Item {
-	if !r.p.Melatonin || need < 1 || f.kind == DayTravel {
+	if !r.p.Melatonin || need < 1 || f.kind == DayTravel || r.tp.journeys[max(f.journey, 0)].shift <= 0 {
 		return nil
 	}
 	dlmo := r.nextCBTmin(wake).Add(-DLMOBeforeCBTmin)
@@ -317,21 +326,46 @@ func (r *run) nextCBTmin(t time.Time) time.Time {
 }
 
 // caffeine is the advice for an adult who opted in, on travel days and
-// while adapting: coffee early in the day, none in the 6 h before bed
-// (Burke 2015: a double espresso 3 h before bed delays the clock ~40 min).
+// while adapting: coffee early in the day, none in the 6 h before the next
+// sleep, on the ground or on board (Burke 2015: a double espresso 3 h
+// before bed delays the clock ~40 min). A cut-off that would fall in the
+// first 3 h after waking is no advice, and no window runs across a take-off
+// or landing.
 func (r *run) caffeine(f frame, need float64, wake, bed time.Time) []Item {
 	if !r.p.Caffeine || f.kind == DayPreTrip || (math.Abs(need) < 1 && f.kind == DayStay) {
 		return nil
 	}
-	cut := bed.Add(-6 * time.Hour).Truncate(15 * time.Minute)
+	next, ok := r.nextSleepAfter(wake.Add(time.Minute))
+	if !ok {
+		return nil
+	}
+	cut := next.Add(-caffeineCutoff).Truncate(15 * time.Minute)
+	if cut.Before(wake.Add(caffeineFirst)) {
+		return nil
+	}
 	var out []Item
-	if cut.After(wake.Add(30*time.Minute)) && cut.Before(f.end) {
-		out = append(out, r.item(ItemCaffeineOK, wake, cut, "Coffee or tea is fine "+r.between(wake, cut, false),
+	for _, p := range r.splitAtFlights(wake, cut) {
+		if p[0].Before(f.start) || !p[0].Before(f.end) {
+			continue
+		}
+		air := r.inAirAt(p[0])
+		out = append(out, r.item(ItemCaffeineOK, p[0], p[1], "Coffee or tea is fine "+r.between(p[0], p[1], air),
 			"Caffeine early in the day helps you stay alert while your clock catches up."))
 	}
-	if !cut.Before(f.start) && cut.Before(f.end) && !r.inAirAt(cut) {
-		out = append(out, r.item(ItemCaffeineCutoff, cut, bed, "No coffee, tea or cola after "+r.local(cut, false),
-			"Caffeine in the 6 h before bed delays the body clock (about 40 min for a double espresso 3 h before bed, Burke 2015) and spoils sleep."))
+	if !cut.Before(f.start) && cut.Before(f.end) {
+		out = append(out, r.item(ItemCaffeineCutoff, cut, cut, "No coffee, tea or cola after "+r.local(cut, r.inAirAt(cut)),
+			fmt.Sprintf("Your next sleep starts at %s; caffeine in the 6 h before sleep delays the body clock (about 40 min for a double espresso 3 h before bed, Burke 2015) and spoils sleep.", r.local(next, r.inAirAt(next)))))
 	}
 	return out
+}
+
+// nextSleepAfter is the start of the first main sleep, on the ground or on
+// board, at or after t.
+func (r *run) nextSleepAfter(t time.Time) (time.Time, bool) {
+	for _, s := range r.sleeps {
+		if s.kind == ItemSleep && !s.start.Before(t) {
+			return s.start, true
+		}
+	}
+	return time.Time{}, false
 }

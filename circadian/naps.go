@@ -74,8 +74,6 @@ func (r *run) planNaps(fi int) {
 	}
 	var naps []span
 	switch window, _ := r.age.WakeWindow(); {
-	case r.age.Infant() && f.kind == DayTravel:
-		// On demand: see the journey item.
 	case r.age.Grown() && f.kind == DayTravel:
 		naps = r.flightNaps(f)
 	case r.age.Grown():

@@ -393,8 +393,12 @@ func (p Person) habitualLux(age Age) [stepsPerDay]float64 {
 	return day
 }
 
-// PhaseAt is the entrained phase at a home clock time, hours after midnight.
+// PhaseAt is the entrained phase at a home clock time, hours after
+// midnight, interpolated between steps.
 func (b *Baseline) PhaseAt(clock float64) float64 {
-	k := int(math.Floor(math.Mod(clock+24, 24) / stepHours))
-	return b.phase[k%stepsPerDay]
+	x := math.Mod(math.Mod(clock, 24)+24, 24) / stepHours
+	k := int(math.Floor(x))
+	a := b.phase[k%stepsPerDay]
+	d := wrapPi(b.phase[(k+1)%stepsPerDay] - a)
+	return a + (x-float64(k))*d
 }

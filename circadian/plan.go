@@ -36,7 +36,23 @@ type Item struct {
 	// Text is the advice as a short plain sentence; Reason says why.
 	Text   string `json:"text"`
 	Reason string `json:"reason"`
+	// Effect says which way a light item moves the body clock.
+	Effect Effect `json:"effect,omitempty"`
+	// Outdoors is set on a light item that sends the person outside, in
+	// daylight; otherwise seeking light means a bright lamp or light box.
+	Outdoors bool `json:"outdoors,omitempty"`
+	// Lux is the light a light item is expected to deliver at the eye.
+	Lux float64 `json:"lux,omitempty"`
 }
+
+// Effect is the way advice moves the body clock.
+type Effect string
+
+// The effects.
+const (
+	EffectAdvance Effect = "advance" // earlier
+	EffectDelay   Effect = "delay"   // later
+)
 
 // DayKind says which part of a trip a day is.
 type DayKind string
@@ -67,6 +83,9 @@ type Day struct {
 	// babies under six months and for days too short to hold a minimum.
 	CBTMin       *time.Time `json:"cbt_min,omitempty"`
 	Misalignment *float64   `json:"misalignment_h,omitempty"`
+	// DLMO is the predicted dim-light melatonin onset that comes next
+	// after the day's waking, in the day's local time.
+	DLMO *time.Time `json:"dlmo,omitempty"`
 	// Past is set on days that ended before the plan's Now: their items
 	// are the plan as it was, not advice.
 	Past bool `json:"past,omitempty"`

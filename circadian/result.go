@@ -73,9 +73,10 @@ func (r *run) result() *MemberPlan {
 	mp.Notes = append(mp.Notes, r.personNotes()...)
 	mis := make([]*float64, len(r.tp.frames))
 	cbt := make([]*time.Time, len(r.tp.frames))
+	dlmo := make([]*time.Time, len(r.tp.frames))
 	if mp.Modelled {
-		tr := &Trajectory{Model: r.m, Start: r.tp.start, States: r.states}
-		for _, m := range tr.CBTMins() {
+		mins := r.cbtMins()
+		for _, m := range mins {
 			fi := r.frameAt(m)
 			if m.Before(r.tp.frames[fi].start) {
 				continue
@@ -85,6 +86,16 @@ func (r *run) result() *MemberPlan {
 			h := float64(local.Hour()) + float64(local.Minute())/60 + float64(local.Second())/3600
 			v := math.Round(wrap12(h-r.base.CBTmin)*10) / 10
 			mis[fi], cbt[fi] = &v, &local
+		}
+		for fi, f := range r.tp.frames {
+			wake := r.wakeIn(f)
+			for _, m := range mins {
+				if d := m.Add(-DLMOBeforeCBTmin); d.After(wake) {
+					local := d.In(r.where(d))
+					dlmo[fi] = &local
+					break
+				}
+			}
 		}
 	}
 	var hiddenFrom, hiddenTo *frame
@@ -101,7 +112,7 @@ func (r *run) result() *MemberPlan {
 		if d == nil {
 			continue
 		}
-		d.CBTMin, d.Misalignment = cbt[fi], mis[fi]
+		d.CBTMin, d.Misalignment, d.DLMO = cbt[fi], mis[fi], dlmo[fi]
 		mp.Days = append(mp.Days, *d)
 	}
 	if hiddenFrom != nil {
@@ -143,7 +154,8 @@ func clockString(h float64) string {
 func (r *run) personNotes() []string {
 	var notes []string
 	if r.age.Infant() {
-		notes = append(notes, "Under six months, sleep follows feeds and wake windows more than the body clock: this plan gives rhythms (daylight and activity by day, dark and quiet at night, on local time) and nap times from wake windows, not predictions.")
+		notes = append(notes, "Under six months, sleep follows feeds and wake windows more than the body clock: this plan gives rhythms (daylight and activity by day, dark and quiet at night, on local time) and nap times from wake windows, not predictions.",
+			"Feed on demand, day and night: keep daytime feeds bright and social, night feeds dim and quiet. On a flight, a feed at take-off and landing eases the ears.")
 	}
 	if !r.age.Adult() {
 		big := false
@@ -162,4 +174,32 @@ func (r *run) personNotes() []string {
 		notes = append(notes, "Melatonin and caffeine advice is for adults only.")
 	}
 	return notes
+}
+
+// cbtMins are the predicted CBTmins of the whole plan: the instants when
+// the model's phase passes the phase of the person's habitual CBTmin.
+// Phase, unlike the raw minimum of the model's marker, is not pulled about
+// by the light of the moment, so consecutive minima show how fast the
+// clock really moves.
+func (r *run) cbtMins() []time.Time {
+	return phaseCrossings(r.m, r.states, r.tp.start, r.base.PhaseAt(r.base.CBTmin))
+}
+
+// phaseCrossings are the instants at which the phase of the path states,
+// starting at start one Step apart, passes target going forward,
+// interpolated between steps and at least 13 h apart.
+func phaseCrossings(m Model, states [][3]float64, start time.Time, target float64) []time.Time {
+	var out []time.Time
+	prev := wrapPi(m.Phase(states[0]) - target)
+	for i := 1; i < len(states); i++ {
+		cur := wrapPi(m.Phase(states[i]) - target)
+		if prev < 0 && cur >= 0 && cur-prev < math.Pi {
+			at := start.Add(time.Duration((float64(i-1) + -prev/(cur-prev)) * float64(Step)))
+			if n := len(out); n == 0 || at.Sub(out[n-1]) >= minSeparation {
+				out = append(out, at)
+			}
+		}
+		prev = cur
+	}
+	return out
 }

@@ -3,7 +3,6 @@ package circadian
 import (
 	"math"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/zoner-family/zoner/syncproto"
@@ -99,11 +98,7 @@ func (r *run) startState() [3]float64 {
 }
 
 // frameAt is the index of the frame holding t.
-func (r *run) frameAt(t time.Time) int {
-	fs := r.tp.frames
-	i := sort.Search(len(fs), func(i int) bool { return fs[i].end.After(t) })
-	return min(i, len(fs)-1)
-}
+func (r *run) frameAt(t time.Time) int { return r.tp.frameAt(t) }
 
 // soOffset is the UTC offset, in hours, of the clock the person's sleep
 // and meals follow at t: where the plan aims, moved on shifting days.
