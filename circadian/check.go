@@ -329,26 +329,30 @@ func (c *checker) dayWindows(d Day) [][2]time.Time {
 	return out
 }
 
-// adultSleep: at least MinAdultSleep in every day's 24 h; no awake span
+// adultSleep: at least MinAdultSleep in every 24 h — counted from the end
+// of each sleep, where a window holds the least — and no awake span
 // longer than MaxAwake.
 func (c *checker) adultSleep() {
-	for di, d := range c.mp.Days {
-		if d.Past || di == 0 {
-			continue // the night before the first day is not in the plan
+	ss := c.sleeps()
+	end := c.mp.Days[len(c.mp.Days)-1].End
+	for _, s := range ss {
+		w0, w1 := s.End, s.End.Add(24*time.Hour)
+		if w1.After(end) || c.past(w0) {
+			continue
 		}
-		for _, w := range c.dayWindows(d) {
-			if got := c.sleepIn(w[0], w[1]); got < MinAdultSleep-slack {
-				c.add(di, RuleAdultSleep, "%s of sleep from %s to %s; an adult needs at least %s", fmtDuration(got), clock(w[0]), clock(w[1]), fmtDuration(MinAdultSleep))
-			}
+		if got := c.sleepIn(w0, w1); got < MinAdultSleep-slack {
+			c.add(c.dayOf(w0), RuleAdultSleep, "%s of sleep in the 24 h from %s; an adult needs at least %s", fmtDuration(got), clock(w0), fmtDuration(MinAdultSleep))
 		}
 	}
-	ss := c.sleeps()
 	for i := 1; i < len(ss); i++ {
 		if gap := ss[i].Start.Sub(ss[i-1].End); gap > MaxAwake {
 			c.add(c.dayOf(ss[i].Start), RuleAdultSleep, "awake for %s (%s to %s): an all-nighter", fmtDuration(gap), clock(ss[i-1].End), clock(ss[i].Start))
 		}
 	}
 }
+
+// past reports whether t lies in a day that ended before the plan's now.
+func (c *checker) past(t time.Time) bool { return c.mp.Days[c.dayOf(t)].Past }
 
 // dayOf is the index of the day holding t.
 func (c *checker) dayOf(t time.Time) int {
@@ -382,6 +386,19 @@ func (c *checker) childSleep() {
 		if touches {
 			continue
 		}
+		if d.Kind == DayPreTrip && c.shiftingDay(d) {
+			// The night moves by a step: count the day's own sleep.
+			var got float64
+			for _, it := range d.Items {
+				if it.Kind == ItemSleep || it.Kind == ItemNap {
+					got += it.End.Sub(it.Start).Hours()
+				}
+			}
+			if got < lo-0.05 || got > hi+0.05 {
+				c.add(di, RuleChildSleep, "%.1f h of sleep planned on a shifting day; %g–%g h is recommended at this age", got, lo, hi)
+			}
+			continue
+		}
 		for _, w := range c.dayWindows(d) {
 			got := c.sleepIn(w[0], w[1]).Hours()
 			if got < lo-0.05 || got > hi+0.05 {
@@ -389,6 +406,16 @@ func (c *checker) childSleep() {
 			}
 		}
 	}
+}
+
+// shiftingDay reports whether d's night is moved towards a journey.
+func (c *checker) shiftingDay(d Day) bool {
+	for _, it := range d.Items {
+		if it.Kind == ItemSleep && strings.Contains(it.Reason, "Shifting day") {
+			return true
+		}
+	}
+	return false
 }
 
 // cbtMins are the plan's predicted CBTmins, in order.

@@ -116,6 +116,7 @@ func (r *run) shiftOf(base *Trajectory, lo, a, b int, lux float64) float64 {
 // go, or, near the goal, the one that comes closest to it.
 func (r *run) chooseSeek(base *Trajectory, lo, hi int, need float64) window {
 	length := int(r.seekHours() / stepHours)
+	mins := r.cbtMinsAround(lo, base)
 	var best window
 	bestScore := math.Inf(-1)
 	for a := lo; a < hi; a += 5 {
@@ -127,6 +128,9 @@ func (r *run) chooseSeek(base *Trajectory, lo, hi int, need float64) window {
 			b++
 		}
 		if b-a < 10 && b-a < length {
+			continue
+		}
+		if !r.lightFits(mins, a, b, need) {
 			continue
 		}
 		lux := r.seekLux(r.tp.at(a))
@@ -143,6 +147,59 @@ func (r *run) chooseSeek(base *Trajectory, lo, hi int, need float64) window {
 		return window{}
 	}
 	return best
+}
+
+// cbtMinsAround are the predicted CBTmins around a day planned from step
+// lo along base: those before lo as planned, those on base, and one a day
+// later than the last, in order.
+func (r *run) cbtMinsAround(lo int, base *Trajectory) []time.Time {
+	target := r.base.PhaseAt(r.base.CBTmin)
+	from := max(lo-2*stepsPerDay, 0)
+	mins := phaseCrossings(r.m, r.states[from:lo+1], r.tp.at(from), target)
+	for _, m := range phaseCrossings(r.m, base.States, base.Start, target) {
+		if n := len(mins); n == 0 || m.Sub(mins[n-1]) >= minSeparation {
+			mins = append(mins, m)
+		}
+	}
+	if n := len(mins); n > 0 {
+		mins = append(mins, mins[n-1].Add(24*time.Hour))
+	}
+	return mins
+}
+
+// lightFits reports whether light over steps [a, b) is timed as the plan
+// promises: to advance, after the body clock's low point (CBTmin) and
+// nearer to it than to the next; to delay, before the next low point and
+// in the 7 h before the next sleep, ending by bedtime.
+func (r *run) lightFits(mins []time.Time, a, b int, need float64) bool {
+	ta, tb := r.tp.at(a), r.tp.at(b)
+	mid := ta.Add(tb.Sub(ta) / 2)
+	if need > 0 {
+		for i := len(mins) - 1; i >= 0; i-- {
+			if !mins[i].After(ta) {
+				next := mins[i].Add(24 * time.Hour)
+				if i+1 < len(mins) {
+					next = mins[i+1]
+				}
+				return mid.Sub(mins[i]) < next.Sub(mid)
+			}
+		}
+		return false
+	}
+	bed, ok := r.nextSleepAfter(ta)
+	if !ok || tb.After(bed) || ta.Before(bed.Add(-delayLightBeforeBed)) {
+		return false
+	}
+	for i, m := range mins {
+		if !m.Before(tb) {
+			prev := m.Add(-24 * time.Hour)
+			if i > 0 {
+				prev = mins[i-1]
+			}
+			return m.Sub(mid) < mid.Sub(prev)
+		}
+	}
+	return false
 }
 
 // chooseAvoid finds the half hours when bright light would move the clock
@@ -201,7 +258,7 @@ func (r *run) chooseBedtime(fi, lo int, need float64) {
 	for _, d := range []time.Duration{-step, 0, step} {
 		c := orig
 		c.start, c.end = c.start.Add(d), c.end.Add(d)
-		if len(r.fit(c, busy)) != 1 {
+		if len(r.fit(c, busy)) != 1 || (d != 0 && !r.withinStep(k, c.start)) {
 			continue
 		}
 		r.sleeps[k] = c
@@ -230,6 +287,44 @@ func (r *run) chooseBedtime(fi, lo int, need float64) {
 	}
 }
 
+// withinStep reports whether night k may start at onset: on the local
+// clock at most the person's step from the ground night before it in the
+// same zone, and from the one after it.
+func (r *run) withinStep(k int, onset time.Time) bool {
+	step := time.Duration(r.stepH*float64(time.Hour)) + time.Minute
+	loc := r.where(onset)
+	moved := func(a, b time.Time) time.Duration {
+		gap := b.Sub(a)
+		days := gap.Round(24 * time.Hour)
+		_, o1 := a.In(loc).Zone()
+		_, o2 := b.In(loc).Zone()
+		return (gap - days + time.Duration(o2-o1)*time.Second).Abs()
+	}
+	for _, i := range []int{k - 1, k + 1} {
+		for i >= 0 && i < len(r.sleeps) && (r.sleeps[i].kind != ItemSleep || r.sleeps[i].inFlight) {
+			if i < k {
+				i--
+			} else {
+				i++
+			}
+		}
+		if i < 0 || i >= len(r.sleeps) || r.where(r.sleeps[i].start) != loc {
+			continue
+		}
+		if gap := r.sleeps[i].start.Sub(onset).Abs(); gap > 36*time.Hour {
+			continue
+		}
+		a, b := r.sleeps[i].start, onset
+		if i > k {
+			a, b = b, a
+		}
+		if moved(a, b) > step {
+			return false
+		}
+	}
+	return true
+}
+
 // adjustTonight makes up for what the logs say went wrong today: a child
 // who missed a nap or slept short last night goes to bed earlier.
 func (r *run) adjustTonight(fi, lo int) {
@@ -256,7 +351,7 @@ func (r *run) adjustTonight(fi, lo int) {
 	}
 	c := r.sleeps[k]
 	c.start = c.start.Add(-earlier)
-	if len(r.fit(c, r.busy)) == 1 {
+	if len(r.fit(c, r.busy)) == 1 && r.withinStep(k, c.start) {
 		c.why = why
 		r.sleeps[k] = c
 	}

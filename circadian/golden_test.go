@@ -13,6 +13,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/plans from the plans the code makes now")
 
+var show = flag.Bool("show", false, "print the plan of TestShowPlan")
+
 // goldenCase is a real-looking trip whose plan was read by eye before it
 // was frozen in testdata/plans.
 type goldenCase struct {

@@ -52,3 +52,15 @@ func TestGoldenCasesKeepInvariants(t *testing.T) {
 		t.Errorf("%d problems:\n%s", len(all), problemSummary(all))
 	}
 }
+
+func TestShowPlan(t *testing.T) {
+	if testing.Short() || !*update && !*show {
+		t.Skip("-show prints a plan")
+	}
+	req := Request{Trip: Trip{ID: idTrip, Travellers: []uuid.UUID{idAda, idKemi}, Legs: []Leg{
+		leg(t, "JL5", "JFK", "America/New_York", "2026-12-02 13:25", "HND", "Asia/Tokyo", "2026-12-03 17:20"),
+	}, Intensity: syncproto.IntensityAggressive}, People: family(t, "America/New_York")}
+	plan := mustPlan(t, req)
+	t.Log(render(plan))
+	t.Log(problemSummary(Check(req, plan)))
+}

@@ -146,12 +146,16 @@ func (r *run) sleepItem(f frame, s span) Item {
 	case r.shifting(s.start):
 		sf := r.shiftFrame(s.start)
 		j := r.tp.journeys[sf.journey]
-		moved := math.Min(float64(sf.preShift)*r.stepH, math.Abs(j.shift))
+		// How far bed moved from the usual bedtime on the local clock.
+		o := r.tp.aimAt(s.start).offset(s.start)
+		local := s.start.Add(time.Duration(o * float64(time.Hour))).UTC()
+		usual := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC).Add(time.Duration(r.p.Sleep.Minutes()) * time.Minute)
+		moved := wrap12(usual.Sub(local).Hours())
 		dir := "earlier"
-		if j.shift < 0 {
+		if moved < 0 {
 			dir = "later"
 		}
-		why = fmt.Sprintf("Shifting day %d of %d: bed %s %s than usual moves your clock towards %s.", sf.preShift, j.preDays, fmtDuration(time.Duration(moved*float64(time.Hour))), dir, r.placeOf(r.tp.legs[j.last].Arrive))
+		why = fmt.Sprintf("Shifting day %d of %d: bed %s %s than usual moves your clock towards %s.", sf.preShift, j.preDays, fmtDuration(time.Duration(math.Abs(moved)*float64(time.Hour))), dir, r.placeOf(r.tp.legs[j.last].Arrive))
 	case s.clipped && s.end.Before(f.end):
 		why = "Up in time to leave for the flight."
 	case r.tp.keepHome:
@@ -213,10 +217,12 @@ func (r *run) meals(f frame, wake, bed time.Time) []Item {
 	}
 	var out []Item
 	for _, m := range meals {
-		if m.at.Before(f.start) || !m.at.Before(f.end) || r.inBusy(m.at) && !r.inAirAt(m.at) {
+		at, ok := r.clearOfSleep(m.at, 30*time.Minute)
+		if !ok {
 			continue
 		}
-		if r.asleepAt(m.at) {
+		m.at = at
+		if m.at.Before(f.start) || !m.at.Before(f.end) || r.inBusy(m.at) && !r.inAirAt(m.at) {
 			continue
 		}
 		if leg, air := r.inAir(m.at); air {
@@ -229,6 +235,35 @@ func (r *run) meals(f frame, wake, bed time.Time) []Item {
 			"Meals at the new times help the body's other clocks follow."))
 	}
 	return out
+}
+
+// clearOfSleep moves a meal of length d at t out of any sleep or nap it
+// would overlap: to just after it if that is within 3 h and clear, else to
+// just before it. ok is false when neither fits.
+func (r *run) clearOfSleep(t time.Time, d time.Duration) (time.Time, bool) {
+	overlapping := func(t time.Time) (span, bool) {
+		for _, s := range r.sleeps {
+			if t.Before(s.end) && t.Add(d).After(s.start) {
+				return s, true
+			}
+		}
+		return span{}, false
+	}
+	s, hit := overlapping(t)
+	if !hit {
+		return t, true
+	}
+	if after := s.end; after.Sub(t) <= 3*time.Hour {
+		if _, again := overlapping(after); !again {
+			return after, true
+		}
+	}
+	if before := s.start.Add(-d); t.Sub(before) <= 3*time.Hour {
+		if _, again := overlapping(before); !again {
+			return before, true
+		}
+	}
+	return t, false
 }
 
 // splitAtFlights cuts [a, b) at every take-off and landing inside it, so

@@ -77,7 +77,7 @@ func (r *run) planNaps(fi int) {
 	case r.age.Grown() && f.kind == DayTravel:
 		naps = r.flightNaps(f)
 	case r.age.Grown():
-		if r.sleptBefore(wake) >= 0.75*r.nightH {
+		if r.sleptBefore(wake) >= 0.75*r.nightH || r.hasNap(f) {
 			break
 		}
 		awake := bed.Sub(wake)
@@ -137,4 +137,14 @@ func (r *run) flightNaps(f frame) []span {
 			why: "A long flight with no night in it: a short nap halfway keeps you going without stealing tonight's sleep."})
 	}
 	return out
+}
+
+// hasNap reports whether a nap is already planned in frame f.
+func (r *run) hasNap(f frame) bool {
+	for _, s := range r.sleeps {
+		if s.kind == ItemNap && !s.start.Before(f.start) && s.start.Before(f.end) {
+			return true
+		}
+	}
+	return false
 }

@@ -58,6 +58,7 @@ func newRun(tp *tripPlan, p Person, m Model, base *Baseline) *run {
 	r.dayOf = make([]*Day, len(tp.frames))
 	r.busy = r.makeBusy()
 	r.nights()
+	r.travelSleep()
 	return r
 }
 
@@ -174,12 +175,231 @@ func (r *run) nights() {
 		onset := t.Add(-time.Duration(d * float64(time.Hour)))
 		onset = later(onset, later(t.Add(-probe), prevWake.Add(minAwake)))
 		wake := t.Add(time.Duration((r.nightH - d) * float64(time.Hour)))
+		// Across a change of clocks, the night ends at the usual time on
+		// the new clock.
+		if a := r.tp.aimAt(onset); a == r.tp.aimAt(wake) {
+			wake = wake.Add(time.Duration((a.offset(onset) - a.offset(wake)) * float64(time.Hour)))
+		}
 		prevWake = wake
 		if wake.After(r.tp.start) {
 			r.sleeps = append(r.sleeps, r.fit(span{start: onset, end: wake, kind: ItemSleep}, busy)...)
 		}
 		t = wake.Add(-probe)
 	}
+}
+
+// travelSleep fits the nights to the flights the way a traveller would:
+// a night cut short by an early departure starts earlier, by up to the
+// person's step; and on board, the whole of the night, by the clock left
+// behind or the clock of the destination, is time to sleep, up to a usual
+// night, so that an overnight flight is not a night without sleep.
+func (r *run) travelSleep() {
+	for i, s := range r.sleeps {
+		if s.kind != ItemSleep || s.inFlight || !s.clipped {
+			continue
+		}
+		want := time.Duration(math.Min(r.nightH, 6) * float64(time.Hour))
+		if short := want - s.end.Sub(s.start); short > 0 && r.cutByDeparture(s.end) {
+			r.bedEarlier(i, short, "Bed earlier tonight, for the early start tomorrow.")
+		}
+	}
+	sleepH := float64(r.p.Sleep.Minutes()) / 60
+	for _, l := range r.tp.legs {
+		a, b := l.Depart.Add(boardSettle), l.Arrive.Add(-boardLanding)
+		if b.Sub(a) < time.Hour {
+			continue
+		}
+		before := r.soOffset(l.Depart.Add(-time.Minute))
+		night := func(t time.Time) bool {
+			old := math.Mod(float64(t.Unix()%86400)/3600+before-sleepH+48, 24) < r.nightH
+			return old || r.nightOnSleepClock(t)
+		}
+		var best, cur [2]time.Time
+		for t := a; t.Before(b); t = t.Add(Step) {
+			if !night(t.Add(Step / 2)) {
+				cur = [2]time.Time{}
+				continue
+			}
+			if cur[0].IsZero() {
+				cur[0] = t
+			}
+			cur[1] = earlier(t.Add(Step), b)
+			if cur[1].Sub(cur[0]) > best[1].Sub(best[0]) {
+				best = cur
+			}
+		}
+		if limit := time.Duration(r.nightH * float64(time.Hour)); best[1].Sub(best[0]) > limit {
+			best[1] = best[0].Add(limit)
+		}
+		var have time.Duration
+		for _, s := range r.sleeps {
+			if s.inFlight && s.start.Before(l.Arrive) && s.end.After(l.Depart) {
+				have += s.end.Sub(s.start)
+			}
+		}
+		if best[1].Sub(best[0]) < time.Hour || best[1].Sub(best[0]) <= have {
+			continue
+		}
+		r.sleeps = slices.DeleteFunc(r.sleeps, func(s span) bool {
+			return s.inFlight && s.start.Before(l.Arrive) && s.end.After(l.Depart)
+		})
+		r.sleeps = append(r.sleeps, span{start: best[0], end: best[1], kind: ItemSleep, inFlight: true, clipped: true})
+	}
+	slices.SortFunc(r.sleeps, func(a, b span) int { return a.start.Compare(b.start) })
+	if r.age.Adult() {
+		r.enoughSleep()
+	}
+}
+
+// enoughSleep makes sure an adult has MinAdultSleep of sleep opportunity
+// in every 24 h: where a day of travel leaves less, the sleep on board
+// grows, first into the destination's morning, then back towards
+// take-off; failing that the next night on the ground starts earlier, or
+// the last one ends later.
+func (r *run) enoughSleep() {
+	end := r.tp.at(r.tp.steps)
+	for i := 0; i < len(r.sleeps); i++ {
+		for range 3 {
+			w0 := r.sleeps[i].end
+			w1 := w0.Add(24 * time.Hour)
+			if w1.After(end) || w0.Before(r.tp.start) {
+				break
+			}
+			short := MinAdultSleep - r.sleepBetween(w0, w1)
+			if short <= 0 {
+				break
+			}
+			short = r.sleepOnBoard(w0, w1, short)
+			// The next night on the ground starts earlier.
+			for j := i + 1; short > 0 && j < len(r.sleeps) && r.sleeps[j].start.Before(w1); j++ {
+				if s := r.sleeps[j]; s.kind == ItemSleep && !s.inFlight {
+					short -= r.bedEarlier(j, short, "Bed a little earlier, to get enough sleep around the journey.")
+				}
+			}
+			// A nap soon after landing.
+			if short > 0 {
+				short = r.arrivalNap(w0, w1, short)
+			}
+			// This night on the ground ends later; the window moves with it.
+			if s := r.sleeps[i]; short > 0 && s.kind == ItemSleep && !s.inFlight {
+				c := s
+				c.end = s.end.Add((short + 15*time.Minute - 1) / (15 * time.Minute) * (15 * time.Minute))
+				if len(r.fit(c, r.busy)) == 1 && (i+1 == len(r.sleeps) || c.end.Add(2*time.Hour).Before(r.sleeps[i+1].start)) {
+					c.why = "Sleep in a little, to get enough sleep around the journey."
+					r.sleeps[i] = c
+				}
+			}
+		}
+	}
+}
+
+// arrivalNap plans a nap of up to 90 minutes after the first landing in
+// [w0, w1) that leaves room for it, and returns the sleep still missing.
+func (r *run) arrivalNap(w0, w1 time.Time, short time.Duration) time.Duration {
+	for _, l := range r.tp.legs {
+		start := l.Arrive.Add(afterLanding + 30*time.Minute).Round(15 * time.Minute)
+		d := min(max(short, 20*time.Minute), 90*time.Minute)
+		if !l.Arrive.After(w0) || !start.Add(d).Before(w1) || r.inBusy(start) || r.inBusy(start.Add(d)) {
+			continue
+		}
+		nap := span{start: start, end: start.Add(d), kind: ItemNap,
+			why: "A nap after landing makes up for the short night of the journey."}
+		clash := false
+		for _, s := range r.sleeps {
+			clash = clash || (s.start.Before(nap.end.Add(4*time.Hour)) && s.end.After(nap.start.Add(-time.Hour)))
+		}
+		if clash {
+			continue
+		}
+		r.sleeps = append(r.sleeps, nap)
+		slices.SortFunc(r.sleeps, func(x, y span) int { return x.start.Compare(y.start) })
+		return short - d
+	}
+	return short
+}
+
+// sleepOnBoard grows the sleep on the flights inside [w0, w1) by up to
+// short, and returns what is still missing.
+func (r *run) sleepOnBoard(w0, w1 time.Time, short time.Duration) time.Duration {
+	for _, l := range r.tp.legs {
+		if short <= 0 {
+			break
+		}
+		a, b := later(l.Depart.Add(boardSettle), w0), earlier(l.Arrive.Add(-boardLanding), w1)
+		if b.Sub(a) < time.Hour {
+			continue
+		}
+		onLeg := func(s span) bool { return s.inFlight && s.start.Before(l.Arrive) && s.end.After(l.Depart) }
+		k := slices.IndexFunc(r.sleeps, func(s span) bool { return onLeg(s) && s.kind == ItemSleep })
+		if k < 0 {
+			r.sleeps = slices.DeleteFunc(r.sleeps, onLeg)
+			start := a
+			for t := a; t.Before(b); t = t.Add(Step) {
+				if r.nightOnSleepClock(t) {
+					start = t
+					break
+				}
+			}
+			r.sleeps = append(r.sleeps, span{start: start, end: start, kind: ItemSleep, inFlight: true, clipped: true})
+			slices.SortFunc(r.sleeps, func(x, y span) int { return x.start.Compare(y.start) })
+			k = slices.IndexFunc(r.sleeps, func(s span) bool { return onLeg(s) && s.kind == ItemSleep })
+		}
+		s := &r.sleeps[k]
+		if grow := min(short, b.Sub(later(s.end, a))); grow > 0 {
+			s.end = later(s.end, a).Add(grow)
+			short -= grow
+		}
+		if grow := min(short, earlier(s.start, b).Sub(a)); grow > 0 {
+			s.start = earlier(s.start, b).Add(-grow)
+			short -= grow
+		}
+		if s.end.Sub(s.start) < time.Hour {
+			r.sleeps = slices.Delete(r.sleeps, k, k+1)
+		}
+	}
+	return short
+}
+
+// bedEarlier moves the start of ground night i earlier by up to by, in
+// quarter hours, as far as the person's step from the nights around it
+// allows, and reports how much it moved.
+func (r *run) bedEarlier(i int, by time.Duration, why string) time.Duration {
+	s := r.sleeps[i]
+	for d := (by + 15*time.Minute - 1) / (15 * time.Minute) * (15 * time.Minute); d > 0; d -= 15 * time.Minute {
+		c := s
+		c.start = s.start.Add(-d)
+		if i > 0 && c.start.Before(r.sleeps[i-1].end.Add(2*time.Hour)) {
+			continue
+		}
+		if len(r.fit(c, r.busy)) == 1 && r.withinStep(i, c.start) {
+			c.why = why
+			r.sleeps[i] = c
+			return d
+		}
+	}
+	return 0
+}
+
+// sleepBetween is the planned sleep in [a, b).
+func (r *run) sleepBetween(a, b time.Time) time.Duration {
+	var d time.Duration
+	for _, s := range r.sleeps {
+		if lo, hi := later(s.start, a), earlier(s.end, b); hi.After(lo) {
+			d += hi.Sub(lo)
+		}
+	}
+	return d
+}
+
+// cutByDeparture reports whether a sleep ending at t was cut short to
+// leave for a flight.
+func (r *run) cutByDeparture(t time.Time) bool {
+	for _, b := range r.busy {
+		if t.Equal(b[0]) {
+			return true
+		}
+	}
+	return false
 }
 
 // fit cuts a sleep around the flights: ground parts outside busy spans of
