@@ -240,3 +240,28 @@ func TestModelsCBTminRobustToBrightBlips(t *testing.T) {
 		}
 	}
 }
+
+// TestModelsPlanATrip plans an eastward and a westward trip with each model:
+// the planner must work with any of them, and each must bring the clock to
+// within an hour of local time by the end of the plan.
+func TestModelsPlanATrip(t *testing.T) {
+	for _, spec := range Models() {
+		for _, dest := range []string{"Europe/Paris", "America/Los_Angeles"} {
+			pl := Planner{Model: spec.Name}
+			p, err := pl.Plan(oneWay(t, "America/New_York", dest, idAda, idEmeka))
+			if err != nil {
+				t.Fatalf("%s: %v", spec.Name, err)
+			}
+			if p.Model != spec.Name {
+				t.Errorf("%s: plan made with %q", spec.Name, p.Model)
+			}
+			for _, m := range p.Members {
+				last := m.Days[len(m.Days)-1]
+				if last.Misalignment == nil || math.Abs(*last.Misalignment) > 1 {
+					t.Errorf("%s → %s, %s: last day misaligned by %v", spec.Name, dest, m.Name, last.Misalignment)
+				}
+				t.Logf("%s → %s, %s: habitual CBTmin %s, adapted on day %d", spec.Name, dest, m.Name, m.HabitualCBTMin, m.Adaptation[0].Days)
+			}
+		}
+	}
+}
