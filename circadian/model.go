@@ -20,7 +20,8 @@ type Model interface {
 	// Amplitude is the state's distance from the origin of the oscillator.
 	Amplitude(s [3]float64) float64
 	// Marker is the observable whose daily minimum marks the core body
-	// temperature minimum (CBTmin).
+	// temperature minimum (CBTmin): at it, or a fixed time after it for a
+	// model that is a CBTminOffsetter.
 	Marker(s [3]float64) float64
 	// Entrained is a state of someone entrained to 16 h of light and 8 h
 	// of dark, at midnight: a starting point for entrainment.
