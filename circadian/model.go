@@ -20,7 +20,8 @@ type Model interface {
 	// Amplitude is the state's distance from the origin of the oscillator.
 	Amplitude(s [3]float64) float64
 	// Marker is the observable whose daily minimum marks the core body
-	// temperature minimum (CBTmin).
+	// temperature minimum (CBTmin): at it, or a fixed time after it for a
+	// model that is a CBTminOffsetter.
 	Marker(s [3]float64) float64
 	// Entrained is a state of someone entrained to 16 h of light and 8 h
 	// of dark, at midnight: a starting point for entrainment.
@@ -104,14 +105,22 @@ func (tr *Trajectory) Phase(i int) float64 { return tr.Model.Phase(tr.States[i])
 // Amplitude is the model's amplitude at state i.
 func (tr *Trajectory) Amplitude(i int) float64 { return tr.Model.Amplitude(tr.States[i]) }
 
+// CBTminOffsetter is implemented by a model whose CBTmin comes a fixed time
+// after the minimum of its Marker rather than at it, as Jewett99's does.
+// Trajectory.CBTMins, and so DLMOs, add the offset.
+type CBTminOffsetter interface {
+	CBTminOffset() time.Duration
+}
+
 // minSeparation is how far apart two CBTmins must be (SCIENCE.md: at least
 // 13 h), so that a wiggle from a short bright blip is not a second minimum.
 const minSeparation = 13 * time.Hour
 
 // CBTMins returns the times of the core body temperature minimum: local
 // minima of the model's marker, refined between steps by a parabola,
-// keeping the lowest of any minima closer than 13 h. Minima at the very
-// ends of the path are not counted: the true minimum may lie outside it.
+// keeping the lowest of any minima closer than 13 h, each moved by the
+// model's CBTminOffset if it has one. Minima at the very ends of the path
+// are not counted: the true minimum may lie outside it.
 func (tr *Trajectory) CBTMins() []time.Time {
 	n := len(tr.States)
 	if n < 3 {
@@ -150,6 +159,12 @@ func (tr *Trajectory) CBTMins() []time.Time {
 	out := make([]time.Time, len(mins))
 	for i, m := range mins {
 		out[i] = tr.Start.Add(time.Duration(m.at * float64(Step)))
+	}
+	if o, ok := tr.Model.(CBTminOffsetter); ok {
+		d := o.CBTminOffset()
+		for i := range out {
+			out[i] = out[i].Add(d)
+		}
 	}
 	return out
 }

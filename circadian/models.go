@@ -26,6 +26,10 @@ func Models() []ModelSpec {
 	return []ModelSpec{
 		{Name: "forger99", Citation: "Forger, Jewett & Kronauer (1999), J Biol Rhythms 14:532–537; parameters of Serkh & Forger (2014)",
 			Period: 24.2, New: func(taux float64) Model { return NewForger99Period(taux) }},
+		{Name: "jewett99", Citation: "Jewett, Forger & Kronauer (1999), J Biol Rhythms 14:493–499",
+			Period: 24.2, New: func(taux float64) Model { return NewJewett99Period(taux) }},
+		{Name: "hannay19", Citation: "Hannay, Booth & Forger (2019), J Biol Rhythms 34:658–671; single-population model",
+			Period: NewHannay19().DarkPeriod(), New: func(taux float64) Model { return NewHannay19Period(taux) }},
 	}
 }
 
