@@ -349,11 +349,15 @@ func (r *run) adjustTonight(fi, lo int) {
 	if r.age.Months < 36 {
 		earlier = 20 * time.Minute
 	}
-	c := r.sleeps[k]
-	c.start = c.start.Add(-earlier)
-	if len(r.fit(c, r.busy)) == 1 && r.withinStep(k, c.start) {
-		c.why = why
-		r.sleeps[k] = c
+	// As much of it as the step from the nights around allows.
+	for ; earlier > 0; earlier -= 5 * time.Minute {
+		c := r.sleeps[k]
+		c.start = c.start.Add(-earlier)
+		if len(r.fit(c, r.busy)) == 1 && r.withinStep(k, c.start) {
+			c.why = why
+			r.sleeps[k] = c
+			return
+		}
 	}
 }
 
