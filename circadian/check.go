@@ -183,7 +183,7 @@ func (c *checker) clockRate() {
 			continue
 		}
 		cur := *d.CBTMin
-		if prevDay >= 0 {
+		if prevDay >= 0 && !d.Past {
 			gap := cur.Sub(prev).Hours()
 			days := math.Round(gap / 24)
 			if days >= 1 {
@@ -296,7 +296,7 @@ func (c *checker) scheduleStep() {
 		if it.Kind != ItemSleep || it.InFlight {
 			continue
 		}
-		if prev != nil && prev.TZ == it.TZ {
+		if prev != nil && prev.TZ == it.TZ && !c.soonAfterLanding(prev.Start) && c.covered(prev.Start, it.Start) {
 			gap := it.Start.Sub(prev.Start)
 			days := math.Round(gap.Hours() / 24)
 			if days >= 1 && days <= 2 {
@@ -312,6 +312,18 @@ func (c *checker) scheduleStep() {
 		cp := it
 		prev = &cp
 	}
+}
+
+// soonAfterLanding reports whether a night starting at t starts as soon
+// as one can after a landing, later than any bedtime: the first night
+// after a late landing is not a step of the schedule.
+func (c *checker) soonAfterLanding(t time.Time) bool {
+	for _, l := range c.legs {
+		if d := t.Sub(l.Arrive); d >= 0 && d <= afterLanding+30*time.Minute {
+			return true
+		}
+	}
+	return false
 }
 
 // dayWindows are the 24-h spans a day's sleep is counted over: from its
@@ -337,7 +349,7 @@ func (c *checker) adultSleep() {
 	end := c.mp.Days[len(c.mp.Days)-1].End
 	for _, s := range ss {
 		w0, w1 := s.End, s.End.Add(24*time.Hour)
-		if w1.After(end) || c.past(w0) {
+		if w1.After(end) || c.past(w0) || !c.covered(w0, w1) {
 			continue
 		}
 		if got := c.sleepIn(w0, w1); got < MinAdultSleep-slack {
@@ -345,10 +357,26 @@ func (c *checker) adultSleep() {
 		}
 	}
 	for i := 1; i < len(ss); i++ {
-		if gap := ss[i].Start.Sub(ss[i-1].End); gap > MaxAwake {
+		if gap := ss[i].Start.Sub(ss[i-1].End); gap > MaxAwake && c.covered(ss[i-1].End, ss[i].Start) {
 			c.add(c.dayOf(ss[i].Start), RuleAdultSleep, "awake for %s (%s to %s): an all-nighter", fmtDuration(gap), clock(ss[i-1].End), clock(ss[i].Start))
 		}
 	}
+}
+
+// covered reports whether [a, b) lies wholly inside the plan's listed
+// days: the long middle of a stay, summarised in a note, has no items to
+// count.
+func (c *checker) covered(a, b time.Time) bool {
+	days := c.mp.Days
+	if len(days) == 0 || a.Before(days[0].Start) || b.After(days[len(days)-1].End) {
+		return false
+	}
+	for i := 1; i < len(days); i++ {
+		if days[i].Start.After(days[i-1].End) && days[i].Start.After(a) && days[i-1].End.Before(b) {
+			return false
+		}
+	}
+	return true
 }
 
 // past reports whether t lies in a day that ended before the plan's now.
@@ -400,6 +428,9 @@ func (c *checker) childSleep() {
 			continue
 		}
 		for _, w := range c.dayWindows(d) {
+			if !c.covered(w[0].Add(-24*time.Hour), w[1]) {
+				continue
+			}
 			got := c.sleepIn(w[0], w[1]).Hours()
 			if got < lo-0.05 || got > hi+0.05 {
 				c.add(di, RuleChildSleep, "%.1f h of sleep from %s to %s; %g–%g h is recommended at this age", got, clock(w[0]), clock(w[1]), lo, hi)

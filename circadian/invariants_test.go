@@ -2,9 +2,11 @@ package circadian
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/syncproto"
@@ -63,4 +65,58 @@ func TestShowPlan(t *testing.T) {
 	plan := mustPlan(t, req)
 	t.Log(render(plan))
 	t.Log(problemSummary(Check(req, plan)))
+}
+
+// randomTrips are n trips of one or two legs between zones of every
+// offset, at every hour, one-way and round trip, in both seasons.
+func randomTrips(t testing.TB, n int, seed uint64) []Request {
+	zones := []string{"America/Los_Angeles", "America/New_York", "Europe/London", "Asia/Tokyo", "Australia/Sydney",
+		"Asia/Kolkata", "Asia/Kathmandu", "Pacific/Auckland", "Pacific/Honolulu", "America/St_Johns", "Asia/Dubai",
+		"Asia/Singapore", "America/Sao_Paulo", "Africa/Johannesburg", "Europe/Paris", "America/Chicago"}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	intensities := []syncproto.Intensity{syncproto.IntensityGentle, syncproto.IntensityBalanced, syncproto.IntensityAggressive}
+	var out []Request
+	for len(out) < n {
+		home, away := zones[rng.IntN(len(zones))], zones[rng.IntN(len(zones))]
+		if home == away {
+			continue
+		}
+		from, to := zone(t, home), zone(t, away)
+		month := []time.Month{time.January, time.March, time.June, time.October, time.November, time.December}[rng.IntN(6)]
+		dep := time.Date(2026, month, 1+rng.IntN(27), rng.IntN(24), 5*rng.IntN(12), 0, 0, from)
+		flight := time.Duration(60+rng.IntN(18*60)) * time.Minute
+		legs := []Leg{{Flight: "ZN1", From: "AAA", To: "BBB", FromTZ: from, ToTZ: to, Depart: dep, Arrive: dep.Add(flight)}}
+		if rng.IntN(2) == 0 {
+			stay := time.Duration(1+rng.IntN(20*24)) * time.Hour
+			back := legs[0].Arrive.Add(stay).Truncate(5 * time.Minute)
+			legs = append(legs, Leg{Flight: "ZN2", From: "BBB", To: "AAA", FromTZ: to, ToTZ: from, Depart: back, Arrive: back.Add(flight + time.Duration(rng.IntN(120)-60)*time.Minute)})
+		}
+		out = append(out, Request{
+			Trip:   Trip{ID: idTrip, Name: fmt.Sprintf("%s→%s %s", home, away, dep.Format("2006-01-02 15:04")), Legs: legs, Travellers: everyone, Intensity: intensities[rng.IntN(3)]},
+			People: family(t, home),
+		})
+	}
+	return out
+}
+
+func TestRandomTripsKeepInvariants(t *testing.T) {
+	n := 40
+	if *show {
+		n = 400
+	}
+	var all []Problem
+	for _, req := range randomTrips(t, n, 1) {
+		var pl Planner
+		plan, err := pl.Plan(req)
+		if err != nil {
+			continue
+		}
+		for _, p := range Check(req, plan) {
+			p.Member = req.Trip.Name + "/" + string(req.Trip.Intensity) + "/" + p.Member
+			all = append(all, p)
+		}
+	}
+	if len(all) > 0 {
+		t.Errorf("%d problems:\n%s", len(all), problemSummary(all))
+	}
 }

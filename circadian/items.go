@@ -53,8 +53,6 @@ func (r *run) between(a, b time.Time, air bool) string {
 func (r *run) items(fi int, need float64, seek window, avoid []window) {
 	f := r.tp.frames[fi]
 	d := &Day{Date: f.date, TZ: f.zone.String(), Kind: f.kind, Label: f.label, Start: f.start.In(f.zone), End: f.end.In(f.zone), Items: []Item{}}
-	wake := r.wakeIn(f)
-	bed := r.bedIn(f, wake)
 	for _, s := range r.sleeps {
 		if !s.start.Before(f.start) && s.start.Before(f.end) {
 			d.Items = append(d.Items, r.sleepItem(f, s))
@@ -83,15 +81,31 @@ func (r *run) items(fi int, need float64, seek window, avoid []window) {
 			d.Items = append(d.Items, it)
 		}
 	}
-	d.Items = append(d.Items, r.meals(f, wake, bed)...)
-	if r.age.Adult() {
-		d.Items = append(d.Items, r.melatonin(f, need, wake, bed)...)
-		d.Items = append(d.Items, r.caffeine(f, need, wake, bed)...)
-	}
 	slices.SortStableFunc(d.Items, func(a, b Item) int { return a.Start.Compare(b.Start) })
+	r.need[fi] = need
 	if !f.hidden {
 		r.dayOf[fi] = d
 	}
+}
+
+// finishFrame adds to frame fi the advice that moves no clock in the
+// model and hangs on the sleep around the day: meals, melatonin and
+// caffeine. It runs when every day is planned, so that it sees the nights
+// as they finally are and the body clock as predicted.
+func (r *run) finishFrame(fi int, dlmos []time.Time) {
+	d := r.dayOf[fi]
+	if d == nil {
+		return
+	}
+	f := r.tp.frames[fi]
+	wake := r.wakeIn(f)
+	bed := r.bedIn(f, wake)
+	d.Items = append(d.Items, r.meals(f, wake, bed)...)
+	if r.age.Adult() {
+		d.Items = append(d.Items, r.melatonin(f, r.need[fi], wake, bed, dlmos)...)
+		d.Items = append(d.Items, r.caffeine(f, r.need[fi], wake)...)
+	}
+	slices.SortStableFunc(d.Items, func(a, b Item) int { return a.Start.Compare(b.Start) })
 }
 
 // effectOf is the way a plan that needs need hours moves the clock.
@@ -325,39 +339,36 @@ func (r *run) asleepAt(t time.Time) bool {
 }
 
 // melatonin is the advice for an adult who opted in and must advance: 0.5
-// mg about 3 h before the model's predicted DLMO, where the phase response
-// curve gives the largest advance (Burgess 2010); failing that, at bedtime
-// if that is still before DLMO. Never in the morning, when it delays.
-func (r *run) melatonin(f frame, need float64, wake, bed time.Time) []Item {
+// mg three hours before the model's predicted DLMO, in the 2–4 h before it
+// where Burgess et al. (2010) found the largest advance for that dose; when
+// that falls too early in the day or too late for bed, at the latest time
+// before bed that is still at least 30 minutes before DLMO. Never in the
+// morning, when it delays, never at night or in sleep, and never after
+// DLMO.
+func (r *run) melatonin(f frame, need float64, wake, bed time.Time, dlmos []time.Time) []Item {
 	if !r.p.Melatonin || need < 1 || f.kind == DayTravel || r.tp.journeys[max(f.journey, 0)].shift <= 0 {
 		return nil
 	}
-	dlmo := r.nextCBTmin(wake).Add(-DLMOBeforeCBTmin)
-	for dlmo.Before(wake) {
-		dlmo = dlmo.Add(24 * time.Hour)
-	}
-	at := dlmo.Add(-3 * time.Hour).Round(15 * time.Minute)
-	lastCall := bed.Add(-30 * time.Minute)
-	if at.Before(wake.Add(6*time.Hour)) || at.After(lastCall) || r.inBusy(at) {
-		if lastCall.Before(dlmo.Add(-5*time.Hour)) || lastCall.After(dlmo.Add(time.Hour)) || r.inBusy(lastCall) {
-			return nil
-		}
-		at = lastCall
-	}
-	if !at.Before(f.end) || at.Before(f.start) {
+	i := slices.IndexFunc(dlmos, func(d time.Time) bool { return d.After(wake) })
+	if i < 0 {
 		return nil
 	}
-	return []Item{r.item(ItemMelatonin, at, at, "Take 0.5 mg melatonin at "+r.local(at, false),
-		fmt.Sprintf("Taken before your body's predicted melatonin onset (about %s) it moves the clock earlier (Burgess 2010). Adults only; ask a doctor if you take other medicines.", r.local(dlmo, false)))}
-}
-
-// nextCBTmin estimates the next CBTmin after t from the phase of the
-// simulated state, assuming the clock runs at about 24 h a cycle.
-func (r *run) nextCBTmin(t time.Time) time.Time {
-	i := min(max(r.tp.step(t), 0), r.tp.steps)
-	target := r.base.PhaseAt(r.base.CBTmin)
-	d := math.Mod(target-r.m.Phase(r.states[i])+4*math.Pi, 2*math.Pi)
-	return r.tp.at(i).Add(time.Duration(d / (2 * math.Pi) * 24 * float64(time.Hour)))
+	dlmo := dlmos[i]
+	at := dlmo.Add(-3 * time.Hour).Round(15 * time.Minute)
+	lastCall := earlier(bed.Add(-30*time.Minute), dlmo.Add(-30*time.Minute)).Truncate(15 * time.Minute)
+	if at.After(lastCall) {
+		at = lastCall
+	}
+	if at.Before(wake.Add(6*time.Hour)) || at.Before(dlmo.Add(-melatoninWindow)) || r.inBusy(at) || r.asleepAt(at) {
+		return nil
+	}
+	if !at.Before(f.end) || at.Before(f.start) || at.In(r.where(at)).Hour() < 5 {
+		return nil
+	}
+	it := r.item(ItemMelatonin, at, at, "Take 0.5 mg melatonin at "+r.local(at, false),
+		fmt.Sprintf("Taken before your body's predicted melatonin onset (about %s) it moves the clock earlier (Burgess 2010). Adults only; ask a doctor if you take other medicines.", r.local(dlmo, false)))
+	it.Effect = EffectAdvance
+	return []Item{it}
 }
 
 // caffeine is the advice for an adult who opted in, on travel days and
@@ -366,7 +377,7 @@ func (r *run) nextCBTmin(t time.Time) time.Time {
 // before bed delays the clock ~40 min). A cut-off that would fall in the
 // first 3 h after waking is no advice, and no window runs across a take-off
 // or landing.
-func (r *run) caffeine(f frame, need float64, wake, bed time.Time) []Item {
+func (r *run) caffeine(f frame, need float64, wake time.Time) []Item {
 	if !r.p.Caffeine || f.kind == DayPreTrip || (math.Abs(need) < 1 && f.kind == DayStay) {
 		return nil
 	}
@@ -375,6 +386,13 @@ func (r *run) caffeine(f frame, need float64, wake, bed time.Time) []Item {
 		return nil
 	}
 	cut := next.Add(-caffeineCutoff).Truncate(15 * time.Minute)
+	// Up from the last main sleep before the cut-off, not just the day's
+	// first waking.
+	for _, s := range r.sleeps {
+		if s.kind == ItemSleep && !s.end.After(cut) && s.end.After(wake) {
+			wake = s.end
+		}
+	}
 	if cut.Before(wake.Add(caffeineFirst)) {
 		return nil
 	}

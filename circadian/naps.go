@@ -1,6 +1,7 @@
 package circadian
 
 import (
+	"slices"
 	"time"
 )
 
@@ -112,9 +113,23 @@ func (r *run) planNaps(fi int) {
 		}
 		for _, piece := range r.fit(n, busy) {
 			piece.why = n.why
+			if r.sleepsOverlap(piece.start.Add(-30*time.Minute), piece.end.Add(30*time.Minute)) {
+				continue // too close to another sleep to be a nap
+			}
 			r.sleeps = append(r.sleeps, piece)
 		}
 	}
+	slices.SortFunc(r.sleeps, func(a, b span) int { return a.start.Compare(b.start) })
+}
+
+// sleepsOverlap reports whether a planned sleep or nap overlaps [a, b).
+func (r *run) sleepsOverlap(a, b time.Time) bool {
+	for _, s := range r.sleeps {
+		if s.start.Before(b) && s.end.After(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // flightNaps gives a long flight with no night in it a nap halfway: 45

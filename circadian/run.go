@@ -31,7 +31,8 @@ type run struct {
 	asleep   []bool
 	states   [][3]float64
 	sleeps   []span
-	dayOf    []*Day // by frame; nil for hidden frames
+	dayOf    []*Day    // by frame; nil for hidden frames
+	need     []float64 // by frame: the misalignment the day starts with
 	logs     []Log
 	now      time.Time
 	busy     [][2]time.Time
@@ -56,6 +57,7 @@ func newRun(tp *tripPlan, p Person, m Model, base *Baseline) *run {
 	r.asleep = make([]bool, tp.steps)
 	r.states = make([][3]float64, tp.steps+1)
 	r.dayOf = make([]*Day, len(tp.frames))
+	r.need = make([]float64, len(tp.frames))
 	r.busy = r.makeBusy()
 	r.nights()
 	r.travelSleep()
@@ -164,8 +166,9 @@ func (r *run) nights() {
 	end := r.tp.at(r.tp.steps)
 	busy := r.busy
 	prevWake := r.tp.start.Add(-36 * time.Hour)
+	awake := minAwake
 	for t := r.tp.start.Add(-24 * time.Hour); t.Before(end); t = t.Add(probe) {
-		if t.Before(prevWake.Add(minAwake)) {
+		if t.Before(prevWake.Add(awake)) {
 			continue
 		}
 		d := math.Mod(r.soClock(t)-sleepH+48, 24)
@@ -173,7 +176,7 @@ func (r *run) nights() {
 			continue
 		}
 		onset := t.Add(-time.Duration(d * float64(time.Hour)))
-		onset = later(onset, later(t.Add(-probe), prevWake.Add(minAwake)))
+		onset = later(onset, later(t.Add(-probe), prevWake.Add(awake)))
 		wake := t.Add(time.Duration((r.nightH - d) * float64(time.Hour)))
 		// Across a change of clocks, the night ends at the usual time on
 		// the new clock.
@@ -181,8 +184,15 @@ func (r *run) nights() {
 			wake = wake.Add(time.Duration((a.offset(onset) - a.offset(wake)) * float64(time.Hour)))
 		}
 		prevWake = wake
+		// After a night cut short on board, the first night on the ground
+		// may come at its usual time sooner.
+		awake = minAwake
 		if wake.After(r.tp.start) {
-			r.sleeps = append(r.sleeps, r.fit(span{start: onset, end: wake, kind: ItemSleep}, busy)...)
+			parts := r.fit(span{start: onset, end: wake, kind: ItemSleep}, busy)
+			r.sleeps = append(r.sleeps, parts...)
+			if n := len(parts); n > 0 && parts[n-1].inFlight {
+				prevWake, awake = parts[n-1].end, 2*time.Hour
+			}
 		}
 		t = wake.Add(-probe)
 	}
@@ -498,7 +508,7 @@ func (r *run) fillBaseline(lux []float64, asleep []bool, lo, hi int) {
 		lux[i-lo], asleep[i-lo] = l, false
 	}
 	for _, s := range r.sleeps {
-		a, b := r.tp.step(s.start), r.tp.step(s.end)
+		a, b := r.tp.step(s.start), r.tp.step(s.end.Add(Step-time.Nanosecond))
 		if b < lo || a >= hi {
 			continue
 		}
@@ -535,5 +545,16 @@ func (r *run) planFrom(from int, s [3]float64) {
 			continue
 		}
 		r.planFrame(fi, from)
+	}
+	var dlmos []time.Time
+	if !r.age.Infant() {
+		for _, m := range r.cbtMins() {
+			dlmos = append(dlmos, m.Add(-DLMOBeforeCBTmin))
+		}
+	}
+	for fi, f := range r.tp.frames {
+		if r.tp.step(f.end) > from {
+			r.finishFrame(fi, dlmos)
+		}
 	}
 }
