@@ -296,7 +296,7 @@ func (c *checker) scheduleStep() {
 		if it.Kind != ItemSleep || it.InFlight {
 			continue
 		}
-		if prev != nil && prev.TZ == it.TZ && !c.soonAfterLanding(prev.Start) && c.covered(prev.Start, it.Start) {
+		if prev != nil && prev.TZ == it.TZ && c.covered(prev.Start, it.Start) {
 			gap := it.Start.Sub(prev.Start)
 			days := math.Round(gap.Hours() / 24)
 			if days >= 1 && days <= 2 {
@@ -304,7 +304,10 @@ func (c *checker) scheduleStep() {
 				_, o2 := it.Start.Zone()
 				// On the local clock: a DST change is not a move.
 				move := gap - time.Duration(days)*24*time.Hour + time.Duration(o2-o1)*time.Second
-				if move.Abs() > time.Duration(days)*c.step+slack {
+				// A first night after landing that starts late, as soon as
+				// one can be in bed, is not a step of the schedule.
+				late := move < 0 && c.soonAfterLanding(prev.Start)
+				if !late && move.Abs() > time.Duration(days)*c.step+slack {
 					c.add(x.day, RuleScheduleStep, "bedtime moves %s in a day (%s, then %s); the step is %s", fmtDuration(move.Abs()), clock(prev.Start), clock(it.Start), fmtDuration(c.step))
 				}
 			}
@@ -314,12 +317,11 @@ func (c *checker) scheduleStep() {
 	}
 }
 
-// soonAfterLanding reports whether a night starting at t starts as soon
-// as one can after a landing, later than any bedtime: the first night
-// after a late landing is not a step of the schedule.
+// soonAfterLanding reports whether a night starting at t starts within
+// 3 h of a landing.
 func (c *checker) soonAfterLanding(t time.Time) bool {
 	for _, l := range c.legs {
-		if d := t.Sub(l.Arrive); d >= 0 && d <= afterLanding+30*time.Minute {
+		if d := t.Sub(l.Arrive); d >= 0 && d <= 3*time.Hour {
 			return true
 		}
 	}
@@ -414,18 +416,8 @@ func (c *checker) childSleep() {
 		if touches {
 			continue
 		}
-		if d.Kind == DayPreTrip && c.shiftingDay(d) {
-			// The night moves by a step: count the day's own sleep.
-			var got float64
-			for _, it := range d.Items {
-				if it.Kind == ItemSleep || it.Kind == ItemNap {
-					got += it.End.Sub(it.Start).Hours()
-				}
-			}
-			if got < lo-0.05 || got > hi+0.05 {
-				c.add(di, RuleChildSleep, "%.1f h of sleep planned on a shifting day; %g–%g h is recommended at this age", got, lo, hi)
-			}
-			continue
+		if c.shifting(d.Start.Add(-12*time.Hour), d.End) {
+			continue // a night moving by a step is not an ordinary day
 		}
 		for _, w := range c.dayWindows(d) {
 			if !c.covered(w[0].Add(-24*time.Hour), w[1]) {
@@ -439,10 +431,11 @@ func (c *checker) childSleep() {
 	}
 }
 
-// shiftingDay reports whether d's night is moved towards a journey.
-func (c *checker) shiftingDay(d Day) bool {
-	for _, it := range d.Items {
-		if it.Kind == ItemSleep && strings.Contains(it.Reason, "Shifting day") {
+// shifting reports whether a night starting in [a, b) is moved on a
+// shifting day.
+func (c *checker) shifting(a, b time.Time) bool {
+	for _, x := range c.items {
+		if it := x.it; it.Kind == ItemSleep && !it.Start.Before(a) && it.Start.Before(b) && strings.Contains(it.Reason, "Shifting day") {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package circadian
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -84,7 +85,10 @@ func randomTrips(t testing.TB, n int, seed uint64) []Request {
 		from, to := zone(t, home), zone(t, away)
 		month := []time.Month{time.January, time.March, time.June, time.October, time.November, time.December}[rng.IntN(6)]
 		dep := time.Date(2026, month, 1+rng.IntN(27), rng.IntN(24), 5*rng.IntN(12), 0, 0, from)
-		flight := time.Duration(60+rng.IntN(18*60)) * time.Minute
+		// A flight about as long as the zones it crosses take to fly over,
+		// give or take a few hours, from 1 to 19 hours.
+		gap := math.Abs(wrap12(offsetHours(to, dep) - offsetHours(from, dep)))
+		flight := time.Duration(min(19*60, 60+int(gap*55)+rng.IntN(5*60))) * time.Minute
 		legs := []Leg{{Flight: "ZN1", From: "AAA", To: "BBB", FromTZ: from, ToTZ: to, Depart: dep, Arrive: dep.Add(flight)}}
 		if rng.IntN(2) == 0 {
 			stay := time.Duration(1+rng.IntN(20*24)) * time.Hour

@@ -170,7 +170,7 @@ func (r *run) sleepItem(f frame, s span) Item {
 			dir = "later"
 		}
 		why = fmt.Sprintf("Shifting day %d of %d: bed %s %s than usual moves your clock towards %s.", sf.preShift, j.preDays, fmtDuration(time.Duration(math.Abs(moved)*float64(time.Hour))), dir, r.placeOf(r.tp.legs[j.last].Arrive))
-	case s.clipped && s.end.Before(f.end):
+	case s.clipped && r.cutByDeparture(s.end):
 		why = "Up in time to leave for the flight."
 	case r.tp.keepHome:
 		why = "A short trip: stay on home time."

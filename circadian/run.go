@@ -293,7 +293,7 @@ func (r *run) enoughSleep() {
 			// This night on the ground ends later; the window moves with it.
 			if s := r.sleeps[i]; short > 0 && s.kind == ItemSleep && !s.inFlight {
 				c := s
-				c.end = s.end.Add((short + 15*time.Minute - 1) / (15 * time.Minute) * (15 * time.Minute))
+				c.end = s.end.Add(min(time.Hour, (short+15*time.Minute-1)/(15*time.Minute)*(15*time.Minute)))
 				if len(r.fit(c, r.busy)) == 1 && (i+1 == len(r.sleeps) || c.end.Add(2*time.Hour).Before(r.sleeps[i+1].start)) {
 					c.why = "Sleep in a little, to get enough sleep around the journey."
 					r.sleeps[i] = c
