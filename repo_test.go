@@ -152,20 +152,38 @@ func TestWebImportsOnlyStandardLibrary(t *testing.T) {
 }
 
 // TestCircadianIsPure keeps the science free of I/O and of the clock: the
-// same inputs must give the same plan on a hub and in the cloud.
+// same inputs must give the same plan on a hub and in the cloud. Besides
+// the standard library it may use the UUID library, the sync contract, and
+// package airports, which is held to the same rules (TestAirportsIsPure):
+// its table is compiled in with go:embed, so looking up an airport reads
+// no disk at run time and gives the same answer everywhere.
 func TestCircadianIsPure(t *testing.T) {
-	pkg, ok := goPackages(t)["circadian"]
+	checkPure(t, "circadian", "github.com/google/uuid", "github.com/zoner-family/zoner/syncproto",
+		"github.com/zoner-family/zoner/airports")
+}
+
+// TestAirportsIsPure: package airports, which the planner may use, is as
+// pure as the planner: standard library only, no I/O, no clock.
+func TestAirportsIsPure(t *testing.T) {
+	checkPure(t, "airports")
+}
+
+// checkPure fails if the package in dir imports I/O (os, io/fs, net, ...),
+// a module outside the standard library other than those allowed, or reads
+// the clock.
+func checkPure(t *testing.T, dir string, allowed ...string) {
+	t.Helper()
+	pkg, ok := goPackages(t)[dir]
 	if !ok {
-		t.Fatal("no circadian package")
+		t.Fatalf("no %s package", dir)
 	}
 	for _, imp := range pkg.Imports {
 		switch {
 		case imp == "os", imp == "io/fs", imp == "os/exec", imp == "syscall", imp == "io/ioutil",
 			imp == "net" || strings.HasPrefix(imp, "net/"):
-			t.Errorf("circadian imports %s", imp)
-		case strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") &&
-			imp != "github.com/google/uuid" && imp != "github.com/zoner-family/zoner/syncproto":
-			t.Errorf("circadian imports %s", imp)
+			t.Errorf("%s imports %s", dir, imp)
+		case strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") && !slices.Contains(allowed, imp):
+			t.Errorf("%s imports %s", dir, imp)
 		}
 	}
 	fset := token.NewFileSet()
@@ -180,7 +198,7 @@ func TestCircadianIsPure(t *testing.T) {
 				return true
 			}
 			if id, ok := sel.X.(*ast.Ident); ok && id.Name == "time" && (sel.Sel.Name == "Now" || sel.Sel.Name == "Since" || sel.Sel.Name == "Until") {
-				t.Errorf("%s: circadian reads the clock (time.%s)", fset.Position(sel.Pos()), sel.Sel.Name)
+				t.Errorf("%s: %s reads the clock (time.%s)", fset.Position(sel.Pos()), dir, sel.Sel.Name)
 			}
 			return true
 		})

