@@ -491,6 +491,9 @@ func (c *checker) light() {
 				c.add(x.day, RuleLight, "light %s–%s runs into %s %s–%s", clock(it.Start), clock(it.End), s.Kind, clock(s.Start), clock(s.End))
 			}
 		}
+		if it.Outdoors && !c.daylight(it.Start, it.End) {
+			c.add(x.day, RuleLight, "outdoor light %s–%s is not all in daylight", clock(it.Start), clock(it.End))
+		}
 		m, ok := nearestCBTmin(mins, it.Start.Add(it.End.Sub(it.Start)/2))
 		if !ok {
 			continue
@@ -513,6 +516,29 @@ func (c *checker) light() {
 			c.add(x.day, RuleLight, "light %s–%s does not say whether it advances or delays", clock(it.Start), clock(it.End))
 		}
 	}
+}
+
+// daylight reports whether the sun is up over all of [a, b) where the
+// person is; where that place is not known, whether [a, b) lies within
+// 07:00–19:00 local time.
+func (c *checker) daylight(a, b time.Time) bool {
+	p, loc := c.legs[0].FromAt, c.legs[0].FromTZ
+	for _, l := range c.legs {
+		if a.Before(l.Depart) {
+			break
+		}
+		p, loc = l.ToAt, l.ToTZ
+	}
+	if !p.Known() {
+		la, lb := a.In(loc), b.Add(-time.Second).In(loc)
+		return la.Hour() >= 7 && lb.Hour() < 19 && la.YearDay() == lb.YearDay()
+	}
+	for t := a; t.Before(b); t = t.Add(5 * time.Minute) {
+		if p.Elevation(t) < SunriseElevation {
+			return false
+		}
+	}
+	return p.Elevation(b.Add(-time.Second)) >= SunriseElevation
 }
 
 // melatonin: adults who opted in, 0.5 mg, 0–10 h before DLMO, not at night

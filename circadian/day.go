@@ -43,32 +43,135 @@ func (r *run) planFrame(fi, from int) {
 			avoid = r.chooseAvoid(base, lo, hi, need, seek)
 		}
 	}
-	for i := seek.a; i < seek.b; i++ {
-		lux[i-lo] = r.seekLux(r.tp.at(i))
-	}
-	for _, w := range avoid {
-		for i := w.a; i < w.b; i++ {
-			lux[i-lo] = math.Min(lux[i-lo], LuxAvoid)
+	baseline := append([]float64(nil), lux...)
+	for {
+		copy(lux, baseline)
+		for i := seek.a; i < seek.b; i++ {
+			lux[i-lo] = r.keptLux(i, seek.a, lux[i-lo])
 		}
-	}
-	s := r.states[lo]
-	for i := lo; i < hi; i++ {
-		s = rk4(r.m, s, r.lux[i], stepHours)
-		r.states[i+1] = s
+		for _, w := range avoid {
+			for i := w.a; i < w.b; i++ {
+				if kept(i - w.a) {
+					lux[i-lo] = math.Min(lux[i-lo], LuxAvoid)
+				}
+			}
+		}
+		s := r.states[lo]
+		for i := lo; i < hi; i++ {
+			s = rk4(r.m, s, r.lux[i], stepHours)
+			r.states[i+1] = s
+		}
+		// The clock may not move faster than people's clocks are known
+		// to: a shorter light window until it does not.
+		if seek.b <= seek.a || !r.tooFast(lo, hi, seek) {
+			break
+		}
+		seek.b -= cycleSteps
+		if seek.b-seek.a < 2*cycleSteps {
+			seek = window{}
+		}
 	}
 	r.items(fi, need, seek, avoid)
 }
 
-// seekLux is the light a person can get on purpose at t: outdoors in the
-// day, a bright room or window seat early and late (no one should stare at
-// a 10,000-lux lamp at night). Without coordinates daylight is taken to be
-// 07:00–19:00 local time.
-func (r *run) seekLux(t time.Time) float64 {
-	h := t.In(r.where(t)).Hour()
-	if h >= 7 && h < 19 {
-		return LuxOutdoor
+// rateMargin keeps the planned clock a little inside the published limits,
+// since the next days' light adds its own small shifts.
+const rateMargin = 0.15
+
+// tooFast reports whether, with the day planned from step lo to hi, the
+// body clock moves between the low point before the light window and the
+// next one faster than MaxAdvancePerDay or MaxDelayPerDay allow. The next
+// low point is found by living on past hi under the plan's ordinary light.
+func (r *run) tooFast(lo, hi int, seek window) bool {
+	target := r.base.PhaseAt(r.base.CBTmin)
+	from := max(lo-stepsPerDay, 0)
+	mins := phaseCrossings(r.m, r.states[from:hi+1], r.tp.at(from), target)
+	ahead := min(hi+36*10, r.tp.steps) - hi
+	if ahead > 0 {
+		lux := make([]float64, ahead)
+		asleep := make([]bool, ahead)
+		r.fillBaseline(lux, asleep, hi, hi+ahead)
+		tr := Simulate(r.m, r.states[hi], r.tp.at(hi), lux)
+		for _, m := range phaseCrossings(r.m, tr.States, tr.Start, target) {
+			if n := len(mins); n == 0 || m.Sub(mins[n-1]) >= minSeparation {
+				mins = append(mins, m)
+			}
+		}
 	}
-	return LuxBrightIndoor
+	start := r.tp.at(seek.a)
+	for i := 1; i < len(mins); i++ {
+		if mins[i].Before(start) {
+			continue
+		}
+		gap := mins[i].Sub(mins[i-1]).Hours()
+		days := math.Round(gap / 24)
+		if days < 1 {
+			return false
+		}
+		move := (days*24 - gap) / days
+		return move > MaxAdvancePerDay-rateMargin || -move > MaxDelayPerDay-rateMargin
+	}
+	return false
+}
+
+// Light as a family really gets it. Laboratory protocols deliver their
+// light to the minute; on a trip, people keep to part of a light window
+// (Dawnward assumes about 70 %; field studies of jet-lag light advice found
+// it hard to follow, Thompson et al. 2013, Miller et al. 2021). The model
+// therefore assumes that of every half hour of a window to seek or avoid
+// light, 18 minutes are kept and the rest is ordinary room light.
+const (
+	keptSteps  = 3 // of every cycleSteps steps of a light window
+	cycleSteps = 5
+)
+
+// kept reports whether step k of a light window is one the person keeps.
+func kept(k int) bool { return k%cycleSteps < keptSteps }
+
+// keptLux is the light the model assumes at step i of a window to seek
+// light that starts at step a, where base is the light without it.
+func (r *run) keptLux(i, a int, base float64) float64 {
+	if !kept(i - a) {
+		return base
+	}
+	lux, _ := r.seekLux(r.tp.at(i))
+	return max(lux, base)
+}
+
+// LuxUnknownDaylight is the outdoor light assumed where the place is not
+// known, between 07:00 and 19:00: an overcast day (about 1,000–10,000 lux).
+const LuxUnknownDaylight = 5000.0
+
+// seekLux is the light a person can get on purpose at t, and whether it is
+// outdoors: daylight when the sun is up where they are and gives more than
+// bright lamps (the sun's elevation through OutdoorLux, an average cloudy
+// sky); otherwise bright lamps near a window (no one should stare at a
+// 10,000-lux lamp at night). Without coordinates daylight is taken to be
+// 07:00–19:00 local time at LuxUnknownDaylight.
+func (r *run) seekLux(t time.Time) (float64, bool) {
+	mid := t.Add(Step / 2)
+	if p := r.placeAt(mid); p.Known() {
+		if lux := p.Lux(mid); lux >= LuxBrightIndoor {
+			return lux, true
+		}
+		return LuxBrightIndoor, false
+	}
+	if h := mid.In(r.where(mid)).Hour(); h >= 7 && h < 19 {
+		return LuxUnknownDaylight, true
+	}
+	return LuxBrightIndoor, false
+}
+
+// placeAt is where the person is at t: on board, the destination.
+func (r *run) placeAt(t time.Time) Place {
+	p := r.tp.legs[0].FromAt
+	for _, l := range r.tp.legs {
+		if t.Before(l.Depart) {
+			break
+		}
+		p = l.ToAt
+	}
+	return p
 }
 
 // canSeek reports whether step i is a time to go and find light: awake, on
@@ -103,10 +206,10 @@ func (r *run) seekHours() float64 {
 
 // shiftOf is the phase change, in hours (positive: an advance), that light
 // at lux over steps [a, b) brings compared with the baseline path.
-func (r *run) shiftOf(base *Trajectory, lo, a, b int, lux float64) float64 {
+func (r *run) shiftOf(base *Trajectory, lo, a, b int, lux func(i int) float64) float64 {
 	s := base.States[a-lo]
 	for i := a; i < b; i++ {
-		s = rk4(r.m, s, lux, stepHours)
+		s = rk4(r.m, s, lux(i), stepHours)
 	}
 	return wrapPi(r.m.Phase(s)-r.m.Phase(base.States[b-lo])) * 12 / math.Pi
 }
@@ -133,8 +236,7 @@ func (r *run) chooseSeek(base *Trajectory, lo, hi int, need float64) window {
 		if !r.lightFits(mins, a, b, need) {
 			continue
 		}
-		lux := r.seekLux(r.tp.at(a))
-		d := r.shiftOf(base, lo, a, b, lux)
+		d := r.shiftOf(base, lo, a, b, func(i int) float64 { return r.keptLux(i, a, r.lux[i]) })
 		score := math.Copysign(1, need) * d
 		if score > math.Abs(need) {
 			score = math.Abs(need) - (score - math.Abs(need))
@@ -213,9 +315,9 @@ func (r *run) chooseAvoid(base *Trajectory, lo, hi int, need float64, seek windo
 		t := r.tp.at(a)
 		lux := LuxBrightIndoor
 		if _, air := r.inAir(t); !air && !r.inBusy(t) {
-			lux = r.seekLux(t)
+			lux, _ = r.seekLux(t)
 		}
-		if math.Copysign(1, need)*r.shiftOf(base, lo, a, a+5, lux) > -0.02 {
+		if math.Copysign(1, need)*r.shiftOf(base, lo, a, a+5, func(int) float64 { return lux }) > -0.02 {
 			continue
 		}
 		if n := len(out); n > 0 && out[n-1].b == a && r.inAirAt(r.tp.at(a)) == r.inAirAt(r.tp.at(a-5)) {

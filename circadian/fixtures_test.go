@@ -66,6 +66,7 @@ func family(t testing.TB, home string) []Person {
 
 func leg(t testing.TB, flight, from, fromTZ, depart, to, toTZ, arrive string) Leg {
 	return Leg{Flight: flight, From: from, To: to, FromTZ: zone(t, fromTZ), ToTZ: zone(t, toTZ),
+		FromAt: airportPlace(from), ToAt: airportPlace(to),
 		Depart: at(t, fromTZ, depart), Arrive: at(t, toTZ, arrive)}
 }
 

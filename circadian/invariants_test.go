@@ -73,12 +73,14 @@ func TestShowPlan(t *testing.T) {
 func randomTrips(t testing.TB, n int, seed uint64) []Request {
 	zones := []string{"America/Los_Angeles", "America/New_York", "Europe/London", "Asia/Tokyo", "Australia/Sydney",
 		"Asia/Kolkata", "Asia/Kathmandu", "Pacific/Auckland", "Pacific/Honolulu", "America/St_Johns", "Asia/Dubai",
-		"Asia/Singapore", "America/Sao_Paulo", "Africa/Johannesburg", "Europe/Paris", "America/Chicago"}
+		"Asia/Singapore", "America/Sao_Paulo", "Africa/Johannesburg", "Europe/Paris", "America/Chicago", "Europe/Oslo"}
+	codes := []string{"LAX", "JFK", "LHR", "HND", "SYD", "DEL", "KTM", "AKL", "HNL", "YYT", "DXB", "SIN", "GRU", "JNB", "CDG", "ORD", "TOS"}
 	rng := rand.New(rand.NewPCG(seed, 7))
 	intensities := []syncproto.Intensity{syncproto.IntensityGentle, syncproto.IntensityBalanced, syncproto.IntensityAggressive}
 	var out []Request
 	for len(out) < n {
-		home, away := zones[rng.IntN(len(zones))], zones[rng.IntN(len(zones))]
+		hi, ai := rng.IntN(len(zones)), rng.IntN(len(zones))
+		home, away := zones[hi], zones[ai]
 		if home == away {
 			continue
 		}
@@ -89,11 +91,11 @@ func randomTrips(t testing.TB, n int, seed uint64) []Request {
 		// give or take a few hours, from 1 to 19 hours.
 		gap := math.Abs(wrap12(offsetHours(to, dep) - offsetHours(from, dep)))
 		flight := time.Duration(min(19*60, 60+int(gap*55)+rng.IntN(5*60))) * time.Minute
-		legs := []Leg{{Flight: "ZN1", From: "AAA", To: "BBB", FromTZ: from, ToTZ: to, Depart: dep, Arrive: dep.Add(flight)}}
+		legs := []Leg{{Flight: "ZN1", From: codes[hi], To: codes[ai], FromTZ: from, ToTZ: to, FromAt: airportPlace(codes[hi]), ToAt: airportPlace(codes[ai]), Depart: dep, Arrive: dep.Add(flight)}}
 		if rng.IntN(2) == 0 {
 			stay := time.Duration(1+rng.IntN(20*24)) * time.Hour
 			back := legs[0].Arrive.Add(stay).Truncate(5 * time.Minute)
-			legs = append(legs, Leg{Flight: "ZN2", From: "BBB", To: "AAA", FromTZ: to, ToTZ: from, Depart: back, Arrive: back.Add(flight + time.Duration(rng.IntN(120)-60)*time.Minute)})
+			legs = append(legs, Leg{Flight: "ZN2", From: codes[ai], To: codes[hi], FromTZ: to, ToTZ: from, FromAt: legs[0].ToAt, ToAt: legs[0].FromAt, Depart: back, Arrive: back.Add(flight + time.Duration(rng.IntN(120)-60)*time.Minute)})
 		}
 		out = append(out, Request{
 			Trip:   Trip{ID: idTrip, Name: fmt.Sprintf("%s→%s %s", home, away, dep.Format("2006-01-02 15:04")), Legs: legs, Travellers: everyone, Intensity: intensities[rng.IntN(3)]},

@@ -58,16 +58,30 @@ func (r *run) items(fi int, need float64, seek window, avoid []window) {
 			d.Items = append(d.Items, r.sleepItem(f, s))
 		}
 	}
-	if seek.b > seek.a {
-		a, b := later(r.tp.at(seek.a), f.start), earlier(r.tp.at(seek.b), f.end)
-		text := "Go outside or sit by a window, " + r.between(a, b, false)
-		outdoors := r.seekLux(a) >= LuxOutdoor
-		if !outdoors {
-			text = "Sit in bright light (all lamps on, near a window), " + r.between(a, b, false)
+	// The light window, in runs outdoors in daylight and indoors under
+	// bright lamps.
+	for i := seek.a; i < seek.b; {
+		_, out := r.seekLux(r.tp.at(i))
+		j, sum := i, 0.0
+		for ; j < seek.b; j++ {
+			lux, o := r.seekLux(r.tp.at(j))
+			if o != out {
+				break
+			}
+			sum += lux
 		}
-		it := r.item(ItemLightSeek, a, b, text, r.lightReason(need, a, true))
-		it.Effect, it.Outdoors, it.Lux = effectOf(need), outdoors, r.seekLux(a)
-		d.Items = append(d.Items, it)
+		a, b := later(r.tp.at(i), f.start), earlier(r.tp.at(j), f.end)
+		lux := math.Round(sum/float64(j-i)/100) * 100
+		text := fmt.Sprintf("Go outside in daylight, %s (about %s lux)", r.between(a, b, false), groupThousands(lux))
+		if !out {
+			text = fmt.Sprintf("Sit in bright light, %s: all lamps on near a window, or a light box at arm's length if you have one", r.between(a, b, false))
+		}
+		if b.Sub(a) >= 15*time.Minute {
+			it := r.item(ItemLightSeek, a, b, text, r.lightReason(need, a, true))
+			it.Effect, it.Outdoors, it.Lux = effectOf(need), out, lux
+			d.Items = append(d.Items, it)
+		}
+		i = j
 	}
 	for _, w := range avoid {
 		for _, p := range r.splitAtFlights(later(r.tp.at(w.a), f.start), earlier(r.tp.at(w.b), f.end)) {
@@ -106,6 +120,15 @@ func (r *run) finishFrame(fi int, dlmos []time.Time) {
 		d.Items = append(d.Items, r.caffeine(f, r.need[fi], wake)...)
 	}
 	slices.SortStableFunc(d.Items, func(a, b Item) int { return a.Start.Compare(b.Start) })
+}
+
+// groupThousands writes lux as "12,000".
+func groupThousands(v float64) string {
+	n := int(v)
+	if n < 1000 {
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprintf("%d,%03d", n/1000, n%1000)
 }
 
 // effectOf is the way a plan that needs need hours moves the clock.

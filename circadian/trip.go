@@ -6,15 +6,19 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/airports"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
 // Leg is one flight. Depart and Arrive are instants; FromTZ and ToTZ the
 // zones of the two airports.
 type Leg struct {
-	Flight         string
-	From, To       string
-	FromTZ, ToTZ   *time.Location
+	Flight       string
+	From, To     string
+	FromTZ, ToTZ *time.Location
+	// FromAt and ToAt are where the airports are; unknown when zero.
+	// Sunrise and sunset there decide when the plan sends people outside.
+	FromAt, ToAt   Place
 	Depart, Arrive time.Time
 	// Cancelled legs, and every leg after one, are not flown: the plan
 	// keeps the travellers where they are.
@@ -43,9 +47,19 @@ func TripFromEvent(p *syncproto.TripUpserted) (Trip, error) {
 			return Trip{}, fmt.Errorf("leg %d: %w", i+1, err)
 		}
 		t.Legs = append(t.Legs, Leg{Flight: l.Flight, From: l.From, To: l.To, FromTZ: from, ToTZ: to,
+			FromAt: airportPlace(l.From), ToAt: airportPlace(l.To),
 			Depart: l.Depart.In(from), Arrive: l.Arrive.In(to)})
 	}
 	return t, t.check()
+}
+
+// airportPlace is where the airport with IATA code is, or an unknown
+// place.
+func airportPlace(code string) Place {
+	if a, ok := airports.Lookup(code); ok {
+		return Place{Lat: a.Lat, Lon: a.Lon}
+	}
+	return Place{}
 }
 
 // Longest flight the planner accepts; the longest scheduled flights are
@@ -106,7 +120,7 @@ func (t *Trip) ApplyFlightUpdate(u *syncproto.FlightUpdated) error {
 			if err != nil {
 				return fmt.Errorf("flight update: %w", err)
 			}
-			l.ToTZ, l.To = loc, u.DivertedTo
+			l.ToTZ, l.To, l.ToAt = loc, u.DivertedTo, airportPlace(u.DivertedTo)
 			l.Arrive = l.Arrive.In(loc)
 		}
 	}
