@@ -305,9 +305,15 @@ func (c *checker) scheduleStep() {
 				// On the local clock: a DST change is not a move.
 				move := gap - time.Duration(days)*24*time.Hour + time.Duration(o2-o1)*time.Second
 				// A first night after landing that starts late, as soon as
-				// one can be in bed, is not a step of the schedule.
+				// one can be in bed, is not a step of the schedule; nor is
+				// a change of the clocks, when the plan keeps to another
+				// zone's clock.
 				late := move < 0 && c.soonAfterLanding(prev.Start)
-				if !late && move.Abs() > time.Duration(days)*c.step+slack {
+				limit := time.Duration(days)*c.step + slack
+				if o1 != o2 && (gap-time.Duration(days)*24*time.Hour).Abs() <= limit {
+					late = true
+				}
+				if !late && move.Abs() > limit {
 					c.add(x.day, RuleScheduleStep, "bedtime moves %s in a day (%s, then %s); the step is %s", fmtDuration(move.Abs()), clock(prev.Start), clock(it.Start), fmtDuration(c.step))
 				}
 			}
@@ -442,8 +448,12 @@ func (c *checker) shifting(a, b time.Time) bool {
 	return false
 }
 
-// cbtMins are the plan's predicted CBTmins, in order.
+// cbtMins are the plan's predicted CBTmins, in order: all of them where
+// the plan lists them, else each day's.
 func (c *checker) cbtMins() []time.Time {
+	if len(c.mp.CBTMins) > 0 {
+		return c.mp.CBTMins
+	}
 	var out []time.Time
 	for _, d := range c.mp.Days {
 		if d.CBTMin != nil {

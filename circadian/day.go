@@ -355,12 +355,11 @@ func (r *run) chooseBedtime(fi, lo int, need float64) {
 		step = 15 * time.Minute
 	}
 	orig := r.sleeps[k]
-	busy := r.busy
 	bestCost, bestD := math.Inf(1), time.Duration(0)
 	for _, d := range []time.Duration{-step, 0, step} {
 		c := orig
 		c.start, c.end = c.start.Add(d), c.end.Add(d)
-		if len(r.fit(c, busy)) != 1 || (d != 0 && !r.withinStep(k, c.start)) {
+		if !r.fits(c, k) || (d != 0 && !r.withinStep(k, c.start)) {
 			continue
 		}
 		r.sleeps[k] = c
@@ -455,7 +454,7 @@ func (r *run) adjustTonight(fi, lo int) {
 	for ; earlier > 0; earlier -= 5 * time.Minute {
 		c := r.sleeps[k]
 		c.start = c.start.Add(-earlier)
-		if len(r.fit(c, r.busy)) == 1 && r.withinStep(k, c.start) {
+		if r.fits(c, k) && r.withinStep(k, c.start) {
 			c.why = why
 			r.sleeps[k] = c
 			return

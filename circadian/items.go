@@ -262,6 +262,9 @@ func (r *run) meals(f frame, wake, bed time.Time) []Item {
 		if m.at.Before(f.start) || !m.at.Before(f.end) || r.inBusy(m.at) && !r.inAirAt(m.at) {
 			continue
 		}
+		if slices.ContainsFunc(out, func(it Item) bool { return it.End.After(m.at) && it.Start.Before(m.at.Add(30*time.Minute)) }) {
+			continue // moved onto another meal by a nap
+		}
 		if leg, air := r.inAir(m.at); air {
 			out = append(out, r.item(ItemMeal, m.at, earlier(m.at.Add(30*time.Minute), r.tp.legs[leg].Arrive),
 				fmt.Sprintf("%s on board around %s", m.name, r.local(m.at, true)),

@@ -77,6 +77,11 @@ func (r *run) result() *MemberPlan {
 	if mp.Modelled {
 		mins := r.cbtMins()
 		for _, m := range mins {
+			if !m.Before(r.tp.frames[0].start) {
+				mp.CBTMins = append(mp.CBTMins, m.In(r.where(m)))
+			}
+		}
+		for _, m := range mins {
 			fi := r.frameAt(m)
 			if m.Before(r.tp.frames[fi].start) {
 				continue

@@ -213,6 +213,7 @@ func (r *run) travelSleep() {
 			r.bedEarlier(i, short, "Bed earlier tonight, for the early start tomorrow.")
 		}
 	}
+	r.sleepBeforeNightFlights()
 	sleepH := float64(r.p.Sleep.Minutes()) / 60
 	for _, l := range r.tp.legs {
 		a, b := l.Depart.Add(boardSettle), l.Arrive.Add(-boardLanding)
@@ -269,6 +270,7 @@ func (r *run) travelSleep() {
 func (r *run) enoughSleep() {
 	end := r.tp.at(r.tp.steps)
 	for i := 0; i < len(r.sleeps); i++ {
+		latest := r.sleeps[i].end.Add(time.Hour) // sleeping in, at most an hour
 		for range 3 {
 			w0 := r.sleeps[i].end
 			w1 := w0.Add(24 * time.Hour)
@@ -293,8 +295,8 @@ func (r *run) enoughSleep() {
 			// This night on the ground ends later; the window moves with it.
 			if s := r.sleeps[i]; short > 0 && s.kind == ItemSleep && !s.inFlight {
 				c := s
-				c.end = s.end.Add(min(time.Hour, (short+15*time.Minute-1)/(15*time.Minute)*(15*time.Minute)))
-				if len(r.fit(c, r.busy)) == 1 && (i+1 == len(r.sleeps) || c.end.Add(2*time.Hour).Before(r.sleeps[i+1].start)) {
+				c.end = earlier(latest, s.end.Add((short+15*time.Minute-1)/(15*time.Minute)*(15*time.Minute)))
+				if c.end.After(s.end) && r.fits(c, i) {
 					c.why = "Sleep in a little, to get enough sleep around the journey."
 					r.sleeps[i] = c
 				}
@@ -378,16 +380,37 @@ func (r *run) bedEarlier(i int, by time.Duration, why string) time.Duration {
 	for d := (by + 15*time.Minute - 1) / (15 * time.Minute) * (15 * time.Minute); d > 0; d -= 15 * time.Minute {
 		c := s
 		c.start = s.start.Add(-d)
-		if i > 0 && c.start.Before(r.sleeps[i-1].end.Add(2*time.Hour)) {
-			continue
-		}
-		if len(r.fit(c, r.busy)) == 1 && r.withinStep(i, c.start) {
+		if r.fits(c, i) && r.withinStep(i, c.start) {
 			c.why = why
 			r.sleeps[i] = c
 			return d
 		}
 	}
 	return 0
+}
+
+// fits reports whether c can take the place of sleep self (-1 for a new
+// one): wholly on the ground outside the spans around flights, or wholly
+// inside one flight, and at least 2 h from every other sleep.
+func (r *run) fits(c span, self int) bool {
+	if c.inFlight {
+		leg, ok := r.inAir(c.start)
+		if !ok || c.end.After(r.tp.legs[leg].Arrive) {
+			return false
+		}
+	} else {
+		for _, b := range r.busy {
+			if c.start.Before(b[1]) && c.end.After(b[0]) {
+				return false
+			}
+		}
+	}
+	for j, s := range r.sleeps {
+		if j != self && c.start.Before(s.end.Add(2*time.Hour)) && c.end.Add(2*time.Hour).After(s.start) {
+			return false
+		}
+	}
+	return true
 }
 
 // sleepBetween is the planned sleep in [a, b).
@@ -399,6 +422,38 @@ func (r *run) sleepBetween(a, b time.Time) time.Duration {
 		}
 	}
 	return d
+}
+
+// sleepBeforeNightFlights plans a sleep of up to 3 h before leaving for a
+// flight that leaves in the night, when the night itself cannot start
+// before one must leave: the first part of the night, taken early.
+func (r *run) sleepBeforeNightFlights() {
+	for _, b := range r.busy {
+		leave := b[0]
+		if !r.nightOnSleepClock(leave) && !r.nightOnSleepClock(leave.Add(time.Hour)) {
+			continue
+		}
+		var last time.Time // the end of the last sleep before leaving
+		for _, s := range r.sleeps {
+			if !s.start.After(leave) {
+				last = later(last, s.end)
+			}
+		}
+		if !last.IsZero() && leave.Sub(last) < 10*time.Hour {
+			continue // a night, or most of it, is already there
+		}
+		start := leave.Add(-3 * time.Hour)
+		if !last.IsZero() {
+			start = later(start, last.Add(8*time.Hour))
+		}
+		start = start.Truncate(15 * time.Minute)
+		nap := span{start: start, end: leave, kind: ItemNap,
+			why: "The flight leaves in the night: sleep before leaving for the airport."}
+		if leave.Sub(start) >= time.Hour && r.fits(nap, -1) {
+			r.sleeps = append(r.sleeps, nap)
+			slices.SortFunc(r.sleeps, func(x, y span) int { return x.start.Compare(y.start) })
+		}
+	}
 }
 
 // cutByDeparture reports whether a sleep ending at t was cut short to
