@@ -110,14 +110,14 @@ type MemberPlan struct {
 	Modelled bool `json:"modelled"`
 	// HabitualCBTMin is the clock time at home of the body temperature
 	// minimum on an ordinary day, "04:30".
-	HabitualCBTMin string       `json:"habitual_cbt_min,omitempty"`
-	Notes          []string     `json:"notes,omitempty"`
+	HabitualCBTMin string   `json:"habitual_cbt_min,omitempty"`
+	Notes          []string `json:"notes,omitempty"`
 	// CBTMins are all the predicted low points of the body clock over
 	// the plan, read from the model's phase: the days show the first of
 	// each day, and a day of travel may hold two.
-	CBTMins []time.Time `json:"cbt_mins,omitempty"`
-	Adaptation     []Adaptation `json:"adaptation"`
-	Days           []Day        `json:"days"`
+	CBTMins    []time.Time  `json:"cbt_mins,omitempty"`
+	Adaptation []Adaptation `json:"adaptation"`
+	Days       []Day        `json:"days"`
 }
 
 // Plan is the plan of one trip for all its travellers.
