@@ -296,7 +296,7 @@ func (c *checker) scheduleStep() {
 		if it.Kind != ItemSleep || it.InFlight {
 			continue
 		}
-		if prev != nil && prev.TZ == it.TZ && c.covered(prev.Start, it.Start) {
+		if prev != nil && prev.TZ == it.TZ && c.covered(prev.Start, it.Start) && !c.flightBetween(prev.Start, it.Start) {
 			gap := it.Start.Sub(prev.Start)
 			days := math.Round(gap.Hours() / 24)
 			if days >= 1 && days <= 2 {
@@ -321,6 +321,16 @@ func (c *checker) scheduleStep() {
 		cp := it
 		prev = &cp
 	}
+}
+
+// flightBetween reports whether a flight leaves in [a, b).
+func (c *checker) flightBetween(a, b time.Time) bool {
+	for _, l := range c.legs {
+		if !l.Depart.Before(a) && l.Depart.Before(b) {
+			return true
+		}
+	}
+	return false
 }
 
 // soonAfterLanding reports whether a night starting at t starts within

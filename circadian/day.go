@@ -275,7 +275,6 @@ func (r *run) cbtMinsAround(lo int, base *Trajectory) []time.Time {
 // in the 7 h before the next sleep, ending by bedtime.
 func (r *run) lightFits(mins []time.Time, a, b int, need float64) bool {
 	ta, tb := r.tp.at(a), r.tp.at(b)
-	mid := ta.Add(tb.Sub(ta) / 2)
 	if need > 0 {
 		for i := len(mins) - 1; i >= 0; i-- {
 			if !mins[i].After(ta) {
@@ -283,7 +282,7 @@ func (r *run) lightFits(mins []time.Time, a, b int, need float64) bool {
 				if i+1 < len(mins) {
 					next = mins[i+1]
 				}
-				return mid.Sub(mins[i]) < next.Sub(mid)
+				return tb.Sub(mins[i]) < next.Sub(tb)
 			}
 		}
 		return false
@@ -298,7 +297,7 @@ func (r *run) lightFits(mins []time.Time, a, b int, need float64) bool {
 			if i > 0 {
 				prev = mins[i-1]
 			}
-			return m.Sub(mid) < mid.Sub(prev)
+			return m.Sub(ta) < ta.Sub(prev)
 		}
 	}
 	return false

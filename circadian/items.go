@@ -193,6 +193,9 @@ func (r *run) sleepItem(f frame, s span) Item {
 			dir = "later"
 		}
 		why = fmt.Sprintf("Shifting day %d of %d: bed %s %s than usual moves your clock towards %s.", sf.preShift, j.preDays, fmtDuration(time.Duration(math.Abs(moved)*float64(time.Hour))), dir, r.placeOf(r.tp.legs[j.last].Arrive))
+		if math.Abs(moved) < 0.1 {
+			why = fmt.Sprintf("Shifting day %d of %d: bed at the usual time tonight, for the journey; the rest of the day keeps to the shifted schedule.", sf.preShift, j.preDays)
+		}
 	case s.clipped && r.cutByDeparture(s.end):
 		why = "Up in time to leave for the flight."
 	case r.tp.keepHome:

@@ -342,6 +342,21 @@ func (r *run) sleepOnBoard(w0, w1 time.Time, short time.Duration) time.Duration 
 			continue
 		}
 		onLeg := func(s span) bool { return s.inFlight && s.start.Before(l.Arrive) && s.end.After(l.Depart) }
+		// One sleep on board: two nights that meet in the air become one.
+		var merged span
+		for _, s := range r.sleeps {
+			if onLeg(s) && s.kind == ItemSleep {
+				if merged.start.IsZero() {
+					merged = s
+				}
+				merged.start, merged.end = earlier(merged.start, s.start), later(merged.end, s.end)
+			}
+		}
+		if !merged.start.IsZero() {
+			r.sleeps = slices.DeleteFunc(r.sleeps, func(s span) bool { return onLeg(s) && s.kind == ItemSleep })
+			r.sleeps = append(r.sleeps, merged)
+			slices.SortFunc(r.sleeps, func(x, y span) int { return x.start.Compare(y.start) })
+		}
 		k := slices.IndexFunc(r.sleeps, func(s span) bool { return onLeg(s) && s.kind == ItemSleep })
 		if k < 0 {
 			r.sleeps = slices.DeleteFunc(r.sleeps, onLeg)
