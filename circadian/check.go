@@ -323,6 +323,17 @@ func (c *checker) scheduleStep() {
 	}
 }
 
+// beforeDeparture reports whether t falls in the 4 h before a flight
+// leaves: a nap then is for the journey.
+func (c *checker) beforeDeparture(t time.Time) bool {
+	for _, l := range c.legs {
+		if d := l.Depart.Sub(t); d >= 0 && d <= 4*time.Hour {
+			return true
+		}
+	}
+	return false
+}
+
 // flightBetween reports whether a flight leaves in [a, b).
 func (c *checker) flightBetween(a, b time.Time) bool {
 	for _, l := range c.legs {
@@ -651,30 +662,28 @@ func (c *checker) reasons() {
 }
 
 // naps: a child under three with entered naps gets them on ordinary days,
-// at their time on the day's clock, or a reason for the change.
+// each saying it is the usual nap, or the day says why one is left out.
 func (c *checker) naps() {
 	if len(c.p.Naps) == 0 || c.age.Grown() || c.age.Band == syncproto.AgeChild {
 		return
 	}
 	for di, d := range c.mp.Days {
-		if d.Past || d.Kind != DayStay && d.Kind != DayPreTrip {
+		if d.Past || d.Kind != DayStay && d.Kind != DayPreTrip || di == 0 {
 			continue
 		}
-		var naps []Item
-		for _, it := range d.Items {
-			if it.Kind == ItemNap {
-				naps = append(naps, it)
-			}
-		}
-		if len(naps) == len(c.p.Naps) {
-			continue
-		}
+		var naps int
 		explained := false
-		for _, n := range naps {
-			explained = explained || strings.Contains(n.Reason, "instead of")
+		for _, it := range d.Items {
+			if it.Kind == ItemNap && !c.beforeDeparture(it.End) {
+				naps++
+				if !strings.Contains(it.Reason, "usual nap") {
+					c.add(di, RuleNaps, "nap %s–%s replaces the naps the parents entered without saying why", clock(it.Start), clock(it.End))
+				}
+			}
+			explained = explained || strings.Contains(it.Reason, "usual nap at")
 		}
-		if !explained {
-			c.add(di, RuleNaps, "%d naps planned where %d were entered, with no reason given", len(naps), len(c.p.Naps))
+		if naps != len(c.p.Naps) && !explained {
+			c.add(di, RuleNaps, "%d naps planned where %d were entered, with no reason given", naps, len(c.p.Naps))
 		}
 	}
 }

@@ -122,6 +122,7 @@ func loadTimetables(t testing.TB) []corpusTrip {
 			}
 			from, to := load(at, l.FromTZ), load(at, l.ToTZ)
 			ct.Trip.Legs = append(ct.Trip.Legs, Leg{Flight: l.Flight, From: l.From, To: l.To, FromTZ: from, ToTZ: to,
+				FromAt: airportPlace(l.From), ToAt: airportPlace(l.To),
 				Depart: parse(at, l.Depart, from), Arrive: parse(at, l.Arrive, to)})
 			ct.ends = append(ct.ends, corpusEnds{l.FromLat, l.FromLon, l.ToLat, l.ToLon})
 		}

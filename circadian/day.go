@@ -354,6 +354,10 @@ func (r *run) chooseBedtime(fi, lo int, need float64) {
 		step = 15 * time.Minute
 	}
 	orig := r.sleeps[k]
+	// An adult's moved night must leave every 24 h around it the sleep it
+	// had, or MinAdultSleep.
+	around := func() time.Duration { return r.shortestDay(orig.start.Add(-36*time.Hour), orig.end.Add(36*time.Hour)) }
+	floor := min(around(), MinAdultSleep)
 	bestCost, bestD := math.Inf(1), time.Duration(0)
 	for _, d := range []time.Duration{-step, 0, step} {
 		c := orig
@@ -362,6 +366,9 @@ func (r *run) chooseBedtime(fi, lo int, need float64) {
 			continue
 		}
 		r.sleeps[k] = c
+		if d != 0 && r.age.Adult() && around() < floor {
+			continue
+		}
 		hi := min(r.tp.step(c.end)+10, r.tp.steps)
 		if hi <= lo {
 			continue

@@ -4,6 +4,8 @@ import (
 	"os"
 	"strconv"
 	"testing"
+
+	"github.com/zoner-family/zoner/syncproto"
 )
 
 func TestDbg(t *testing.T) {
@@ -12,7 +14,14 @@ func TestDbg(t *testing.T) {
 		t.Skip()
 	}
 	who, _ := strconv.Atoi(os.Getenv("DBG_WHO"))
-	for _, req := range randomTrips(t, 400, 1) {
+	var reqs []Request
+	for _, ct := range loadTimetables(t) {
+		trip := ct.Trip
+		trip.Travellers, trip.Intensity = everyone, syncproto.Intensity(os.Getenv("DBG_IN"))
+		reqs = append(reqs, Request{Trip: trip, People: corpusFamilies(t, ct.Home)[1]})
+	}
+	reqs = append(reqs, randomTrips(t, 400, 1)...)
+	for _, req := range reqs {
 		if req.Trip.Name != name {
 			continue
 		}
@@ -21,5 +30,6 @@ func TestDbg(t *testing.T) {
 		t.Logf("%+v", req.Trip.Legs)
 		plan.Members = plan.Members[who : who+1]
 		t.Log(render(plan))
+		t.Log(problemSummary(Check(req, plan)))
 	}
 }

@@ -126,3 +126,52 @@ func TestRandomTripsKeepInvariants(t *testing.T) {
 		t.Errorf("%d problems:\n%s", len(all), problemSummary(all))
 	}
 }
+
+// corpusFamilies are the families the timetables are planned for: the
+// six people of family() in every age band, and the same family with the
+// children's naps entered by their parents.
+func corpusFamilies(t testing.TB, home string) [][]Person {
+	plain := family(t, home)
+	napping := family(t, home)
+	for i := range napping {
+		switch napping[i].ID {
+		case idKemi:
+			napping[i].Naps = []syncproto.Nap{{Start: syncproto.ClockAt(12, 30), DurationMin: 90}}
+		case idTobi:
+			napping[i].Naps = []syncproto.Nap{{Start: syncproto.ClockAt(9, 0), DurationMin: 45}, {Start: syncproto.ClockAt(12, 30), DurationMin: 90}, {Start: syncproto.ClockAt(16, 0), DurationMin: 30}}
+		}
+	}
+	return [][]Person{plain, napping}
+}
+
+// TestTimetablesKeepInvariants plans every real timetable of the corpus,
+// one-way and round trips in both seasons, for a family of every age band
+// at every intensity, and checks every plan against the invariants.
+func TestTimetablesKeepInvariants(t *testing.T) {
+	var all []Problem
+	plans := 0
+	for _, ct := range loadTimetables(t) {
+		for fi, people := range corpusFamilies(t, ct.Home) {
+			for _, in := range []syncproto.Intensity{syncproto.IntensityGentle, syncproto.IntensityBalanced, syncproto.IntensityAggressive} {
+				trip := ct.Trip
+				trip.Travellers, trip.Intensity = everyone, in
+				req := Request{Trip: trip, People: people}
+				var pl Planner
+				plan, err := pl.Plan(req)
+				if err != nil {
+					t.Errorf("%s: %v", trip.Name, err)
+					continue
+				}
+				plans += len(plan.Members)
+				for _, p := range Check(req, plan) {
+					p.Member = fmt.Sprintf("%s/%s/family %d/%s", trip.Name, in, fi, p.Member)
+					all = append(all, p)
+				}
+			}
+		}
+	}
+	t.Logf("%d person-plans checked", plans)
+	if len(all) > 0 {
+		t.Errorf("%d problems:\n%s", len(all), problemSummary(all))
+	}
+}

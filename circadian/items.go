@@ -114,6 +114,14 @@ func (r *run) finishFrame(fi int, dlmos []time.Time) {
 	f := r.tp.frames[fi]
 	wake := r.wakeIn(f)
 	bed := r.bedIn(f, wake)
+	if why := r.napDropped[fi]; why != "" {
+		for i := range d.Items {
+			if d.Items[i].Kind == ItemNap || d.Items[i].Kind == ItemSleep {
+				d.Items[i].Reason += " " + why
+				break
+			}
+		}
+	}
 	d.Items = append(d.Items, r.meals(f, wake, bed)...)
 	if r.age.Adult() {
 		d.Items = append(d.Items, r.melatonin(f, r.need[fi], wake, bed, dlmos)...)

@@ -1,6 +1,7 @@
 package circadian
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -90,16 +91,23 @@ func (r *run) planNaps(fi int) {
 			naps = append(naps, span{start: start, end: start.Add(20 * time.Minute), kind: ItemNap,
 				why: "After a short night a 20-minute nap restores alertness without spoiling tonight's sleep."})
 		}
-	case window > 0:
-		for _, n := range wakeWindowNaps(r.age, 0, bed.Sub(wake).Hours()) {
-			s := wake.Add(time.Duration(n.start * float64(time.Hour)))
-			naps = append(naps, span{start: s, end: s.Add(time.Duration(n.hours * float64(time.Hour))), kind: ItemNap})
-		}
-	case len(r.p.Naps) > 0:
+	case len(r.p.Naps) > 0 && (f.kind == DayStay || f.kind == DayPreTrip):
+		// The naps the parents entered, at their times on the day's
+		// clock: the starting point on every ordinary day.
 		for _, n := range r.p.Naps {
 			h := float64(n.Start.Minutes()) / 60
 			s := civil(f.date, h, r.soOffset(f.start.Add(12*time.Hour)))
-			naps = append(naps, span{start: s, end: s.Add(time.Duration(n.DurationMin) * time.Minute), kind: ItemNap})
+			naps = append(naps, span{start: s, end: s.Add(time.Duration(n.DurationMin) * time.Minute), kind: ItemNap,
+				why: "Your usual nap, on " + r.placeOf(s) + "."})
+		}
+	case window > 0:
+		why := ""
+		if len(r.p.Naps) > 0 {
+			why = fmt.Sprintf("On a day of travel, naps follow wake windows of about %s instead of the usual nap times.", fmtDuration(window))
+		}
+		for _, n := range wakeWindowNaps(r.age, 0, bed.Sub(wake).Hours()) {
+			s := wake.Add(time.Duration(n.start * float64(time.Hour)))
+			naps = append(naps, span{start: s, end: s.Add(time.Duration(n.hours * float64(time.Hour))), kind: ItemNap, why: why})
 		}
 	}
 	busy := r.busy
@@ -109,6 +117,10 @@ func (r *run) planNaps(fi int) {
 			n.why = "Travel-day naps stay short so that night sleep comes at the new bedtime."
 		}
 		if n.start.Before(wake) || n.end.After(bed) {
+			if len(r.p.Naps) > 0 && !r.age.Grown() {
+				r.napDropped[fi] = fmt.Sprintf("The usual nap at %s is left out today: it would fall outside the waking day (up %s, bed %s) instead of inside it.",
+					r.local(n.start, false), r.local(wake, false), r.local(bed, false))
+			}
 			continue
 		}
 		for _, piece := range r.fit(n, busy) {

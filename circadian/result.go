@@ -83,8 +83,8 @@ func (r *run) result() *MemberPlan {
 		}
 		for _, m := range mins {
 			fi := r.frameAt(m)
-			if m.Before(r.tp.frames[fi].start) {
-				continue
+			if m.Before(r.tp.frames[fi].start) || cbt[fi] != nil {
+				continue // a long day of travel shows its first
 			}
 			loc := r.where(m)
 			local := m.In(loc)

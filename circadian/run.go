@@ -33,9 +33,11 @@ type run struct {
 	sleeps   []span
 	dayOf    []*Day    // by frame; nil for hidden frames
 	need     []float64 // by frame: the misalignment the day starts with
-	logs     []Log
-	now      time.Time
-	busy     [][2]time.Time
+	// napDropped says, by frame, why a usual nap was left out.
+	napDropped []string
+	logs       []Log
+	now        time.Time
+	busy       [][2]time.Time
 	// prev is the plan as made before now, by frame, when re-planning.
 	prev []*Day
 }
@@ -58,6 +60,7 @@ func newRun(tp *tripPlan, p Person, m Model, base *Baseline) *run {
 	r.states = make([][3]float64, tp.steps+1)
 	r.dayOf = make([]*Day, len(tp.frames))
 	r.need = make([]float64, len(tp.frames))
+	r.napDropped = make([]string, len(tp.frames))
 	r.busy = r.makeBusy()
 	r.nights()
 	r.travelSleep()
@@ -271,7 +274,7 @@ func (r *run) enoughSleep() {
 	end := r.tp.at(r.tp.steps)
 	for i := 0; i < len(r.sleeps); i++ {
 		latest := r.sleeps[i].end.Add(time.Hour) // sleeping in, at most an hour
-		for range 3 {
+		for range 6 {
 			w0 := r.sleeps[i].end
 			w1 := w0.Add(24 * time.Hour)
 			if w1.After(end) || w0.Before(r.tp.start) {
@@ -288,9 +291,9 @@ func (r *run) enoughSleep() {
 					short -= r.bedEarlier(j, short, "Bed a little earlier, to get enough sleep around the journey.")
 				}
 			}
-			// A nap soon after landing.
+			// A nap where one fits.
 			if short > 0 {
-				short = r.arrivalNap(w0, w1, short)
+				short = r.napIn(w0, w1, short)
 			}
 			// This night on the ground ends later; the window moves with it.
 			if s := r.sleeps[i]; short > 0 && s.kind == ItemSleep && !s.inFlight {
@@ -305,29 +308,53 @@ func (r *run) enoughSleep() {
 	}
 }
 
-// arrivalNap plans a nap of up to 90 minutes after the first landing in
-// [w0, w1) that leaves room for it, and returns the sleep still missing.
-func (r *run) arrivalNap(w0, w1 time.Time, short time.Duration) time.Duration {
-	for _, l := range r.tp.legs {
-		start := l.Arrive.Add(afterLanding + 30*time.Minute).Round(15 * time.Minute)
-		d := min(max(short, 20*time.Minute), 90*time.Minute)
-		if !l.Arrive.After(w0) || !start.Add(d).Before(w1) || r.inBusy(start) || r.inBusy(start.Add(d)) {
+// napIn plans a nap of what is missing (20 minutes to 2 hours) inside
+// [w0, w1): on board if a flight leaves room for it, else on the ground,
+// as near the middle of the waking hours as it fits. It returns the sleep
+// still missing.
+func (r *run) napIn(w0, w1 time.Time, short time.Duration) time.Duration {
+	// A nap already in the window grows first, up to 2 h.
+	for i, s := range r.sleeps {
+		if s.kind != ItemNap || !s.start.After(w0) || !s.end.Before(w1) {
 			continue
 		}
-		nap := span{start: start, end: start.Add(d), kind: ItemNap,
-			why: "A nap after landing makes up for the short night of the journey."}
-		clash := false
-		for _, s := range r.sleeps {
-			clash = clash || (s.start.Before(nap.end.Add(4*time.Hour)) && s.end.After(nap.start.Add(-time.Hour)))
+		c := s
+		c.end = earlier(earlier(s.end.Add(short), s.start.Add(2*time.Hour)), w1)
+		if c.end.After(s.end) && r.fits(c, i) {
+			r.sleeps[i] = c
+			short -= c.end.Sub(s.end)
+			if short <= 0 {
+				return short
+			}
 		}
-		if clash {
-			continue
-		}
-		r.sleeps = append(r.sleeps, nap)
-		slices.SortFunc(r.sleeps, func(x, y span) int { return x.start.Compare(y.start) })
-		return short - d
 	}
-	return short
+	d := min(max(short, 20*time.Minute), 2*time.Hour).Round(5 * time.Minute)
+	var best span
+	bestCost := time.Duration(math.MaxInt64)
+	for t := w0.Add(2 * time.Hour).Truncate(15 * time.Minute); !t.Add(d).After(w1); t = t.Add(15 * time.Minute) {
+		nap := span{start: t, end: t.Add(d), kind: ItemNap}
+		if leg, air := r.inAir(t); air && !t.Add(d).After(r.tp.legs[leg].Arrive.Add(-boardLanding)) && !t.Before(r.tp.legs[leg].Depart.Add(boardSettle)) {
+			nap.inFlight = true
+		}
+		if !r.fits(nap, -1) {
+			continue
+		}
+		// The best nap is on board, else in the middle of the day.
+		cost := (t.Sub(w0) - 8*time.Hour).Abs()
+		if !nap.inFlight {
+			cost += 24 * time.Hour
+		}
+		if cost < bestCost {
+			best, bestCost = nap, cost
+		}
+	}
+	if best.start.IsZero() {
+		return short
+	}
+	best.why = "A nap makes up for the short night of the journey."
+	r.sleeps = append(r.sleeps, best)
+	slices.SortFunc(r.sleeps, func(x, y span) int { return x.start.Compare(y.start) })
+	return short - d
 }
 
 // sleepOnBoard grows the sleep on the flights inside [w0, w1) by up to
@@ -380,8 +407,12 @@ func (r *run) sleepOnBoard(w0, w1 time.Time, short time.Duration) time.Duration 
 			s.start = earlier(s.start, b).Add(-grow)
 			short -= grow
 		}
-		if s.end.Sub(s.start) < time.Hour {
+		switch d := s.end.Sub(s.start); {
+		case d < 20*time.Minute:
+			short += d
 			r.sleeps = slices.Delete(r.sleeps, k, k+1)
+		case d < 2*time.Hour && s.kind == ItemSleep:
+			s.kind, s.why = ItemNap, "A nap on board makes up for the short nights of the journey."
 		}
 	}
 	return short
@@ -426,6 +457,21 @@ func (r *run) fits(c span, self int) bool {
 		}
 	}
 	return true
+}
+
+// shortestDay is the least sleep, over the 24 h from the end of each
+// sleep that ends in [a, b), that the plan gives; a full day when no
+// window lies wholly inside the plan.
+func (r *run) shortestDay(a, b time.Time) time.Duration {
+	least := 24 * time.Hour
+	end := r.tp.at(r.tp.steps)
+	for _, s := range r.sleeps {
+		if s.end.Before(a) || !s.end.Before(b) || s.end.Add(24*time.Hour).After(end) || s.end.Before(r.tp.start) {
+			continue
+		}
+		least = min(least, r.sleepBetween(s.end, s.end.Add(24*time.Hour)))
+	}
+	return least
 }
 
 // sleepBetween is the planned sleep in [a, b).
