@@ -213,12 +213,15 @@ func (sub subject) melatoninPRC() [][2]float64 {
 	return out
 }
 
-// dlmoClock is the clock hour of the entrained subject's DLMO: its CBTmin
-// on the habitual day, less 7 h.
+// dlmoClock is the clock hour of the entrained subject's DLMO as a
+// baseline phase assessment reads it: a habitual day until 15:00, then dim
+// light (5 lux, awake); the first CBTmin in the dim light less 7 h.
 func (sub subject) dlmoClock() float64 {
-	day := newSchedule(48)
-	day.habitual(0, 2)
-	mins := sub.run(day, 0)
+	s := newSchedule(15 + 36)
+	s.set(0, habitualWake, 0)
+	s.awake(habitualWake, habitualBed)
+	s.set(15, s.hours(), luxAssess)
+	mins := sub.run(s, 15)
 	if len(mins) == 0 {
 		return math.NaN()
 	}
@@ -519,43 +522,44 @@ const travelHours = 7.0
 const travelDays = 3
 
 // travelRate simulates a jump of offset hours (positive: east) and returns
-// the re-entrainment, hours per day, in the direction the clock must go
-// (negative if it went the other way).
+// the re-entrainment over the first travelDays local days, hours per day,
+// in the direction the clock must go (negative if it went the other way).
 //
 // Protocol: habitual days at home; on day 1 the subject gets up at 07:00
 // home time, is at once offset hours away and stays up in cabin light (100
 // lux) until the first local 23:00; then local habitual days with the
-// planner's ordinary light. After travelDays local days (at the local
-// 23:00 that ends the last), a dim constant routine reads the clock; the
-// control stays at home.
+// planner's ordinary light. The clock is read by a dim constant routine
+// branching off at the first local bedtime and again travelDays days
+// later; the control stays at home. The rate is the shift between the two
+// readings over travelDays: the same 72 h each way, without the travel
+// day, which is 9 h long going east and 23 h going west.
 func (sub subject) travelRate(offset float64) float64 {
 	jump := 24 + habitualWake
 	localAtJump := math.Mod(habitualWake+offset+48, 24)
 	firstBed := jump + math.Mod(habitualBed-localAtJump+24, 24)
-	assess := firstBed + 24*travelDays
-	total := assess + 48
-
-	c := newSchedule(total)
-	c.habitual(0, int(math.Ceil(assess/24))+1)
-	c.assessment(assess)
-
-	p := newSchedule(total)
-	p.habitual(0, 2)
-	p.set(jump, firstBed, luxCabin)
-	for d := range travelDays {
-		bed := firstBed + 24*float64(d)
-		p.set(bed, bed+8, 0)
-		p.awake(bed+8, bed+24)
+	shiftAt := func(days int) float64 {
+		assess := firstBed + 24*float64(days)
+		total := assess + 48
+		c := newSchedule(total)
+		c.habitual(0, int(math.Ceil(total/24)))
+		c.assessment(assess)
+		p := newSchedule(total)
+		p.habitual(0, 2)
+		p.set(jump, firstBed, luxCabin)
+		for d := range days {
+			bed := firstBed + 24*float64(d)
+			p.set(bed, bed+8, 0)
+			p.awake(bed+8, bed+24)
+		}
+		p.set(assess, total, 0)
+		p.assessment(assess)
+		return sub.advanceOf(p, c, assess)
 	}
-	p.set(firstBed+24*travelDays, total, 0)
-	p.assessment(assess)
-
-	adv := sub.advanceOf(p, c, assess)
-	days := (assess - jump) / 24
+	rate := (shiftAt(travelDays) - shiftAt(0)) / travelDays
 	if offset < 0 {
-		adv = -adv
+		rate = -rate
 	}
-	return adv / days
+	return rate
 }
 
 // fieldRates is the travel experiment, east and west.
@@ -567,10 +571,10 @@ func fieldRates() Experiment {
 			"(2009). How to travel the world without jet lag. Sleep Med Clin 4(2):241–255.",
 		run: func(sub subject) []Result {
 			return []Result{
-				{Outcome: "re-entrainment over the first 3 days, 7 h east, ordinary light", Unit: "h/day", Kind: FieldRate,
+				{Outcome: "re-entrainment over the first 3 local days, 7 h east, ordinary light", Unit: "h/day", Kind: FieldRate,
 					Predicted: sub.travelRate(travelHours), Published: 57.0 / 60, Lo: 27.0 / 60, Hi: 87.0 / 60,
 					Statistic: "57 min/day; ± 30 min/day assumed", Verified: false},
-				{Outcome: "re-entrainment over the first 3 days, 7 h west, ordinary light", Unit: "h/day", Kind: FieldRate,
+				{Outcome: "re-entrainment over the first 3 local days, 7 h west, ordinary light", Unit: "h/day", Kind: FieldRate,
 					Predicted: sub.travelRate(-travelHours), Published: 92.0 / 60, Lo: 62.0 / 60, Hi: 122.0 / 60,
 					Statistic: "92 min/day; ± 30 min/day assumed", Verified: false},
 			}
