@@ -132,7 +132,7 @@ func crowley2015() Experiment {
 					Outcome: a.outcome, Unit: "h", Kind: PhaseShift,
 					Predicted: sub.advanceOf(p, c, assess),
 					Published: a.mean, Lo: a.mean - a.sd, Hi: a.mean + a.sd,
-					Statistic: "mean ± SD", Verified: true,
+					Statistic: "mean ± SD", Verified: true, SpreadPublished: true,
 				})
 			}
 			return out

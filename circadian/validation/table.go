@@ -31,8 +31,11 @@ func Table(results []Result, models []string) string {
 				continue
 			}
 			mark := ""
+			if !r.SpreadPublished {
+				mark += " ‡"
+			}
 			if !r.Verified {
-				mark = " †"
+				mark += " †"
 			}
 			within := "no"
 			if r.Within() {

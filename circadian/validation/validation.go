@@ -40,8 +40,12 @@ type Result struct {
 	Statistic string
 	// Verified is true when Published was read in a stored copy of the
 	// paper or its abstract; false when it comes from a secondary source
-	// or the brief and could not be checked.
+	// and could not be checked.
 	Verified bool
+	// SpreadPublished is true when Lo and Hi are the study's own spread;
+	// false when the study's spread was not found and a tolerance is
+	// assumed (Statistic says which).
+	SpreadPublished bool
 }
 
 // Difference is the prediction less the published value.
