@@ -510,10 +510,11 @@ func zeitzer2000() Experiment {
 }
 
 // Field re-entrainment without any intervention: Aschoff, Hoffmann, Pohl &
-// Wever (1975) compiled the flight studies of the time; as cited by
-// Eastman & Burgess (2009), circadian rhythms re-entrained at about 57 min
-// a day after eastward flights and 92 min a day after westward ones. Not
-// checked against Aschoff et al.: the figures come from secondary sources.
+// Wever (1975) compiled the flight studies of the time, and reviews quote
+// from it about 57 min a day of re-entrainment after eastward flights and
+// 92 min a day after westward ones (secondary sources name Eastman &
+// Burgess 2009). Not checked: neither the primary paper nor the review was
+// available; the figures come from secondary sources.
 
 // travelHours is the time-zone jump of the field experiment, each way.
 const travelHours = 7.0
@@ -567,8 +568,8 @@ func fieldRates() Experiment {
 	return Experiment{
 		Name: "Aschoff et al. 1975 (field)",
 		Citation: "Aschoff J, Hoffmann K, Pohl H, Wever R (1975). Re-entrainment of circadian rhythms after " +
-			"phase-shifts of the Zeitgeber. Chronobiologia 2:23–78; rates as cited by Eastman CI, Burgess HJ " +
-			"(2009). How to travel the world without jet lag. Sleep Med Clin 4(2):241–255.",
+			"phase-shifts of the Zeitgeber. Chronobiologia 2:23–78; the rates as reviews quote them, e.g. " +
+			"Eastman CI, Burgess HJ (2009). How to travel the world without jet lag. Sleep Med Clin 4(2):241–255.",
 		run: func(sub subject) []Result {
 			return []Result{
 				{Outcome: "re-entrainment over the first 3 local days, 7 h east, ordinary light", Unit: "h/day", Kind: FieldRate,
