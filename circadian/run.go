@@ -372,19 +372,22 @@ func (r *run) sleepOnBoard(w0, w1 time.Time, short time.Duration) time.Duration 
 		// One sleep on board: two nights that meet in the air become one.
 		var merged span
 		for _, s := range r.sleeps {
-			if onLeg(s) && s.kind == ItemSleep {
+			if onLeg(s) {
 				if merged.start.IsZero() {
 					merged = s
 				}
 				merged.start, merged.end = earlier(merged.start, s.start), later(merged.end, s.end)
+				if s.kind == ItemSleep {
+					merged.kind, merged.why = ItemSleep, s.why
+				}
 			}
 		}
 		if !merged.start.IsZero() {
-			r.sleeps = slices.DeleteFunc(r.sleeps, func(s span) bool { return onLeg(s) && s.kind == ItemSleep })
+			r.sleeps = slices.DeleteFunc(r.sleeps, onLeg)
 			r.sleeps = append(r.sleeps, merged)
 			slices.SortFunc(r.sleeps, func(x, y span) int { return x.start.Compare(y.start) })
 		}
-		k := slices.IndexFunc(r.sleeps, func(s span) bool { return onLeg(s) && s.kind == ItemSleep })
+		k := slices.IndexFunc(r.sleeps, onLeg)
 		if k < 0 {
 			r.sleeps = slices.DeleteFunc(r.sleeps, onLeg)
 			start := a
@@ -413,6 +416,8 @@ func (r *run) sleepOnBoard(w0, w1 time.Time, short time.Duration) time.Duration 
 			r.sleeps = slices.Delete(r.sleeps, k, k+1)
 		case d < 2*time.Hour && s.kind == ItemSleep:
 			s.kind, s.why = ItemNap, "A nap on board makes up for the short nights of the journey."
+		case d >= 2*time.Hour && s.kind == ItemNap:
+			s.kind, s.why = ItemSleep, ""
 		}
 	}
 	return short
