@@ -271,23 +271,44 @@ func (r *run) travelSleep() {
 // take-off; failing that the next night on the ground starts earlier, or
 // the last one ends later.
 func (r *run) enoughSleep() {
+	// A change for one window can shorten another: a few passes.
+	for range 8 {
+		if !r.enoughSleepPass() {
+			return
+		}
+	}
+}
+
+// enoughSleepPass is one pass of enoughSleep; it reports whether it found
+// a window short of sleep.
+func (r *run) enoughSleepPass() bool {
+	found := false
 	end := r.tp.at(r.tp.steps)
-	for i := 0; i < len(r.sleeps); i++ {
-		latest := r.sleeps[i].end.Add(time.Hour) // sleeping in, at most an hour
+	var ends []time.Time
+	for _, s := range r.sleeps {
+		ends = append(ends, s.end)
+	}
+	// which finds the sleep that ends at t, as the list changes.
+	which := func(t time.Time) int {
+		return slices.IndexFunc(r.sleeps, func(s span) bool { return s.end.Equal(t) })
+	}
+	for _, w0 := range ends {
+		latest := w0.Add(time.Hour) // sleeping in, at most an hour
 		for range 6 {
-			w0 := r.sleeps[i].end
+			i := which(w0)
 			w1 := w0.Add(24 * time.Hour)
-			if w1.After(end) || w0.Before(r.tp.start) {
+			if i < 0 || w1.After(end) || w0.Before(r.tp.start) {
 				break
 			}
 			short := MinAdultSleep - r.sleepBetween(w0, w1)
 			if short <= 0 {
 				break
 			}
+			found = true
 			short = r.sleepOnBoard(w0, w1, short)
 			// The next night on the ground starts earlier.
-			for j := i + 1; short > 0 && j < len(r.sleeps) && r.sleeps[j].start.Before(w1); j++ {
-				if s := r.sleeps[j]; s.kind == ItemSleep && !s.inFlight {
+			for j := range r.sleeps {
+				if s := r.sleeps[j]; short > 0 && s.kind == ItemSleep && !s.inFlight && s.start.After(w0) && s.start.Before(w1) {
 					short -= r.bedEarlier(j, short, "Bed a little earlier, to get enough sleep around the journey.")
 				}
 			}
@@ -296,16 +317,22 @@ func (r *run) enoughSleep() {
 				short = r.napIn(w0, w1, short)
 			}
 			// This night on the ground ends later; the window moves with it.
-			if s := r.sleeps[i]; short > 0 && s.kind == ItemSleep && !s.inFlight {
-				c := s
-				c.end = earlier(latest, s.end.Add((short+15*time.Minute-1)/(15*time.Minute)*(15*time.Minute)))
-				if c.end.After(s.end) && r.fits(c, i) {
+			if i = which(w0); i >= 0 && short > 0 && r.sleeps[i].kind == ItemSleep && !r.sleeps[i].inFlight {
+				c := r.sleeps[i]
+				c.end = earlier(latest, c.end.Add((short+15*time.Minute-1)/(15*time.Minute)*(15*time.Minute)))
+				if c.end.After(w0) && r.fits(c, i) {
 					c.why = "Sleep in a little, to get enough sleep around the journey."
 					r.sleeps[i] = c
+					w0 = c.end
+					continue
 				}
+			}
+			if short > 0 {
+				break // nothing more to be done for this window
 			}
 		}
 	}
+	return found
 }
 
 // napIn plans a nap of what is missing (20 minutes to 2 hours) inside
@@ -388,6 +415,9 @@ func (r *run) sleepOnBoard(w0, w1 time.Time, short time.Duration) time.Duration 
 			slices.SortFunc(r.sleeps, func(x, y span) int { return x.start.Compare(y.start) })
 		}
 		k := slices.IndexFunc(r.sleeps, onLeg)
+		if k >= 0 && !r.sleeps[k].end.After(w0) {
+			continue // it starts the window: growing it only moves the window
+		}
 		if k < 0 {
 			r.sleeps = slices.DeleteFunc(r.sleeps, onLeg)
 			start := a
