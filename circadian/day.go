@@ -269,6 +269,11 @@ func (r *run) cbtMinsAround(lo int, base *Trajectory) []time.Time {
 	return mins
 }
 
+// lightReach is how far from the low point a light window may reach: the
+// phase response turns over about 12 h away, and a prediction is not
+// exact to the hour.
+const lightReach = 10*time.Hour + 30*time.Minute
+
 // lightFits reports whether light over steps [a, b) is timed as the plan
 // promises: to advance, after the body clock's low point (CBTmin) and
 // nearer to it than to the next; to delay, before the next low point and
@@ -282,7 +287,7 @@ func (r *run) lightFits(mins []time.Time, a, b int, need float64) bool {
 				if i+1 < len(mins) {
 					next = mins[i+1]
 				}
-				return tb.Sub(mins[i]) < next.Sub(tb)
+				return tb.Sub(mins[i]) < next.Sub(tb) && tb.Sub(mins[i]) <= lightReach
 			}
 		}
 		return false
@@ -297,7 +302,7 @@ func (r *run) lightFits(mins []time.Time, a, b int, need float64) bool {
 			if i > 0 {
 				prev = mins[i-1]
 			}
-			return m.Sub(ta) < ta.Sub(prev)
+			return m.Sub(ta) < ta.Sub(prev) && m.Sub(ta) <= lightReach
 		}
 	}
 	return false
