@@ -20,7 +20,8 @@ func TestDbg(t *testing.T) {
 		trip.Travellers, trip.Intensity = everyone, syncproto.Intensity(os.Getenv("DBG_IN"))
 		reqs = append(reqs, Request{Trip: trip, People: corpusFamilies(t, ct.Home)[1]})
 	}
-	reqs = append(reqs, randomTrips(t, 400, 1)...)
+	seed, _ := strconv.ParseUint(os.Getenv("ZONER_PLAN_SEED"), 10, 64)
+	reqs = append(reqs, randomTrips(t, 400, seed)...)
 	for _, req := range reqs {
 		if req.Trip.Name != name {
 			continue

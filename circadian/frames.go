@@ -33,9 +33,16 @@ const (
 type aim struct {
 	a, b *time.Location
 	frac float64 // weight of b
+	// ref, when set, is the instant whose offsets the aim keeps: a clock
+	// aimed at from elsewhere does not follow that zone's change of the
+	// clocks while one is away, since the body does not.
+	ref time.Time
 }
 
 func (a aim) offset(t time.Time) float64 {
+	if !a.ref.IsZero() {
+		t = a.ref
+	}
 	o := offsetHours(a.a, t)
 	if a.b != nil && a.frac > 0 {
 		o += a.frac * wrap12(offsetHours(a.b, t)-o)
@@ -167,7 +174,7 @@ func (tp *tripPlan) makeStops() {
 		tp.keepHome = true
 		tp.notes = append(tp.notes, "This trip is too short to adapt: everyone stays on home time. Keep sleep and meals as close to home hours as the days allow.")
 		for i := range tp.stops {
-			tp.stops[i].aim = aim{a: tp.origin}
+			tp.stops[i].aim = aim{a: tp.origin, ref: tp.stops[i].arrive}
 		}
 		return
 	}
@@ -184,9 +191,9 @@ func (tp *tripPlan) makeStops() {
 			next++
 		}
 		if s.depart.Sub(s.arrive) < throughBelow {
-			s.aim = aim{a: tp.stops[next].zone}
+			s.aim = aim{a: tp.stops[next].zone, ref: s.arrive}
 		} else {
-			s.aim = aim{a: prev.a, b: tp.stops[next].zone, frac: 0.5}
+			s.aim = aim{a: prev.a, b: tp.stops[next].zone, frac: 0.5, ref: s.arrive}
 		}
 	}
 }

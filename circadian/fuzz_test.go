@@ -10,7 +10,7 @@ import (
 
 // FuzzPlan plans trips of random shape, zones, habits and logs: the planner
 // must return a plan or an error, never panic, and every plan must fit its
-// timetable.
+// timetable and keep the invariants of Check.
 func FuzzPlan(f *testing.F) {
 	f.Add(uint8(3), uint8(7), int16(600), uint16(610), int16(36*60), uint16(600), uint8(23), uint8(7), uint8(0), int16(-200), uint16(420))
 	f.Add(uint8(0), uint8(9), int16(-300), uint16(900), int16(100), uint16(60), uint8(19), uint8(6), uint8(2), int16(3000), uint16(30))
@@ -48,6 +48,14 @@ func FuzzPlan(f *testing.F) {
 					checkItem(t, m.Name, d, it, req.Trip.flown())
 				}
 			}
+		}
+		// The invariants are promised to people who sleep at night: to bed
+		// between 18:00 and 03:00, up between 04:00 and 12:00.
+		if b, w := p.Sleep.Minutes()/60, p.Wake.Minutes()/60; (b < 18 && b >= 3) || w < 4 || w >= 12 {
+			return
+		}
+		if probs := Check(req, plan); len(probs) > 0 {
+			t.Errorf("%d problems:\n%s", len(probs), problemSummary(probs))
 		}
 	})
 }

@@ -25,11 +25,12 @@ func (r *run) wakeIn(f frame) time.Time {
 	return wake
 }
 
-// bedIn is when the main sleep starting in frame f begins, on the ground
-// or on board, or the frame's end.
+// bedIn is when the first main sleep after the day's waking begins, on
+// the ground or on board: in frame f, or after it for someone who goes to
+// bed after midnight; the frame's end if there is none within a day.
 func (r *run) bedIn(f frame, wake time.Time) time.Time {
 	for _, s := range r.sleeps {
-		if s.kind == ItemSleep && s.start.After(wake) && s.start.Before(f.end) {
+		if s.kind == ItemSleep && s.start.After(wake) && s.start.Before(later(f.end, wake).Add(8*time.Hour)) && s.start.Before(wake.Add(24*time.Hour)) {
 			return s.start
 		}
 	}

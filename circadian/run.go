@@ -109,6 +109,11 @@ func (r *run) frameAt(t time.Time) int { return r.tp.frameAt(t) }
 // soOffset is the UTC offset, in hours, of the clock the person's sleep
 // and meals follow at t: where the plan aims, moved on shifting days.
 func (r *run) soOffset(t time.Time) float64 {
+	if r.age.Infant() {
+		// A baby's rhythm is not modelled: days and nights on the local
+		// clock wherever they are.
+		return offsetHours(r.where(t), t)
+	}
 	o := r.tp.aimAt(t).offset(t)
 	// A day's shift holds from its noon to the next noon, so that a night
 	// keeps one clock from bedtime to waking even when bedtime is after
