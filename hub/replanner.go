@@ -200,6 +200,9 @@ func (r *Replanner) replan(ctx context.Context, trip uuid.UUID, members map[uuid
 		} else {
 			mp, err = r.planner.PlanMember(req, id)
 			r.metrics.Planned(time.Since(start))
+			if err == nil {
+				r.checkPlan(req, id, mp)
+			}
 		}
 		sp.ComputedAt = r.now().UTC()
 		if err != nil {
@@ -217,6 +220,22 @@ func (r *Replanner) replan(ctx context.Context, trip uuid.UUID, members map[uuid
 		r.broker.Publish(Notice{Kind: "plan", TripID: &t, MemberID: &m, Seq: p.Seq})
 	}
 	return nil
+}
+
+// checkPlan logs, loudly, a plan that breaks one of the planner's own
+// invariants: it is still saved (a plan with a flaw beats none at 3 a.m.),
+// but it is a bug to report.
+func (r *Replanner) checkPlan(req circadian.Request, id uuid.UUID, mp *circadian.MemberPlan) {
+	var p circadian.Person
+	for _, q := range req.People {
+		if q.ID == id {
+			p = q
+		}
+	}
+	for _, pr := range circadian.CheckMember(req.Trip, p, mp) {
+		r.logger.Error("plan breaks an invariant of the planner; please report it", "trip", req.Trip.ID, "member", id,
+			"day", pr.Day.String(), "rule", string(pr.Rule), "detail", pr.Detail)
+	}
 }
 
 func planError(err error) string {
