@@ -90,7 +90,7 @@ func render(p *Plan) string {
 			if a.Days < 0 {
 				b.WriteString("not within the plan\n")
 			} else {
-				fmt.Fprintf(&b, "day %d\n", a.Days)
+				fmt.Fprintf(&b, "day %d (%d–%d)\n", a.Days, a.DaysMin, a.DaysMax)
 			}
 		}
 		for _, d := range m.Days {

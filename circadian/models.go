@@ -16,6 +16,11 @@ type ModelSpec struct {
 	Period float64
 	// New builds the model with intrinsic period taux hours.
 	New func(taux float64) Model
+	// RateError is the model's root-mean-square error, hours a day, in
+	// the rates of re-entrainment of the validation suite
+	// (circadian/validation, which checks this number): the uncertainty
+	// of its days to adapt.
+	RateError float64
 }
 
 // DefaultModel is the model the planner uses when none is named.
@@ -25,11 +30,11 @@ const DefaultModel = "forger99"
 func Models() []ModelSpec {
 	return []ModelSpec{
 		{Name: "forger99", Citation: "Forger, Jewett & Kronauer (1999), J Biol Rhythms 14:532–537; parameters of Serkh & Forger (2014)",
-			Period: 24.2, New: func(taux float64) Model { return NewForger99Period(taux) }},
+			Period: 24.2, New: func(taux float64) Model { return NewForger99Period(taux) }, RateError: 0.39},
 		{Name: "jewett99", Citation: "Jewett, Forger & Kronauer (1999), J Biol Rhythms 14:493–499",
-			Period: 24.2, New: func(taux float64) Model { return NewJewett99Period(taux) }},
+			Period: 24.2, New: func(taux float64) Model { return NewJewett99Period(taux) }, RateError: 0.37},
 		{Name: "hannay19", Citation: "Hannay, Booth & Forger (2019), J Biol Rhythms 34:658–671; single-population model",
-			Period: NewHannay19().DarkPeriod(), New: func(taux float64) Model { return NewHannay19Period(taux) }},
+			Period: NewHannay19().DarkPeriod(), New: func(taux float64) Model { return NewHannay19Period(taux) }, RateError: 0.34},
 	}
 }
 

@@ -98,6 +98,11 @@ type Adaptation struct {
 	// Days is the number of days after the arrival day until the body
 	// clock is within an hour of local time; -1 when the plan ends first.
 	Days int `json:"days"`
+	// DaysMin and DaysMax bound Days by the model's error in the rate of
+	// re-entrainment over the validation suite (ModelSpec.RateError): the
+	// honest range of the prediction. Absent when Days is -1.
+	DaysMin int `json:"days_min,omitempty"`
+	DaysMax int `json:"days_max,omitempty"`
 }
 
 // MemberPlan is one traveller's plan.
@@ -238,12 +243,12 @@ func (pl *Planner) PlanMember(req Request, id uuid.UUID) (*MemberPlan, error) {
 }
 
 // model builds the planner's model for p.
-func (pl *Planner) model(p Person) (Model, error) {
+func (pl *Planner) model(p Person) (Model, float64, error) {
 	spec, err := ModelByName(pl.Model)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return spec.New(spec.Period + p.PeriodDelta()), nil
+	return spec.New(spec.Period + p.PeriodDelta()), spec.RateError, nil
 }
 
 // planMember plans the trip for p: first as if everything goes to plan,
@@ -253,11 +258,12 @@ func (pl *Planner) planMember(tp *tripPlan, p Person, now time.Time, logs []Log)
 	if err := p.check(); err != nil {
 		return nil, "", err
 	}
-	m, err := pl.model(p)
+	m, rateErr, err := pl.model(p)
 	if err != nil {
 		return nil, "", err
 	}
 	run := newRun(tp, p, m, nil)
+	run.rateError = rateErr
 	start := run.startState()
 	run.planFrom(0, start)
 	if now.IsZero() || !now.After(tp.start) {
@@ -268,6 +274,7 @@ func (pl *Planner) planMember(tp *tripPlan, p Person, now time.Time, logs []Log)
 	actual := run.actualLux(logs, nowStep)
 	past := Simulate(run.m, start, tp.start, actual)
 	re := newRun(tp, p, run.m, &run.base)
+	re.rateError = rateErr
 	copy(re.lux, actual)
 	copy(re.states, past.States)
 	re.logs, re.now, re.prev = logs, now, run.dayOf

@@ -143,6 +143,7 @@ func (r *run) result() *MemberPlan {
 					break
 				}
 			}
+			a.DaysMin, a.DaysMax = r.adaptRange(s, a.Days)
 		}
 		mp.Adaptation = append(mp.Adaptation, a)
 	}
@@ -207,4 +208,29 @@ func phaseCrossings(m Model, states [][3]float64, start time.Time, target float6
 		prev = cur
 	}
 	return out
+}
+
+// adaptRange bounds days, the predicted days to adapt to stop s, by the
+// model's error in the rate of re-entrainment: the misalignment left on
+// arrival, less the hour that counts as adapted, over the predicted rate
+// plus and minus the error.
+func (r *run) adaptRange(s stop, days int) (lo, hi int) {
+	if days < 0 {
+		return 0, 0
+	}
+	var left float64
+	for _, f := range r.tp.frames {
+		if !f.start.Before(s.arrive) {
+			left = math.Abs(r.misalignment(r.states[min(r.tp.step(f.start), r.tp.steps)], f.start))
+			break
+		}
+	}
+	if left <= 1 || days == 0 {
+		return days, days
+	}
+	rate := (left - 1) / float64(max(days, 1))
+	e := r.rateError
+	lo = int(math.Ceil((left - 1) / (rate + e)))
+	hi = int(math.Ceil((left - 1) / math.Max(rate-e, 0.25)))
+	return min(lo, days), max(hi, days)
 }

@@ -33,6 +33,8 @@ type run struct {
 	sleeps   []span
 	dayOf    []*Day    // by frame; nil for hidden frames
 	need     []float64 // by frame: the misalignment the day starts with
+	// rateError is the model's error in rates of re-entrainment, h/day.
+	rateError float64
 	// napDropped says, by frame, why a usual nap was left out.
 	napDropped []string
 	logs       []Log

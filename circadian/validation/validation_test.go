@@ -210,3 +210,15 @@ func TestWestwardFasterThanEastward(t *testing.T) {
 		}
 	}
 }
+
+// TestRateErrorIsTheSuites: the uncertainty each model states for its days
+// to adapt is its error on the suite's field rates, to the nearest 0.01
+// h/day.
+func TestRateErrorIsTheSuites(t *testing.T) {
+	for _, m := range circadian.Models() {
+		s := Summarize(m.Name, Run(m))
+		if math.Abs(s.RateRMS-m.RateError) > 0.006 {
+			t.Errorf("%s: RateError %.2f, the suite finds %.3f h/day", m.Name, m.RateError, s.RateRMS)
+		}
+	}
+}
