@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/zoner-family/zoner/syncproto"
 )
 
 // wakeIn is when the person gets up in frame f: the end of the main sleep
@@ -27,12 +29,17 @@ func (r *run) wakeIn(f frame) time.Time {
 
 // bedIn is when the first main sleep after the day's waking begins, on
 // the ground or on board: in frame f, or after it for someone who goes to
-// bed after midnight; the frame's end if there is none within a day.
+// bed after midnight; with none within a day, a usual day's length
+// after waking.
 func (r *run) bedIn(f frame, wake time.Time) time.Time {
 	for _, s := range r.sleeps {
 		if s.kind == ItemSleep && s.start.After(wake) && s.start.Before(later(f.end, wake).Add(8*time.Hour)) && s.start.Before(wake.Add(24*time.Hour)) {
 			return s.start
 		}
+	}
+	// No night planned: the plan ends first. A usual day's length.
+	if !wake.IsZero() && wake.Before(f.end) {
+		return wake.Add(time.Duration((24 - r.nightH) * float64(time.Hour)))
 	}
 	return f.end
 }
@@ -76,6 +83,7 @@ func (r *run) planNaps(fi int) {
 		return
 	}
 	var naps []span
+	entered := false // the parents' naps, placed by the sleep clock's day
 	switch window, _ := r.age.WakeWindow(); {
 	case r.age.Grown() && f.kind == DayTravel:
 		naps = r.flightNaps(f)
@@ -95,9 +103,14 @@ func (r *run) planNaps(fi int) {
 	case len(r.p.Naps) > 0 && (f.kind == DayStay || f.kind == DayPreTrip):
 		// The naps the parents entered, at their times on the day's
 		// clock: the starting point on every ordinary day.
+		entered = true
+		// The day on the sleep clock that this day's noon falls in.
+		noon := f.start.Add(12 * time.Hour)
+		o := r.soOffset(noon)
+		day := syncproto.DateOf(noon.UTC().Add(time.Duration(o * float64(time.Hour))))
 		for _, n := range r.p.Naps {
 			h := float64(n.Start.Minutes()) / 60
-			s := civil(f.date, h, r.soOffset(f.start.Add(12*time.Hour)))
+			s := civil(day, h, o)
 			naps = append(naps, span{start: s, end: s.Add(time.Duration(n.DurationMin) * time.Minute), kind: ItemNap,
 				why: "Your usual nap, on " + r.placeOf(s) + "."})
 		}
@@ -116,6 +129,9 @@ func (r *run) planNaps(fi int) {
 		if f.kind == DayTravel && !r.age.Infant() && n.end.Sub(n.start) > 30*time.Minute {
 			n.end = n.start.Add(30 * time.Minute)
 			n.why = "Travel-day naps stay short so that night sleep comes at the new bedtime."
+		}
+		if !entered && (n.start.Before(f.start) || !n.start.Before(f.end)) {
+			continue // the next day plans its own
 		}
 		if n.start.Before(wake) || n.end.After(bed) {
 			if len(r.p.Naps) > 0 && !r.age.Grown() {
