@@ -19,14 +19,19 @@ func familyTrip(b testing.TB) Request {
 	}
 }
 
+// BenchmarkPlanFamily plans the family trip with every model.
 func BenchmarkPlanFamily(b *testing.B) {
 	req := familyTrip(b)
-	var pl Planner
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := pl.Plan(req); err != nil {
-			b.Fatal(err)
-		}
+	for _, spec := range Models() {
+		b.Run(spec.Name, func(b *testing.B) {
+			pl := Planner{Model: spec.Name}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pl.Plan(req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -43,12 +48,16 @@ func BenchmarkReplan(b *testing.B) {
 			Log{Kind: LogLight, Start: night.Add(9 * time.Hour), End: night.Add(10 * time.Hour), Lux: LuxOutdoor})
 	}
 	req.Logs = map[uuid.UUID][]Log{idAda: logs}
-	var pl Planner
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := pl.PlanMember(req, idAda); err != nil {
-			b.Fatal(err)
-		}
+	for _, spec := range Models() {
+		b.Run(spec.Name, func(b *testing.B) {
+			pl := Planner{Model: spec.Name}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pl.PlanMember(req, idAda); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
