@@ -86,16 +86,25 @@ func (r *run) tooFast(lo, hi int, seek window) bool {
 	target := r.base.PhaseAt(r.base.CBTmin)
 	from := max(lo-stepsPerDay, 0)
 	mins := phaseCrossings(r.m, r.states[from:hi+1], r.tp.at(from), target)
+	// Live on past hi, step by step, until the next low point.
 	ahead := min(hi+36*10, r.tp.steps) - hi
-	if ahead > 0 {
+	if ahead > 0 && (len(mins) == 0 || !mins[len(mins)-1].After(r.tp.at(seek.a))) {
 		lux := make([]float64, ahead)
 		asleep := make([]bool, ahead)
 		r.fillBaseline(lux, asleep, hi, hi+ahead)
-		tr := Simulate(r.m, r.states[hi], r.tp.at(hi), lux)
-		for _, m := range phaseCrossings(r.m, tr.States, tr.Start, target) {
-			if n := len(mins); n == 0 || m.Sub(mins[n-1]) >= minSeparation {
-				mins = append(mins, m)
+		s := r.states[hi]
+		prev := wrapPi(r.m.Phase(s) - target)
+		for i, l := range lux {
+			s = rk4(r.m, s, l, stepHours)
+			cur := wrapPi(r.m.Phase(s) - target)
+			if prev < 0 && cur >= 0 && cur-prev < math.Pi {
+				m := r.tp.at(hi + i).Add(time.Duration(-prev / (cur - prev) * float64(Step)))
+				if n := len(mins); n == 0 || m.Sub(mins[n-1]) >= minSeparation {
+					mins = append(mins, m)
+					break
+				}
 			}
+			prev = cur
 		}
 	}
 	start := r.tp.at(seek.a)
@@ -149,6 +158,27 @@ const LuxUnknownDaylight = 5000.0
 // 10,000-lux lamp at night). Without coordinates daylight is taken to be
 // 07:00–19:00 local time at LuxUnknownDaylight.
 func (r *run) seekLux(t time.Time) (float64, bool) {
+	i := r.tp.step(t)
+	if i >= 0 && i < len(r.seekCache) && r.tp.at(i).Equal(t) {
+		if c := r.seekCache[i]; c.set {
+			return c.lux, c.outdoors
+		}
+		lux, out := r.seekLuxAt(t)
+		r.seekCache[i] = seekCached{lux: lux, outdoors: out, set: true}
+		return lux, out
+	}
+	return r.seekLuxAt(t)
+}
+
+// seekCached is seekLux remembered for one step: the sun's place takes
+// some computing, and the light windows ask for each step many times.
+type seekCached struct {
+	lux           float64
+	outdoors, set bool
+}
+
+// seekLuxAt computes seekLux.
+func (r *run) seekLuxAt(t time.Time) (float64, bool) {
 	mid := t.Add(Step / 2)
 	if p := r.placeAt(mid); p.Known() {
 		if lux := p.Lux(mid); lux >= LuxBrightIndoor {

@@ -19,20 +19,21 @@ type span struct {
 
 // run plans one person through a trip.
 type run struct {
-	tp       *tripPlan
-	p        Person
-	m        Model
-	age      Age
-	base     Baseline
-	habitual [stepsPerDay]float64
-	nightH   float64
-	stepH    float64 // pre-shift step, hours a day
-	lux      []float64
-	asleep   []bool
-	states   [][3]float64
-	sleeps   []span
-	dayOf    []*Day    // by frame; nil for hidden frames
-	need     []float64 // by frame: the misalignment the day starts with
+	tp        *tripPlan
+	p         Person
+	m         Model
+	age       Age
+	base      Baseline
+	habitual  [stepsPerDay]float64
+	nightH    float64
+	stepH     float64 // pre-shift step, hours a day
+	lux       []float64
+	asleep    []bool
+	states    [][3]float64
+	sleeps    []span
+	dayOf     []*Day       // by frame; nil for hidden frames
+	need      []float64    // by frame: the misalignment the day starts with
+	seekCache []seekCached // by step
 	// rateError is the model's error in rates of re-entrainment, h/day.
 	rateError float64
 	// napDropped says, by frame, why a usual nap was left out.
@@ -62,6 +63,7 @@ func newRun(tp *tripPlan, p Person, m Model, base *Baseline) *run {
 	r.states = make([][3]float64, tp.steps+1)
 	r.dayOf = make([]*Day, len(tp.frames))
 	r.need = make([]float64, len(tp.frames))
+	r.seekCache = make([]seekCached, tp.steps)
 	r.napDropped = make([]string, len(tp.frames))
 	r.busy = r.makeBusy()
 	r.nights()
