@@ -8,13 +8,17 @@
 //
 // The layers, bottom up:
 //
-//   - [Model] is a light-driven oscillator. [Forger99] is the model of
-//     Forger, Jewett & Kronauer (1999) with the parameters of Serkh & Forger
-//     (2014); a second model only has to implement the interface.
+//   - [Model] is a light-driven oscillator. [Forger99] (Forger, Jewett &
+//     Kronauer 1999, parameters of Serkh & Forger 2014), [Jewett99] and
+//     [Hannay19] implement it; [Models] lists them and [DefaultModel]
+//     names the one the planner uses unless told otherwise.
 //   - [Simulate] integrates a model over a light schedule with fixed-step
 //     RK4; a [Trajectory] yields CBTmin and DLMO times, phase and amplitude.
 //   - [Person] holds habits; [Person.Entrain] estimates the starting clock
 //     by living the habitual day for weeks under a stated light assumption.
 //   - [Planner.Plan] plans a [Trip] for its travellers, re-estimating each
 //     clock from logged sleep and light before it plans from now.
+//   - [Check] tests a plan against the invariants every plan keeps; the
+//     package circadian/validation runs every model through published
+//     experiments.
 package circadian

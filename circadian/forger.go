@@ -6,7 +6,7 @@ import "math"
 // model of the human circadian pacemaker", J Biol Rhythms 14:532–537: a van
 // der Pol oscillator (x, xc) driven by a light process n. The parameter
 // values are those of Serkh & Forger (2014) and the Arcascope open-source
-// circadian library, as SCIENCE.md gives them.
+// circadian library.
 type Forger99 struct {
 	Taux float64 // intrinsic period, hours
 	Mu   float64 // stiffness of the oscillator
@@ -68,7 +68,7 @@ func (*Forger99) Amplitude(s [3]float64) float64 { return math.Hypot(s[0], s[1])
 func (*Forger99) Marker(s [3]float64) float64 { return s[0] }
 
 // Entrained is (-0.084, -1.096, 0.456): someone on 16 h light, 8 h dark, at
-// midnight (SCIENCE.md).
+// midnight (Serkh & Forger 2014).
 func (*Forger99) Entrained() [3]float64 { return [3]float64{-0.084, -1.096, 0.456} }
 
 // Shift moves s along the cycle by hours of phase (positive: an advance),

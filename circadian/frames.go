@@ -10,7 +10,7 @@ import (
 	"github.com/zoner-family/zoner/syncproto"
 )
 
-// Thresholds for multi-leg trips (SCIENCE.md, "what good plans do").
+// Thresholds for multi-leg trips (as the best open planners do).
 const (
 	throughBelow = 48 * time.Hour // a shorter stop is planned straight through
 	fullFrom     = 96 * time.Hour // a stop this long is a destination of its own
@@ -64,7 +64,7 @@ type journey struct {
 	first, last int // legs
 	// shift is the change of aim it brings, in hours: positive means the
 	// body must advance. The direction of a ±10–12 h change is the faster
-	// one: advances go about 1 h a day, delays 1.5 h (SCIENCE.md).
+	// one: advances go about 1 h a day, delays 1.5 h (Eastman & Burgess 2009).
 	shift float64
 	// preDays is how many days before it are shifting days.
 	preDays int
@@ -212,7 +212,7 @@ func (tp *tripPlan) aimAt(t time.Time) aim {
 
 // preShiftDays is how many shifting days go before a shift of h hours: none
 // up to 2 h, one for 3–4, two for 5–6, three for 7–9, five from 10 (the
-// open planner SCIENCE.md cites), halved for a gentle plan.
+// open-source planner Dawnward uses), halved for a gentle plan.
 func preShiftDays(h float64, in syncproto.Intensity) int {
 	h = math.Abs(h)
 	var n int
@@ -282,7 +282,7 @@ func nextMidnight(t time.Time, loc *time.Location) time.Time {
 }
 
 // adaptEstimate is the rule-of-thumb days to adapt to a shift: about an
-// hour a day east, an hour and a half west (SCIENCE.md's field data).
+// hour a day east, an hour and a half west (field data: 57 min a day east, 92 west).
 func adaptEstimate(shift float64) int {
 	if shift >= 0 {
 		return int(math.Ceil(shift))

@@ -230,7 +230,7 @@ func fmtDuration(d time.Duration) string {
 // meals puts meals at the sleep clock's times: breakfast half an hour after
 // getting up, lunch 40 % into the day, dinner 3 h before bed (children 90
 // minutes); on board, at the destination's meal times. Eating at the new
-// times helps the body's other clocks follow (SCIENCE.md).
+// times helps the body's other clocks follow.
 func (r *run) meals(f frame, wake, bed time.Time) []Item {
 	if r.age.Infant() {
 		return nil // fed on demand: a note of the plan, not an item

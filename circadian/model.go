@@ -32,7 +32,7 @@ type Model interface {
 	Shift(s [3]float64, hours float64) [3]float64
 }
 
-// Step is the fixed integration step: 0.1 h, which SCIENCE.md and the
+// Step is the fixed integration step: 0.1 h, which the
 // published implementations find plenty for these smooth models.
 const Step = 6 * time.Minute
 
@@ -112,7 +112,7 @@ type CBTminOffsetter interface {
 	CBTminOffset() time.Duration
 }
 
-// minSeparation is how far apart two CBTmins must be (SCIENCE.md: at least
+// minSeparation is how far apart two CBTmins must be (at least
 // 13 h), so that a wiggle from a short bright blip is not a second minimum.
 const minSeparation = 13 * time.Hour
 

@@ -34,7 +34,7 @@ func TestDerivativeMatchesEquations(t *testing.T) {
 	m := NewForger99()
 	s := [3]float64{0.3, -0.8, 0.2}
 	const lux = 500
-	// The equations of SCIENCE.md, written out again independently.
+	// The published equations, written out again independently.
 	alpha := 0.05 * math.Pow(lux/9500.0, 0.5)
 	dn := 60 * (alpha*(1-0.2) - 0.0075*0.2)
 	b := 33.75 * (1 - 0.2) * alpha * (1 - 0.4*0.3) * (1 - 0.4*-0.8)

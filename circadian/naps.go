@@ -73,7 +73,7 @@ func overlap(a, b, c, d time.Time) float64 {
 // wake windows from when they got up; older children at their habitual nap
 // times on the sleep clock; adults and teens take a 20-minute nap only
 // after a short night, 30–50 % into the waking day and ending at least 4 h
-// before bed (SCIENCE.md). On a travel day children's naps are kept to
+// before bed. On a travel day children's naps are kept to
 // 30 minutes so that they sleep at night at the other end.
 func (r *run) planNaps(fi int) {
 	f := r.tp.frames[fi]

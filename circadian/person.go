@@ -134,7 +134,7 @@ func (a Age) SleepNeed() (lo, hi float64) {
 
 // WakeWindow is the typical time a young child can stay awake between
 // sleeps, and how many naps a day go with it (parenting rules of thumb
-// collected in SCIENCE.md). Over three years it reports zero: naps are
+// collected in docs/planner.md). Over three years it reports zero: naps are
 // then only planned where the person habitually takes them.
 func (a Age) WakeWindow() (window time.Duration, naps int) {
 	switch m := a.Months; {

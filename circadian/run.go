@@ -72,7 +72,7 @@ func newRun(tp *tripPlan, p Person, m Model, base *Baseline) *run {
 }
 
 // preShiftStep is how far a person's sleep moves on each shifting day:
-// 30–90 min for adults by intensity, less for children (SCIENCE.md:
+// 30–90 min for adults by intensity, less for children (parenting guidance:
 // 30–60 min a day for children, 15–30 for toddlers), none for babies under
 // six months, who follow feeds.
 func preShiftStep(a Age, in syncproto.Intensity) float64 {
