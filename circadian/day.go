@@ -404,6 +404,9 @@ func (r *run) chooseBedtime(fi, lo int, need float64) {
 		if d != 0 && r.age.Adult() && around() < floor {
 			continue
 		}
+		if d != 0 && !r.age.Adult() && !r.childDaysWithin(c.start) {
+			continue
+		}
 		hi := min(r.tp.step(c.end)+10, r.tp.steps)
 		if hi <= lo {
 			continue
@@ -427,6 +430,23 @@ func (r *run) chooseBedtime(fi, lo int, need float64) {
 		}
 		r.sleeps[k].why = fmt.Sprintf("The model finds bed %d min %s than the plain schedule brings your body clock closer to local time by tomorrow.", int(bestD.Abs().Minutes()), dir)
 	}
+}
+
+// childDaysWithin reports whether a child's sleep over the calendar day
+// holding t, and the one after it, lies in the recommended range.
+func (r *run) childDaysWithin(t time.Time) bool {
+	lo, hi := r.age.SleepNeed()
+	fi := r.frameAt(t)
+	for _, f := range r.tp.frames[fi:min(fi+2, len(r.tp.frames))] {
+		if f.kind == DayTravel || f.end.Sub(f.start) < 22*time.Hour {
+			continue
+		}
+		got := r.sleepBetween(f.start, f.start.Add(24*time.Hour)).Hours()
+		if got < lo || got > hi {
+			return false
+		}
+	}
+	return true
 }
 
 // withinStep reports whether night k may start at onset: on the local

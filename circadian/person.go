@@ -259,11 +259,13 @@ func (p Person) nightFor(age Age) float64 {
 	} else if window, count := age.WakeWindow(); window > 0 {
 		naps = defaultNapHours(age, night, count)
 	}
+	// A night moved into the range lands half an hour inside it, so that a
+	// bedtime moved by a step does not take the day outside again.
 	switch total := night + naps; {
 	case total < lo:
-		night = lo - naps
+		night = lo + 0.5 - naps
 	case total > hi:
-		night = hi - naps
+		night = hi - 0.5 - naps
 	}
 	return math.Max(4, math.Min(night, 13))
 }
