@@ -189,6 +189,9 @@ func wrapPi(a float64) float64 {
 	return a
 }
 
+// WrapHours maps a difference of clock times, in hours, to (-12, 12].
+func WrapHours(h float64) float64 { return wrap12(h) }
+
 // wrap12 maps hours to (-12, 12].
 func wrap12(h float64) float64 {
 	h = math.Mod(h, 24)

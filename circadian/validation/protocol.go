@@ -213,15 +213,7 @@ func (sub subject) hoursAfterDLMO(s [3]float64, t float64) float64 {
 }
 
 // wrap12 maps hours to (−12, 12].
-func wrap12(h float64) float64 {
-	h = math.Mod(h, 24)
-	if h > 12 {
-		h -= 24
-	} else if h <= -12 {
-		h += 24
-	}
-	return h
-}
+func wrap12(h float64) float64 { return circadian.WrapHours(h) }
 
 // nearest is the element of xs nearest to x, and whether there is one
 // within 12 h.
