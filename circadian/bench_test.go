@@ -78,3 +78,20 @@ func BenchmarkSimulateDay(b *testing.B) {
 		s = Advance(m, s, day)
 	}
 }
+
+// BenchmarkCheck is the hub's check of one member's plan after a re-plan.
+func BenchmarkCheck(b *testing.B) {
+	req := familyTrip(b)
+	var pl Planner
+	mp, err := pl.PlanMember(req, idAda)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := family(b, "America/Los_Angeles")[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		if probs := CheckMember(req.Trip, p, mp); len(probs) > 0 {
+			b.Fatal(probs)
+		}
+	}
+}

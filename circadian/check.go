@@ -117,7 +117,6 @@ func Check(req Request, plan *Plan) []Problem {
 
 // checker holds what the checks of one member plan share.
 type checker struct {
-	trip  Trip
 	tp    *tripPlan // nil when the trip cannot be planned
 	legs  []Leg
 	p     Person
@@ -126,6 +125,7 @@ type checker struct {
 	step  time.Duration
 	out   []Problem
 	items []dayItem // every item of the plan, in order
+	ss    []Item    // the sleep and nap items, by start
 }
 
 type dayItem struct {
@@ -143,7 +143,7 @@ func (c *checker) add(day int, rule Rule, format string, args ...any) {
 
 // CheckMember tests one person's plan for trip against the invariants.
 func CheckMember(trip Trip, p Person, mp *MemberPlan) []Problem {
-	c := &checker{trip: trip, legs: trip.flown(), p: p, mp: mp}
+	c := &checker{legs: trip.flown(), p: p, mp: mp}
 	if len(c.legs) == 0 {
 		return nil
 	}
@@ -155,6 +155,7 @@ func CheckMember(trip Trip, p Person, mp *MemberPlan) []Problem {
 			c.items = append(c.items, dayItem{di, it})
 		}
 	}
+	c.ss = c.collectSleeps()
 	c.clockRate()
 	c.timetable()
 	c.overlap()
@@ -264,7 +265,10 @@ func (c *checker) overlap() {
 }
 
 // sleeps are the plan's sleep and nap items, in order.
-func (c *checker) sleeps() []Item {
+func (c *checker) sleeps() []Item { return c.ss }
+
+// collectSleeps gathers the plan's sleep and nap items, in order.
+func (c *checker) collectSleeps() []Item {
 	var out []Item
 	for _, x := range c.items {
 		if x.it.Kind == ItemSleep || x.it.Kind == ItemNap {

@@ -13,7 +13,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/plans from the plans the code makes now")
 
-var show = flag.Bool("show", false, "print the plan of TestShowPlan")
+var show = flag.Bool("show", false, "plan 400 random trips in TestRandomTripsKeepInvariants, not 40")
 
 // goldenCase is a real-looking trip whose plan was read by eye before it
 // was frozen in testdata/plans.

@@ -58,18 +58,6 @@ func TestGoldenCasesKeepInvariants(t *testing.T) {
 	}
 }
 
-func TestShowPlan(t *testing.T) {
-	if testing.Short() || !*update && !*show {
-		t.Skip("-show prints a plan")
-	}
-	req := Request{Trip: Trip{ID: idTrip, Travellers: []uuid.UUID{idAda, idKemi}, Legs: []Leg{
-		leg(t, "JL5", "JFK", "America/New_York", "2026-12-02 13:25", "HND", "Asia/Tokyo", "2026-12-03 17:20"),
-	}, Intensity: syncproto.IntensityAggressive}, People: family(t, "America/New_York")}
-	plan := mustPlan(t, req)
-	t.Log(render(plan))
-	t.Log(problemSummary(Check(req, plan)))
-}
-
 // randomTrips are n trips of one or two legs between zones of every
 // offset, at every hour, one-way and round trip, in both seasons.
 func randomTrips(t testing.TB, n int, seed uint64) []Request {

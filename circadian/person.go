@@ -214,10 +214,6 @@ func (p Person) PeriodDelta() float64 {
 	return 0
 }
 
-// Period is the intrinsic period of p's clock in Forger99, hours: its
-// default 24.2 h moved by PeriodDelta.
-func (p Person) Period() float64 { return 24.2 + p.PeriodDelta() }
-
 // habitualNaps are p's naps on an ordinary day at age: the member's own, or
 // for a child under three the naps that wake windows give.
 func (p Person) habitualNaps(age Age) []napSlot {
