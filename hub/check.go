@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/family"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -177,7 +178,7 @@ func (c *refChecker) event(i int, e syncproto.Envelope, add func(i int, path, ru
 		if err != nil || !ok {
 			return err
 		}
-		if err := checkFact("data.supersedes", Supersedes(e.Data), e.Type); err != nil {
+		if err := checkFact("data.supersedes", family.Supersedes(e.Data), e.Type); err != nil {
 			return err
 		}
 		c.facts[e.ID] = Fact{ID: e.ID, MemberID: e.MemberID, Type: e.Type}
@@ -189,17 +190,4 @@ func (c *refChecker) event(i int, e syncproto.Envelope, add func(i int, path, ru
 		return checkFact("data.event_id", d.EventID, "")
 	}
 	return nil
-}
-
-// Supersedes is the event a logged fact corrects, uuid.Nil for none.
-func Supersedes(p syncproto.Payload) uuid.UUID {
-	switch d := p.(type) {
-	case *syncproto.Sleep:
-		return d.Supersedes
-	case *syncproto.Meal:
-		return d.Supersedes
-	case *syncproto.LightExposure:
-		return d.Supersedes
-	}
-	return uuid.Nil
 }

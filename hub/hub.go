@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/zoner-family/zoner/circadian"
+	"github.com/zoner-family/zoner/family"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -104,16 +104,11 @@ type StoredPlan struct {
 	Error string `json:"error,omitempty"`
 }
 
-// PlanInputs is everything the planner needs for one trip.
+// PlanInputs is everything the planner needs for one trip, as the family
+// fold builds it, and the log sequence it reflects.
 type PlanInputs struct {
-	Trip   circadian.Trip
-	People []circadian.Person
-	Logs   map[uuid.UUID][]circadian.Log
-	// Seq is the log sequence the inputs reflect.
+	family.Inputs
 	Seq uint64
-	// Problem, when set, is why the trip cannot be planned (its legs do
-	// not make a journey); every traveller's plan is this error.
-	Problem string
 }
 
 // EventStatus is what the projector did with an event.

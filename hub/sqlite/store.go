@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/circadian"
+	"github.com/zoner-family/zoner/family"
 	"github.com/zoner-family/zoner/hub"
 	"github.com/zoner-family/zoner/syncproto"
 )
@@ -134,30 +135,42 @@ func (s *Store) trips(ctx context.Context, query string, args ...any) ([]hub.Tri
 	out := make([]hub.Trip, len(rows))
 	for i, r := range rows {
 		out[i] = hub.Trip{ID: r.id, Data: r.data, HLC: r.hlc, Removed: r.removed}
-		if out[i].Updates, err = s.flightUpdates(ctx, r.id, r.hlc); err != nil {
+		t, err := (&txFold{ctx: ctx, q: s.db}).Trip(r.id)
+		if err != nil {
 			return nil, err
+		}
+		if !t.Live() {
+			continue // news about a removed trip is history
+		}
+		ups, err := flightUpdates(ctx, s.db, r.id)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range family.Applicable(t, ups) {
+			out[i].Updates = append(out[i].Updates, u.Data)
 		}
 	}
 	return out, nil
 }
 
-// flightUpdates are a trip's flight updates stamped after its current
-// version, oldest first: a rebooking (a newer trip.upserted) supersedes
-// news about the old flights.
-func (s *Store) flightUpdates(ctx context.Context, trip uuid.UUID, after string) ([]*syncproto.FlightUpdated, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT data FROM flight_updates WHERE trip_id = ? AND hlc > ? ORDER BY hlc, event_id", trip.String(), after)
+// flightUpdates are every flight update stored for a trip.
+func flightUpdates(ctx context.Context, q dbtx, trip uuid.UUID) ([]family.FlightUpdate, error) {
+	rows, err := q.QueryContext(ctx, "SELECT event_id, hlc, origin, data FROM flight_updates WHERE trip_id = ?", trip.String())
 	if err != nil {
 		return nil, fmt.Errorf("read flight updates: %w", err)
 	}
 	defer rows.Close()
-	var out []*syncproto.FlightUpdated
+	var out []family.FlightUpdate
 	for rows.Next() {
-		var data string
-		if err := rows.Scan(&data); err != nil {
+		var id, hlc, data string
+		u := family.FlightUpdate{Trip: trip, Data: &syncproto.FlightUpdated{}}
+		if err := rows.Scan(&id, &hlc, &u.Origin, &data); err != nil {
 			return nil, err
 		}
-		u := &syncproto.FlightUpdated{}
-		if err := json.Unmarshal([]byte(data), u); err != nil {
+		if u.Stamp, err = parseStamp(hlc, id); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(data), u.Data); err != nil {
 			return nil, fmt.Errorf("decode flight update: %w", err)
 		}
 		out = append(out, u)
@@ -257,80 +270,45 @@ func (s *Store) TripsOf(ctx context.Context, member uuid.UUID) ([]uuid.UUID, err
 	return out, rows.Err()
 }
 
-// PlanInputs gathers what the planner needs for a trip: the trip with its
-// flight updates applied, the live members, and each traveller's logged
-// facts that still count (not corrected by a later entry, not retracted).
-// It returns nil for a trip that is removed or unknown.
+// PlanInputs gathers what the planner needs for a trip, as the family
+// fold defines it: the trip with its flight updates applied, the live
+// members, and each traveller's logged facts that count. It returns nil
+// for a trip that is removed or unknown.
 func (s *Store) PlanInputs(ctx context.Context, tripID uuid.UUID) (*hub.PlanInputs, error) {
-	t, err := s.Trip(ctx, tripID)
-	if err != nil || t == nil || t.Removed || t.Data == nil {
-		return nil, err
-	}
-	in := &hub.PlanInputs{Logs: map[uuid.UUID][]circadian.Log{}}
-	if in.Seq, err = s.AppliedSeq(ctx); err != nil {
-		return nil, err
-	}
-	trip, err := circadian.TripFromEvent(t.Data)
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		in.Trip = circadian.Trip{ID: tripID, Travellers: t.Data.Travellers}
-		in.Problem = "the trip's flights do not make a journey: " + err.Error()
-		return in, nil
+		return nil, fmt.Errorf("read plan inputs: %w", err)
 	}
-	for _, u := range t.Updates {
-		if err := trip.ApplyFlightUpdate(u); err != nil {
-			s.logger.Warn("flight update does not fit the trip", "trip", tripID, "leg", u.Leg, "err", err)
-		}
+	defer tx.Rollback()
+	fold := &txFold{ctx: ctx, q: tx}
+	t, err := fold.Trip(tripID)
+	if err != nil || !t.Live() {
+		return nil, err
 	}
-	in.Trip = trip
+	seq, err := appliedSeq(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	ups, err := flightUpdates(ctx, tx, tripID)
+	if err != nil {
+		return nil, err
+	}
 	members, err := s.Members(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range members {
-		if m.Removed || m.Data == nil {
-			continue
-		}
-		p, err := circadian.PersonFromMember(m.ID, m.Data)
-		if err != nil {
-			s.logger.Warn("member cannot be planned", "member", m.ID, "err", err)
-			continue
-		}
-		in.People = append(in.People, p)
+	fm := make([]family.Member, len(members))
+	for i, m := range members {
+		fm[i] = family.Member{ID: m.ID, Data: m.Data, Removed: m.Removed}
 	}
-	for _, id := range trip.Travellers {
-		if in.Logs[id], err = s.logs(ctx, id); err != nil {
-			return nil, err
-		}
+	in, err := family.BuildInputs(t, ups, fm, func(id uuid.UUID) ([]circadian.Log, error) { return counting(ctx, tx, id) })
+	if err != nil || in == nil {
+		return nil, err
 	}
-	return in, nil
-}
-
-func (s *Store) logs(ctx context.Context, member uuid.UUID) ([]circadian.Log, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT f.kind, f.start_ms, f.end_ms, f.lux FROM facts f
-		WHERE f.member_id = ?1
-		AND NOT EXISTS (SELECT 1 FROM retractions r WHERE r.target = f.id AND r.member_id = ?1)
-		AND NOT EXISTS (SELECT 1 FROM facts g WHERE g.supersedes = f.id AND g.member_id = ?1 AND g.type = f.type
-			AND NOT EXISTS (SELECT 1 FROM retractions r WHERE r.target = g.id AND r.member_id = ?1))
-		ORDER BY f.start_ms, f.id`, member.String())
-	if err != nil {
-		return nil, fmt.Errorf("read logs: %w", err)
+	for _, n := range in.Notes {
+		s.logger.Warn("planning trip "+tripID.String()+": "+n, "trip", tripID)
 	}
-	defer rows.Close()
-	var out []circadian.Log
-	for rows.Next() {
-		var l circadian.Log
-		var start int64
-		var end sql.NullInt64
-		if err := rows.Scan(&l.Kind, &start, &end, &l.Lux); err != nil {
-			return nil, err
-		}
-		l.Start = time.UnixMilli(start).UTC()
-		if end.Valid {
-			l.End = time.UnixMilli(end.Int64).UTC()
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return &hub.PlanInputs{Inputs: *in, Seq: seq}, nil
 }
 
 // SavePlans stores plans, replacing earlier plans of the same trip and
@@ -428,3 +406,27 @@ func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 	}
 	return nil
 }
+
+// Advice is a member's newest advice from the cloud, nil for none.
+func (s *Store) Advice(ctx context.Context, member uuid.UUID) (*family.Advice, error) {
+	var hlc, event, data string
+	err := s.db.QueryRowContext(ctx, "SELECT hlc, event_id, data FROM advice WHERE member_id = ?", member.String()).Scan(&hlc, &event, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read advice: %w", err)
+	}
+	a := family.Advice{Member: member, Data: &syncproto.RecommendationUpdated{}}
+	if a.Stamp, err = parseStamp(hlc, event); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(data), a.Data); err != nil {
+		return nil, fmt.Errorf("decode advice: %w", err)
+	}
+	return &a, nil
+}
+
+// NewsHLC is the greatest stamp of the applied events other than the
+// cloud's advice: the newest news the hub's plans can reflect.
+func (s *Store) NewsHLC(ctx context.Context) (syncproto.HLC, error) { return newsHLC(ctx, s.db) }

@@ -64,7 +64,7 @@ func dump(tb testing.TB, s *Store, trip uuid.UUID, members ...uuid.UUID) string 
 	}
 	logs := map[uuid.UUID]any{}
 	for _, m := range members {
-		l, err := s.logs(ctx, m)
+		l, err := counting(ctx, s.db, m)
 		if err != nil {
 			tb.Fatal(err)
 		}

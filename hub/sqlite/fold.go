@@ -1,0 +1,346 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/circadian"
+	"github.com/zoner-family/zoner/family"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// txFold is the family fold's store inside one transaction: the fold
+// decides, these methods only read and write rows.
+type txFold struct {
+	ctx  context.Context
+	q    dbtx
+	home *family.Household // cached for the batch; nil before setup
+	read bool
+}
+
+// dbtx is what both *sql.DB and *sql.Tx offer.
+type dbtx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+var _ family.Store = (*txFold)(nil)
+
+func parseStamp(hlc, id string) (family.Stamp, error) {
+	h, err := syncproto.ParseHLC(hlc)
+	if err != nil {
+		return family.Stamp{}, fmt.Errorf("stored stamp %q: %w", hlc, err)
+	}
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return family.Stamp{}, fmt.Errorf("stored event id %q: %w", id, err)
+	}
+	return family.Stamp{HLC: h, ID: u}, nil
+}
+
+func (t *txFold) Household() (*family.Household, error) {
+	if t.read {
+		return t.home, nil
+	}
+	var h family.Household
+	var id, hlc, event string
+	err := t.q.QueryRowContext(t.ctx, "SELECT id, name, home_tz, hlc, event_id FROM family").Scan(&id, &h.Name, &h.HomeTZ, &hlc, &event)
+	if errors.Is(err, sql.ErrNoRows) {
+		t.read = true
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read family: %w", err)
+	}
+	if h.ID, err = uuid.Parse(id); err != nil {
+		return nil, err
+	}
+	if h.Stamp, err = parseStamp(hlc, event); err != nil {
+		return nil, err
+	}
+	t.home, t.read = &h, true
+	return t.home, nil
+}
+
+func (t *txFold) PutHousehold(h family.Household) error {
+	if _, err := t.q.ExecContext(t.ctx, "DELETE FROM family"); err != nil {
+		return err
+	}
+	_, err := t.q.ExecContext(t.ctx, "INSERT INTO family (id, name, home_tz, hlc, event_id) VALUES (?, ?, ?, ?, ?)",
+		h.ID.String(), h.Name, h.HomeTZ, h.Stamp.HLC.String(), h.Stamp.ID.String())
+	if err == nil {
+		t.home, t.read = &h, true
+	}
+	return err
+}
+
+func (t *txFold) Member(id uuid.UUID) (*family.Member, error) {
+	var data sql.NullString
+	var hlc, event string
+	m := family.Member{ID: id}
+	err := t.q.QueryRowContext(t.ctx, "SELECT data, hlc, event_id, removed FROM members WHERE id = ?", id.String()).Scan(&data, &hlc, &event, &m.Removed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read member: %w", err)
+	}
+	if m.Stamp, err = parseStamp(hlc, event); err != nil {
+		return nil, err
+	}
+	if data.Valid {
+		m.Data = &syncproto.MemberUpserted{}
+		if err := json.Unmarshal([]byte(data.String), m.Data); err != nil {
+			return nil, fmt.Errorf("decode member %s: %w", id, err)
+		}
+	}
+	return &m, nil
+}
+
+func nullJSON(v any, isNil bool) (any, error) {
+	if isNil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+func (t *txFold) PutMember(m family.Member) error {
+	data, err := nullJSON(m.Data, m.Data == nil)
+	if err != nil {
+		return err
+	}
+	_, err = t.q.ExecContext(t.ctx, `INSERT INTO members (id, data, hlc, event_id, removed) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET data = excluded.data, hlc = excluded.hlc, event_id = excluded.event_id, removed = excluded.removed`,
+		m.ID.String(), data, m.Stamp.HLC.String(), m.Stamp.ID.String(), m.Removed)
+	return err
+}
+
+func (t *txFold) Trip(id uuid.UUID) (*family.Trip, error) {
+	var data sql.NullString
+	var hlc, event string
+	tr := family.Trip{ID: id}
+	err := t.q.QueryRowContext(t.ctx, "SELECT data, hlc, event_id, removed FROM trips WHERE id = ?", id.String()).Scan(&data, &hlc, &event, &tr.Removed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read trip: %w", err)
+	}
+	if tr.Stamp, err = parseStamp(hlc, event); err != nil {
+		return nil, err
+	}
+	if data.Valid {
+		tr.Data = &syncproto.TripUpserted{}
+		if err := json.Unmarshal([]byte(data.String), tr.Data); err != nil {
+			return nil, fmt.Errorf("decode trip %s: %w", id, err)
+		}
+	}
+	return &tr, nil
+}
+
+func (t *txFold) PutTrip(tr family.Trip) error {
+	data, err := nullJSON(tr.Data, tr.Data == nil)
+	if err != nil {
+		return err
+	}
+	id := tr.ID.String()
+	if _, err := t.q.ExecContext(t.ctx, `INSERT INTO trips (id, data, hlc, event_id, removed) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET data = excluded.data, hlc = excluded.hlc, event_id = excluded.event_id, removed = excluded.removed`,
+		id, data, tr.Stamp.HLC.String(), tr.Stamp.ID.String(), tr.Removed); err != nil {
+		return err
+	}
+	if _, err := t.q.ExecContext(t.ctx, "DELETE FROM trip_travellers WHERE trip_id = ?", id); err != nil {
+		return err
+	}
+	if tr.Data == nil {
+		return nil
+	}
+	for _, m := range tr.Data.Travellers {
+		if _, err := t.q.ExecContext(t.ctx, "INSERT OR IGNORE INTO trip_travellers (trip_id, member_id) VALUES (?, ?)", id, m.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *txFold) AddFlightUpdate(u family.FlightUpdate) error {
+	data, err := json.Marshal(u.Data)
+	if err != nil {
+		return err
+	}
+	_, err = t.q.ExecContext(t.ctx, "INSERT OR IGNORE INTO flight_updates (event_id, trip_id, hlc, origin, data) VALUES (?, ?, ?, ?, ?)",
+		u.Stamp.ID.String(), u.Trip.String(), u.Stamp.HLC.String(), u.Origin, string(data))
+	return err
+}
+
+const factColumns = "id, member_id, type, hlc, tz, kind, start_ms, end_ms, lux, coalesce(supersedes, ''), counts"
+
+func scanFact(sc interface{ Scan(...any) error }) (family.Fact, error) {
+	var f family.Fact
+	var id, member, typ, hlc, sup string
+	var start int64
+	var end sql.NullInt64
+	if err := sc.Scan(&id, &member, &typ, &hlc, &f.TZ, &f.Log.Kind, &start, &end, &f.Log.Lux, &sup, &f.Counts); err != nil {
+		return f, err
+	}
+	var err error
+	if f.Stamp, err = parseStamp(hlc, id); err != nil {
+		return f, err
+	}
+	f.ID = f.Stamp.ID
+	if f.Member, err = uuid.Parse(member); err != nil {
+		return f, err
+	}
+	if sup != "" {
+		if f.Supersedes, err = uuid.Parse(sup); err != nil {
+			return f, err
+		}
+	}
+	f.Type = syncproto.Type(typ)
+	f.Log.Start = time.UnixMilli(start).UTC()
+	if end.Valid {
+		f.Log.End = time.UnixMilli(end.Int64).UTC()
+	}
+	return f, nil
+}
+
+func (t *txFold) Fact(id uuid.UUID) (*family.Fact, error) {
+	f, err := scanFact(t.q.QueryRowContext(t.ctx, "SELECT "+factColumns+" FROM facts WHERE id = ?", id.String()))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read logged fact: %w", err)
+	}
+	return &f, nil
+}
+
+func (t *txFold) PutFact(f family.Fact) error {
+	var end, sup any
+	if !f.Log.End.IsZero() {
+		end = f.Log.End.UnixMilli()
+	}
+	if f.Supersedes != uuid.Nil {
+		sup = f.Supersedes.String()
+	}
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO facts (id, member_id, type, hlc, tz, kind, start_ms, end_ms, lux, supersedes, counts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET counts = excluded.counts`,
+		f.ID.String(), f.Member.String(), string(f.Type), f.Stamp.HLC.String(), f.TZ, string(f.Log.Kind),
+		f.Log.Start.UnixMilli(), end, f.Log.Lux, sup, f.Counts)
+	return err
+}
+
+func (t *txFold) Corrections(target uuid.UUID) ([]family.Fact, error) {
+	rows, err := t.q.QueryContext(t.ctx, "SELECT "+factColumns+" FROM facts WHERE supersedes = ?", target.String())
+	if err != nil {
+		return nil, fmt.Errorf("read corrections: %w", err)
+	}
+	defer rows.Close()
+	var out []family.Fact
+	for rows.Next() {
+		f, err := scanFact(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read corrections: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+func (t *txFold) AddRetraction(r family.Retraction) error {
+	_, err := t.q.ExecContext(t.ctx, "INSERT OR IGNORE INTO retractions (event_id, member_id, target) VALUES (?, ?, ?)",
+		r.ID.String(), r.Member.String(), r.Target.String())
+	return err
+}
+
+func (t *txFold) Retractions(target uuid.UUID) ([]family.Retraction, error) {
+	rows, err := t.q.QueryContext(t.ctx, "SELECT event_id, member_id FROM retractions WHERE target = ?", target.String())
+	if err != nil {
+		return nil, fmt.Errorf("read retractions: %w", err)
+	}
+	defer rows.Close()
+	var out []family.Retraction
+	for rows.Next() {
+		var id, member string
+		if err := rows.Scan(&id, &member); err != nil {
+			return nil, err
+		}
+		r := family.Retraction{Target: target}
+		if r.ID, err = uuid.Parse(id); err != nil {
+			return nil, err
+		}
+		if r.Member, err = uuid.Parse(member); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// AddAdvice keeps only a member's newest advice.
+func (t *txFold) AddAdvice(a family.Advice) error {
+	var hlc, event string
+	err := t.q.QueryRowContext(t.ctx, "SELECT hlc, event_id FROM advice WHERE member_id = ?", a.Member.String()).Scan(&hlc, &event)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("read advice: %w", err)
+	default:
+		cur, err := parseStamp(hlc, event)
+		if err != nil {
+			return err
+		}
+		if !a.Stamp.After(cur) {
+			return nil
+		}
+	}
+	data, err := json.Marshal(a.Data)
+	if err != nil {
+		return err
+	}
+	var trip string
+	if a.Data.TripID != uuid.Nil {
+		trip = a.Data.TripID.String()
+	}
+	_, err = t.q.ExecContext(t.ctx, `INSERT INTO advice (member_id, hlc, event_id, trip_id, based_on, data) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (member_id) DO UPDATE SET hlc = excluded.hlc, event_id = excluded.event_id, trip_id = excluded.trip_id,
+		based_on = excluded.based_on, data = excluded.data`,
+		a.Member.String(), a.Stamp.HLC.String(), a.Stamp.ID.String(), trip, a.Data.BasedOn.String(), string(data))
+	return err
+}
+
+// counting reads a member's facts that count, by start: what the planner
+// reads.
+func counting(ctx context.Context, q dbtx, member uuid.UUID) ([]circadian.Log, error) {
+	rows, err := q.QueryContext(ctx, `SELECT kind, start_ms, end_ms, lux FROM facts
+		WHERE member_id = ? AND counts = 1 ORDER BY start_ms, id`, member.String())
+	if err != nil {
+		return nil, fmt.Errorf("read logs: %w", err)
+	}
+	defer rows.Close()
+	var out []circadian.Log
+	for rows.Next() {
+		var l circadian.Log
+		var start int64
+		var end sql.NullInt64
+		if err := rows.Scan(&l.Kind, &start, &end, &l.Lux); err != nil {
+			return nil, err
+		}
+		l.Start = time.UnixMilli(start).UTC()
+		if end.Valid {
+			l.End = time.UnixMilli(end.Int64).UTC()
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
