@@ -41,7 +41,7 @@ func zoneOf(name string) *time.Location {
 // dayOf is the day a fact belongs to: nights by their evening, everything
 // else by the local date it began.
 func dayOf(f Fact) syncproto.Date {
-	loc := zoneOf(f.Header.TZ)
+	loc := zoneOf(f.TZ)
 	if f.Log.Kind == circadian.LogSleep {
 		return nightDate(f.Log.Start, loc)
 	}
@@ -58,7 +58,7 @@ type stop struct {
 	shift   float64   // hours, positive eastwards
 }
 
-func stopOf(t *TripState) (stop, bool) {
+func (f *Family) stopOf(t *TripState) (stop, bool) {
 	legs := t.Data.Legs
 	origin := zoneOf(legs[0].FromTZ)
 	best := stop{trip: t}
@@ -76,7 +76,7 @@ func stopOf(t *TripState) (stop, bool) {
 		}
 	}
 	// Flight news moves the landing.
-	for _, u := range t.Updates {
+	for _, u := range f.Updates(t) {
 		if u.Data.Leg >= 1 && u.Data.Leg <= len(legs) && legs[u.Data.Leg-1].Arrive.Equal(best.arrived) && !u.Data.Arrive.IsZero() {
 			best.arrived = u.Data.Arrive
 		}
@@ -146,8 +146,8 @@ func DailyMetrics(f *Family, days map[uuid.UUID][]syncproto.Date, now time.Time)
 					}
 				}
 			}
-			lightWindows(&row, f.Recs[member], facts, now)
-			row.BedErrorMin = bedError(f.Recs[member], byDay[d])
+			lightWindows(&row, f.Recs(member), facts, now)
+			row.BedErrorMin = bedError(f.Recs(member), byDay[d])
 			out = append(out, row)
 		}
 	}
@@ -180,7 +180,7 @@ func uniqueDates(ds []syncproto.Date) []syncproto.Date {
 func memberStops(f *Family, member uuid.UUID) []stop {
 	var out []stop
 	for _, t := range f.TripsOf(member) {
-		if s, ok := stopOf(t); ok {
+		if s, ok := f.stopOf(t); ok {
 			out = append(out, s)
 		}
 	}
@@ -218,16 +218,16 @@ func lightWindows(row *MemberDay, recs []Rec, facts []Fact, now time.Time) {
 	var latest *Rec
 	for i := range recs {
 		r := &recs[i]
-		loc := zoneOf(r.Header.TZ)
-		if d := syncproto.DateOf(r.Header.Start.In(loc)); !row.Day.Before(d) {
+		loc := zoneOf(r.TZ)
+		if d := syncproto.DateOf(r.Start.In(loc)); !row.Day.Before(d) {
 			latest = r
 		}
 	}
 	if latest == nil {
 		return
 	}
-	loc := zoneOf(latest.Header.TZ)
-	if syncproto.DateOf(latest.Header.Start.In(loc)) == row.Day {
+	loc := zoneOf(latest.TZ)
+	if syncproto.DateOf(latest.Start.In(loc)) == row.Day {
 		row.Misalignment = latest.Data.Misalignment
 	}
 	for _, a := range latest.Data.Items {
@@ -290,7 +290,7 @@ func bedError(recs []Rec, facts []Fact) *int {
 	start := night.Log.Start
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
-		if !r.Header.Start.Before(start) {
+		if !r.Start.Before(start) {
 			continue
 		}
 		var best *time.Time
@@ -324,7 +324,7 @@ func absDur(d time.Duration) time.Duration {
 func Outcomes(f *Family, now time.Time) []TripOutcome {
 	var out []TripOutcome
 	for _, t := range f.LiveTrips() {
-		s, ok := stopOf(t)
+		s, ok := f.stopOf(t)
 		if !ok || s.arrived.After(now) {
 			continue
 		}
@@ -342,7 +342,7 @@ func Outcomes(f *Family, now time.Time) []TripOutcome {
 				Zones: math.Abs(s.shift), AgeBand: p.AgeOn(syncproto.DateOf(t.Data.Legs[0].Depart)).Band,
 				Arrived: arrived, UpdatedAt: now.UTC()}
 			o.DaysToAdapt = daysToAdapt(f.Facts(member), s, m.SleepTime.Minutes())
-			o.PredictedDays = predicted(f.Recs[member], t.ID, s.arrived)
+			o.PredictedDays = predicted(f.Recs(member), t.ID, s.arrived)
 			out = append(out, o)
 		}
 	}
@@ -376,7 +376,7 @@ func daysToAdapt(facts []Fact, s stop, habitual int) *int {
 // before landing predicted: the forecast, not a later correction.
 func predicted(recs []Rec, trip uuid.UUID, arrived time.Time) *int {
 	for _, r := range recs {
-		if r.Data.TripID == trip && r.Header.Start.Before(arrived) && r.Data.AdaptDays != nil {
+		if r.Data.TripID == trip && r.Start.Before(arrived) && r.Data.AdaptDays != nil {
 			d := *r.Data.AdaptDays
 			return &d
 		}

@@ -50,8 +50,8 @@ func TestFoldIsOrderIndependentAndIdempotent(t *testing.T) {
 			t.Errorf("member %s: logs differ by arrival order", m)
 		}
 	}
-	if got.Newest != want.Newest || got.Name != want.Name || len(got.LiveTrips()) != 1 {
-		t.Errorf("state differs: newest %s vs %s, name %q vs %q, trips %d", got.Newest, want.Newest, got.Name, want.Name, len(got.LiveTrips()))
+	if got.Newest != want.Newest || got.Name() != want.Name() || len(got.LiveTrips()) != 1 {
+		t.Errorf("state differs: newest %s vs %s, name %q vs %q, trips %d", got.Newest, want.Newest, got.Name(), want.Name(), len(got.LiveTrips()))
 	}
 	logs := want.Logs(first.MemberID)
 	for _, l := range logs {

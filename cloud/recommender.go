@@ -432,7 +432,7 @@ func (r *Recommender) family(ctx context.Context, id uuid.UUID) (*Family, func()
 			return nil, nil, &Error{Code: CodeNotFound, Message: "no family " + id.String()}
 		}
 		en.mu.Lock()
-		if len(en.fam.seen) == 0 {
+		if en.fam.Events() == 0 {
 			en.mu.Unlock()
 			return nil, nil, &Error{Code: CodeNotFound, Message: "no family " + id.String()}
 		}

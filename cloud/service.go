@@ -76,7 +76,7 @@ func (s *Service) FamilySummary(ctx context.Context, family uuid.UUID) (*FamilyS
 	if err != nil {
 		return nil, s.unavailable("read the warehouse", err)
 	}
-	out := &FamilySummary{Family: family, Name: f.Name, Events: len(rows), BasedOn: f.Newest.String(),
+	out := &FamilySummary{Family: family, Name: f.Name(), Events: len(rows), BasedOn: f.Newest.String(),
 		Members: []MemberSummary{}, Trips: []TripSummary{}}
 	for id, m := range f.Members {
 		if !f.Live(id) {

@@ -128,7 +128,7 @@ func affectedDays(f *Family, rows []Row) map[uuid.UUID][]syncproto.Date {
 				if r.Member != uuid.Nil && !containsID(t.Data.Travellers, r.Member) {
 					continue
 				}
-				s, ok := stopOf(t)
+				s, ok := f.stopOf(t)
 				if !ok {
 					continue
 				}
@@ -161,7 +161,7 @@ func earliestStay(states map[uuid.UUID]*Family, families []uuid.UUID, t time.Tim
 			continue
 		}
 		for _, tr := range f.LiveTrips() {
-			s, ok := stopOf(tr)
+			s, ok := f.stopOf(tr)
 			if !ok || s.arrived.After(t.Add(historyMargin)) || s.arrived.Add(outcomeDays*24*time.Hour).Before(t) {
 				continue
 			}

@@ -32,6 +32,7 @@ package family
 
 import (
 	"bytes"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/circadian"
@@ -122,10 +123,13 @@ type Retraction struct {
 	Target uuid.UUID
 }
 
-// Advice is one recommendation.updated event for Member.
+// Advice is one recommendation.updated event for Member, computed at
+// Start in zone TZ.
 type Advice struct {
 	Member uuid.UUID
 	Stamp  Stamp
+	Start  time.Time
+	TZ     string
 	Data   *syncproto.RecommendationUpdated
 }
 

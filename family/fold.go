@@ -85,7 +85,7 @@ func Apply(s Store, e syncproto.Envelope) (Change, error) {
 
 	case *syncproto.RecommendationUpdated:
 		c.Members, c.Advice = []uuid.UUID{e.MemberID}, true
-		return c, s.AddAdvice(Advice{Member: e.MemberID, Stamp: st, Data: d})
+		return c, s.AddAdvice(Advice{Member: e.MemberID, Stamp: st, Start: e.Start, TZ: e.TZ, Data: d})
 	}
 	return Change{Ignored: "type " + string(e.Type) + " is not part of a family's state"}, nil
 }

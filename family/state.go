@@ -238,3 +238,6 @@ func (s *State) Inputs(t *Trip) *Inputs {
 	in, _ := BuildInputs(t, s.updates[t.ID], s.LiveMembers(), func(id uuid.UUID) ([]circadian.Log, error) { return s.Logs(id), nil })
 	return in
 }
+
+// Events is how many distinct events of the family the state has folded.
+func (s *State) Events() int { return len(s.seen) }

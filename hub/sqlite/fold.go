@@ -312,10 +312,10 @@ func (t *txFold) AddAdvice(a family.Advice) error {
 	if a.Data.TripID != uuid.Nil {
 		trip = a.Data.TripID.String()
 	}
-	_, err = t.q.ExecContext(t.ctx, `INSERT INTO advice (member_id, hlc, event_id, trip_id, based_on, data) VALUES (?, ?, ?, ?, ?, ?)
+	_, err = t.q.ExecContext(t.ctx, `INSERT INTO advice (member_id, hlc, event_id, trip_id, based_on, start_ms, tz, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (member_id) DO UPDATE SET hlc = excluded.hlc, event_id = excluded.event_id, trip_id = excluded.trip_id,
-		based_on = excluded.based_on, data = excluded.data`,
-		a.Member.String(), a.Stamp.HLC.String(), a.Stamp.ID.String(), trip, a.Data.BasedOn.String(), string(data))
+		based_on = excluded.based_on, start_ms = excluded.start_ms, tz = excluded.tz, data = excluded.data`,
+		a.Member.String(), a.Stamp.HLC.String(), a.Stamp.ID.String(), trip, a.Data.BasedOn.String(), a.Start.UnixMilli(), a.TZ, string(data))
 	return err
 }
 

@@ -410,14 +410,16 @@ func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 // Advice is a member's newest advice from the cloud, nil for none.
 func (s *Store) Advice(ctx context.Context, member uuid.UUID) (*family.Advice, error) {
 	var hlc, event, data string
-	err := s.db.QueryRowContext(ctx, "SELECT hlc, event_id, data FROM advice WHERE member_id = ?", member.String()).Scan(&hlc, &event, &data)
+	var start int64
+	a := family.Advice{Member: member, Data: &syncproto.RecommendationUpdated{}}
+	err := s.db.QueryRowContext(ctx, "SELECT hlc, event_id, start_ms, tz, data FROM advice WHERE member_id = ?", member.String()).Scan(&hlc, &event, &start, &a.TZ, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read advice: %w", err)
 	}
-	a := family.Advice{Member: member, Data: &syncproto.RecommendationUpdated{}}
+	a.Start = time.UnixMilli(start).UTC()
 	if a.Stamp, err = parseStamp(hlc, event); err != nil {
 		return nil, err
 	}

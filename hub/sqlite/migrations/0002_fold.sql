@@ -16,5 +16,7 @@ CREATE TABLE advice (
 	event_id  TEXT NOT NULL,
 	trip_id   TEXT NOT NULL DEFAULT '',
 	based_on  TEXT NOT NULL,
+	start_ms  INTEGER NOT NULL,       -- when the cloud computed it
+	tz        TEXT NOT NULL,
 	data      TEXT NOT NULL
 ) STRICT;
