@@ -152,10 +152,15 @@ type Changes struct {
 	Members map[uuid.UUID]bool // members whose data or logs changed
 	Trips   map[uuid.UUID]bool // trips that changed (upserted, removed, flight news)
 	Family  bool
+	// Advice are the members with new advice from the cloud: Today
+	// changes, plans do not.
+	Advice map[uuid.UUID]bool
 }
 
 // Empty reports whether nothing changed.
-func (c Changes) Empty() bool { return len(c.Members) == 0 && len(c.Trips) == 0 && !c.Family }
+func (c Changes) Empty() bool {
+	return len(c.Members) == 0 && len(c.Trips) == 0 && !c.Family && len(c.Advice) == 0
+}
 
 // Store is the hub's state: the fold of the log, kept in a database.
 type Store interface {
@@ -184,4 +189,10 @@ type Store interface {
 	// DeletePlans drops the plans of trips or members that are gone.
 	DeletePlans(ctx context.Context, trip uuid.UUID, member uuid.UUID) error
 	Plans(ctx context.Context, trip uuid.UUID, member uuid.UUID) ([]StoredPlan, error)
+
+	// Advice is a member's newest advice from the cloud, nil for none.
+	Advice(ctx context.Context, member uuid.UUID) (*family.Advice, error)
+	// NewsHLC is the greatest stamp of the applied events other than the
+	// cloud's advice: the newest news the hub's plans can reflect.
+	NewsHLC(ctx context.Context) (syncproto.HLC, error)
 }

@@ -66,15 +66,15 @@ func TestToday(t *testing.T) {
 	m := Member{ID: uuid.New(), Data: &syncproto.MemberUpserted{DisplayName: "Ada", HomeTZ: "America/Los_Angeles"}}
 	plans := []StoredPlan{{TripID: trip, Plan: raw}}
 
-	got := Today(m, plans, d0.Add(8*time.Hour+45*time.Minute))
+	got := Today(m, plans, nil, syncproto.HLC{}, d0.Add(8*time.Hour+45*time.Minute))
 	if got.TripID == nil || got.TZ != "Europe/London" || len(got.Now) != 2 || len(got.Next) != 3 || got.Next[0].Kind != "nap" {
 		t.Errorf("during the trip: %+v", got)
 	}
-	before := Today(m, plans, d0.Add(-48*time.Hour))
+	before := Today(m, plans, nil, syncproto.HLC{}, d0.Add(-48*time.Hour))
 	if before.TripID != nil || before.TZ != "America/Los_Angeles" || before.Note == "" {
 		t.Errorf("before the trip: %+v", before)
 	}
-	after := Today(m, plans, d0.Add(48*time.Hour))
+	after := Today(m, plans, nil, syncproto.HLC{}, d0.Add(48*time.Hour))
 	if after.TripID != nil || after.Note != "No trip in progress and none planned." {
 		t.Errorf("after the trip: %+v", after)
 	}

@@ -343,13 +343,21 @@ func (s *Server) getToday(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	news, err := s.Store.NewsHLC(r.Context())
+	if err != nil {
+		return err
+	}
 	out := todayJSON{At: at, Members: []hub.MemberNow{}}
 	for _, m := range ms {
 		ps, err := s.Store.Plans(r.Context(), uuid.Nil, m.ID)
 		if err != nil {
 			return err
 		}
-		out.Members = append(out.Members, hub.Today(m, ps, at))
+		cloud, err := s.Store.Advice(r.Context(), m.ID)
+		if err != nil {
+			return err
+		}
+		out.Members = append(out.Members, hub.Today(m, ps, cloud, news, at))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -17,7 +17,7 @@ import (
 // the batch's last sequence; events at or below the applied sequence are
 // skipped, so a redelivered batch changes nothing.
 func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, error) {
-	changes := hub.Changes{Members: map[uuid.UUID]bool{}, Trips: map[uuid.UUID]bool{}}
+	changes := hub.Changes{Members: map[uuid.UUID]bool{}, Trips: map[uuid.UUID]bool{}, Advice: map[uuid.UUID]bool{}}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return changes, fmt.Errorf("apply: %w", err)
@@ -143,7 +143,11 @@ func (s *Store) applyOne(ctx context.Context, tx *sql.Tx, ev hub.Event, fold *tx
 	}
 	changes.Family = changes.Family || c.Household
 	for _, m := range c.Members {
-		changes.Members[m] = true
+		if c.Advice {
+			changes.Advice[m] = true // shown on Today; the hub's plan stands
+		} else {
+			changes.Members[m] = true
+		}
 	}
 	if c.Trip != uuid.Nil {
 		changes.Trips[c.Trip] = true

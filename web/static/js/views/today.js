@@ -27,6 +27,7 @@ export function todayView(root) {
         : h('p', { class: 'quiet' }, m.note || 'Nothing special right now: live on local time.'),
       m.next.length ? h('div', {}, h('h3', {}, 'Next'), h('ul', { class: 'plain next' }, m.next.map((it) => h('li', { class: `item ${it.kind}` },
         h('span', { class: 'icon', 'aria-hidden': 'true' }, KIND_ICON[it.kind] || '•'), nextLine(it))))) : null,
+      cloudLine(m, tz),
       h('div', { class: 'row' },
         h('a', { class: 'button secondary', href: `#/log/${m.member_id}` }, `Log for ${m.name}`)));
   });
@@ -35,4 +36,13 @@ export function todayView(root) {
     state.members.length === 0 ? h('p', {}, 'No one in the family yet. ', h('a', { href: '#/family/new' }, 'Add a person')) : null,
     !activeTrip && state.members.length ? h('p', { class: 'card' }, 'No trip yet. ', h('a', { href: '#/trips/new' }, 'Plan a trip'), ' and each person gets a plan.') : null,
     h('div', { class: 'cards' }, cards));
+}
+
+/** Whether the advice shown took the cloud's news into account. */
+function cloudLine(m, tz) {
+  if (!m.cloud) return null;
+  const at = clock(m.cloud.at, tz);
+  return m.cloud.ahead
+    ? h('p', { class: 'muted cloud' }, `Using the cloud's plan from ${at}: it has news that has not reached this hub yet.`)
+    : h('p', { class: 'muted cloud' }, `Includes everything the cloud knew at ${at}.`);
 }
