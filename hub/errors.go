@@ -7,8 +7,9 @@ import (
 	"github.com/zoner-family/zoner/syncproto"
 )
 
-// ErrorCode classifies an error a client can act on. The HTTP layer maps
-// codes to status codes in one place.
+// ErrorCode classifies an error a client can act on. The codes are those
+// of the API (internal/httpx), whose one table the HTTP layer maps them to
+// status codes through.
 type ErrorCode string
 
 // The error codes.
@@ -42,21 +43,42 @@ func (p Problem) Text() string {
 }
 
 // Error is an error with a code and a message that says what to fix.
+// Message and Problems are what a client is told; Err, the cause when a
+// dependency failed (the event log, the state), is for the hub's log
+// only: its text never reaches a client.
 type Error struct {
 	Code     ErrorCode
 	Message  string
 	Problems []Problem
+	Err      error
 }
 
 func (e *Error) Error() string {
-	if len(e.Problems) == 0 {
+	msg := e.Message
+	if len(e.Problems) > 0 {
+		texts := make([]string, len(e.Problems))
+		for i, p := range e.Problems {
+			texts[i] = p.Text()
+		}
+		msg += ": " + strings.Join(texts, "; ")
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// PublicMessage is what a client may be told about err: an *Error's
+// message, or otherwise, for a failure whose text may be a dependency's,
+// fallback.
+func PublicMessage(err error, fallback string) string {
+	if e, ok := errors.AsType[*Error](err); ok && e.Message != "" {
 		return e.Message
 	}
-	texts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		texts[i] = p.Text()
-	}
-	return e.Message + ": " + strings.Join(texts, "; ")
+	return fallback
 }
 
 // Errorf is a shorthand for an *Error without problems.

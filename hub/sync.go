@@ -172,7 +172,7 @@ func (s *Syncer) loop(ctx context.Context, name string, step func(context.Contex
 		if err != nil {
 			failures++
 			s.mu.Lock()
-			s.status.LastError = name + ": " + err.Error()
+			s.status.LastError = name + ": " + PublicMessage(err, "failed; retrying (the reason is in the hub's log)")
 			s.mu.Unlock()
 			d := min(time.Second<<min(failures-1, 5), 30*time.Second)
 			d = d/2 + rand.N(d/2+1)

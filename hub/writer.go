@@ -13,6 +13,10 @@ import (
 // MaxBatch is the most events one write may carry.
 const MaxBatch = 500
 
+// NotStoredMessage is the message of a write the event log failed to take.
+// A retry is safe: an event already stored is never stored twice.
+const NotStoredMessage = "the hub could not store the events; retry (a retry never stores an event twice)"
+
 // Written is the answer for one written event. A retried write of the same
 // id gets the same answer and stores nothing new.
 type Written struct {
@@ -134,7 +138,7 @@ func (w *Writer) Write(ctx context.Context, raws [][]byte, setup bool) ([]Writte
 	}
 	acks, err := w.log.Append(ctx, fresh)
 	if err != nil {
-		return nil, &Error{Code: CodeUnavailable, Message: "the event log did not store the events; retry: " + err.Error()}
+		return nil, &Error{Code: CodeUnavailable, Message: NotStoredMessage, Err: fmt.Errorf("append to the event log: %w", err)}
 	}
 	for j, a := range acks {
 		i := freshAt[j]
@@ -231,7 +235,7 @@ func (w *Writer) Receive(ctx context.Context, raws [][]byte, family uuid.UUID) (
 	}
 	acks, err := w.log.Append(ctx, fresh)
 	if err != nil {
-		return 0, refused, &Error{Code: CodeUnavailable, Message: "the event log did not store the cloud's events: " + err.Error()}
+		return 0, refused, &Error{Code: CodeUnavailable, Message: "the hub could not store the cloud's events; it will retry", Err: fmt.Errorf("append to the event log: %w", err)}
 	}
 	n := 0
 	for j, a := range acks {

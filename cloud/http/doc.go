@@ -1,9 +1,10 @@
 // Package http serves the cloud's API: members' recommendations and
 // families' summaries to their families, aggregate analytics to analysts,
 // flight-status webhooks from providers, and health and metrics to the
-// platform. Errors are JSON, {"error":{"code":"…","message":"…"}}, with a
-// message that says what to fix; a refused body adds "problems", each
-// naming a field.
+// platform. Errors are internal/httpx's JSON shape, the hub's too,
+// {"code":"…","message":"…"}, with a message that says what to fix; a
+// refused body adds "problems", each with a code, the JSON path of the
+// field at fault and the rule.
 //
 // # Routes
 //
@@ -67,5 +68,7 @@
 //
 // Each token (its subject and family) gets a token bucket of requests;
 // each client address gets one for the webhooks and for requests refused
-// with 401. An empty bucket is answered 429 with Retry-After.
+// with 401. An empty bucket is answered 429 with Retry-After, the whole
+// seconds until it has a token again. Each limit holds at most 100,000
+// buckets; past that, new keys share one.
 package http

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/internal/httpx"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -84,7 +85,7 @@ func decodeFlightAware(body []byte) (fs cloud.FlightStatus, ignore string, err e
 	var a faAlert
 	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&a); err != nil {
 		pr := jsonProblem(err, faFields)
-		return fs, "", &invalidError{what: what, problems: []Problem{pr}}
+		return fs, "", invalid(what, []httpx.Problem{pr})
 	}
 	var p problems
 	code := strings.ToLower(strings.TrimSpace(a.EventCode))
@@ -94,13 +95,13 @@ func decodeFlightAware(body []byte) (fs cloud.FlightStatus, ignore string, err e
 	f := a.Flight
 	if f == nil {
 		p.add("flight", "required: the flight the alert is about")
-		return fs, "", &invalidError{what: what, problems: p}
+		return fs, "", invalid(what, p)
 	}
 	if f.FAFlightID == "" {
 		p.add("flight.fa_flight_id", "required")
 	}
 	if len(p) > 0 {
-		return fs, "", &invalidError{what: what, problems: p}
+		return fs, "", invalid(what, p)
 	}
 	if code == "filed" {
 		return fs, "a filed flight plan changes no times Zoner plans with", nil
@@ -149,7 +150,7 @@ func decodeFlightAware(body []byte) (fs cloud.FlightStatus, ignore string, err e
 		}
 	}
 	if len(p) > 0 {
-		return cloud.FlightStatus{}, "", &invalidError{what: what, problems: p}
+		return cloud.FlightStatus{}, "", invalid(what, p)
 	}
 
 	// Takeoff and landing times first (that is what Zoner's departed and
@@ -210,7 +211,7 @@ func decodeFlightAware(body []byte) (fs cloud.FlightStatus, ignore string, err e
 		p.rules(fs)
 	}
 	if len(p) > 0 {
-		return cloud.FlightStatus{}, "", &invalidError{what: what, problems: p}
+		return cloud.FlightStatus{}, "", invalid(what, p)
 	}
 	sum := sha256.Sum256(body)
 	fs.ID = "fa:" + strconv.FormatInt(a.AlertID, 10) + ":" + f.FAFlightID + ":" + code + ":" + hex.EncodeToString(sum[:8])

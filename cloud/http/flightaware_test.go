@@ -221,7 +221,7 @@ func TestFlightAwareRefuses(t *testing.T) {
 		"no flight":                       {editSample(t, "departure", ".flight", nil), "flight"},
 		"flight a string":                 {editSample(t, "departure", ".flight", "BA286"), "flight"},
 		"no fa_flight_id":                 {editSample(t, "departure", "fa_flight_id", nil), "flight.fa_flight_id"},
-		"not JSON":                        {[]byte("event_code=departure"), "body"},
+		"not JSON":                        {[]byte("event_code=departure"), ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ts := mustOpenServer(t, Config{})
@@ -230,8 +230,8 @@ func TestFlightAwareRefuses(t *testing.T) {
 				t.Fatalf("status %d: %s", resp.code, resp.body)
 			}
 			e := resp.errorBody(t)
-			if len(e.Error.Problems) == 0 || e.Error.Problems[0].Field != tc.field {
-				t.Errorf("problems %+v, want field %s", e.Error.Problems, tc.field)
+			if len(e.Problems) == 0 || e.Problems[0].Path != tc.field {
+				t.Errorf("problems %+v, want field %s", e.Problems, tc.field)
 			}
 		})
 	}

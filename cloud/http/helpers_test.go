@@ -16,6 +16,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/internal/httpx"
 )
 
 var (
@@ -229,12 +230,12 @@ type response struct {
 }
 
 // errorBody decodes the error JSON, failing the test when it is not one.
-func (r response) errorBody(tb testing.TB) errorJSON {
+func (r response) errorBody(tb testing.TB) httpx.Error {
 	tb.Helper()
-	var e errorJSON
+	var e httpx.Error
 	dec := json.NewDecoder(bytes.NewReader(r.body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+	if err := dec.Decode(&e); err != nil || e.Code == "" || e.Message == "" {
 		tb.Fatalf("not an error JSON (%v): %s", err, r.body)
 	}
 	if ct := r.header.Get("Content-Type"); ct != "application/json" {

@@ -1,19 +1,15 @@
 package http
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -41,6 +37,10 @@ const (
 	DefaultWebhookRate   = 5
 	DefaultWebhookBurst  = 20
 )
+
+// maxLimiterKeys is how many keys (token holders, client addresses) each
+// rate limit holds at most; clients past that share one bucket.
+const maxLimiterKeys = 100_000
 
 // MinWebhookSecretBytes is the shortest webhook secret New accepts.
 const MinWebhookSecretBytes = 16
@@ -93,8 +93,8 @@ type Server struct {
 	webhookSecret []byte
 	log           *slog.Logger
 	metrics       *metrics.Set
-	tokens        *limiter // per token subject and family
-	addrs         *limiter // per client address
+	tokens        *httpx.Limiter // per token subject and family
+	addrs         *httpx.Limiter // per client address
 	proxies       []netip.Prefix
 	now           func() time.Time
 	mux           *http.ServeMux
@@ -144,8 +144,8 @@ func New(cfg Config) (*Server, error) {
 		webhookSecret: cfg.WebhookSecret,
 		log:           cfg.Logger,
 		metrics:       cfg.Metrics,
-		tokens:        newLimiter(cfg.RatePerSecond, cfg.Burst),
-		addrs:         newLimiter(cfg.WebhookRate, cfg.WebhookBurst),
+		tokens:        httpx.NewLimiter(httpx.Rate{PerSecond: cfg.RatePerSecond, Burst: cfg.Burst}, maxLimiterKeys, time.Minute),
+		addrs:         httpx.NewLimiter(httpx.Rate{PerSecond: cfg.WebhookRate, Burst: cfg.WebhookBurst}, maxLimiterKeys, time.Minute),
 		proxies:       cfg.TrustedProxies,
 		now:           time.Now,
 		mux:           http.NewServeMux(),
@@ -270,12 +270,12 @@ func (w *fallbackWriter) WriteHeader(code int) {
 	switch code {
 	case http.StatusNotFound:
 		w.swallow = true
-		w.s.writeError(w.ResponseWriter, w.r, &cloud.Error{Code: cloud.CodeNotFound,
-			Message: "no such endpoint: " + w.r.Method + " " + w.r.URL.Path})
+		w.s.writeError(w.ResponseWriter, w.r, httpx.Errorf(httpx.CodeNotFound,
+			"no such endpoint: "+w.r.Method+" "+w.r.URL.Path))
 	case http.StatusMethodNotAllowed:
 		w.swallow = true
-		w.s.writeError(w.ResponseWriter, w.r, &cloud.Error{Code: codeMethodNotAllowed,
-			Message: w.r.Method + " is not allowed on " + w.r.URL.Path + "; allowed: " + w.Header().Get("Allow")})
+		w.s.writeError(w.ResponseWriter, w.r, httpx.Errorf(httpx.CodeMethodNotAllowed,
+			w.r.Method+" is not allowed on "+w.r.URL.Path+"; allowed: "+w.Header().Get("Allow")))
 	default:
 		w.ResponseWriter.WriteHeader(code)
 	}
@@ -341,7 +341,7 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.writeError(w, r, err)
 				return
 			}
-			if ok, wait := s.tokens.allow(string(c.Role)+"|"+familyKey(c.Family)+"|"+c.Subject, s.now()); !ok {
+			if ok, wait := s.tokens.Allow(string(c.Role)+"|"+familyKey(c.Family)+"|"+c.Subject, s.now()); !ok {
 				s.writeRateLimited(w, r, wait, "too many requests with this token")
 				return
 			}
@@ -371,7 +371,7 @@ func familyKey(f uuid.UUID) string {
 
 // allowAddr takes a token from the client address's bucket, or answers 429.
 func (s *Server) allowAddr(w http.ResponseWriter, r *http.Request) bool {
-	ok, wait := s.addrs.allow(clientAddr(r, s.proxies), s.now())
+	ok, wait := s.addrs.Allow(httpx.ClientIP(r, s.proxies), s.now())
 	if !ok {
 		s.writeRateLimited(w, r, wait, "too many requests from this address")
 	}
@@ -379,150 +379,48 @@ func (s *Server) allowAddr(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (s *Server) writeRateLimited(w http.ResponseWriter, r *http.Request, wait time.Duration, what string) {
-	secs := retryAfterSeconds(wait)
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	s.writeError(w, r, &cloud.Error{Code: cloud.CodeRateLimited,
-		Message: what + "; retry in " + strconv.Itoa(secs) + " s"})
+	s.writeError(w, r, &httpx.Error{Code: httpx.CodeRateLimited, RetryAfter: wait,
+		Message: what + "; retry in " + strconv.Itoa(httpx.RetryAfterSeconds(wait)) + " s"})
 }
 
-// clientAddr is the client's IP address, without the port. Behind
-// trusted proxies it is the nearest address of X-Forwarded-For that is
-// not one of theirs: what a client writes in the header itself, to the
-// left of that, is not believed.
-func clientAddr(r *http.Request, trusted []netip.Prefix) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	addr := host
-	for hops := slices.Clone(r.Header.Values("X-Forwarded-For")); isTrusted(addr, trusted) && len(hops) > 0; {
-		last := hops[len(hops)-1]
-		i := strings.LastIndexByte(last, ',')
-		next := strings.TrimSpace(last[i+1:])
-		if i < 0 {
-			hops = hops[:len(hops)-1]
-		} else {
-			hops[len(hops)-1] = last[:i]
-		}
-		if next == "" {
-			continue
-		}
-		addr = next
-	}
-	return addr
-}
-
-func isTrusted(addr string, trusted []netip.Prefix) bool {
-	a, err := netip.ParseAddr(addr)
-	if err != nil {
-		return false
-	}
-	a = a.Unmap()
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// Error codes of this layer beyond cloud's.
-const (
-	codeTooLarge         cloud.ErrorCode = "too_large"
-	codeMethodNotAllowed cloud.ErrorCode = "method_not_allowed"
-	codeInternal         cloud.ErrorCode = "internal"
-)
-
-// statusOf maps error codes to HTTP status codes, in one place.
-func statusOf(code cloud.ErrorCode) int {
-	switch code {
-	case cloud.CodeInvalid:
-		return http.StatusBadRequest
-	case cloud.CodeNotFound:
-		return http.StatusNotFound
-	case cloud.CodeUnauthorized:
-		return http.StatusUnauthorized
-	case cloud.CodeForbidden:
-		return http.StatusForbidden
-	case cloud.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case cloud.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	case codeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case codeMethodNotAllowed:
-		return http.StatusMethodNotAllowed
-	}
-	return http.StatusInternalServerError
-}
-
-// Problem is one thing wrong with a request body, by field.
-type Problem struct {
-	Field string `json:"field"`
-	Rule  string `json:"rule"`
-}
-
-// invalidError is a refused request body with the fields at fault.
-type invalidError struct {
-	what     string
-	problems []Problem
-}
-
-func (e *invalidError) Error() string {
-	msg := e.what
-	for i, p := range e.problems {
+// invalid is a refused request body with what is wrong with it; the
+// message names every problem too.
+func invalid(what string, problems []httpx.Problem) *httpx.Error {
+	msg := what
+	for i, p := range problems {
 		sep := "; "
 		if i == 0 {
 			sep = ": "
 		}
-		msg += sep + p.Field + ": " + p.Rule
+		msg += sep
+		if p.Path != "" {
+			msg += p.Path + ": "
+		}
+		msg += p.Rule
 	}
-	return msg
+	return &httpx.Error{Code: httpx.CodeInvalid, Message: msg, Problems: problems}
 }
 
-type errorJSON struct {
-	Error struct {
-		Code     cloud.ErrorCode `json:"code"`
-		Message  string          `json:"message"`
-		Problems []Problem       `json:"problems,omitempty"`
-	} `json:"error"`
-}
-
-// writeError answers with err as JSON. Errors with a code carry a message
-// meant for the client; any other error is logged and answered with a
-// generic 500, its text never shown.
+// writeError answers with err in the one error shape. An *httpx.Error
+// goes out as it is and a *cloud.Error with its code and message; any
+// other error is logged and answered with a generic 500, its text never
+// shown.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var body errorJSON
-	var ce *cloud.Error
-	var ie *invalidError
-	switch {
-	case errors.As(err, &ie):
-		body.Error.Code, body.Error.Message, body.Error.Problems = cloud.CodeInvalid, ie.Error(), ie.problems
-	case errors.As(err, &ce) && ce.Code != "":
-		body.Error.Code, body.Error.Message = ce.Code, ce.Message
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+	var out *httpx.Error
+	if he, ok := errors.AsType[*httpx.Error](err); ok {
+		out = he
+	} else if ce, ok := errors.AsType[*cloud.Error](err); ok && ce.Code != "" {
+		out = httpx.Errorf(httpx.Code(ce.Code), ce.Message)
+	} else if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away
-	default:
+	} else {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		body.Error.Code, body.Error.Message = codeInternal, "internal error; it has been logged"
+		out = httpx.Errorf(httpx.CodeInternal, "internal error; it has been logged")
 	}
-	status := statusOf(body.Error.Code)
-	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+	if out.Status() == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="zoner-cloud"`)
 	}
-	writeJSON(w, status, body)
+	httpx.WriteError(w, out)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		buf.Reset()
-		buf.WriteString(`{"error":{"code":"internal","message":"internal error; it has been logged"}}` + "\n")
-		status = http.StatusInternalServerError
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpx.WriteJSON(w, status, v) }

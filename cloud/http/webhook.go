@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/internal/httpx"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -63,9 +64,12 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, &cloud.Error{Code: codeTooLarge, Message: "body over " + strconv.Itoa(MaxWebhookBytes>>10) + " KiB"}
+			return nil, httpx.Errorf(httpx.CodeTooLarge, "body over "+strconv.Itoa(MaxWebhookBytes>>10)+" KiB")
 		}
-		return nil, &invalidError{what: "could not read the body", problems: []Problem{{Field: "body", Rule: "the body was cut short"}}}
+		if r.Context().Err() != nil {
+			return nil, r.Context().Err() // the client went away
+		}
+		return nil, invalid("could not read the body", []httpx.Problem{{Code: string(syncproto.CodeMalformed), Rule: "the body was cut short"}})
 	}
 	return b, nil
 }
@@ -93,13 +97,13 @@ func decodeFlightStatus(body []byte) (cloud.FlightStatus, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return cloud.FlightStatus{}, &invalidError{what: what, problems: []Problem{jsonProblem(err, flightStatusFields)}}
+		return cloud.FlightStatus{}, invalid(what, []httpx.Problem{jsonProblem(err, flightStatusFields)})
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return cloud.FlightStatus{}, &invalidError{what: what, problems: []Problem{{Field: "body", Rule: "send one JSON object and nothing after it"}}}
+		return cloud.FlightStatus{}, invalid(what, []httpx.Problem{{Code: string(syncproto.CodeMalformed), Rule: "send one JSON object and nothing after it"}})
 	}
 	if k := repeatedKey(body); k != "" {
-		return cloud.FlightStatus{}, &invalidError{what: what, problems: []Problem{{Field: k, Rule: "given more than once"}}}
+		return cloud.FlightStatus{}, invalid(what, []httpx.Problem{{Code: string(syncproto.CodeMalformed), Path: k, Rule: "given more than once"}})
 	}
 	var p problems
 	fs := cloud.FlightStatus{Source: "zoner", ID: in.ID, Status: syncproto.FlightStatus(in.Status)}
@@ -134,7 +138,7 @@ func decodeFlightStatus(body []byte) (cloud.FlightStatus, error) {
 	fs.DivertedToTZ = in.DivertedToTZ
 	p.rules(fs)
 	if len(p) > 0 {
-		return cloud.FlightStatus{}, &invalidError{what: what, problems: p}
+		return cloud.FlightStatus{}, invalid(what, p)
 	}
 	return fs, nil
 }
@@ -167,14 +171,17 @@ func repeatedKey(body []byte) string {
 }
 
 // problems collects what is wrong with a body.
-type problems []Problem
+type problems []httpx.Problem
 
-func (p *problems) add(field, rule string) { *p = append(*p, Problem{Field: field, Rule: rule}) }
+// add records that the value at path (a JSON path) breaks rule.
+func (p *problems) add(path, rule string) {
+	*p = append(*p, httpx.Problem{Code: string(syncproto.CodeInvalid), Path: path, Rule: rule})
+}
 
-// has reports whether field already has a problem.
-func (p problems) has(field string) bool {
+// has reports whether the value at path already has a problem.
+func (p problems) has(path string) bool {
 	for _, q := range p {
-		if q.Field == field {
+		if q.Path == path {
 			return true
 		}
 	}
@@ -263,27 +270,30 @@ func knownStatus(s syncproto.FlightStatus) bool {
 }
 
 // jsonProblem turns a decoding error into a problem naming the field.
-func jsonProblem(err error, fields string) Problem {
+func jsonProblem(err error, fields string) httpx.Problem {
+	malformed := func(path, rule string) httpx.Problem {
+		return httpx.Problem{Code: string(syncproto.CodeMalformed), Path: path, Rule: rule}
+	}
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.Is(err, io.EOF):
-		return Problem{Field: "body", Rule: "empty: send a JSON object"}
+		return malformed("", "empty: send a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return Problem{Field: "body", Rule: "the JSON ends too soon"}
+		return malformed("", "the JSON ends too soon")
 	case errors.As(err, &syn):
-		return Problem{Field: "body", Rule: "not JSON: " + syn.Error() + " (at byte " + strconv.FormatInt(syn.Offset, 10) + ")"}
+		return malformed("", "not JSON: "+syn.Error()+" (at byte "+strconv.FormatInt(syn.Offset, 10)+")")
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return Problem{Field: "body", Rule: "must be a JSON object, not " + article(typ.Value)}
+			return malformed("", "must be a JSON object, not "+article(typ.Value))
 		}
-		return Problem{Field: typ.Field, Rule: "must be " + kindOf(typ.Type.Kind().String()) + ", not " + article(typ.Value)}
+		return malformed(typ.Field, "must be "+kindOf(typ.Type.Kind().String())+", not "+article(typ.Value))
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name, _ = strconv.Unquote(name)
-		return Problem{Field: name, Rule: "unknown field; the fields are " + fields}
+		return httpx.Problem{Code: string(syncproto.CodeUnknownField), Path: name, Rule: "unknown field; the fields are " + fields}
 	}
-	return Problem{Field: "body", Rule: "not valid JSON"}
+	return malformed("", "not valid JSON")
 }
 
 func kindOf(k string) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/internal/httpx"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -45,8 +46,8 @@ func TestWebhookAuth(t *testing.T) {
 					t.Fatalf("status %d, want %d: %s", resp.code, tc.want, resp.body)
 				}
 				if tc.want == 401 {
-					if e := resp.errorBody(t); e.Error.Code != cloud.CodeUnauthorized {
-						t.Errorf("code %q", e.Error.Code)
+					if e := resp.errorBody(t); e.Code != httpx.CodeUnauthorized {
+						t.Errorf("code %q", e.Code)
 					}
 					if resp.header.Get("WWW-Authenticate") == "" {
 						t.Error("no WWW-Authenticate")
@@ -181,13 +182,13 @@ func TestFlightStatusStrictErrors(t *testing.T) {
 		"diversion on a delay":     {edit("diverted_to", "LGW", "diverted_to_tz", "Europe/London"), []string{"diverted_to", "diverted_to_tz"}},
 		"several problems":         {edit("id", nil, "date", "soon", "status", "late"), []string{"id", "date", "status"}},
 		"repeated key":             {`{"id":"a","status":"cancelled","flight":"BA286","date":"2026-12-20","status":"delayed","depart":"2026-12-20T21:10:00-08:00"}`, []string{"status"}},
-		"two objects":              {validStatus + validStatus, []string{"body"}},
-		"trailing garbage":         {validStatus + " x", []string{"body"}},
-		"array":                    {"[" + validStatus + "]", []string{"body"}},
-		"string":                   {`"hello"`, []string{"body"}},
-		"empty":                    {"", []string{"body"}},
-		"truncated":                {validStatus[:40], []string{"body"}},
-		"syntax error":             {`{"id":"a",}`, []string{"body"}},
+		"two objects":              {validStatus + validStatus, []string{""}},
+		"trailing garbage":         {validStatus + " x", []string{""}},
+		"array":                    {"[" + validStatus + "]", []string{""}},
+		"string":                   {`"hello"`, []string{""}},
+		"empty":                    {"", []string{""}},
+		"truncated":                {validStatus[:40], []string{""}},
+		"syntax error":             {`{"id":"a",}`, []string{""}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ts := mustOpenServer(t, Config{})
@@ -196,17 +197,20 @@ func TestFlightStatusStrictErrors(t *testing.T) {
 				t.Fatalf("status %d: %s", resp.code, resp.body)
 			}
 			e := resp.errorBody(t)
-			if e.Error.Code != cloud.CodeInvalid {
-				t.Errorf("code %q", e.Error.Code)
+			if e.Code != httpx.CodeInvalid {
+				t.Errorf("code %q", e.Code)
 			}
 			var got []string
-			for _, p := range e.Error.Problems {
-				got = append(got, p.Field)
-				if p.Rule == "" {
-					t.Errorf("problem with no rule: %+v", p)
+			for _, p := range e.Problems {
+				got = append(got, p.Path)
+				if p.Rule == "" || p.Code == "" {
+					t.Errorf("problem with no rule or code: %+v", p)
 				}
-				if !strings.Contains(e.Error.Message, p.Field+": ") {
-					t.Errorf("message %q does not name %s", e.Error.Message, p.Field)
+				if p.Index != nil {
+					t.Errorf("problem of a single object with an index: %+v", p)
+				}
+				if p.Path != "" && !strings.Contains(e.Message, p.Path+": ") {
+					t.Errorf("message %q does not name %s", e.Message, p.Path)
 				}
 			}
 			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
@@ -227,8 +231,8 @@ func TestWebhookBodyLimit(t *testing.T) {
 		if resp.code != 413 {
 			t.Fatalf("%s: status %d", path, resp.code)
 		}
-		if e := resp.errorBody(t); e.Error.Code != codeTooLarge {
-			t.Errorf("code %q", e.Error.Code)
+		if e := resp.errorBody(t); e.Code != httpx.CodeTooLarge {
+			t.Errorf("code %q", e.Code)
 		}
 	}
 }
@@ -241,7 +245,7 @@ func FuzzDecodeFlightStatus(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		fs, err := decodeFlightStatus(body)
 		if err != nil {
-			if _, ok := err.(*invalidError); !ok {
+			if e, ok := err.(*httpx.Error); !ok || e.Code != httpx.CodeInvalid {
 				t.Fatalf("error of type %T: %v", err, err)
 			}
 			return

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/hub"
 	"github.com/zoner-family/zoner/hub/ics"
+	"github.com/zoner-family/zoner/internal/httpx"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -24,7 +25,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if s.writer.Load() == nil {
-		return hub.Errorf(hub.CodeUnavailable, "the hub is starting: applying the event log to its state")
+		return httpx.Errorf(httpx.CodeUnavailable, "the hub is starting: applying the event log to its state")
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil
@@ -87,7 +88,7 @@ type resultsJSON struct {
 func (s *Server) write(w http.ResponseWriter, r *http.Request, setup bool) error {
 	wr := s.writer.Load()
 	if wr == nil {
-		return hub.Errorf(hub.CodeUnavailable, "the hub is starting: applying the event log to its state; retry in a moment")
+		return httpx.Errorf(httpx.CodeUnavailable, "the hub is starting: applying the event log to its state; retry in a moment")
 	}
 	// A body must arrive in reasonable time. (Not a server-wide read
 	// timeout: that would also cut the long-lived event streams.)
@@ -95,9 +96,12 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, setup bool) error
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return hub.Errorf(hub.CodeTooLarge, "request body over "+strconv.Itoa(MaxBodyBytes>>20)+" MiB: send fewer events at a time")
+			return httpx.Errorf(httpx.CodeTooLarge, "request body over "+strconv.Itoa(MaxBodyBytes>>20)+" MiB: send fewer events at a time")
 		}
-		return hub.Errorf(hub.CodeInvalid, "could not read the request body: "+err.Error())
+		if r.Context().Err() != nil {
+			return r.Context().Err() // the client went away
+		}
+		return httpx.Errorf(httpx.CodeInvalid, "the request body was cut short or too slow to arrive; nothing was stored: send it again")
 	}
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	var raws [][]byte
@@ -105,7 +109,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, setup bool) error
 	if batch {
 		var items []json.RawMessage
 		if err := json.Unmarshal(trimmed, &items); err != nil {
-			return &hub.Error{Code: hub.CodeInvalid, Message: "events refused; none were stored", Problems: []hub.Problem{{Index: 0, Code: syncproto.CodeMalformed, Rule: "the body must be one event (a JSON object) or a JSON array of events: " + err.Error()}}}
+			return &httpx.Error{Code: httpx.CodeInvalid, Message: "events refused; none were stored", Problems: []httpx.Problem{{Code: string(syncproto.CodeMalformed), Rule: "the body must be one event (a JSON object) or a JSON array of events: " + err.Error()}}}
 		}
 		for _, it := range items {
 			raws = append(raws, it)
@@ -115,7 +119,8 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, setup bool) error
 	}
 	out, err := wr.Write(r.Context(), raws, setup)
 	if err != nil {
-		return err
+		s.writeError(w, r, err, batch)
+		return nil
 	}
 	if batch {
 		writeJSON(w, http.StatusOK, resultsJSON{Results: out})
@@ -135,9 +140,9 @@ type eventsJSON struct {
 func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 	q := hub.EventQuery{Limit: 100}
 	v := r.URL.Query()
-	var problems []hub.Problem
+	var problems []httpx.Problem
 	bad := func(name, rule string) {
-		problems = append(problems, hub.Problem{Code: syncproto.CodeInvalid, Path: name, Rule: rule})
+		problems = append(problems, httpx.Problem{Code: string(syncproto.CodeInvalid), Path: name, Rule: rule})
 	}
 	if a := v.Get("after"); a != "" {
 		n, err := strconv.ParseUint(a, 10, 64)
@@ -164,7 +169,7 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 		q.Type = syncproto.Type(t)
 	}
 	if len(problems) > 0 {
-		return &hub.Error{Code: hub.CodeInvalid, Message: "bad query", Problems: problems}
+		return &httpx.Error{Code: httpx.CodeInvalid, Message: "bad query", Problems: problems}
 	}
 	evs, err := s.Store.Events(r.Context(), q)
 	if err != nil {
@@ -181,7 +186,7 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 func pathID(r *http.Request, what string) (uuid.UUID, error) {
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
-		return uuid.Nil, hub.Errorf(hub.CodeNotFound, "no "+what+" "+strconv.Quote(r.PathValue("id"))+": ids are UUIDs")
+		return uuid.Nil, httpx.Errorf(httpx.CodeNotFound, "no "+what+" "+strconv.Quote(r.PathValue("id"))+": ids are UUIDs")
 	}
 	return id, nil
 }
@@ -210,7 +215,7 @@ func lookup[T any](r *http.Request, what string, find func(context.Context, uuid
 		return nil, err
 	}
 	if v == nil {
-		return nil, hub.Errorf(hub.CodeNotFound, "no "+what+" "+id.String()+" in this family")
+		return nil, httpx.Errorf(httpx.CodeNotFound, "no "+what+" "+id.String()+" in this family")
 	}
 	return v, nil
 }
@@ -335,7 +340,7 @@ func (s *Server) getToday(w http.ResponseWriter, r *http.Request) error {
 	if v := r.URL.Query().Get("at"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			return &hub.Error{Code: hub.CodeInvalid, Message: "bad query", Problems: []hub.Problem{{Code: syncproto.CodeInvalid, Path: "at", Rule: "must be an RFC 3339 time with a UTC offset, like 2026-12-20T07:30:00Z"}}}
+			return &httpx.Error{Code: httpx.CodeInvalid, Message: "bad query", Problems: []httpx.Problem{{Code: string(syncproto.CodeInvalid), Path: "at", Rule: "must be an RFC 3339 time with a UTC offset, like 2026-12-20T07:30:00Z"}}}
 		}
 		at = t
 	}
@@ -385,7 +390,7 @@ func (s *Server) getSync(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) postRotate(w http.ResponseWriter, r *http.Request) error {
 	if s.Pairing == nil {
-		return hub.Errorf(hub.CodeConflict, "this hub serves only this device (localhost) and needs no pairing token")
+		return httpx.Errorf(httpx.CodeConflict, "this hub serves only this device (localhost) and needs no pairing token")
 	}
 	tok, err := s.Pairing.Rotate()
 	if err != nil {
@@ -405,7 +410,7 @@ const sessionCookieAge = 400 * 24 * time.Hour
 // EventSource cannot set an Authorization header).
 func (s *Server) postSession(w http.ResponseWriter, r *http.Request) error {
 	if s.Pairing == nil {
-		return hub.Errorf(hub.CodeConflict, "this hub serves only this device (localhost) and needs no pairing token")
+		return httpx.Errorf(httpx.CodeConflict, "this hub serves only this device (localhost) and needs no pairing token")
 	}
 	var in struct {
 		Token string `json:"token"`
@@ -415,10 +420,10 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request) error {
 		err = json.Unmarshal(body, &in)
 	}
 	if err != nil {
-		return &hub.Error{Code: hub.CodeInvalid, Message: "bad request", Problems: []hub.Problem{{Code: syncproto.CodeMalformed, Path: "token", Rule: "send {\"token\": \"<the pairing token>\"}"}}}
+		return &httpx.Error{Code: httpx.CodeInvalid, Message: "bad request", Problems: []httpx.Problem{{Code: string(syncproto.CodeMalformed), Path: "token", Rule: "send {\"token\": \"<the pairing token>\"}"}}}
 	}
 	if !s.Pairing.Check(in.Token) {
-		return hub.Errorf(hub.CodeUnauthorized, "that is not this household's pairing token: check it against the one the hub printed (or make a new one with zoner-hub pair)")
+		return httpx.Errorf(httpx.CodeUnauthorized, "that is not this household's pairing token: check it against the one the hub printed (or make a new one with zoner-hub pair)")
 	}
 	http.SetCookie(w, &http.Cookie{Name: "zoner_token", Value: strings.TrimSpace(in.Token), Path: "/",
 		MaxAge: int(sessionCookieAge.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})

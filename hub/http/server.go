@@ -1,18 +1,17 @@
 // Package http serves the hub's API to the household: writes of events,
 // the family's state and plans, a today view, iCalendar feeds, live
-// notices over Server-Sent Events, health and metrics. Errors are JSON
-// with a code and a message that says what to fix; a client's mistake is
-// always a 4xx.
+// notices over Server-Sent Events, health and metrics. Every error is
+// internal/httpx's JSON shape, {"code","message","problems"}, with a
+// message that says what to fix; a client's mistake is always a 4xx, and
+// a dependency's error text is logged, never sent.
 package http
 
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -20,10 +19,34 @@ import (
 
 	"github.com/zoner-family/zoner/hub"
 	"github.com/zoner-family/zoner/internal/httpx"
+	"github.com/zoner-family/zoner/syncproto"
 )
 
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 4 << 20
+
+// Limits are per-client (per IP address) token buckets, one for writes
+// and one for reads; zero rates mean the defaults.
+type Limits struct {
+	WritesPerSecond float64
+	WriteBurst      int
+	ReadsPerSecond  float64
+	ReadBurst       int
+	// MaxClients is how many clients' buckets each limit holds at most
+	// (httpx.DefaultMaxKeys for 0); past that, clients that find no room
+	// share one bucket.
+	MaxClients int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.WritesPerSecond <= 0 {
+		l.WritesPerSecond, l.WriteBurst = 20, 100
+	}
+	if l.ReadsPerSecond <= 0 {
+		l.ReadsPerSecond, l.ReadBurst = 50, 200
+	}
+	return l
+}
 
 //go:embed openapi.json
 var openAPI []byte
@@ -46,10 +69,10 @@ type Server struct {
 	// Static serves everything outside /api (the web UI); nil for none.
 	Static http.Handler
 
-	writer  atomic.Pointer[hub.Writer]
-	syncer  atomic.Pointer[hub.Syncer]
-	limiter *limiter
-	mux     *http.ServeMux
+	writer        atomic.Pointer[hub.Writer]
+	syncer        atomic.Pointer[hub.Syncer]
+	reads, writes *httpx.Limiter
+	mux           *http.ServeMux
 }
 
 // Linked reports the hub's link to the cloud in /api/v1/sync.
@@ -110,7 +133,9 @@ func (s *Server) Handler() http.Handler {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
-	s.limiter = newLimiter(s.Limits)
+	l := s.Limits.withDefaults()
+	s.reads = httpx.NewLimiter(httpx.Rate{PerSecond: l.ReadsPerSecond, Burst: l.ReadBurst}, l.MaxClients, 10*time.Minute)
+	s.writes = httpx.NewLimiter(httpx.Rate{PerSecond: l.WritesPerSecond, Burst: l.WriteBurst}, l.MaxClients, 10*time.Minute)
 	s.mux = http.NewServeMux()
 	for _, r := range s.routes() {
 		s.mux.Handle(r.method+" "+r.pattern, s.wrap(r))
@@ -120,7 +145,7 @@ func (s *Server) Handler() http.Handler {
 		s.Metrics.WritePrometheus(w)
 	})))
 	s.mux.Handle("/api/", s.wrap(route{pattern: "/api/", handler: func(w http.ResponseWriter, r *http.Request) error {
-		return hub.Errorf(hub.CodeNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path+" (see /api/openapi.json)")
+		return httpx.Errorf(httpx.CodeNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path+" (see /api/openapi.json)")
 	}}))
 	if s.Static != nil {
 		s.mux.Handle("/", s.Static)
@@ -145,21 +170,26 @@ func (s *Server) wrap(rt route) http.Handler {
 					panic(v)
 				}
 				s.Logger.Error("handler panic", "route", rt.pattern, "panic", fmt.Sprint(v))
-				s.writeError(w, r, fmt.Errorf("internal error"))
+				s.writeError(w, r, errors.New("handler panic"), false)
 			}
 		}()
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if !s.limiter.allow(clientKey(r), rt.write) {
-			w.Header().Set("Retry-After", "1")
-			s.writeError(w, r, hub.Errorf(hub.CodeRateLimited, "too many requests from this device; wait a second and retry"))
+		lim := s.reads
+		if rt.write {
+			lim = s.writes
+		}
+		if ok, wait := lim.Allow(httpx.ClientIP(r, nil), time.Now()); !ok {
+			secs := httpx.RetryAfterSeconds(wait)
+			s.writeError(w, r, &httpx.Error{Code: httpx.CodeRateLimited, RetryAfter: wait,
+				Message: fmt.Sprintf("too many requests from this device; retry in %d s", secs)}, false)
 			return
 		}
 		if s.Pairing != nil && !rt.open && !s.Pairing.Check(token(r)) {
-			s.writeError(w, r, hub.Errorf(hub.CodeUnauthorized, "this hub serves the local network: send the household pairing token as \"Authorization: Bearer <token>\" (printed by the hub when it was made; rotate with zoner-hub pair)"))
+			s.writeError(w, r, httpx.Errorf(httpx.CodeUnauthorized, "this hub serves the local network: send the household pairing token as \"Authorization: Bearer <token>\" (printed by the hub when it was made; rotate with zoner-hub pair)"), false)
 			return
 		}
 		if err := rt.handler(w, r); err != nil {
-			s.writeError(w, r, err)
+			s.writeError(w, r, err, false)
 		}
 	}))
 }
@@ -174,86 +204,47 @@ func token(r *http.Request) string {
 	return ""
 }
 
-func clientKey(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// statusOf maps error codes to HTTP status codes, in one place.
-func statusOf(code hub.ErrorCode) int {
-	switch code {
-	case hub.CodeInvalid:
-		return http.StatusBadRequest
-	case hub.CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case hub.CodeNotFound:
-		return http.StatusNotFound
-	case hub.CodeConflict, hub.CodeNoFamily:
-		return http.StatusConflict
-	case hub.CodeUnauthorized:
-		return http.StatusUnauthorized
-	case hub.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case hub.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-type problemJSON struct {
-	hub.Problem
-	Text string `json:"text"`
-}
-
-type errorJSON struct {
-	Error struct {
-		Code     hub.ErrorCode `json:"code"`
-		Message  string        `json:"message"`
-		Problems []problemJSON `json:"problems,omitempty"`
-	} `json:"error"`
-}
-
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var body errorJSON
-	var he *hub.Error
-	switch {
-	case errors.As(err, &he):
-		body.Error.Code, body.Error.Message = he.Code, he.Message
-		for _, p := range he.Problems {
-			body.Error.Problems = append(body.Error.Problems, problemJSON{Problem: p, Text: p.Text()})
+// writeError answers with err in the one error shape. An *httpx.Error
+// goes out as it is; a *hub.Error is mapped through the status table,
+// its problems numbered by event when the request was a batch, and its
+// cause logged; any other error is logged and answered with a fixed
+// message, its text never sent.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, batch bool) {
+	var out *httpx.Error
+	if he, ok := errors.AsType[*httpx.Error](err); ok {
+		out = he
+	} else if he, ok := errors.AsType[*hub.Error](err); ok {
+		if he.Err != nil {
+			s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", he.Code, "err", he.Err)
 		}
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		out = apiError(he, batch)
+	} else if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away
-	default:
+	} else {
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		body.Error.Code, body.Error.Message = "internal", "the hub failed to answer; the error is in its log"
+		out = httpx.Errorf(httpx.CodeInternal, "the hub failed to answer; the error is in its log")
 	}
-	if body.Error.Code == hub.CodeInvalid && allTooLarge(he.Problems) {
-		body.Error.Code = hub.CodeTooLarge
-	}
-	status := statusOf(body.Error.Code)
-	writeJSON(w, status, body)
+	httpx.WriteError(w, out)
 }
 
-func allTooLarge(ps []hub.Problem) bool {
-	for _, p := range ps {
-		if p.Code != "too_large" {
-			return false
+// apiError is he on the wire. Problems carry their event's index only in
+// answer to a batch. A refusal whose every problem is an event over the
+// size limit is too_large.
+func apiError(he *hub.Error, batch bool) *httpx.Error {
+	out := &httpx.Error{Code: httpx.Code(he.Code), Message: he.Message}
+	allTooLarge := len(he.Problems) > 0
+	for _, p := range he.Problems {
+		q := httpx.Problem{Code: string(p.Code), Path: p.Path, Rule: p.Rule}
+		if batch {
+			q.Index = httpx.At(p.Index)
 		}
+		out.Problems = append(out.Problems, q)
+		allTooLarge = allTooLarge && p.Code == syncproto.CodeTooLarge
 	}
-	return len(ps) > 0
+	if out.Code == httpx.CodeInvalid && allTooLarge {
+		out.Code = httpx.CodeTooLarge
+	}
+	return out
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, `{"error":{"code":"internal","message":"encode response"}}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpx.WriteJSON(w, status, v) }

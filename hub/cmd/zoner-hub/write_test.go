@@ -69,12 +69,10 @@ func TestWriteErrorsGolden(t *testing.T) {
 				t.Errorf("status %d, want a 4xx", code)
 			}
 			var e struct {
-				Error struct {
-					Code    string `json:"code"`
-					Message string `json:"message"`
-				} `json:"error"`
+				Code    string `json:"code"`
+				Message string `json:"message"`
 			}
-			if err := json.Unmarshal(got, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+			if err := json.Unmarshal(got, &e); err != nil || e.Code == "" || e.Message == "" {
 				t.Errorf("answer is not an error with a code and message: %s", got)
 			}
 			out := []byte(fmt.Sprintf("%d %s\n%s", code, http.StatusText(code), got))

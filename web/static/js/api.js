@@ -2,20 +2,31 @@
 // answered and said no (ApiError, with its code and problems), or the hub
 // could not be reached (Unreachable).
 
-/** The hub answered with an error. */
+/**
+ * One problem of a refused request in a line: "invalid data.end: must be
+ * after data.start", with the event's number in a batch ("event 2: …").
+ * @param {{index?: number, code: string, path?: string, rule: string, text?: string}} p
+ */
+export function problemText(p) {
+  if (p.text) return p.text; // kept in the outbox by an older version
+  const where = p.index === undefined ? '' : `event ${p.index + 1}: `;
+  return `${where}${p.code} ${p.path ? `${p.path}: ` : ''}${p.rule}`;
+}
+
+/** The hub answered with an error: {code, message, problems}. */
 export class ApiError extends Error {
   constructor(status, body) {
-    const e = body?.error || {};
+    const e = body && typeof body === 'object' ? body : {};
     super(e.message || `the hub answered ${status}`);
     this.status = status;
     this.code = e.code || 'internal';
-    /** @type {{index: number, code: string, path: string, rule: string, text: string}[]} */
+    /** @type {{index?: number, code: string, path?: string, rule: string}[]} */
     this.problems = e.problems || [];
   }
 
   /** The message with every problem, for a person to read. */
   get detail() {
-    return [this.message, ...this.problems.map((p) => p.text || `${p.path}: ${p.rule}`)].join('\n');
+    return [this.message, ...this.problems.map(problemText)].join('\n');
   }
 }
 

@@ -2,6 +2,7 @@
 // calendars and reminders.
 
 import { h, fill, toast } from '../dom.js';
+import { problemText } from '../api.js';
 import * as outbox from '../outbox.js';
 import * as reminders from '../reminders.js';
 import { state } from '../store.js';
@@ -29,7 +30,7 @@ export async function syncView(root) {
       h('ul', { class: 'plain stack' }, refused.map((e) => h('li', { class: 'stack' },
         h('b', {}, e.label),
         h('p', { class: 'error' }, e.refused.message),
-        e.refused.problems?.length ? h('ul', {}, e.refused.problems.map((p) => h('li', {}, p.text || `${p.path}: ${p.rule}`))) : null,
+        e.refused.problems?.length ? h('ul', {}, e.refused.problems.map((p) => h('li', {}, problemText(p)))) : null,
         h('button', { type: 'button', class: 'ghost danger', onclick: async () => { await outbox.discard(e.seq); syncView(root); } }, 'Discard'))))) : null,
     h('section', { class: 'card stack', 'aria-labelledby': 'hub-h' },
       h('h2', { id: 'hub-h' }, 'This hub'),
