@@ -91,6 +91,16 @@ type Fact struct {
 	Type     syncproto.Type
 }
 
+// LoggedFact is a logged sleep, meal or light exposure that counts, as the
+// family fold decided: its event, and for a correction the event it
+// replaced (so that a screen can show what undoing the correction brings
+// back).
+type LoggedFact struct {
+	Seq      uint64          `json:"seq"`
+	Event    json.RawMessage `json:"event"`
+	Replaces json.RawMessage `json:"replaces,omitempty"`
+}
+
 // StoredPlan is one traveller's plan for one trip as last computed.
 type StoredPlan struct {
 	TripID     uuid.UUID `json:"trip_id"`
@@ -189,6 +199,10 @@ type Store interface {
 	// DeletePlans drops the plans of trips or members that are gone.
 	DeletePlans(ctx context.Context, trip uuid.UUID, member uuid.UUID) error
 	Plans(ctx context.Context, trip uuid.UUID, member uuid.UUID) ([]StoredPlan, error)
+
+	// Logged lists a member's logged facts that count and began at or
+	// after since, newest first.
+	Logged(ctx context.Context, member uuid.UUID, since time.Time) ([]LoggedFact, error)
 
 	// Advice is a member's newest advice from the cloud, nil for none.
 	Advice(ctx context.Context, member uuid.UUID) (*family.Advice, error)

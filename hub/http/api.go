@@ -241,6 +241,33 @@ func (s *Server) getMemberPlans(w http.ResponseWriter, r *http.Request) error {
 	return s.writePlans(w, r, uuid.Nil, m.ID)
 }
 
+type logJSON struct {
+	Facts []hub.LoggedFact `json:"facts"`
+}
+
+// getMemberLog answers with a member's logged facts that count, newest
+// first: those of the last days (3 by default, at most 60).
+func (s *Server) getMemberLog(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.member(r)
+	if err != nil {
+		return err
+	}
+	days := 3
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 60 {
+			return &httpx.Error{Code: httpx.CodeInvalid, Message: "bad query", Problems: []httpx.Problem{{Code: string(syncproto.CodeInvalid), Path: "days", Rule: "must be a whole number of days from 1 to 60"}}}
+		}
+		days = n
+	}
+	facts, err := s.Store.Logged(r.Context(), m.ID, s.Now().Add(-time.Duration(days)*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, logJSON{Facts: facts})
+	return nil
+}
+
 // writePlans answers with the stored plans of a trip, a member, or both.
 func (s *Server) writePlans(w http.ResponseWriter, r *http.Request, trip, member uuid.UUID) error {
 	ps, err := s.Store.Plans(r.Context(), trip, member)

@@ -101,6 +101,7 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/members", handler: s.getMembers},
 		{method: "GET", pattern: "/api/v1/members/{id}", handler: s.getMember},
 		{method: "GET", pattern: "/api/v1/members/{id}/plans", handler: s.getMemberPlans},
+		{method: "GET", pattern: "/api/v1/members/{id}/log", handler: s.getMemberLog},
 		{method: "GET", pattern: "/api/v1/members/{id}/calendar.ics", handler: s.getCalendar},
 		{method: "GET", pattern: "/api/v1/trips", handler: s.getTrips},
 		{method: "GET", pattern: "/api/v1/trips/{id}", handler: s.getTrip},

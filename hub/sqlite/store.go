@@ -432,3 +432,31 @@ func (s *Store) Advice(ctx context.Context, member uuid.UUID) (*family.Advice, e
 // NewsHLC is the greatest stamp of the applied events other than the
 // cloud's advice: the newest news the hub's plans can reflect.
 func (s *Store) NewsHLC(ctx context.Context) (syncproto.HLC, error) { return newsHLC(ctx, s.db) }
+
+// Logged lists a member's logged facts that count and began at or after
+// since, newest first, each with the event it corrects, if any.
+func (s *Store) Logged(ctx context.Context, member uuid.UUID, since time.Time) ([]hub.LoggedFact, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT e.seq, e.raw, coalesce(r.raw, x'') FROM facts f
+		JOIN events e ON e.id = f.id
+		LEFT JOIN events r ON r.id = f.supersedes
+		WHERE f.member_id = ? AND f.counts = 1 AND f.start_ms >= ?
+		ORDER BY f.start_ms DESC, f.id DESC`, member.String(), since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("read logged facts: %w", err)
+	}
+	defer rows.Close()
+	out := []hub.LoggedFact{}
+	for rows.Next() {
+		var f hub.LoggedFact
+		var raw, replaces []byte
+		if err := rows.Scan(&f.Seq, &raw, &replaces); err != nil {
+			return nil, fmt.Errorf("read logged facts: %w", err)
+		}
+		f.Event = raw
+		if len(replaces) > 0 {
+			f.Replaces = replaces
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}

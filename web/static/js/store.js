@@ -15,8 +15,8 @@ export const state = {
   sync: null,
   /** trip id → stored plans */
   plans: new Map(),
-  /** member id → that member's events (newest last) */
-  events: new Map(),
+  /** member id → that member's log as the hub folded it (newest first) */
+  logs: new Map(),
   /** whether the hub answered the last request */
   reachable: true,
   /** when the data shown was saved, if it came from the offline copy */
@@ -94,21 +94,18 @@ export async function loadPlans(tripId) {
 }
 
 /** Loads every event of a member (for the log and its undo). */
-export async function loadEvents(memberId) {
-  const all = [];
-  let after = 0;
+/**
+ * Loads a member's log as the hub folded it: the entries that count from
+ * the last few days, newest first, each correction with what it replaced.
+ */
+export async function loadLog(memberId) {
   try {
-    for (;;) {
-      const page = await api(`/api/v1/events?member=${memberId}&after=${after}&limit=1000`);
-      all.push(...page.events);
-      if (page.events.length < 1000) break;
-      after = page.next;
-    }
-    state.events.set(memberId, all);
+    const page = await api(`/api/v1/members/${memberId}/log?days=4`);
+    state.logs.set(memberId, page.facts);
   } catch (err) {
     if (!note(err)) throw err;
   }
-  return state.events.get(memberId) || [];
+  return state.logs.get(memberId) || [];
 }
 
 let source = null;
@@ -125,7 +122,7 @@ export function live() {
     clearTimeout(pending);
     pending = setTimeout(async () => {
       await load().catch(() => {});
-      for (const id of state.events.keys()) await loadEvents(id).catch(() => {});
+      for (const id of state.logs.keys()) await loadLog(id).catch(() => {});
       emit();
     }, 150);
   };

@@ -5,7 +5,7 @@
 import { envelope, ageBand, isLittle } from '../events.js';
 import { h, fill, toast, field } from '../dom.js';
 import * as outbox from '../outbox.js';
-import { loadEvents, state } from '../store.js';
+import { loadLog, state } from '../store.js';
 import { clock, dayClock, deviceZone, duration, place, rfc3339, toMs, wall, zoned } from '../time.js';
 
 const FACTS = new Set(['sleep', 'meal', 'light_exposure']);
@@ -13,19 +13,30 @@ const MEALS = { breakfast: 'Breakfast', lunch: 'Lunch', dinner: 'Dinner', snack:
 const LEVEL = { outdoor_daylight: 'Outside in daylight', bright_indoor: 'Bright light', indoor: 'Indoor light', dim: 'Dim light', dark: 'Dark' };
 
 /**
- * The member's facts as they stand: corrections applied, undone ones
- * gone; those still in the outbox marked pending.
+ * The member's log as the hub folded it (newest first), with what waits in
+ * the outbox laid over it, marked pending: a new entry shows, a correction
+ * or retraction hides what it replaces, and retracting a correction brings
+ * back what it corrected, as the hub will once it has them.
  */
 export function facts(stored, pending) {
-  const all = [];
-  for (const s of stored) all.push({ env: s.event, pending: null });
-  for (const p of pending) all.push(p);
-  const replaced = new Set();
-  for (const { env } of all) {
-    if (env.data?.supersedes) replaced.add(env.data.supersedes);
-    if (env.type === 'log.retracted') replaced.add(env.data.event_id);
+  const all = stored.map((s) => ({ env: s.event, replaces: s.replaces || null, pending: null }));
+  const find = (id) => all.find((x) => x.env.id === id);
+  const gone = new Set();
+  for (const { env, pending: p } of pending) {
+    if (env.type === 'log.retracted') {
+      const was = find(env.data.event_id);
+      gone.add(env.data.event_id);
+      if (was?.replaces) {
+        gone.delete(was.replaces.id);
+        if (!find(was.replaces.id)) all.push({ env: was.replaces, replaces: null, pending: p });
+      }
+    } else if (FACTS.has(env.type)) {
+      const target = env.data?.supersedes ? find(env.data.supersedes) : null;
+      if (env.data?.supersedes) gone.add(env.data.supersedes);
+      all.push({ env, replaces: target ? target.env : null, pending: p });
+    }
   }
-  return all.filter(({ env }) => FACTS.has(env.type) && !replaced.has(env.id))
+  return all.filter(({ env }) => FACTS.has(env.type) && !gone.has(env.id))
     .sort((a, b) => toMs(b.env.start) - toMs(a.env.start));
 }
 
@@ -57,12 +68,11 @@ export async function logView(root, memberId) {
   }
   const m = members.find((x) => x.id === memberId) || members[0];
   const name = m.data.display_name;
-  const stored = state.events.get(m.id) || (await loadEvents(m.id));
+  const stored = state.logs.get(m.id) || (await loadLog(m.id));
   const waiting = await outbox.list();
   const pending = [];
   for (const e of waiting) for (const env of e.events) if (env.member_id === m.id) pending.push({ env, pending: e });
   const list = facts(stored, pending);
-  const byId = new Map([...stored.map((x) => [x.id, x.event]), ...pending.map((p) => [p.env.id, p.env])]);
   const fam = state.family.id;
 
   const send = async (env, label) => {
@@ -71,22 +81,15 @@ export async function logView(root, memberId) {
     toast(`${name}: ${label}`, { label: 'Undo', run: () => undo({ env, pending: entry || null }) });
   };
   // Undo steps back one tap: an entry still on the phone is taken back;
-  // an "awake" that closed a sleep re-opens it (a correction back to
-  // "still asleep"); anything else is retracted.
-  const undo = async ({ env, pending: p }) => {
+  // anything else is retracted, which for a correction (an edit, or an
+  // "awake" that closed a sleep) brings back what it corrected.
+  const undo = async ({ env, replaces, pending: p }) => {
     if (p && (await outbox.take(p.seq))) {
       toast(`Undone: ${describe(env)}`);
       return;
     }
-    const closed = env.type === 'sleep' && env.end && byId.get(env.data.supersedes);
-    if (closed && !closed.end && toMs(closed.start) === toMs(env.start)) {
-      const reopen = envelope({ family: fam, type: 'sleep', member: m.id, start: toMs(env.start), tz: env.tz, data: { nap: env.data.nap || undefined, supersedes: env.id } });
-      await outbox.add('/api/v1/events', [reopen], `${name}: ${env.data.nap ? 'napping' : 'asleep'} again`);
-      toast(`Undone: ${name} is ${env.data.nap ? 'napping' : 'asleep'} again`);
-      return;
-    }
     await outbox.add('/api/v1/events', [envelope({ family: fam, type: 'log.retracted', member: m.id, data: { event_id: env.id } })], `${name}: undo ${describe(env)}`);
-    toast(`Undone: ${describe(env)}`);
+    toast(replaces ? `Undone: back to ${describe(replaces)}` : `Undone: ${describe(env)}`);
   };
   const fact = (type, data, start, end) => envelope({ family: fam, type, member: m.id, start, end, data });
   // A tap logs once: a second tap on the same button within a moment (a
