@@ -27,7 +27,7 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 	if err != nil {
 		return changes, err
 	}
-	fold := &txFold{ctx: ctx, q: tx}
+	fold := &txFold{ctx: ctx, q: tx, tx: tx}
 	news, err := newsHLC(ctx, tx)
 	if err != nil {
 		return changes, err
@@ -118,7 +118,7 @@ func (s *Store) applyOne(ctx context.Context, tx *sql.Tx, ev hub.Event, fold *tx
 	if h.MemberID != uuid.Nil {
 		member = h.MemberID.String()
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO events (seq, id, type, member_id, hlc, v, status, reason, raw)
+	res, err := fold.exec(`INSERT INTO events (seq, id, type, member_id, hlc, v, status, reason, raw)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		ev.Seq, id, string(h.Type), member, hlc, h.V, string(status), reason, ev.Raw)
 	if err != nil {

@@ -21,7 +21,67 @@ type txFold struct {
 	q    dbtx
 	home *family.Household // cached for the batch; nil before setup
 	read bool
+	// tx, when set, prepares each statement once for the transaction
+	// (a batch folds hundreds of events with the same dozen statements).
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
 }
+
+func (t *txFold) stmt(query string) (*sql.Stmt, error) {
+	if st := t.stmts[query]; st != nil {
+		return st, nil
+	}
+	st, err := t.tx.PrepareContext(t.ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[query] = st
+	return st, nil
+}
+
+func (t *txFold) exec(query string, args ...any) (sql.Result, error) {
+	if t.tx == nil {
+		return t.q.ExecContext(t.ctx, query, args...)
+	}
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(t.ctx, args...)
+}
+
+func (t *txFold) query(query string, args ...any) (*sql.Rows, error) {
+	if t.tx == nil {
+		return t.q.QueryContext(t.ctx, query, args...)
+	}
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(t.ctx, args...)
+}
+
+// row is QueryRow through the statement cache; a failed prepare shows as
+// the row's error.
+func (t *txFold) row(query string, args ...any) scanner {
+	if t.tx == nil {
+		return t.q.QueryRowContext(t.ctx, query, args...)
+	}
+	st, err := t.stmt(query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(t.ctx, args...)
+}
+
+type scanner interface{ Scan(...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // dbtx is what both *sql.DB and *sql.Tx offer.
 type dbtx interface {
@@ -50,7 +110,7 @@ func (t *txFold) Household() (*family.Household, error) {
 	}
 	var h family.Household
 	var id, hlc, event string
-	err := t.q.QueryRowContext(t.ctx, "SELECT id, name, home_tz, hlc, event_id FROM family").Scan(&id, &h.Name, &h.HomeTZ, &hlc, &event)
+	err := t.row("SELECT id, name, home_tz, hlc, event_id FROM family").Scan(&id, &h.Name, &h.HomeTZ, &hlc, &event)
 	if errors.Is(err, sql.ErrNoRows) {
 		t.read = true
 		return nil, nil
@@ -69,10 +129,10 @@ func (t *txFold) Household() (*family.Household, error) {
 }
 
 func (t *txFold) PutHousehold(h family.Household) error {
-	if _, err := t.q.ExecContext(t.ctx, "DELETE FROM family"); err != nil {
+	if _, err := t.exec("DELETE FROM family"); err != nil {
 		return err
 	}
-	_, err := t.q.ExecContext(t.ctx, "INSERT INTO family (id, name, home_tz, hlc, event_id) VALUES (?, ?, ?, ?, ?)",
+	_, err := t.exec("INSERT INTO family (id, name, home_tz, hlc, event_id) VALUES (?, ?, ?, ?, ?)",
 		h.ID.String(), h.Name, h.HomeTZ, h.Stamp.HLC.String(), h.Stamp.ID.String())
 	if err == nil {
 		t.home, t.read = &h, true
@@ -84,7 +144,7 @@ func (t *txFold) Member(id uuid.UUID) (*family.Member, error) {
 	var data sql.NullString
 	var hlc, event string
 	m := family.Member{ID: id}
-	err := t.q.QueryRowContext(t.ctx, "SELECT data, hlc, event_id, removed FROM members WHERE id = ?", id.String()).Scan(&data, &hlc, &event, &m.Removed)
+	err := t.row("SELECT data, hlc, event_id, removed FROM members WHERE id = ?", id.String()).Scan(&data, &hlc, &event, &m.Removed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -119,7 +179,7 @@ func (t *txFold) PutMember(m family.Member) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.q.ExecContext(t.ctx, `INSERT INTO members (id, data, hlc, event_id, removed) VALUES (?, ?, ?, ?, ?)
+	_, err = t.exec(`INSERT INTO members (id, data, hlc, event_id, removed) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET data = excluded.data, hlc = excluded.hlc, event_id = excluded.event_id, removed = excluded.removed`,
 		m.ID.String(), data, m.Stamp.HLC.String(), m.Stamp.ID.String(), m.Removed)
 	return err
@@ -129,7 +189,7 @@ func (t *txFold) Trip(id uuid.UUID) (*family.Trip, error) {
 	var data sql.NullString
 	var hlc, event string
 	tr := family.Trip{ID: id}
-	err := t.q.QueryRowContext(t.ctx, "SELECT data, hlc, event_id, removed FROM trips WHERE id = ?", id.String()).Scan(&data, &hlc, &event, &tr.Removed)
+	err := t.row("SELECT data, hlc, event_id, removed FROM trips WHERE id = ?", id.String()).Scan(&data, &hlc, &event, &tr.Removed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -154,19 +214,19 @@ func (t *txFold) PutTrip(tr family.Trip) error {
 		return err
 	}
 	id := tr.ID.String()
-	if _, err := t.q.ExecContext(t.ctx, `INSERT INTO trips (id, data, hlc, event_id, removed) VALUES (?, ?, ?, ?, ?)
+	if _, err := t.exec(`INSERT INTO trips (id, data, hlc, event_id, removed) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET data = excluded.data, hlc = excluded.hlc, event_id = excluded.event_id, removed = excluded.removed`,
 		id, data, tr.Stamp.HLC.String(), tr.Stamp.ID.String(), tr.Removed); err != nil {
 		return err
 	}
-	if _, err := t.q.ExecContext(t.ctx, "DELETE FROM trip_travellers WHERE trip_id = ?", id); err != nil {
+	if _, err := t.exec("DELETE FROM trip_travellers WHERE trip_id = ?", id); err != nil {
 		return err
 	}
 	if tr.Data == nil {
 		return nil
 	}
 	for _, m := range tr.Data.Travellers {
-		if _, err := t.q.ExecContext(t.ctx, "INSERT OR IGNORE INTO trip_travellers (trip_id, member_id) VALUES (?, ?)", id, m.String()); err != nil {
+		if _, err := t.exec("INSERT OR IGNORE INTO trip_travellers (trip_id, member_id) VALUES (?, ?)", id, m.String()); err != nil {
 			return err
 		}
 	}
@@ -178,14 +238,14 @@ func (t *txFold) AddFlightUpdate(u family.FlightUpdate) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.q.ExecContext(t.ctx, "INSERT OR IGNORE INTO flight_updates (event_id, trip_id, hlc, origin, data) VALUES (?, ?, ?, ?, ?)",
+	_, err = t.exec("INSERT OR IGNORE INTO flight_updates (event_id, trip_id, hlc, origin, data) VALUES (?, ?, ?, ?, ?)",
 		u.Stamp.ID.String(), u.Trip.String(), u.Stamp.HLC.String(), u.Origin, string(data))
 	return err
 }
 
 const factColumns = "id, member_id, type, hlc, tz, kind, start_ms, end_ms, lux, coalesce(supersedes, ''), counts"
 
-func scanFact(sc interface{ Scan(...any) error }) (family.Fact, error) {
+func scanFact(sc scanner) (family.Fact, error) {
 	var f family.Fact
 	var id, member, typ, hlc, sup string
 	var start int64
@@ -215,7 +275,7 @@ func scanFact(sc interface{ Scan(...any) error }) (family.Fact, error) {
 }
 
 func (t *txFold) Fact(id uuid.UUID) (*family.Fact, error) {
-	f, err := scanFact(t.q.QueryRowContext(t.ctx, "SELECT "+factColumns+" FROM facts WHERE id = ?", id.String()))
+	f, err := scanFact(t.row("SELECT "+factColumns+" FROM facts WHERE id = ?", id.String()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -233,7 +293,7 @@ func (t *txFold) PutFact(f family.Fact) error {
 	if f.Supersedes != uuid.Nil {
 		sup = f.Supersedes.String()
 	}
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO facts (id, member_id, type, hlc, tz, kind, start_ms, end_ms, lux, supersedes, counts)
+	_, err := t.exec(`INSERT INTO facts (id, member_id, type, hlc, tz, kind, start_ms, end_ms, lux, supersedes, counts)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET counts = excluded.counts`,
 		f.ID.String(), f.Member.String(), string(f.Type), f.Stamp.HLC.String(), f.TZ, string(f.Log.Kind),
 		f.Log.Start.UnixMilli(), end, f.Log.Lux, sup, f.Counts)
@@ -241,7 +301,7 @@ func (t *txFold) PutFact(f family.Fact) error {
 }
 
 func (t *txFold) Corrections(target uuid.UUID) ([]family.Fact, error) {
-	rows, err := t.q.QueryContext(t.ctx, "SELECT "+factColumns+" FROM facts WHERE supersedes = ?", target.String())
+	rows, err := t.query("SELECT "+factColumns+" FROM facts WHERE supersedes = ?", target.String())
 	if err != nil {
 		return nil, fmt.Errorf("read corrections: %w", err)
 	}
@@ -258,13 +318,13 @@ func (t *txFold) Corrections(target uuid.UUID) ([]family.Fact, error) {
 }
 
 func (t *txFold) AddRetraction(r family.Retraction) error {
-	_, err := t.q.ExecContext(t.ctx, "INSERT OR IGNORE INTO retractions (event_id, member_id, target) VALUES (?, ?, ?)",
+	_, err := t.exec("INSERT OR IGNORE INTO retractions (event_id, member_id, target) VALUES (?, ?, ?)",
 		r.ID.String(), r.Member.String(), r.Target.String())
 	return err
 }
 
 func (t *txFold) Retractions(target uuid.UUID) ([]family.Retraction, error) {
-	rows, err := t.q.QueryContext(t.ctx, "SELECT event_id, member_id FROM retractions WHERE target = ?", target.String())
+	rows, err := t.query("SELECT event_id, member_id FROM retractions WHERE target = ?", target.String())
 	if err != nil {
 		return nil, fmt.Errorf("read retractions: %w", err)
 	}
@@ -290,7 +350,7 @@ func (t *txFold) Retractions(target uuid.UUID) ([]family.Retraction, error) {
 // AddAdvice keeps only a member's newest advice.
 func (t *txFold) AddAdvice(a family.Advice) error {
 	var hlc, event string
-	err := t.q.QueryRowContext(t.ctx, "SELECT hlc, event_id FROM advice WHERE member_id = ?", a.Member.String()).Scan(&hlc, &event)
+	err := t.row("SELECT hlc, event_id FROM advice WHERE member_id = ?", a.Member.String()).Scan(&hlc, &event)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -312,7 +372,7 @@ func (t *txFold) AddAdvice(a family.Advice) error {
 	if a.Data.TripID != uuid.Nil {
 		trip = a.Data.TripID.String()
 	}
-	_, err = t.q.ExecContext(t.ctx, `INSERT INTO advice (member_id, hlc, event_id, trip_id, based_on, start_ms, tz, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = t.exec(`INSERT INTO advice (member_id, hlc, event_id, trip_id, based_on, start_ms, tz, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (member_id) DO UPDATE SET hlc = excluded.hlc, event_id = excluded.event_id, trip_id = excluded.trip_id,
 		based_on = excluded.based_on, start_ms = excluded.start_ms, tz = excluded.tz, data = excluded.data`,
 		a.Member.String(), a.Stamp.HLC.String(), a.Stamp.ID.String(), trip, a.Data.BasedOn.String(), a.Start.UnixMilli(), a.TZ, string(data))

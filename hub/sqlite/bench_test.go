@@ -1,0 +1,71 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/hub"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// BenchmarkApply folds a family's log in batches of 500, as a rebuild
+// does: a family, two members, and logged facts of which every tenth
+// corrects the one before and every twentieth is retracted.
+func BenchmarkApply(b *testing.B) {
+	g := &gen{tb: b, family: syncproto.NewID(), wall: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	ada, kemi := syncproto.NewID(), syncproto.NewID()
+	person := func(name string) *syncproto.MemberUpserted {
+		return &syncproto.MemberUpserted{DisplayName: name, AgeBand: syncproto.AgeAdult, HomeTZ: "Europe/London",
+			SleepTime: syncproto.ClockAt(23, 0), WakeTime: syncproto.ClockAt(7, 0)}
+	}
+	day := time.Date(2026, 12, 21, 0, 0, 0, 0, time.UTC)
+	events := []hub.Event{
+		g.event(uuid.Nil, 0, day, time.Time{}, &syncproto.FamilyUpserted{Name: "The Okafors", HomeTZ: "Europe/London"}),
+		g.event(ada, 1, day, time.Time{}, person("Ada")),
+		g.event(kemi, 2, day, time.Time{}, person("Kemi")),
+	}
+	var last hub.Event
+	for i := range 5000 {
+		m := ada
+		if i%2 == 1 {
+			m = kemi
+		}
+		start := day.Add(time.Duration(i) * 30 * time.Minute)
+		var data syncproto.Payload = &syncproto.Meal{Kind: syncproto.MealSnack}
+		switch {
+		case i%20 == 19:
+			data = &syncproto.LogRetracted{EventID: last.Header.ID}
+			m = last.Header.MemberID
+		case i%10 == 9:
+			data = &syncproto.Meal{Kind: syncproto.MealLunch, Supersedes: last.Header.ID}
+			m = last.Header.MemberID
+		}
+		end := start.Add(20 * time.Minute)
+		if _, ok := data.(*syncproto.LogRetracted); ok {
+			end = time.Time{}
+		}
+		e := g.event(m, 3+i, start, end, data)
+		if _, ok := data.(*syncproto.Meal); ok {
+			last = e
+		}
+		events = append(events, e)
+	}
+	for i := range events {
+		events[i].Seq = uint64(i + 1)
+	}
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		s := mustOpen(b, filepath.Join(b.TempDir(), "hub.db"))
+		b.StartTimer()
+		for i := 0; i < len(events); i += 500 {
+			if _, err := s.Apply(context.Background(), events[i:min(i+500, len(events))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(events)), "µs/event")
+}
