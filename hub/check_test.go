@@ -13,15 +13,13 @@ import (
 // removed, a live trip and a removed one, and one logged fact of each of
 // the live members.
 type world struct {
-	f                  *testFamily
-	ada, bo, gone      uuid.UUID
-	trip, oldTrip      uuid.UUID
-	adaSleep, boMeal   uuid.UUID
-	knownID            uuid.UUID // an event already in the log
-	setUp              bool      // the family exists
-	linked             uuid.UUID
-	store              *memStore
-	adaHLC, trippedHLC string
+	f                *testFamily
+	ada, bo, gone    uuid.UUID
+	trip, oldTrip    uuid.UUID
+	adaSleep, boMeal uuid.UUID
+	knownID          uuid.UUID // an event already in the log
+	setUp            bool      // the family exists
+	store            *memStore
 }
 
 func newWorld(t *testing.T, setUp bool) *world {
