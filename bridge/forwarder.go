@@ -5,11 +5,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math/rand/v2"
+
 	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/zoner-family/zoner/internal/retry"
 )
 
 // Forwarder moves events from a Source to a Sink: several workers, each
@@ -73,7 +74,7 @@ func (f *Forwarder) work(ctx context.Context) {
 		if len(ds) == 0 {
 			if err != nil {
 				failures++
-				sleep(ctx, f.backoff(failures))
+				retry.Sleep(ctx, f.backoff(failures))
 			}
 			continue
 		}
@@ -90,7 +91,7 @@ func (f *Forwarder) work(ctx context.Context) {
 			failures = 0
 		} else {
 			failures++
-			sleep(ctx, f.backoff(failures))
+			retry.Sleep(ctx, f.backoff(failures))
 		}
 	}
 }
@@ -168,17 +169,7 @@ func (f *Forwarder) backoff(n int) time.Duration {
 	if limit <= 0 {
 		limit = 10 * time.Second
 	}
-	d := min(100*time.Millisecond<<min(n-1, 10), limit)
-	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+	return retry.Policy{Initial: 100 * time.Millisecond, Max: limit, Jitter: true}.Delay(n)
 }
 
 // Metrics are the bridge's Prometheus metrics, in a set it owns. A nil

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
+
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/internal/retry"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -48,7 +49,7 @@ func (in *Ingest) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			in.Logger.Warn("ingest: poll", "err", err)
-			if !sleep(ctx, time.Second) {
+			if !retry.Sleep(ctx, time.Second) {
 				return nil
 			}
 			continue
@@ -146,7 +147,8 @@ func (in *Ingest) write(ctx context.Context, rows []Row, limit time.Duration) *a
 	return a
 }
 
-// retry runs op until it succeeds or ctx ends, backing off with jitter.
+// retry runs op until it succeeds or ctx ends, backing off with jitter
+// from MinBackoff to MaxBackoff.
 func (in *Ingest) retry(ctx context.Context, what string, op func() error) error {
 	lo, hi := in.MinBackoff, in.MaxBackoff
 	if lo <= 0 {
@@ -155,42 +157,28 @@ func (in *Ingest) retry(ctx context.Context, what string, op func() error) error
 	if hi <= 0 {
 		hi = 30 * time.Second
 	}
-	wait := lo
-	for attempt := 1; ; attempt++ {
-		err := op()
-		if err == nil {
-			if attempt > 1 {
-				in.Logger.Info("ingest: "+what+" succeeded again", "attempts", attempt)
-				in.waiting(0)
-			}
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		in.waiting(1)
-		in.Logger.Warn("ingest: "+what+" failed; retrying", "attempt", attempt, "wait", wait, "err", err)
-		if !sleep(ctx, wait/2+rand.N(wait/2+1)) {
-			return ctx.Err()
-		}
-		wait = min(wait*2, hi)
+	attempts := 0
+	err := retry.Do(ctx, retry.Policy{Initial: lo, Max: hi, Jitter: true,
+		OnRetry: func(attempt int, err error, wait time.Duration) {
+			in.waiting(1)
+			in.Logger.Warn("ingest: "+what+" failed; retrying", "attempt", attempt, "wait", wait, "err", err)
+		}}, func(context.Context) error {
+		attempts++
+		return op()
+	})
+	if err == nil && attempts > 1 {
+		in.Logger.Info("ingest: "+what+" succeeded again", "attempts", attempts)
+		in.waiting(0)
 	}
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 func (in *Ingest) waiting(v float64) {
 	if in.Metrics != nil {
 		in.Metrics.waiting.Set(v)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 

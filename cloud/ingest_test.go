@@ -3,6 +3,7 @@ package cloud_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/zoner-family/zoner/cloud/cloudtest"
 	"github.com/zoner-family/zoner/cloud/memcache"
 	"github.com/zoner-family/zoner/cloud/warehouse/sqlite"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -65,16 +67,20 @@ func (d *deadLetters) DeadLetter(_ context.Context, _ cloud.Record, reason strin
 	return nil
 }
 
-// flaky fails MergeEvents while down is set.
+// flaky fails MergeEvents while down is set, and counts the refusals.
 type flaky struct {
 	cloud.Warehouse
-	mu   sync.Mutex
-	down bool
+	mu      sync.Mutex
+	down    bool
+	refused int
 }
 
 func (f *flaky) MergeEvents(ctx context.Context, rows []cloud.Row) (int, error) {
 	f.mu.Lock()
 	down := f.down
+	if down {
+		f.refused++
+	}
 	f.mu.Unlock()
 	if down {
 		return 0, errors.New("warehouse unreachable")
@@ -83,6 +89,8 @@ func (f *flaky) MergeEvents(ctx context.Context, rows []cloud.Row) (int, error) 
 }
 
 func (f *flaky) set(down bool) { f.mu.Lock(); f.down = down; f.mu.Unlock() }
+
+func (f *flaky) refusals() int { f.mu.Lock(); defer f.mu.Unlock(); return f.refused }
 
 func openWarehouse(t *testing.T) cloud.Warehouse {
 	t.Helper()
@@ -100,17 +108,6 @@ func records(raws [][]byte) []cloud.Record {
 		out[i] = cloud.Record{Topic: "trip_events", Offset: int64(i), Value: r}
 	}
 	return out
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // Ingest stores each event once however often it comes, dead-letters
@@ -141,7 +138,11 @@ func TestIngest(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx) }()
 
-	time.Sleep(100 * time.Millisecond)
+	// Ingest has tried the first batch, and retried it, before the
+	// absence of commits and rows means anything.
+	wait.Until(t, 20*time.Second, "three refused writes", func() (bool, string) {
+		return w.refusals() >= 3, fmt.Sprintf("%d refused writes", w.refusals())
+	})
 	if n := c.commits(); n != 0 {
 		t.Fatalf("%d batches committed while the warehouse was down", n)
 	}
@@ -149,7 +150,9 @@ func TestIngest(t *testing.T) {
 		t.Fatalf("%d rows stored while down", rows)
 	}
 	w.set(false)
-	waitFor(t, "three commits", func() bool { return c.commits() == 3 })
+	wait.Until(t, 20*time.Second, "three commits", func() (bool, string) {
+		return c.commits() == 3, fmt.Sprintf("%d commits", c.commits())
+	})
 	rows, ids, err := w.Stats(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/circadian"
+	"github.com/zoner-family/zoner/internal/retry"
 	"github.com/zoner-family/zoner/syncproto"
 	"golang.org/x/sync/singleflight"
 )
@@ -98,31 +99,23 @@ func (r *Recommender) Run(ctx context.Context, c Consumer) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { r.refreshLoop(ctx) })
 	defer wg.Wait()
-	wait := 200 * time.Millisecond
-	for {
-		recs, err := c.Poll(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err == nil && len(recs) > 0 {
-			err = r.Handle(ctx, recs)
-			if err == nil {
-				err = c.Commit(ctx)
-			}
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+	policy := retry.Policy{Initial: 200 * time.Millisecond, Max: 30 * time.Second,
+		OnRetry: func(_ int, err error, wait time.Duration) {
 			r.Logger.Warn("recommender: batch failed; retrying", "err", err, "wait", wait)
-			if !sleep(ctx, wait) {
-				return nil
+		}}
+	for ctx.Err() == nil {
+		retry.Do(ctx, policy, func(ctx context.Context) error {
+			recs, err := c.Poll(ctx)
+			if err == nil && len(recs) > 0 {
+				err = r.Handle(ctx, recs)
+				if err == nil {
+					err = c.Commit(ctx)
+				}
 			}
-			wait = min(wait*2, 30*time.Second)
-			continue
-		}
-		wait = 200 * time.Millisecond
+			return err
+		})
 	}
+	return nil
 }
 
 // Handle folds a batch of records into the families' states and re-plans

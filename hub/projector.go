@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/zoner-family/zoner/internal/retry"
 )
 
 // Projector applies the log to the store, in order and exactly once (the
@@ -67,15 +69,11 @@ func (p *Projector) WaitApplied(ctx context.Context, seq uint64) error {
 }
 
 // Run applies events until ctx ends. Failures are logged and retried with
-// backoff; they never stop the loop.
+// backoff (50 ms doubling to 10 s); they never stop the loop.
 func (p *Projector) Run(ctx context.Context) {
-	backoff := 50 * time.Millisecond
-	for ctx.Err() == nil {
-		if err := p.step(ctx); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			p.logger.Error("projector", "err", err, "retry_in", backoff)
+	policy := retry.Policy{Initial: 50 * time.Millisecond, Max: 10 * time.Second,
+		OnRetry: func(_ int, err error, wait time.Duration) {
+			p.logger.Error("projector", "err", err, "retry_in", wait)
 			// What the feed delivered and the store did not apply is not
 			// acknowledged; taking the next batch would skip it, and its
 			// acknowledgement would cover the skipped events too. Deliver
@@ -83,15 +81,9 @@ func (p *Projector) Run(ctx context.Context) {
 			if err := p.reposition(ctx); err != nil && ctx.Err() == nil {
 				p.logger.Error("projector: reposition the feed", "err", err)
 			}
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return
-			}
-			backoff = min(2*backoff, 10*time.Second)
-			continue
-		}
-		backoff = 50 * time.Millisecond
+		}}
+	for ctx.Err() == nil {
+		retry.Do(ctx, policy, p.step)
 	}
 }
 

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/internal/retry"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -150,6 +150,10 @@ func (s *Syncer) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// syncBackoff is the wait after failures in a row: 1 s doubling to 30 s,
+// jittered.
+var syncBackoff = retry.Policy{Initial: time.Second, Max: 30 * time.Second, Jitter: true}
+
 // loop runs step until ctx ends: at once again while it finds work, after
 // idle (or a signal on wake) when it finds none, and with growing waits
 // (1 s to 30 s, jittered) while it fails.
@@ -174,8 +178,7 @@ func (s *Syncer) loop(ctx context.Context, name string, step func(context.Contex
 			s.mu.Lock()
 			s.status.LastError = name + ": " + PublicMessage(err, "failed; retrying (the reason is in the hub's log)")
 			s.mu.Unlock()
-			d := min(time.Second<<min(failures-1, 5), 30*time.Second)
-			d = d/2 + rand.N(d/2+1)
+			d := syncBackoff.Delay(failures)
 			s.logger.Warn("sync: "+name+" failed; retrying", "err", err, "in", d.Round(time.Millisecond))
 			s.wait(ctx, d, nil)
 			continue

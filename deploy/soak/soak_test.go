@@ -22,6 +22,7 @@ import (
 	"github.com/zoner-family/zoner/cloud"
 	"github.com/zoner-family/zoner/cloud/cloudtest"
 	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -297,7 +298,7 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	var rows []cloud.Row
-	eventually(t, 10*time.Minute, func() error {
+	wait.For(t, 10*time.Minute, "every event in the warehouse", func() error {
 		rows, err = w.Events(ctx, families, time.Time{})
 		if err != nil {
 			return err
@@ -329,7 +330,7 @@ func TestSoak(t *testing.T) {
 	}
 
 	// Every member's advice accounts for the family's newest event.
-	eventually(t, 3*time.Minute, func() error {
+	wait.For(t, 3*time.Minute, "advice that accounts for every family's newest event", func() error {
 		rows, err = w.Events(ctx, families, time.Time{})
 		if err != nil {
 			return err
@@ -431,24 +432,6 @@ func hubEvents(t *testing.T, url string) []uuid.UUID {
 			return ids
 		}
 		after = page.Next
-	}
-}
-
-// eventually polls f every 2 s (each poll reads the warehouse, which
-// ingest is writing to) until it returns nil, failing with its last error
-// after limit.
-func eventually(t *testing.T, limit time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", limit, err)
-		}
-		time.Sleep(2 * time.Second)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/zoner-family/zoner/hub"
+	"github.com/zoner-family/zoner/internal/retry"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -263,20 +264,19 @@ func (s *Server) OpenFeed(ctx context.Context, start uint64) (*Feed, error) {
 	// Opening can fail for a moment (a consumer just deleted may still be
 	// going away on the server; once, under load in CI, a reopen failed
 	// and the cause was not caught): try a few times before giving up.
-	var err error
-	for attempt := range 5 {
-		var f *Feed
-		if f, err = s.openFeed(ctx, start); err == nil {
-			return f, nil
-		}
-		s.logger.Warn("open the event feed", "start", start, "attempt", attempt+1, "err", err)
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(time.Duration(25<<attempt) * time.Millisecond):
-		}
+	var f *Feed
+	err := retry.Do(ctx, retry.Policy{Initial: 25 * time.Millisecond, Attempts: 5,
+		OnRetry: func(attempt int, err error, _ time.Duration) {
+			s.logger.Warn("open the event feed", "start", start, "attempt", attempt, "err", err)
+		}}, func(ctx context.Context) error {
+		var err error
+		f, err = s.openFeed(ctx, start)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, err
+	return f, nil
 }
 
 func (s *Server) openFeed(ctx context.Context, start uint64) (*Feed, error) {

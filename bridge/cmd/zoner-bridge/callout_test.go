@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/internal/wait"
 )
 
 // TestCalloutKeys: callout-keys writes an account seed, readable by its
@@ -152,7 +153,13 @@ authorization {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	waitUntil(t, "ready", func() bool { return readyz() == http.StatusOK })
+	answers := func(want int) func() (bool, string) {
+		return func() (bool, string) {
+			got := readyz()
+			return got == want, fmt.Sprintf("/readyz answers %d", got)
+		}
+	}
+	wait.Until(t, 15*time.Second, "ready", answers(http.StatusOK))
 
 	family := uuid.New()
 	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo(family.String(), natsjs.FamilySecret(secret, family)))
@@ -161,21 +168,21 @@ authorization {
 	}
 	nc.Close()
 	// Counted once the answer is sent, maybe after the login completed.
-	waitUntil(t, "the admission counted", func() bool {
+	wait.Until(t, 15*time.Second, "the admission counted", func() (bool, string) {
 		resp, err := http.Get(m.MetricsURL + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		return strings.Contains(string(body), `zoner_bridge_callout_requests_total{result="admitted"} 1`)
+		return strings.Contains(string(body), `zoner_bridge_callout_requests_total{result="admitted"} 1`), "not counted in /metrics"
 	})
 
 	ns.Shutdown()
 	ns.WaitForShutdown()
-	waitUntil(t, "unready with the server down", func() bool { return readyz() == http.StatusServiceUnavailable })
+	wait.Until(t, 15*time.Second, "unready with the server down", answers(http.StatusServiceUnavailable))
 	ns = start(addr)
-	waitUntil(t, "ready again", func() bool { return readyz() == http.StatusOK })
+	wait.Until(t, 15*time.Second, "ready again", answers(http.StatusOK))
 	nc, err = nats.Connect(ns.ClientURL(), nats.UserInfo(family.String(), natsjs.FamilySecret(secret, family)))
 	if err != nil {
 		t.Fatalf("a family's login after the server's restart: %v", err)
@@ -192,16 +199,5 @@ authorization {
 		closed = true
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return")
-	}
-}
-
-func waitUntil(tb testing.TB, what string, ok func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("gave up waiting until %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/zoner-family/zoner/cloud/cloudtest"
 	"github.com/zoner-family/zoner/cloud/warehouse/sqlite"
 	"github.com/zoner-family/zoner/internal/proctest"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -114,7 +115,7 @@ func TestAllWithALinkedHub(t *testing.T) {
 	guardian := strings.TrimSpace(run1(t, "token", "-data", dir, "-family", fam.ID.String(), "-role", "guardian"))
 	for _, member := range fam.Members {
 		url := fmt.Sprintf("%s/v1/families/%s/members/%s/recommendation", m.APIURL, fam.ID, member)
-		eventually(t, 30*time.Second, func() error {
+		wait.For(t, 30*time.Second, "a recommendation for every member", func() error {
 			var rec cloud.Recommendation
 			if code := call(t, "GET", url, guardian, nil, &rec); code != 200 {
 				return fmt.Errorf("GET recommendation: %d", code)
@@ -164,7 +165,7 @@ func TestAllWithALinkedHub(t *testing.T) {
 	}
 
 	// The advice came down to the hub.
-	eventually(t, 30*time.Second, func() error {
+	wait.For(t, 30*time.Second, "the advice at the hub", func() error {
 		if n := len(hubEvents(t, hubURL, syncproto.TypeRecommendationUpdated)); n < len(fam.Members) {
 			return fmt.Errorf("hub holds %d recommendation.updated events, want one per member", n)
 		}
@@ -180,7 +181,7 @@ func TestAllWithALinkedHub(t *testing.T) {
 		"status": "delayed", "depart": fam.Depart.Add(2 * time.Hour).Format(time.RFC3339),
 		"arrive": fam.Arrive.Add(2 * time.Hour).Format(time.RFC3339)})
 	var res cloud.FlightResult
-	eventually(t, 30*time.Second, func() error { // the trip must be in the warehouse first
+	wait.For(t, 30*time.Second, "the flight news taken", func() error { // the trip must be in the warehouse first
 		res = cloud.FlightResult{}
 		code := call(t, "POST", m.APIURL+"/v1/webhooks/flight-status?secret="+string(secret), "", body, &res)
 		if code != 200 || res.Trips != 1 {
@@ -188,7 +189,7 @@ func TestAllWithALinkedHub(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, 30*time.Second, func() error {
+	wait.For(t, 30*time.Second, "the flight news at the hub", func() error {
 		for _, raw := range hubEvents(t, hubURL, syncproto.TypeFlightUpdated) {
 			if e, err := syncproto.Unmarshal(raw); err == nil && e.ID == res.Events[0] {
 				return nil
@@ -228,7 +229,7 @@ func TestAllRestartLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	eventually(t, time.Minute, func() error {
+	wait.For(t, time.Minute, "every event in the warehouse", func() error {
 		rows, ids, err := w.Stats(context.Background())
 		if err != nil {
 			return err

@@ -9,27 +9,9 @@ import (
 	"net/http"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/zoner-family/zoner/syncproto"
 )
-
-// eventually polls f every 50 ms until it returns nil, failing with its
-// last error after limit.
-func eventually(t testing.TB, limit time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", limit, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // postEvents posts events to a hub as one JSON array.
 func postEvents(t testing.TB, url string, es []syncproto.Envelope) {

@@ -22,6 +22,7 @@ import (
 	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
 	"github.com/zoner-family/zoner/internal/netproxy"
 	"github.com/zoner-family/zoner/internal/proctest"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -166,7 +167,7 @@ func TestPipelineOnRealServices(t *testing.T) {
 	want := 0
 	waitIngested := func(limit time.Duration) {
 		t.Helper()
-		eventually(t, limit, func() error {
+		wait.For(t, limit, "every event ingested", func() error {
 			rows, ids, err := w.Stats(context.Background())
 			if err != nil {
 				return err
@@ -195,7 +196,7 @@ func TestPipelineOnRealServices(t *testing.T) {
 	_, es = families(10, 4)
 	want += len(es)
 	produce(t, sink, es)
-	eventually(t, time.Minute, func() error {
+	wait.For(t, time.Minute, "the second lot polled", func() error {
 		if n := metric(t, url, "zoner_cloud_ingest_records_total"); n <= polled {
 			return fmt.Errorf("ingest has not polled the second lot (%v records)", n)
 		}
@@ -218,7 +219,7 @@ func TestPipelineOnRealServices(t *testing.T) {
 	want += len(es)
 	produce(t, sink, es)
 	down := time.Now()
-	eventually(t, time.Minute, func() error {
+	wait.For(t, time.Minute, "ingest waiting for the warehouse", func() error {
 		if v := metric(t, url, "zoner_cloud_ingest_waiting_for_warehouse"); v != 1 {
 			return fmt.Errorf("ingest is not waiting for the warehouse (gauge %v, records %v, lag %v, warehouse errors %v)", v,
 				metric(t, url, "zoner_cloud_ingest_records_total"), metric(t, url, "zoner_cloud_ingest_lag_records"),
@@ -228,7 +229,7 @@ func TestPipelineOnRealServices(t *testing.T) {
 	})
 	// The lag gauge is read on its own clock: stuck on the batch, ingest
 	// still shows the lot as not committed.
-	eventually(t, 30*time.Second, func() error {
+	wait.For(t, 30*time.Second, "the lag shown", func() error {
 		if v := metric(t, url, "zoner_cloud_ingest_lag_records"); v < float64(len(es)) {
 			return fmt.Errorf("ingest's lag gauge says %v while %d events wait", v, len(es))
 		}
@@ -260,7 +261,7 @@ func TestPipelineOnRealServices(t *testing.T) {
 		return n
 	}
 	all := len(fams) * len(fams[0].Members)
-	eventually(t, time.Minute, func() error {
+	wait.For(t, time.Minute, "a recommendation for every member", func() error {
 		if n := keys(); n != all {
 			return fmt.Errorf("%d of %d members have a recommendation in Redis", n, all)
 		}
@@ -272,7 +273,7 @@ func TestPipelineOnRealServices(t *testing.T) {
 	if n := keys(); n == all {
 		t.Fatal("FLUSHDB left the keys")
 	}
-	eventually(t, time.Minute, func() error {
+	wait.For(t, time.Minute, "the recommendations back after a flush", func() error {
 		if n := keys(); n != all {
 			return fmt.Errorf("after a flush, %d of %d recommendations are back", n, all)
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 	hubhttp "github.com/zoner-family/zoner/hub/http"
+	"github.com/zoner-family/zoner/internal/wait"
 )
 
 // The browser tests drive the real UI, served by the real hub, in Debian's
@@ -41,6 +42,10 @@ type browser struct {
 
 	mu     sync.Mutex
 	errors []string
+	// marks counts the marks noConsoleErrors logged; mark is the last
+	// one the console stream delivered.
+	marks int
+	mark  string
 	// offline, while set, lets failed requests to the hub be logged:
 	// the test stopped the hub on purpose.
 	offline atomic.Bool
@@ -104,6 +109,12 @@ func newBrowser(t *testing.T, base, shots, tz string) *browser {
 
 // console keeps what the page reported as an error.
 func (b *browser) console(m chromedp.ConsoleMessage) {
+	if m.Type == chromedp.ConsoleLog && strings.HasPrefix(m.Text, consoleMark) {
+		b.mu.Lock()
+		b.mark = m.Text
+		b.mu.Unlock()
+		return
+	}
 	if m.Type != chromedp.ConsoleError && m.Type != chromedp.ConsoleException && m.Type != "assert" {
 		return
 	}
@@ -118,10 +129,24 @@ func (b *browser) console(m chromedp.ConsoleMessage) {
 	b.errors = append(b.errors, fmt.Sprintf("%s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line))
 }
 
-// noConsoleErrors fails the test for every error the page logged.
+// consoleMark begins the messages noConsoleErrors logs.
+const consoleMark = "zoner-test-mark "
+
+// noConsoleErrors fails the test for every error the page logged. The
+// console stream is asynchronous: it logs a mark and waits until the mark
+// comes through, so every message logged before it has come through too.
 func (b *browser) noConsoleErrors(where string) {
 	b.t.Helper()
-	time.Sleep(200 * time.Millisecond) // the console stream is asynchronous
+	b.mu.Lock()
+	b.marks++
+	mark := fmt.Sprintf("%s%d", consoleMark, b.marks)
+	b.mu.Unlock()
+	eval[bool](b, `console.log(`+strconv.Quote(mark)+`), true`)
+	wait.Until(b.t, 30*time.Second, "the console's mark through", func() (bool, string) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.mark == mark, "the last mark through is " + strconv.Quote(b.mark)
+	})
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, e := range b.errors {
@@ -289,16 +314,6 @@ func events(c *client, member, typ string) []hubEvent {
 			return out
 		}
 		after = page.Next
-	}
-}
-
-// eventually waits up to a minute for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
 	}
 }
 
@@ -521,12 +536,13 @@ func TestBrowser(t *testing.T) {
 		meals, retracted = events(api, ids["Ada"], "meal"), events(api, ids["Ada"], "log.retracted")
 		return len(meals) == 1 && len(retracted) == 1 && bytes.Contains(retracted[0].Event.Data, []byte(meals[0].ID))
 	}
-	eventually(t, "the undo at the hub", func() bool {
+	wait.Until(t, time.Minute, "the undo at the hub", func() (bool, string) {
 		if undone() {
-			return true
+			return true, ""
 		}
 		// Or taken back before it left the phone: never at the hub.
-		return len(meals) == 0 && len(retracted) == 0 && b.waiting() == 0
+		return len(meals) == 0 && len(retracted) == 0 && b.waiting() == 0,
+			fmt.Sprintf("%d meals, %d retractions at the hub, %d waiting on the phone", len(meals), len(retracted), b.waiting())
 	})
 	b.wait("Breakfast gone from the log", `document.querySelector('#sync-badge').textContent === 'All saved' && ![...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Breakfast'))`)
 
@@ -597,17 +613,23 @@ func TestBrowser(t *testing.T) {
 	b.route("#/log/"+ids["Ada"], "button[data-action=awake]")
 	b.click("button[data-action=awake]")
 	b.wait("the undo offer", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Ada: awake') && t.querySelector('button'))`)
-	eventually(t, "the awake at the hub", func() bool { return len(events(api, ids["Ada"], "sleep")) == 2 })
+	sleepsAtHub := func(n int) func() (bool, string) {
+		return func() (bool, string) {
+			got := len(events(api, ids["Ada"], "sleep"))
+			return got == n, fmt.Sprintf("%d sleeps at the hub, want %d", got, n)
+		}
+	}
+	wait.Until(t, time.Minute, "the awake at the hub", sleepsAtHub(2))
 	b.click(".toast button")
 	b.wait("Ada asleep again", `!!document.querySelector('button[data-action=awake]') && document.querySelector('#sync-badge').textContent === 'All saved'`)
-	eventually(t, "the awake retracted at the hub", func() bool {
+	wait.Until(t, time.Minute, "the awake retracted at the hub", func() (bool, string) {
 		sl := events(api, ids["Ada"], "sleep")
 		for _, r := range events(api, ids["Ada"], "log.retracted") {
 			if len(sl) == 2 && bytes.Contains(r.Event.Data, []byte(`"event_id":"`+sl[1].ID+`"`)) {
-				return true
+				return true, ""
 			}
 		}
-		return false
+		return false, fmt.Sprintf("%d sleeps, no retraction of the awake yet", len(sl))
 	})
 	var log struct {
 		Facts []struct {
@@ -635,8 +657,9 @@ func TestBrowser(t *testing.T) {
 	b.offline.Store(true) // the lost answer logs a network error
 	b.route("#/log/"+ids["Ada"], "button[data-action=meal-dinner]")
 	b.click("button[data-action=meal-dinner]")
-	eventually(t, "the retried meal", func() bool {
-		return link.posts.Load()-posts >= 2 && b.waiting() == 0
+	wait.Until(t, time.Minute, "the retried meal", func() (bool, string) {
+		return link.posts.Load()-posts >= 2 && b.waiting() == 0,
+			fmt.Sprintf("%d posts, %d waiting on the phone", link.posts.Load()-posts, b.waiting())
 	})
 	b.wait("the badge", `document.querySelector('#sync-badge').textContent === 'All saved'`)
 	b.offline.Store(false)

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/zoner-family/zoner/bridge/natsjs"
 	"github.com/zoner-family/zoner/internal/netproxy"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -185,22 +186,6 @@ func (c *client) sync() syncStatus {
 	return s
 }
 
-// waitUntil polls ok until it holds, for up to limit.
-func waitUntil(tb testing.TB, limit time.Duration, what string, ok func() (bool, string)) {
-	tb.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		done, state := ok()
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("after %s, still not %s: %s", limit, what, state)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // meals makes n meal events for a member, spread over the days before now.
 func (f *family) meals(member uuid.UUID, n int) []syncproto.Envelope {
 	out := make([]syncproto.Envelope, n)
@@ -245,7 +230,7 @@ func TestSyncBacklogReachesTheCloud(t *testing.T) {
 	}
 
 	proxy.Mend()
-	waitUntil(t, time.Minute, "in step", func() (bool, string) {
+	wait.Until(t, time.Minute, "in step", func() (bool, string) {
 		st := c.sync()
 		return st.Cloud.Linked && st.Cloud.Pending == 0 && st.Cloud.LastSynced != nil, fmt.Sprintf("%+v", st.Cloud)
 	})
@@ -318,13 +303,13 @@ func TestSyncTwoHubsConverge(t *testing.T) {
 	a.write(f, append([]syncproto.Envelope{f.tripEvent()}, f.meals(f.kemi, 20)...))
 
 	_, b := linked(t, cloud, proxyB, f.id, t.TempDir())
-	waitUntil(t, 30*time.Second, "B has the family", func() (bool, string) {
+	wait.Until(t, 30*time.Second, "B has the family", func() (bool, string) {
 		ms := b.members()
 		return len(ms) == 3 && len(b.eventIDs()) == 25, fmt.Sprintf("%d members, %d events", len(ms), len(b.eventIDs()))
 	})
 	// B's own events go to A too.
 	b.write(f, f.meals(f.tobi, 5))
-	waitUntil(t, 30*time.Second, "A has B's events", func() (bool, string) {
+	wait.Until(t, 30*time.Second, "A has B's events", func() (bool, string) {
 		n := len(a.eventIDs())
 		return n == 30, fmt.Sprintf("%d events", n)
 	})
@@ -332,7 +317,7 @@ func TestSyncTwoHubsConverge(t *testing.T) {
 	// Both offline; each renames Ada. B's edit is stamped later.
 	proxyA.Cut()
 	proxyB.Cut()
-	waitUntil(t, 10*time.Second, "both offline", func() (bool, string) {
+	wait.Until(t, 10*time.Second, "both offline", func() (bool, string) {
 		return !a.sync().Cloud.Linked && !b.sync().Cloud.Linked, "still linked"
 	})
 	rename := func(name string) syncproto.Envelope {
@@ -353,7 +338,7 @@ func TestSyncTwoHubsConverge(t *testing.T) {
 
 	proxyA.Mend()
 	proxyB.Mend()
-	waitUntil(t, 30*time.Second, "converged", func() (bool, string) {
+	wait.Until(t, 30*time.Second, "converged", func() (bool, string) {
 		ea, eb := a.eventIDs(), b.eventIDs()
 		na, nb := a.members()[f.ada].Data.DisplayName, b.members()[f.ada].Data.DisplayName
 		same := len(ea) == 35 && len(eb) == 35 && na == nb
@@ -396,7 +381,7 @@ func TestSyncCloudNewsOverTLS(t *testing.T) {
 	c := &client{tb: t, base: m.URL}
 	c.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
 	c.write(f, []syncproto.Envelope{f.tripEvent()})
-	waitUntil(t, 30*time.Second, "linked over TLS and in step", func() (bool, string) {
+	wait.Until(t, 30*time.Second, "linked over TLS and in step", func() (bool, string) {
 		st := c.sync()
 		return st.Cloud.Linked && st.Cloud.Pending == 0, fmt.Sprintf("%+v", st.Cloud)
 	})
@@ -427,7 +412,7 @@ func TestSyncCloudNewsOverTLS(t *testing.T) {
 			Status string `json:"status"`
 		} `json:"flight_updates"`
 	}
-	waitUntil(t, 10*time.Second, "the delay applied", func() (bool, string) {
+	wait.Until(t, 10*time.Second, "the delay applied", func() (bool, string) {
 		c.json("GET", "/api/v1/trips/"+f.trip.String(), nil, 200, &trip)
 		return len(trip.Updates) == 1 && trip.Updates[0].Status == "delayed", fmt.Sprintf("%+v", trip.Updates)
 	})

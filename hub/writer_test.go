@@ -1,0 +1,196 @@
+package hub
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"testing/synctest"
+
+	"github.com/google/uuid"
+)
+
+// TestWriteWhenTheLogFails: a write the log does not store is answered
+// "unavailable", leaves nothing behind (no event, no family, nothing
+// counted as accepted), and the same write succeeds once the log is back.
+func TestWriteWhenTheLogFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		r := newRig(t, w.store)
+		member := uuid.New()
+		raws := w.f.raws(w.f.familyUpserted(), w.f.memberUpserted(member))
+		r.log.failAfter = 0
+		_, err := r.writer.Write(t.Context(), raws, true)
+		if code := ErrorCodeOf(err); code != CodeUnavailable {
+			t.Fatalf("error %v (code %q), want unavailable", err, code)
+		}
+		if n := len(r.log.stored()); n != 0 {
+			t.Fatalf("%d events stored", n)
+		}
+		if f := r.writer.FamilyID(); f != uuid.Nil {
+			t.Fatalf("the hub took family %s from a write that failed", f)
+		}
+		if n := r.metrics.counter(`zoner_hub_events_accepted_total{type="family.upserted"}`); n != 0 {
+			t.Fatalf("%d events counted as accepted", n)
+		}
+
+		r.log.failAfter = -1
+		written, err := r.writer.Write(t.Context(), raws, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(written) != 2 || written[0].Seq != 1 || written[1].Seq != 2 || r.writer.FamilyID() != w.f.id {
+			t.Fatalf("after the log came back: %+v, family %s", written, r.writer.FamilyID())
+		}
+		if n := r.metrics.counter(`zoner_hub_events_accepted_total{type="member.upserted"}`); n != 1 {
+			t.Fatalf("%d member events counted as accepted", n)
+		}
+	})
+}
+
+// TestWriteAfterAPartialAppend: a log that stored part of a batch before
+// failing; the client's retry of the same batch stores each event once
+// and answers with the sequences they have.
+func TestWriteAfterAPartialAppend(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		r := newRig(t, w.store)
+		raws := w.f.raws(w.sleep(w.ada, uuid.Nil), w.meal(w.ada, uuid.Nil), w.meal(w.bo, uuid.Nil))
+		r.log.failAfter = 1
+		if _, err := r.writer.Write(t.Context(), raws, false); ErrorCodeOf(err) != CodeUnavailable {
+			t.Fatalf("error %v, want unavailable", err)
+		}
+		r.log.failAfter = -1
+		written, err := r.writer.Write(t.Context(), raws, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored := r.log.stored()
+		if len(stored) != 3 {
+			t.Fatalf("%d events in the log, want 3", len(stored))
+		}
+		for i, wr := range written {
+			if wr.Seq != stored[i].Seq || !bytes.Equal(stored[i].Raw, raws[i]) {
+				t.Errorf("answer %d: seq %d; the log holds it at %d", i, wr.Seq, stored[i].Seq)
+			}
+		}
+		if n := r.metrics.counter(`zoner_hub_events_accepted_total{type="meal"}`); n != 2 {
+			t.Errorf("%d meals counted as accepted, want 2", n)
+		}
+	})
+}
+
+// TestWriteRefusals: what is refused before the state is looked at, with
+// its code, and counted by reason.
+func TestWriteRefusals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		r := newRig(t, w.store)
+		ctx := t.Context()
+		if _, err := r.writer.Write(ctx, nil, false); ErrorCodeOf(err) != CodeInvalid {
+			t.Errorf("no events: %v", err)
+		}
+		if _, err := r.writer.Write(ctx, make([][]byte, MaxBatch+1), false); ErrorCodeOf(err) != CodeTooLarge {
+			t.Errorf("too many events: %v", err)
+		}
+		badRaw := bytes.Replace(w.f.raw(w.sleep(w.ada, uuid.Nil)), []byte(`"tz":"Europe/London"`), []byte(`"tz":"Mars/Olympus"`), 1)
+		_, err := r.writer.Write(ctx, [][]byte{w.f.raw(w.meal(w.bo, uuid.Nil)), badRaw, []byte(`{"id":`)}, false)
+		if ErrorCodeOf(err) != CodeInvalid {
+			t.Fatalf("invalid events: %v", err)
+		}
+		e := err.(*Error)
+		if len(e.Problems) < 2 || e.Problems[0].Index != 1 || e.Problems[len(e.Problems)-1].Index != 2 {
+			t.Errorf("problems %+v, want ones of events 1 and 2", e.Problems)
+		}
+		if len(r.log.stored()) != 0 {
+			t.Error("a refused batch was stored")
+		}
+		if n := r.metrics.counter(`zoner_hub_events_rejected_total{reason="invalid"}`); n != 2 {
+			t.Errorf("%d refusals counted as invalid, want 2 (no events; the bad zone)", n)
+		}
+		if n := r.metrics.counter(`zoner_hub_events_rejected_total{reason="too_large"}`); n != 1 {
+			t.Errorf("%d refusals counted as too large", n)
+		}
+	})
+}
+
+// TestWriteOfANewerVersion: an event of a newer schema version is kept
+// (the header is checked) but not applied.
+func TestWriteOfANewerVersion(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		r := newRig(t, w.store)
+		raw := bytes.Replace(w.f.raw(w.sleep(w.ada, uuid.Nil)), []byte(`"v":1`), []byte(`"v":2`), 1)
+		written, err := r.writer.Write(t.Context(), [][]byte{raw}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(written) != 1 || written[0].Applied || written[0].Seq != 1 {
+			t.Fatalf("answer %+v", written)
+		}
+	})
+}
+
+// TestWriteWhileTheStoreIsStuck: a write whose events are durable is
+// answered even if applying them stalls; the next write, which must be
+// checked against them, is answered "unavailable" rather than checked
+// against a stale state.
+func TestWriteWhileTheStoreIsStuck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		w.store.applyErrs = 1 << 20
+		r := newRig(t, w.store)
+		written, err := r.writer.Write(t.Context(), w.f.raws(w.sleep(w.ada, uuid.Nil)), false)
+		if err != nil || len(written) != 1 || written[0].Seq != 1 {
+			t.Fatalf("first write: %+v, %v", written, err)
+		}
+		_, err = r.writer.Write(t.Context(), w.f.raws(w.meal(w.ada, uuid.Nil)), false)
+		if ErrorCodeOf(err) != CodeUnavailable || !strings.Contains(err.Error(), "still applying") {
+			t.Fatalf("second write: %v, want unavailable", err)
+		}
+		if n := len(r.log.stored()); n != 1 {
+			t.Fatalf("%d events in the log", n)
+		}
+	})
+}
+
+// TestReceive: events from the cloud are validated but not checked
+// against this hub's state; another family's and invalid ones are left
+// out with a reason, repeats are stored once, and all are marked as from
+// the cloud.
+func TestReceive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		r := newRig(t, w.store)
+		ctx := t.Context()
+		other := newTestFamily(t)
+		member := uuid.New()
+		fam, sleep := w.f.familyUpserted(), w.sleep(member, uuid.Nil) // the member is unknown here
+		raws := [][]byte{w.f.raw(fam), w.f.raw(sleep), w.f.raw(sleep), other.raw(other.familyUpserted()), []byte(`{}`)}
+		n, refused, err := r.writer.Receive(ctx, raws, w.f.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 || len(refused) != 2 || !strings.Contains(refused[0], "of family "+other.id.String()) {
+			t.Fatalf("%d new, refused %q", n, refused)
+		}
+		stored := r.log.stored()
+		if len(stored) != 2 || !stored[0].FromCloud || !stored[1].FromCloud {
+			t.Fatalf("stored %+v", stored)
+		}
+		if r.writer.FamilyID() != w.f.id {
+			t.Fatalf("the hub's family is %s after the family came from the cloud", r.writer.FamilyID())
+		}
+		// Again: nothing new.
+		if n, _, err := r.writer.Receive(ctx, raws[:3], w.f.id); err != nil || n != 0 || len(r.log.stored()) != 2 {
+			t.Fatalf("a repeat: %d new, %v; %d in the log", n, err, len(r.log.stored()))
+		}
+		// The hub belongs to its family: credentials of another are refused.
+		if _, _, err := r.writer.Receive(ctx, [][]byte{other.raw(other.familyUpserted())}, other.id); ErrorCodeOf(err) != CodeConflict {
+			t.Fatalf("another family's credentials: %v", err)
+		}
+		r.log.failAfter = 0
+		if _, _, err := r.writer.Receive(ctx, w.f.raws(w.meal(member, uuid.Nil)), w.f.id); ErrorCodeOf(err) != CodeUnavailable {
+			t.Fatalf("log down: %v", err)
+		}
+	})
+}
