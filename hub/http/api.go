@@ -145,9 +145,9 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if a := v.Get("after"); a != "" {
-		n, err := strconv.ParseUint(a, 10, 64)
+		n, err := strconv.ParseUint(a, 10, 63) // the log counts in int64
 		if err != nil {
-			bad("after", "must be a sequence number (0 or more)")
+			bad("after", "must be a sequence number from 0 to 9223372036854775807")
 		}
 		q.After = n
 	}
