@@ -144,10 +144,15 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 	bad := func(name, rule string) {
 		problems = append(problems, httpx.Problem{Code: string(syncproto.CodeInvalid), Path: name, Rule: rule})
 	}
+	for _, name := range []string{"after", "limit", "member", "type"} {
+		if v.Has(name) && v.Get(name) == "" {
+			bad(name, "must not be empty: leave the parameter out instead")
+		}
+	}
 	if a := v.Get("after"); a != "" {
-		n, err := strconv.ParseUint(a, 10, 64)
+		n, err := strconv.ParseUint(a, 10, 63) // the log counts in int64
 		if err != nil {
-			bad("after", "must be a sequence number (0 or more)")
+			bad("after", "must be a sequence number from 0 to 9223372036854775807")
 		}
 		q.After = n
 	}
@@ -160,8 +165,8 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	if m := v.Get("member"); m != "" {
 		id, err := uuid.Parse(m)
-		if err != nil {
-			bad("member", "must be a member id (a UUID)")
+		if err != nil || !canonicalUUID(m) {
+			bad("member", "must be a member id (a UUID in lowercase canonical form)")
 		}
 		q.Member = id
 	}
@@ -192,7 +197,11 @@ func pathID(r *http.Request, what string) (uuid.UUID, error) {
 }
 
 func (s *Server) getMembers(w http.ResponseWriter, r *http.Request) error {
-	ms, err := s.liveMembers(r, queryBool(r, "removed"))
+	removed, err := queryBool(r, "removed")
+	if err != nil {
+		return err
+	}
+	ms, err := s.liveMembers(r, removed)
 	if err != nil {
 		return err
 	}
@@ -321,11 +330,14 @@ func (s *Server) getCalendar(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getTrips(w http.ResponseWriter, r *http.Request) error {
+	removed, err := queryBool(r, "removed")
+	if err != nil {
+		return err
+	}
 	all, err := s.Store.Trips(r.Context())
 	if err != nil {
 		return err
 	}
-	removed := queryBool(r, "removed")
 	out := []hub.Trip{}
 	for _, t := range all {
 		if removed || !t.Removed {
@@ -364,7 +376,8 @@ type todayJSON struct {
 
 func (s *Server) getToday(w http.ResponseWriter, r *http.Request) error {
 	at := s.Now()
-	if v := r.URL.Query().Get("at"); v != "" {
+	if q := r.URL.Query(); q.Has("at") {
+		v := q.Get("at")
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
 			return &httpx.Error{Code: httpx.CodeInvalid, Message: "bad query", Problems: []httpx.Problem{{Code: string(syncproto.CodeInvalid), Path: "at", Rule: "must be an RFC 3339 time with a UTC offset, like 2026-12-20T07:30:00Z"}}}
@@ -458,8 +471,37 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// queryBool reads a true/false query parameter (1, t, true, TRUE …).
-func queryBool(r *http.Request, name string) bool {
-	b, _ := strconv.ParseBool(r.URL.Query().Get(name))
-	return b
+// queryBool reads a boolean query parameter: true or false, false when
+// absent. Anything else, empty included, is refused.
+func queryBool(r *http.Request, name string) (bool, error) {
+	q := r.URL.Query()
+	switch v := q.Get(name); {
+	case !q.Has(name) || v == "false":
+		return false, nil
+	case v == "true":
+		return true, nil
+	}
+	return false, &hub.Error{Code: hub.CodeInvalid, Message: "bad query", Problems: []hub.Problem{{Code: syncproto.CodeInvalid, Path: name, Rule: "must be true or false"}}}
+}
+
+// canonicalUUID reports whether s is a UUID in the lowercase canonical
+// form events use.
+func canonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }

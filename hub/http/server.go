@@ -151,7 +151,43 @@ func (s *Server) Handler() http.Handler {
 	if s.Static != nil {
 		s.mux.Handle("/", s.Static)
 	}
-	return s.mux
+	return http.HandlerFunc(s.serve)
+}
+
+// serve answers a request whose path is a route's but whose method is
+// not with 405 and the route's methods in Allow; the rest goes through
+// the mux.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern == "/api/" || pattern == "/" || pattern == "" {
+		if allow := s.allowed(r); len(allow) > 0 {
+			s.timed(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				methodNotAllowed(w, r, allow)
+			})).ServeHTTP(w, r)
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// allowed lists the methods the routes serve on r's path (HEAD with GET,
+// as the mux serves it); none when the path is no route's.
+func (s *Server) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{"GET", "HEAD", "POST"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/api/" && pattern != "/" && pattern != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// methodNotAllowed answers 405 with the methods allowed in Allow and the
+// usual JSON error.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow []string) {
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	httpx.WriteError(w, httpx.Errorf(httpx.CodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+strings.Join(allow, ", ")))
 }
 
 func (s *Server) timed(name string, h http.Handler) http.Handler {

@@ -185,7 +185,7 @@ func TestErrorAnswers(t *testing.T) {
 		{name: "an id that is not a UUID", method: "GET", path: "/api/v1/trips/paris", code: httpx.CodeNotFound},
 		{name: "bad query", method: "GET", path: "/api/v1/events?limit=0&after=x", code: httpx.CodeInvalid,
 			problems: []httpx.Problem{
-				{Code: "invalid", Path: "after", Rule: "must be a sequence number (0 or more)"},
+				{Code: "invalid", Path: "after", Rule: "must be a sequence number from 0 to 9223372036854775807"},
 				{Code: "invalid", Path: "limit", Rule: "must be a whole number from 1 to 1000"},
 			}},
 		{name: "bad time", method: "GET", path: "/api/v1/today?at=tomorrow", code: httpx.CodeInvalid,

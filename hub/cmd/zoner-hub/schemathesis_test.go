@@ -1,0 +1,62 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zoner-family/zoner/internal/schemathesis"
+)
+
+// TestSchemathesis runs Schemathesis with every check and phase
+// (hub/http/schemathesis.toml) against a real hub serving the LAN, with
+// its pairing token. Before setup, so that generated setups can be
+// accepted; the stateful phase follows the document's links from the
+// family to writes of its events.
+func TestSchemathesis(t *testing.T) {
+	schemathesis.Path(t) // skips early when it is not installed
+	var shown bytes.Buffer
+	m := mustRun(t, t.TempDir(), func(m *Main) {
+		m.HTTPAddr = "0.0.0.0:0"
+		m.Stdout = &shown
+		// The real clock: generated events are stamped now or so.
+		m.Now = time.Now
+	})
+	tok := regexp.MustCompile(`[a-z2-7]{4}(-[a-z2-7]{1,4}){7}`).FindString(shown.String())
+	if tok == "" {
+		t.Fatalf("no pairing token shown: %q", shown.String())
+	}
+	rep := schemathesis.Run(t, schemathesis.Options{
+		Schema:  m.URL + "/api/openapi.json",
+		Config:  "hub/http/schemathesis.toml",
+		Headers: []string{"Authorization: Bearer " + tok},
+		Timeout: 6 * time.Minute,
+	})
+	t.Log(rep.Output)
+
+	// The hub's own count of the answers to writes: generated writes must
+	// be accepted too, or the document says less than the hub takes.
+	_, metrics := (&client{tb: t, base: m.URL}).do("GET", "/metrics", nil)
+	re := regexp.MustCompile(`zoner_hub_http_request_seconds_count\{route="(/api/v1/(?:setup|events))",method="POST",code="(\d+)"\} (\d+)`)
+	accepted := 0
+	var lines []string
+	for _, g := range re.FindAllStringSubmatch(string(metrics), -1) {
+		lines = append(lines, fmt.Sprintf("POST %s %s: %s", g[1], g[2], g[3]))
+		if strings.HasPrefix(g[2], "2") {
+			n, _ := strconv.Atoi(g[3])
+			accepted += n
+		}
+	}
+	slices.Sort(lines)
+	t.Logf("answers to generated writes:\n%s", strings.Join(lines, "\n"))
+	if accepted == 0 {
+		t.Errorf("no generated write was accepted: the document's write schemas do not describe what the hub takes")
+	}
+}
