@@ -17,10 +17,6 @@ import (
 // UplinkKey is the durable consumer that sends the log up to the cloud.
 const UplinkKey = "uplink"
 
-// cloudStream is the cloud's ingest stream: a PubAck from any other stream
-// would mean the cloud is misconfigured, and is refused.
-const cloudStream = "INGEST"
-
 // Cloud is the hub's end of the link: a connection of its own (with the
 // family's inbox prefix, the only replies the cloud lets through) and the
 // uplink consumer. It implements hub.Cloud.
@@ -238,7 +234,7 @@ func (c *Cloud) publish(msg jetstream.Msg) (jetstream.PubAckFuture, error) {
 		}
 	}
 	up.Header.Set(syncproto.HeaderHub, c.hubID)
-	return c.js.PublishMsgAsync(up, jetstream.WithMsgID(h.Get(syncproto.HeaderID)), jetstream.WithExpectStream(cloudStream))
+	return c.js.PublishMsgAsync(up, jetstream.WithMsgID(h.Get(syncproto.HeaderID)), jetstream.WithExpectStream(syncproto.IngestStream))
 }
 
 // giveBack hands messages back to the log, to be sent again soon.
