@@ -17,7 +17,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/edge"
+	"github.com/zoner-family/zoner/edge/natsedge"
 )
 
 // TestCalloutKeys: callout-keys writes an account seed, readable by its
@@ -74,7 +75,7 @@ func TestCalloutFlags(t *testing.T) {
 	if err := m.ParseFlags(context.Background(), []string{"callout"}); err != nil {
 		t.Fatal(err)
 	}
-	if m.NATSUser != natsjs.CalloutUser || m.HTTPAddr != "127.0.0.1:9466" || string(m.IssuerSeed) != "SAseed" ||
+	if m.NATSUser != natsedge.CalloutUser || m.HTTPAddr != "127.0.0.1:9466" || string(m.IssuerSeed) != "SAseed" ||
 		string(m.Secret) != "the cloud's secret, 16+ bytes" || !m.Serves() {
 		t.Fatalf("user %q http %q seed %q secret %q serves %v", m.NATSUser, m.HTTPAddr, m.IssuerSeed, m.Secret, m.Serves())
 	}
@@ -133,7 +134,7 @@ authorization {
 
 	secret := []byte("the cloud's secret, 16+ bytes")
 	m := NewMain()
-	m.Command, m.NATSURL, m.NATSUser, m.NATSPassword = "callout", ns.ClientURL(), natsjs.CalloutUser, authPassword
+	m.Command, m.NATSURL, m.NATSUser, m.NATSPassword = "callout", ns.ClientURL(), natsedge.CalloutUser, authPassword
 	m.Secret, m.IssuerSeed, m.HTTPAddr = secret, seed, "127.0.0.1:0"
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -155,7 +156,7 @@ authorization {
 	waitUntil(t, "ready", func() bool { return readyz() == http.StatusOK })
 
 	family := uuid.New()
-	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo(family.String(), natsjs.FamilySecret(secret, family)))
+	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo(family.String(), edge.FamilySecret(secret, family)))
 	if err != nil {
 		t.Fatalf("a family's login: %v", err)
 	}
@@ -176,7 +177,7 @@ authorization {
 	waitUntil(t, "unready with the server down", func() bool { return readyz() == http.StatusServiceUnavailable })
 	ns = start(addr)
 	waitUntil(t, "ready again", func() bool { return readyz() == http.StatusOK })
-	nc, err = nats.Connect(ns.ClientURL(), nats.UserInfo(family.String(), natsjs.FamilySecret(secret, family)))
+	nc, err = nats.Connect(ns.ClientURL(), nats.UserInfo(family.String(), edge.FamilySecret(secret, family)))
 	if err != nil {
 		t.Fatalf("a family's login after the server's restart: %v", err)
 	}

@@ -22,7 +22,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/zoner-family/zoner/bridge"
 	"github.com/zoner-family/zoner/bridge/kafka"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/bridge/natssource"
+	"github.com/zoner-family/zoner/edge"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/internal/cli"
 	"github.com/zoner-family/zoner/internal/httpx"
 )
@@ -81,15 +83,15 @@ type Main struct {
 	MetricsURL string
 	Metrics    *bridge.Metrics
 	// CalloutMetrics are the callout's (callout only).
-	CalloutMetrics *natsjs.CalloutMetrics
+	CalloutMetrics *natsedge.CalloutMetrics
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
-	cloud    *natsjs.Cloud
+	server   *natsedge.Server
 	nc       *nats.Conn
 	sink     *kafka.Sink
-	downlink *natsjs.Downlink
-	callout  *natsjs.Callout
+	downlink *natsedge.FetchServer
+	callout  *natsedge.Callout
 	httpSrv  *http.Server
 }
 
@@ -98,7 +100,7 @@ func (m *Main) Serves() bool { return m.Command == "serve" || m.Command == "call
 
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
-	return &Main{Command: "serve", NATSUser: natsjs.ServiceUser, LeafAddr: "127.0.0.1:7422", Consumer: "bridge",
+	return &Main{Command: "serve", NATSUser: edge.ServiceUser, LeafAddr: "127.0.0.1:7422", Consumer: natssource.DefaultConsumer,
 		Workers: 2, Batch: 1000, Downlink: true, HTTPAddr: "127.0.0.1:9464", Stdout: os.Stdout,
 		Kafka: kafka.Config{Topics: bridge.DefaultTopics()}}
 }
@@ -192,7 +194,7 @@ func (m *Main) Run(ctx context.Context) error {
 		b, _ := json.MarshalIndent(struct {
 			FamilyID uuid.UUID `json:"family_id"`
 			Secret   string    `json:"secret"`
-		}{m.Family, natsjs.FamilySecret(m.Secret, m.Family)}, "", "  ")
+		}{m.Family, edge.FamilySecret(m.Secret, m.Family)}, "", "  ")
 		fmt.Fprintf(m.Stdout, "%s\n", b)
 		return nil
 	}
@@ -217,12 +219,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.sink.EnsureTopics(startCtx); err != nil {
 		return err
 	}
-	source, err := natsjs.OpenSource(startCtx, m.nc, natsjs.SourceConfig{Consumer: m.Consumer, AckWait: m.AckWait})
+	source, err := natssource.OpenSource(startCtx, m.nc, natssource.SourceConfig{Consumer: m.Consumer, AckWait: m.AckWait, Replicas: m.StreamReplicas})
 	if err != nil {
 		return err
 	}
 	if m.Downlink {
-		if m.downlink, err = natsjs.ServeDownlink(startCtx, m.nc, m.Logger); err != nil {
+		if m.downlink, err = natsedge.ServeFetches(startCtx, m.nc, m.Logger); err != nil {
 			return err
 		}
 	}
@@ -269,7 +271,7 @@ func (m *Main) natsName() string {
 func (m *Main) connect(ctx context.Context) error {
 	if m.NATSConn != nil {
 		m.nc = m.NATSConn
-		return natsjs.EnsureStreams(ctx, m.nc, 0, m.StreamReplicas)
+		return natsedge.EnsureIngest(ctx, m.nc, 0, m.StreamReplicas)
 	}
 	if !m.Embed {
 		nc, err := nats.Connect(m.NATSURL, nats.Name("zoner-bridge"), nats.UserInfo(m.NATSUser, m.NATSPassword),
@@ -280,7 +282,7 @@ func (m *Main) connect(ctx context.Context) error {
 			return fmt.Errorf("connect to %s: %w", m.NATSURL, err)
 		}
 		m.nc = nc
-		return natsjs.EnsureStreams(ctx, nc, 0, m.StreamReplicas)
+		return natsedge.EnsureIngest(ctx, nc, 0, m.StreamReplicas)
 	}
 	host, portStr, err := net.SplitHostPort(m.LeafAddr)
 	if err != nil {
@@ -304,15 +306,15 @@ func (m *Main) connect(ctx context.Context) error {
 	if m.NATSPassword == "" {
 		m.NATSPassword = rand.Text() // only this process connects
 	}
-	m.cloud, err = natsjs.StartCloud(ctx, natsjs.CloudConfig{
+	m.server, err = natsedge.Start(ctx, natsedge.ServerConfig{
 		StoreDir: m.EmbedDir, Port: -1, LeafHost: host, LeafPort: port, LeafTLS: leafTLS,
 		Secret: m.Secret, ServicePassword: m.NATSPassword,
 	}, m.Logger)
 	if err != nil {
 		return err
 	}
-	m.LeafURL = m.cloud.LeafURL()
-	m.nc, err = m.cloud.Connect("zoner-bridge")
+	m.LeafURL = m.server.LeafURL()
+	m.nc, err = m.server.Connect("zoner-bridge")
 	return err
 }
 
@@ -367,8 +369,8 @@ func (m *Main) Close() error {
 			m.nc.Close()
 		}
 	}
-	if m.cloud != nil {
-		m.cloud.Close()
+	if m.server != nil {
+		m.server.Close()
 	}
 	return nil
 }

@@ -18,10 +18,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/zoner-family/zoner/bridge"
-	bnatsjs "github.com/zoner-family/zoner/bridge/natsjs"
 	"github.com/zoner-family/zoner/cloud"
 	chttp "github.com/zoner-family/zoner/cloud/http"
 	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
+	"github.com/zoner-family/zoner/edge"
 	"github.com/zoner-family/zoner/internal/cli"
 )
 
@@ -122,7 +122,7 @@ type Main struct {
 func NewMain() *Main {
 	return &Main{Command: "all", DataDir: "zoner-cloud-data", Warehouse: "sqlite", Cache: "memory",
 		IngestGroup: "zoner-ingest", RecommenderGroup: "zoner-recommender", DeadLetterTopic: "dead_letters",
-		Partitions: 6, Replication: 1, NATSUser: bnatsjs.ServiceUser, LeafAddr: "127.0.0.1:7422",
+		Partitions: 6, Replication: 1, NATSUser: edge.ServiceUser, LeafAddr: "127.0.0.1:7422",
 		APIAddr: "127.0.0.1:8480", HTTPAddr: "127.0.0.1:9465", TokenTTL: 24 * time.Hour, Stdout: os.Stdout}
 }
 
@@ -351,7 +351,7 @@ func (m *Main) creds() error {
 	if len(m.Secret) < 16 {
 		return errors.New("creds: the cloud's secret (-secret-file or ZONER_CLOUD_SECRET, at least 16 bytes, or the one zoner-cloud all made in -data) is needed")
 	}
-	fmt.Fprintf(m.Stdout, "{\n  \"family_id\": %q,\n  \"secret\": %q\n}\n", m.Family, bnatsjs.FamilySecret(m.Secret, m.Family))
+	fmt.Fprintf(m.Stdout, "{\n  \"family_id\": %q,\n  \"secret\": %q\n}\n", m.Family, edge.FamilySecret(m.Secret, m.Family))
 	return nil
 }
 
