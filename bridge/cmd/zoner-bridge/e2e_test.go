@@ -29,7 +29,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/zoner-family/zoner/bridge"
-	"github.com/zoner-family/zoner/bridge/kafka"
+	"github.com/zoner-family/zoner/bridge/kafkasink"
 	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/internal/netproxy"
 	"github.com/zoner-family/zoner/internal/proctest"
@@ -271,7 +271,7 @@ func (p *pipeline) consume() *seen {
 			fs := cl.PollFetches(ctx)
 			fs.EachRecord(func(r *kgo.Record) {
 				for _, h := range r.Headers {
-					if h.Key == kafka.HeaderID {
+					if h.Key == kafkasink.HeaderID {
 						s.mu.Lock()
 						s.ids[string(h.Value)]++
 						s.total++

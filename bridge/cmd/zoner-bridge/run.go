@@ -21,7 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/zoner-family/zoner/bridge"
-	"github.com/zoner-family/zoner/bridge/kafka"
+	"github.com/zoner-family/zoner/bridge/kafkasink"
 	"github.com/zoner-family/zoner/bridge/natssource"
 	"github.com/zoner-family/zoner/edge"
 	"github.com/zoner-family/zoner/edge/natsedge"
@@ -60,7 +60,7 @@ type Main struct {
 	IssuerSeed     []byte
 	IssuerSeedFile string
 
-	Kafka    kafka.Config
+	Kafka    kafkasink.Config
 	Consumer string
 	// AckWait is how long an event fetched by a replica that died stays
 	// out before it is handed to another (default 30 s).
@@ -89,7 +89,7 @@ type Main struct {
 	wg       sync.WaitGroup
 	server   *natsedge.Server
 	nc       *nats.Conn
-	sink     *kafka.Sink
+	sink     *kafkasink.Sink
 	downlink *natsedge.FetchServer
 	callout  *natsedge.Callout
 	httpSrv  *http.Server
@@ -102,7 +102,7 @@ func (m *Main) Serves() bool { return m.Command == "serve" || m.Command == "call
 func NewMain() *Main {
 	return &Main{Command: "serve", NATSUser: edge.ServiceUser, LeafAddr: "127.0.0.1:7422", Consumer: natssource.DefaultConsumer,
 		Workers: 2, Batch: 1000, Downlink: true, HTTPAddr: "127.0.0.1:9464", Stdout: os.Stdout,
-		Kafka: kafka.Config{Topics: bridge.DefaultTopics()}}
+		Kafka: kafkasink.Config{Topics: bridge.DefaultTopics()}}
 }
 
 // ParseFlags reads the command line, with ZONER_* environment variables as
@@ -213,7 +213,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	var err error
-	if m.sink, err = kafka.New(startCtx, m.Kafka, m.Logger); err != nil {
+	if m.sink, err = kafkasink.New(startCtx, m.Kafka, m.Logger); err != nil {
 		return err
 	}
 	if err := m.sink.EnsureTopics(startCtx); err != nil {

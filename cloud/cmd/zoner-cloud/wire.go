@@ -17,7 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/zoner-family/zoner/bridge"
-	bkafka "github.com/zoner-family/zoner/bridge/kafka"
+	bkafka "github.com/zoner-family/zoner/bridge/kafkasink"
 	"github.com/zoner-family/zoner/bridge/natssource"
 	"github.com/zoner-family/zoner/circadian"
 	"github.com/zoner-family/zoner/cloud"
