@@ -73,13 +73,55 @@ func TestEmbeddedAndCalloutAgree(t *testing.T) {
 type fakeConn struct {
 	server.ClientAuthentication
 	opts server.ClientOpts
+	kind int // server.CLIENT unless set
 	user *server.User
 }
+
+func (f *fakeConn) Kind() int { return f.kind }
 
 func (f *fakeConn) GetOpts() *server.ClientOpts { return &f.opts }
 func (f *fakeConn) RegisterUser(u *server.User) { f.user = u }
 func (f *fakeConn) RemoteAddress() net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 7422}
+}
+
+// TestOperatorLogin: the operator logs in only on the operator's port (a
+// client connection, when the server has that port), with the password of
+// this start; families are kept off that port, and linked as leaf nodes
+// still.
+func TestOperatorLogin(t *testing.T) {
+	family := uuid.New()
+	good := edge.FamilySecret(unitSecret, family)
+	for _, c := range []struct {
+		name           string
+		operatorPort   bool
+		user, password string
+		kind           int
+		admitted       bool
+	}{
+		{"the operator", true, OperatorUser, "operator-password", server.CLIENT, true},
+		{"the operator with a wrong password", true, OperatorUser, "wrong", server.CLIENT, false},
+		{"the operator as a leaf node", true, OperatorUser, "operator-password", server.LEAF, false},
+		{"the operator with no operator's port", false, OperatorUser, "", server.CLIENT, false},
+		{"a family on the operator's port", true, family.String(), good, server.CLIENT, false},
+		{"a family's hub linked, with the operator's port", true, family.String(), good, server.LEAF, true},
+		{"a family's client with no operator's port", false, family.String(), good, server.CLIENT, true},
+		{"the services, with the operator's port", true, edge.ServiceUser, "service-password", server.CLIENT, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := &auth{secret: unitSecret, service: "service-password", logger: slog.New(slog.DiscardHandler)}
+			if c.operatorPort {
+				a.operator = "operator-password"
+			}
+			conn := &fakeConn{opts: server.ClientOpts{Username: c.user, Password: c.password}, kind: c.kind}
+			if got := a.Check(conn); got != c.admitted {
+				t.Fatalf("admitted %v, want %v", got, c.admitted)
+			}
+			if c.admitted && c.user == OperatorUser && !slices.Contains(conn.user.Permissions.Publish.Allow, server.JSApiStreamList) {
+				t.Fatalf("the operator's permissions: %+v", conn.user.Permissions.Publish)
+			}
+		})
+	}
 }
 
 // request is an authorization request as the server makes one: signed by

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -48,6 +49,15 @@ type ServerConfig struct {
 	// repeat (a hub that resends after a lost PubAck). Default 1 h.
 	Duplicates time.Duration
 	SyncAlways bool
+	// OperatorAddr, when set, opens the client port there for the
+	// operator alone (host:port; no host is 127.0.0.1, port 0 a free
+	// one), who may read the streams' and consumers' state and nothing
+	// else; Port must then be negative. The operator's password is made
+	// at each start and written to OperatorFile.
+	OperatorAddr string
+	// OperatorFile is where the operator's password is written, mode
+	// 0600 (default StoreDir/OperatorPasswordFile).
+	OperatorFile string
 }
 
 // Server is the cloud's NATS server, embedded.
@@ -71,10 +81,27 @@ func Start(ctx context.Context, cfg ServerConfig, logger *slog.Logger) (*Server,
 	if cfg.LeafHost == "" {
 		cfg.LeafHost = cfg.Host
 	}
+	a := &auth{secret: cfg.Secret, service: cfg.ServicePassword, logger: logger}
+	if cfg.OperatorAddr != "" {
+		if cfg.Port >= 0 {
+			return nil, errors.New("cloud nats: the operator's port is the client port: the services' client port must be off (Port < 0)")
+		}
+		host, port, err := operatorListen(cfg.OperatorAddr)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Host, cfg.Port = host, port
+		if cfg.OperatorFile == "" {
+			cfg.OperatorFile = filepath.Join(cfg.StoreDir, OperatorPasswordFile)
+		}
+		if a.operator, err = newOperatorPassword(cfg.OperatorFile); err != nil {
+			return nil, err
+		}
+	}
 	opts := &server.Options{
 		ServerName:             "zoner-cloud",
 		Host:                   cfg.Host,
-		Port:                   max(cfg.Port, 0),
+		Port:                   clientPort(cfg.Port),
 		DontListen:             cfg.Port < 0,
 		JetStream:              true,
 		JetStreamDomain:        syncproto.CloudDomain,
@@ -89,7 +116,7 @@ func Start(ctx context.Context, cfg ServerConfig, logger *slog.Logger) (*Server,
 			Port:      cfg.LeafPort,
 			TLSConfig: cfg.LeafTLS,
 		},
-		CustomClientAuthentication: &auth{secret: cfg.Secret, service: cfg.ServicePassword, logger: logger},
+		CustomClientAuthentication: a,
 	}
 	if cfg.LeafPort == 0 {
 		opts.LeafNode.Port = server.RANDOM_PORT
@@ -123,6 +150,18 @@ func Start(ctx context.Context, cfg ServerConfig, logger *slog.Logger) (*Server,
 		return nil, err
 	}
 	return c, nil
+}
+
+// clientPort is port as the server's options take it: 0 there is the
+// default port (4222), RANDOM_PORT a free one.
+func clientPort(port int) int {
+	switch {
+	case port < 0:
+		return 0 // no listener
+	case port == 0:
+		return server.RANDOM_PORT
+	}
+	return port
 }
 
 // EnsureIngest makes (or updates) the ingest stream, kept on replicas
@@ -174,6 +213,24 @@ func (c *Server) ClientURL() string {
 	return c.ns.ClientURL()
 }
 
+// OperatorURL is where the operator connects, "" without the operator's
+// port.
+func (c *Server) OperatorURL() string {
+	if c.cfg.OperatorAddr == "" || c.ns.Addr() == nil {
+		return ""
+	}
+	return c.ns.ClientURL()
+}
+
+// OperatorFile is the file that holds the operator's password, "" without
+// the operator's port.
+func (c *Server) OperatorFile() string {
+	if c.cfg.OperatorAddr == "" {
+		return ""
+	}
+	return c.cfg.OperatorFile
+}
+
 // LeafURL is where hubs link in.
 func (c *Server) LeafURL() string {
 	scheme := "nats-leaf"
@@ -218,15 +275,27 @@ func Ring(nc *nats.Conn, family uuid.UUID) error {
 }
 
 // auth admits the cloud's services by password and each family's hubs by
-// their derived secret, with the family's permissions.
+// their derived secret, with the family's permissions; with the operator's
+// port, the operator there by the operator's password, and no family.
 type auth struct {
 	secret  []byte
 	service string
-	logger  *slog.Logger
+	// operator is the operator's password: the client port is the
+	// operator's. "" when there is no operator's port.
+	operator string
+	logger   *slog.Logger
 }
 
 func (a *auth) Check(c server.ClientAuthentication) bool {
 	o := c.GetOpts()
+	if o.Username == OperatorUser {
+		if a.operator != "" && c.Kind() == server.CLIENT && hmac.Equal([]byte(o.Password), []byte(a.operator)) {
+			c.RegisterUser(&server.User{Username: OperatorUser, Permissions: operatorPermissions()})
+			return true
+		}
+		a.logger.Warn("cloud nats: refused an operator login", "remote", remote(c))
+		return false
+	}
 	if o.Username == edge.ServiceUser {
 		if hmac.Equal([]byte(o.Password), []byte(a.service)) {
 			c.RegisterUser(&server.User{Username: edge.ServiceUser})
@@ -236,6 +305,9 @@ func (a *auth) Check(c server.ClientAuthentication) bool {
 		return false
 	}
 	family, err := edge.Admit(a.secret, o.Username, o.Password)
+	if err == nil && a.operator != "" && c.Kind() == server.CLIENT {
+		err = errOperatorPort
+	}
 	if err != nil {
 		logRefusal(a.logger, err, family, remote(c))
 		return false
@@ -243,6 +315,10 @@ func (a *auth) Check(c server.ClientAuthentication) bool {
 	c.RegisterUser(&server.User{Username: family.String(), Permissions: familyPermissions(family)})
 	return true
 }
+
+// errOperatorPort refuses a family on the operator's port: hubs link in on
+// the leaf port.
+var errOperatorPort = errors.New("a family on the operator's port")
 
 // logRefusal logs a refused family login with its reason and where it
 // came from, never the password.

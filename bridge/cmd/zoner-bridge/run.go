@@ -50,6 +50,10 @@ type Main struct {
 	LeafAddr string
 	// LeafTLSCert and LeafTLSKey make the leaf port speak TLS.
 	LeafTLSCert, LeafTLSKey string
+	// NATSOperatorAddr, when set, is where the embedded server accepts
+	// the operator, who may read the streams' and consumers' state (the
+	// nats CLI); the password is written to EmbedDir.
+	NATSOperatorAddr string
 	// Secret derives each family's credentials (embedded server, creds).
 	Secret []byte
 	// Family is the family whose credentials creds prints.
@@ -79,6 +83,10 @@ type Main struct {
 
 	// LeafURL is where hubs link in, once Run has returned (Embed only).
 	LeafURL string
+	// NATSOperatorURL is where the operator connects and NATSOperatorFile
+	// holds the operator's password, once Run has returned (with
+	// NATSOperatorAddr).
+	NATSOperatorURL, NATSOperatorFile string
 	// MetricsURL is the HTTP server's base URL once Run has returned.
 	MetricsURL string
 	Metrics    *bridge.Metrics
@@ -126,6 +134,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&m.EmbedDir, "embed-dir", cli.Env("ZONER_EMBED_DIR", "zoner-cloud-nats"), "where the embedded server keeps its streams (env ZONER_EMBED_DIR)")
 	fs.StringVar(&m.LeafAddr, "leaf", cli.Env("ZONER_LEAF_ADDR", m.LeafAddr), "where the embedded server accepts hubs' leaf-node links (env ZONER_LEAF_ADDR)")
 	fs.StringVar(&m.LeafTLSCert, "leaf-tls-cert", cli.Env("ZONER_LEAF_TLS_CERT", ""), "PEM certificate: hubs link over TLS (env ZONER_LEAF_TLS_CERT)")
+	fs.StringVar(&m.NATSOperatorAddr, "nats-operator", cli.Env("ZONER_NATS_OPERATOR_ADDR", ""), "with -embed: where the embedded server accepts the operator, who may read its streams' and consumers' state with the nats CLI, such as 127.0.0.1:4223 (no host: loopback); the password is written to the -embed-dir as "+natsedge.OperatorPasswordFile+"; empty for none (env ZONER_NATS_OPERATOR_ADDR)")
 	fs.StringVar(&m.LeafTLSKey, "leaf-tls-key", cli.Env("ZONER_LEAF_TLS_KEY", ""), "PEM key for -leaf-tls-cert (env ZONER_LEAF_TLS_KEY)")
 	secretFile := fs.String("secret-file", cli.Env("ZONER_CLOUD_SECRET_FILE", ""), "file holding the secret that derives the families' credentials (env ZONER_CLOUD_SECRET_FILE, or the secret in ZONER_CLOUD_SECRET)")
 	family := fs.String("family", "", "creds: the family id")
@@ -273,6 +282,9 @@ func (m *Main) connect(ctx context.Context) error {
 		m.nc = m.NATSConn
 		return natsedge.EnsureIngest(ctx, m.nc, 0, m.StreamReplicas)
 	}
+	if !m.Embed && m.NATSOperatorAddr != "" {
+		return errors.New("-nats-operator opens the embedded server to the operator: it needs -embed")
+	}
 	if !m.Embed {
 		nc, err := nats.Connect(m.NATSURL, nats.Name("zoner-bridge"), nats.UserInfo(m.NATSUser, m.NATSPassword),
 			nats.MaxReconnects(-1), nats.ReconnectWait(time.Second), nats.RetryOnFailedConnect(true),
@@ -308,12 +320,15 @@ func (m *Main) connect(ctx context.Context) error {
 	}
 	m.server, err = natsedge.Start(ctx, natsedge.ServerConfig{
 		StoreDir: m.EmbedDir, Port: -1, LeafHost: host, LeafPort: port, LeafTLS: leafTLS,
-		Secret: m.Secret, ServicePassword: m.NATSPassword,
+		Secret: m.Secret, ServicePassword: m.NATSPassword, OperatorAddr: m.NATSOperatorAddr,
 	}, m.Logger)
 	if err != nil {
 		return err
 	}
 	m.LeafURL = m.server.LeafURL()
+	if m.NATSOperatorURL, m.NATSOperatorFile = m.server.OperatorURL(), m.server.OperatorFile(); m.NATSOperatorURL != "" {
+		m.Logger.Info("the cloud's NATS accepts the operator", "url", m.NATSOperatorURL, "user", natsedge.OperatorUser, "password_file", m.NATSOperatorFile)
+	}
 	m.nc, err = m.server.Connect("zoner-bridge")
 	return err
 }

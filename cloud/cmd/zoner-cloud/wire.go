@@ -326,12 +326,16 @@ func (m *Main) runAll(startCtx, ctx context.Context) error {
 		m.NATSPassword = rand.Text() // only this process connects as the service
 	}
 	cl, err := natsedge.Start(startCtx, natsedge.ServerConfig{StoreDir: filepath.Join(m.DataDir, "nats"), Port: -1,
-		LeafHost: host, LeafPort: port, Secret: m.Secret, ServicePassword: m.NATSPassword}, m.Logger)
+		LeafHost: host, LeafPort: port, Secret: m.Secret, ServicePassword: m.NATSPassword,
+		OperatorAddr: m.NATSOperatorAddr, OperatorFile: filepath.Join(m.DataDir, natsedge.OperatorPasswordFile)}, m.Logger)
 	if err != nil {
 		return err
 	}
 	m.onClose(func() { cl.Close() })
 	m.LeafURL = cl.LeafURL()
+	if m.NATSOperatorURL, m.NATSOperatorFile = cl.OperatorURL(), cl.OperatorFile(); m.NATSOperatorURL != "" {
+		m.Logger.Info("the cloud's NATS accepts the operator", "url", m.NATSOperatorURL, "user", natsedge.OperatorUser, "password_file", m.NATSOperatorFile)
+	}
 	nc, err := cl.Connect("zoner-cloud")
 	if err != nil {
 		return err
