@@ -239,8 +239,9 @@ func TestHubSubpackagesDoNotImportEachOther(t *testing.T) {
 	subpackagesApart(t, "hub", "ics")
 }
 
-// The bridge keeps its domain (the forwarder, Source and Sink) free of
-// NATS and Kafka, and its subpackages apart: cmd/ wires them.
+// The bridge is only the forwarder to Kafka: it keeps its domain (the
+// forwarder, Source and Sink) free of NATS and Kafka, and its subpackages
+// apart: cmd/ wires them.
 func TestBridgeSubpackagesDoNotImportEachOther(t *testing.T) {
 	subpackagesApart(t, "bridge")
 	pkg, ok := goPackages(t)["bridge"]
@@ -250,6 +251,73 @@ func TestBridgeSubpackagesDoNotImportEachOther(t *testing.T) {
 	for _, imp := range pkg.Imports {
 		if strings.Contains(imp, "nats-io") || strings.Contains(imp, "franz-go") {
 			t.Errorf("bridge imports %s", imp)
+		}
+	}
+}
+
+// The cloud's edge keeps its domain (the families' admission rule and
+// subjects) free of NATS, and its subpackages apart: cmd/ wires them.
+func TestEdgeSubpackagesDoNotImportEachOther(t *testing.T) {
+	subpackagesApart(t, "edge")
+	pkg, ok := goPackages(t)["edge"]
+	if !ok {
+		t.Fatal("no edge package")
+	}
+	for _, imp := range pkg.Imports {
+		if strings.Contains(imp, "nats-io") {
+			t.Errorf("edge imports %s", imp)
+		}
+	}
+}
+
+// The hub, the cloud's edge, the bridge and the cloud meet only in
+// syncproto and in their programs: outside cmd/, no package of one area
+// imports a package of another.
+func TestAreasDoNotImportEachOther(t *testing.T) {
+	areas := []string{"hub", "edge", "bridge", "cloud"}
+	areaOf := func(path string) string {
+		first, _, _ := strings.Cut(path, "/")
+		if slices.Contains(areas, first) {
+			return first
+		}
+		return ""
+	}
+	for dir, pkg := range goPackages(t) {
+		area := areaOf(filepath.ToSlash(dir))
+		if area == "" || strings.HasPrefix(filepath.ToSlash(dir), area+"/cmd") {
+			continue
+		}
+		for _, imp := range pkg.Imports {
+			rest, ok := strings.CutPrefix(imp, "github.com/zoner-family/zoner/")
+			if other := areaOf(rest); ok && other != "" && other != area {
+				t.Errorf("%s imports %s", dir, imp)
+			}
+		}
+	}
+}
+
+// No program links two of the module's packages of one name: whoever
+// reads its wiring never has to ask which natsjs or which kafka is meant.
+func TestNoProgramLinksTwoPackagesOfOneName(t *testing.T) {
+	for _, program := range []string{"./hub/cmd/zoner-hub", "./bridge/cmd/zoner-bridge", "./cloud/cmd/zoner-cloud"} {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{.Name}}", program).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", program, err)
+		}
+		byName := map[string][]string{}
+		for line := range strings.Lines(string(out)) {
+			path, name, _ := strings.Cut(strings.TrimSpace(line), " ")
+			if strings.HasPrefix(path, "github.com/zoner-family/zoner/") && name != "main" {
+				byName[name] = append(byName[name], path)
+			}
+		}
+		if len(byName) == 0 {
+			t.Fatalf("%s: no package of the module in its dependency list:\n%s", program, out)
+		}
+		for name, paths := range byName {
+			if len(paths) > 1 {
+				t.Errorf("%s links %d packages named %s: %s", program, len(paths), name, strings.Join(paths, ", "))
+			}
 		}
 	}
 }

@@ -1,7 +1,7 @@
 // Package bridge forwards the families' events from the cloud's ingest
 // stream into Kafka. Its domain is small: an Event as it travels, a Source
-// that hands out events with their acknowledgements (bridge/natsjs), a Sink
-// that writes them to topics (bridge/kafka), and the Forwarder between them,
+// that hands out events with their acknowledgements (bridge/natssource), a Sink
+// that writes them to topics (bridge/kafkasink), and the Forwarder between them,
 // which acknowledges an event at its source only once the sink has it.
 package bridge
 

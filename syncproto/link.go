@@ -27,6 +27,22 @@ const (
 	// ReplyRoot.<family> is the inbox prefix of a family's hubs: the cloud
 	// lets a family's hubs receive replies only under it.
 	ReplyRoot = "zoner.reply"
+	// RingFromCloud is what a ring carries when the cloud rang (a hub's
+	// ring carries the hub's id).
+	RingFromCloud = "cloud"
+)
+
+// The JetStream names both ends use. The hub is a leaf node of the cloud's
+// servers, so each side keeps its streams in a domain of its own.
+const (
+	// HubDomain is the JetStream domain of a hub's embedded server.
+	HubDomain = "hub"
+	// CloudDomain is the JetStream domain of the cloud's servers.
+	CloudDomain = "cloud"
+	// IngestStream is the cloud's stream of every family's events, on
+	// IngestRoot.>: a hub expects its PubAcks from it, and refuses any
+	// other stream's.
+	IngestStream = "INGEST"
 )
 
 // Headers on every event message, so that relays route an event without

@@ -24,7 +24,10 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/bridge/natssource"
+	"github.com/zoner-family/zoner/edge"
+	"github.com/zoner-family/zoner/edge/natsedge"
+	"github.com/zoner-family/zoner/syncproto"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -126,8 +129,8 @@ func checkNATS(t *testing.T, b *bundle) {
 	if opts.LeafNode.TLSConfig == nil || !opts.LeafNode.NoAdvertise {
 		t.Error("the leaf-node port must speak TLS (hubs link over the internet) and not advertise the pods' addresses")
 	}
-	if opts.JetStreamDomain != natsjs.Domain || !opts.JetStream || opts.ServerName != w.name+"-0" {
-		t.Errorf("JetStream %t in domain %q as %q; want the cloud's domain %q, server named after the pod", opts.JetStream, opts.JetStreamDomain, opts.ServerName, natsjs.Domain)
+	if opts.JetStreamDomain != syncproto.CloudDomain || !opts.JetStream || opts.ServerName != w.name+"-0" {
+		t.Errorf("JetStream %t in domain %q as %q; want the cloud's domain %q, server named after the pod", opts.JetStream, opts.JetStreamDomain, opts.ServerName, syncproto.CloudDomain)
 	}
 	if m := mountOf(c, opts.StoreDir); m == nil || !slices.ContainsFunc(w.claims, func(pvc corev1.PersistentVolumeClaim) bool { return pvc.Name == m.Name }) {
 		t.Errorf("JetStream stores in %s, which is not on the StatefulSet's persistent volume", opts.StoreDir)
@@ -156,7 +159,7 @@ func checkNATS(t *testing.T, b *bundle) {
 	for _, u := range opts.Users {
 		passwords[u.Username] = u.Password
 	}
-	for _, u := range []string{natsjs.ServiceUser, natsjs.CalloutUser} {
+	for _, u := range []string{edge.ServiceUser, natsedge.CalloutUser} {
 		if passwords[u] == "" || !slices.Contains(opts.AuthCallout.AuthUsers, u) {
 			t.Errorf("user %s must have a password and be one of auth_callout's auth_users %v", u, opts.AuthCallout.AuthUsers)
 		}
@@ -199,14 +202,14 @@ func runNATS(t *testing.T, opts *server.Options, passwords map[string]string, is
 	cloud := startServer(t, opts)
 
 	secret := []byte(rand.Text() + rand.Text())
-	callout, err := natsjs.NewCallout(natsjs.CalloutConfig{Secret: secret, IssuerSeed: issuerSeed}, slog.New(slog.DiscardHandler))
+	callout, err := natsedge.NewCallout(natsedge.CalloutConfig{Secret: secret, IssuerSeed: issuerSeed}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer callout.Close()
-	auth := connect(t, cloud, natsjs.CalloutUser, passwords[natsjs.CalloutUser])
+	auth := connect(t, cloud, natsedge.CalloutUser, passwords[natsedge.CalloutUser])
 	if err := callout.Serve(auth); err != nil {
-		t.Fatalf("the callout, as %s: %v", natsjs.CalloutUser, err)
+		t.Fatalf("the callout, as %s: %v", natsedge.CalloutUser, err)
 	}
 	if err := auth.Flush(); err != nil { // the server has the subscription
 		t.Fatal(err)
@@ -214,18 +217,22 @@ func runNATS(t *testing.T, opts *server.Options, passwords map[string]string, is
 	// The service user: past the callout, and able to make the streams.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := natsjs.EnsureStreams(ctx, connect(t, cloud, natsjs.ServiceUser, passwords[natsjs.ServiceUser]), 0, 1); err != nil {
-		t.Errorf("%s cannot make the streams: %v", natsjs.ServiceUser, err)
+	svc := connect(t, cloud, edge.ServiceUser, passwords[edge.ServiceUser])
+	if err := natsedge.EnsureIngest(ctx, svc, 0, 1); err != nil {
+		t.Errorf("%s cannot make the ingest stream: %v", edge.ServiceUser, err)
+	}
+	if err := natssource.EnsureDeadLetters(ctx, svc, 1); err != nil {
+		t.Errorf("%s cannot make the dead-letter stream: %v", edge.ServiceUser, err)
 	}
 	family := uuid.New()
-	connect(t, cloud, family.String(), natsjs.FamilySecret(secret, family))
+	connect(t, cloud, family.String(), edge.FamilySecret(secret, family))
 	if nc, err := nats.Connect(cloud.ClientURL(), nats.UserInfo(family.String(), "wrong"), nats.Timeout(5*time.Second)); err == nil {
 		nc.Close()
 		t.Error("a wrong family secret was let in")
 	}
 	// A hub's leaf-node link, over TLS, with the family's credentials.
 	u, _ := url.Parse("tls://127.0.0.1:" + strconv.Itoa(opts.LeafNode.Port))
-	u.User = url.UserPassword(family.String(), natsjs.FamilySecret(secret, family))
+	u.User = url.UserPassword(family.String(), edge.FamilySecret(secret, family))
 	startServer(t, &server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true,
 		LeafNode: server.LeafNodeOpts{ReconnectInterval: 100 * time.Millisecond, Remotes: []*server.RemoteLeafOpts{{
 			URLs: []*url.URL{u}, TLS: true, TLSConfig: &tls.Config{InsecureSkipVerify: true}}}}}) // a made-up certificate

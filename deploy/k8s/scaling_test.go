@@ -9,7 +9,9 @@ import (
 
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	"github.com/zoner-family/zoner/bridge"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/bridge/natssource"
+	"github.com/zoner-family/zoner/edge/natsedge"
+	"github.com/zoner-family/zoner/syncproto"
 )
 
 type kedaScaledObject = kedav1alpha1.ScaledObject
@@ -106,9 +108,9 @@ func checkTriggers(t *testing.T, b *bundle, so *kedav1alpha1.ScaledObject, w *wo
 			}
 		case "nats-jetstream":
 			lag = true
-			if md["stream"] != natsjs.IngestStream || md["consumer"] != orDefault("ZONER_BRIDGE_CONSUMER", "bridge") || md["account"] != natsjs.CalloutAccount {
+			if md["stream"] != syncproto.IngestStream || md["consumer"] != orDefault("ZONER_BRIDGE_CONSUMER", natssource.DefaultConsumer) || md["account"] != natsedge.CalloutAccount {
 				t.Errorf("ScaledObject/%s: stream %q consumer %q account %q; the bridge reads %s with %q in %s", so.Name,
-					md["stream"], md["consumer"], md["account"], natsjs.IngestStream, orDefault("ZONER_BRIDGE_CONSUMER", "bridge"), natsjs.CalloutAccount)
+					md["stream"], md["consumer"], md["account"], syncproto.IngestStream, orDefault("ZONER_BRIDGE_CONSUMER", natssource.DefaultConsumer), natsedge.CalloutAccount)
 			}
 		case "cpu":
 			if tr.MetricType != "Utilization" {

@@ -17,14 +17,10 @@ import (
 // UplinkKey is the durable consumer that sends the log up to the cloud.
 const UplinkKey = "uplink"
 
-// cloudStream is the cloud's ingest stream: a PubAck from any other stream
-// would mean the cloud is misconfigured, and is refused.
-const cloudStream = "INGEST"
-
-// Cloud is the hub's end of the link: a connection of its own (with the
+// CloudLink is the hub's end of the link: a connection of its own (with the
 // family's inbox prefix, the only replies the cloud lets through) and the
 // uplink consumer. It implements hub.Cloud.
-type Cloud struct {
+type CloudLink struct {
 	s      *Server
 	nc     *nats.Conn
 	js     jetstream.JetStream
@@ -35,9 +31,9 @@ type Cloud struct {
 	ringer *nats.Subscription
 }
 
-// OpenCloud opens the link's connection and the uplink consumer. hubID
+// OpenCloudLink opens the link's connection and the uplink consumer. hubID
 // names this hub to the cloud, so the downlink leaves out its own events.
-func (s *Server) OpenCloud(ctx context.Context, creds syncproto.Credentials, hubID string) (*Cloud, error) {
+func (s *Server) OpenCloudLink(ctx context.Context, creds syncproto.Credentials, hubID string) (*CloudLink, error) {
 	nc, err := nats.Connect("", nats.InProcessServer(s.ns), nats.Name("zoner-hub-link"),
 		nats.CustomInboxPrefix(syncproto.ReplyPrefix(creds.FamilyID)), nats.MaxReconnects(-1))
 	if err != nil {
@@ -48,7 +44,7 @@ func (s *Server) OpenCloud(ctx context.Context, creds syncproto.Credentials, hub
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	c := &Cloud{s: s, nc: nc, js: js, creds: creds, hubID: hubID, rings: make(chan struct{}, 1)}
+	c := &CloudLink{s: s, nc: nc, js: js, creds: creds, hubID: hubID, rings: make(chan struct{}, 1)}
 	c.cons, err = s.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:     UplinkKey,
 		Description: "Sends every event up to the cloud; acknowledged once the cloud stored it.",
@@ -81,16 +77,16 @@ func (s *Server) OpenCloud(ctx context.Context, creds syncproto.Credentials, hub
 }
 
 // Close closes the link's connection; the uplink consumer stays.
-func (c *Cloud) Close() { c.nc.Close() }
+func (c *CloudLink) Close() { c.nc.Close() }
 
 // Linked reports whether the leaf-node link is up now.
-func (c *Cloud) Linked() bool { return c.s.ns.NumLeafNodes() > 0 }
+func (c *CloudLink) Linked() bool { return c.s.ns.NumLeafNodes() > 0 }
 
 // Rings is signalled when the cloud stored a new event of the family.
-func (c *Cloud) Rings() <-chan struct{} { return c.rings }
+func (c *CloudLink) Rings() <-chan struct{} { return c.rings }
 
 // Pending counts the events of the log not yet stored in the cloud.
-func (c *Cloud) Pending(ctx context.Context) (uint64, error) {
+func (c *CloudLink) Pending(ctx context.Context) (uint64, error) {
 	info, err := c.cons.Info(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("uplink consumer: %w", err)
@@ -106,7 +102,7 @@ func (c *Cloud) Pending(ctx context.Context) (uint64, error) {
 // Fetching and publishing run ahead of the confirmations, in chunks of up
 // to 1,000, while another goroutine takes the confirmations in order: the
 // link stays full instead of idling for a round trip per chunk.
-func (c *Cloud) Up(ctx context.Context, max int, wait time.Duration) (int, error) {
+func (c *CloudLink) Up(ctx context.Context, max int, wait time.Duration) (int, error) {
 	msgs, err := c.fetch(c.cons.FetchNoWait(min(max, 1000)))
 	if err == nil && len(msgs) == 0 {
 		msgs, err = c.fetch(c.cons.Fetch(1, jetstream.FetchMaxWait(wait)))
@@ -219,7 +215,7 @@ var errStopped = errors.New("stopped")
 
 // publish sends one event of the log up, unless it came from the cloud
 // (ack nil, nothing sent).
-func (c *Cloud) publish(msg jetstream.Msg) (jetstream.PubAckFuture, error) {
+func (c *CloudLink) publish(msg jetstream.Msg) (jetstream.PubAckFuture, error) {
 	h := msg.Headers()
 	if h.Get(HeaderVia) == "cloud" {
 		return nil, nil
@@ -238,17 +234,17 @@ func (c *Cloud) publish(msg jetstream.Msg) (jetstream.PubAckFuture, error) {
 		}
 	}
 	up.Header.Set(syncproto.HeaderHub, c.hubID)
-	return c.js.PublishMsgAsync(up, jetstream.WithMsgID(h.Get(syncproto.HeaderID)), jetstream.WithExpectStream(cloudStream))
+	return c.js.PublishMsgAsync(up, jetstream.WithMsgID(h.Get(syncproto.HeaderID)), jetstream.WithExpectStream(syncproto.IngestStream))
 }
 
 // giveBack hands messages back to the log, to be sent again soon.
-func (c *Cloud) giveBack(msgs []jetstream.Msg) {
+func (c *CloudLink) giveBack(msgs []jetstream.Msg) {
 	for _, m := range msgs {
 		m.NakWithDelay(time.Second)
 	}
 }
 
-func (c *Cloud) fetch(batch jetstream.MessageBatch, err error) ([]jetstream.Msg, error) {
+func (c *CloudLink) fetch(batch jetstream.MessageBatch, err error) ([]jetstream.Msg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uplink fetch: %w", err)
 	}
@@ -263,7 +259,7 @@ func (c *Cloud) fetch(batch jetstream.MessageBatch, err error) ([]jetstream.Msg,
 }
 
 // Fetch asks the cloud for the family's events after position after.
-func (c *Cloud) Fetch(ctx context.Context, after uint64, max int) (syncproto.FetchReply, error) {
+func (c *CloudLink) Fetch(ctx context.Context, after uint64, max int) (syncproto.FetchReply, error) {
 	req, _ := json.Marshal(syncproto.FetchRequest{After: after, Max: max, Hub: c.hubID})
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -281,4 +277,4 @@ func (c *Cloud) Fetch(ctx context.Context, after uint64, max int) (syncproto.Fet
 	return r, nil
 }
 
-var _ hub.Cloud = (*Cloud)(nil)
+var _ hub.Cloud = (*CloudLink)(nil)

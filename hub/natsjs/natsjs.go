@@ -26,7 +26,6 @@ import (
 
 // The log's names.
 const (
-	Domain       = "hub"
 	StreamName   = "EVENTS"
 	SubjectRoot  = "zoner.events"
 	ProjectorKey = "projector"
@@ -93,7 +92,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		Port:                   cfg.Port,
 		DontListen:             cfg.Port < 0,
 		JetStream:              true,
-		JetStreamDomain:        Domain,
+		JetStreamDomain:        syncproto.HubDomain,
 		StoreDir:               cfg.StoreDir,
 		JetStreamKey:           cfg.Key,
 		JetStreamCipher:        cfg.Cipher,

@@ -18,7 +18,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/zoner-family/zoner/bridge"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/edge"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/hub"
 	hubnats "github.com/zoner-family/zoner/hub/natsjs"
 	"github.com/zoner-family/zoner/internal/proctest"
@@ -49,7 +50,7 @@ func catchUp(b *testing.B, brokerList string, n int) {
 	cloudDir, leafAddr := b.TempDir(), proctest.FreeAddr(b)
 	secret := []byte(cloudSecret)
 	family := syncproto.NewID()
-	creds := syncproto.Credentials{FamilyID: family, Secret: natsjs.FamilySecret(secret, family)}
+	creds := syncproto.Credentials{FamilyID: family, Secret: edge.FamilySecret(secret, family)}
 	h, err := hubnats.Start(ctx, hubnats.Config{StoreDir: b.TempDir(), Port: -1, Name: "bench-hub",
 		Link: &hubnats.Link{URL: "nats-leaf://" + leafAddr, Creds: creds, Reconnect: 50 * time.Millisecond}}, quiet)
 	if err != nil {
@@ -80,7 +81,7 @@ func catchUp(b *testing.B, brokerList string, n int) {
 
 	// The catch-up: the cloud comes up, the hub links, and its uplink and
 	// the bridge run together until Kafka has acknowledged every event.
-	cloud, err := natsjs.StartCloud(ctx, natsjs.CloudConfig{StoreDir: cloudDir, Port: -1, LeafPort: port(b, leafAddr),
+	cloud, err := natsedge.Start(ctx, natsedge.ServerConfig{StoreDir: cloudDir, Port: -1, LeafPort: port(b, leafAddr),
 		Secret: secret, ServicePassword: "svc"}, quiet)
 	if err != nil {
 		b.Fatal(err)
@@ -101,7 +102,7 @@ func catchUp(b *testing.B, brokerList string, n int) {
 		b.Fatal(err)
 	}
 	defer m.Close()
-	up, err := h.OpenCloud(ctx, creds, "bench-hub")
+	up, err := h.OpenCloudLink(ctx, creds, "bench-hub")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func rawFetch(b *testing.B, h *hubnats.Server, n int) float64 {
 func rawIngest(b *testing.B, events []hub.Event) float64 {
 	b.Helper()
 	ctx := context.Background()
-	cloud, err := natsjs.StartCloud(ctx, natsjs.CloudConfig{StoreDir: b.TempDir(), Port: -1, Secret: []byte(cloudSecret), ServicePassword: "svc"},
+	cloud, err := natsedge.Start(ctx, natsedge.ServerConfig{StoreDir: b.TempDir(), Port: -1, Secret: []byte(cloudSecret), ServicePassword: "svc"},
 		slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)

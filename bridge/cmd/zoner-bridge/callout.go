@@ -13,15 +13,16 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/edge"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/internal/cli"
 )
 
 // calloutDefaults are the callout command's own defaults, where they
 // differ from serve's: its NATS user and its ops port.
 func (m *Main) calloutDefaults() {
-	if m.NATSUser == natsjs.ServiceUser {
-		m.NATSUser = natsjs.CalloutUser
+	if m.NATSUser == edge.ServiceUser {
+		m.NATSUser = natsedge.CalloutUser
 	}
 	if m.HTTPAddr == "127.0.0.1:9464" {
 		m.HTTPAddr = "127.0.0.1:9466"
@@ -85,10 +86,10 @@ func (m *Main) writeCalloutKeys() error {
 // remade for ever.
 func (m *Main) runCallout(ctx context.Context) error {
 	if m.CalloutMetrics == nil {
-		m.CalloutMetrics = natsjs.NewCalloutMetrics()
+		m.CalloutMetrics = natsedge.NewCalloutMetrics()
 	}
 	var err error
-	m.callout, err = natsjs.NewCallout(natsjs.CalloutConfig{Secret: m.Secret, IssuerSeed: m.IssuerSeed, Metrics: m.CalloutMetrics}, m.Logger)
+	m.callout, err = natsedge.NewCallout(natsedge.CalloutConfig{Secret: m.Secret, IssuerSeed: m.IssuerSeed, Metrics: m.CalloutMetrics}, m.Logger)
 	if err != nil {
 		return fmt.Errorf("%w (-secret-file, -issuer-seed-file)", err)
 	}

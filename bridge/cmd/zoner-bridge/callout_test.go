@@ -17,7 +17,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/edge"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/internal/wait"
 )
 
@@ -75,7 +76,7 @@ func TestCalloutFlags(t *testing.T) {
 	if err := m.ParseFlags(context.Background(), []string{"callout"}); err != nil {
 		t.Fatal(err)
 	}
-	if m.NATSUser != natsjs.CalloutUser || m.HTTPAddr != "127.0.0.1:9466" || string(m.IssuerSeed) != "SAseed" ||
+	if m.NATSUser != natsedge.CalloutUser || m.HTTPAddr != "127.0.0.1:9466" || string(m.IssuerSeed) != "SAseed" ||
 		string(m.Secret) != "the cloud's secret, 16+ bytes" || !m.Serves() {
 		t.Fatalf("user %q http %q seed %q secret %q serves %v", m.NATSUser, m.HTTPAddr, m.IssuerSeed, m.Secret, m.Serves())
 	}
@@ -134,7 +135,7 @@ authorization {
 
 	secret := []byte("the cloud's secret, 16+ bytes")
 	m := NewMain()
-	m.Command, m.NATSURL, m.NATSUser, m.NATSPassword = "callout", ns.ClientURL(), natsjs.CalloutUser, authPassword
+	m.Command, m.NATSURL, m.NATSUser, m.NATSPassword = "callout", ns.ClientURL(), natsedge.CalloutUser, authPassword
 	m.Secret, m.IssuerSeed, m.HTTPAddr = secret, seed, "127.0.0.1:0"
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -162,7 +163,7 @@ authorization {
 	wait.Until(t, 15*time.Second, "ready", answers(http.StatusOK))
 
 	family := uuid.New()
-	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo(family.String(), natsjs.FamilySecret(secret, family)))
+	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo(family.String(), edge.FamilySecret(secret, family)))
 	if err != nil {
 		t.Fatalf("a family's login: %v", err)
 	}
@@ -183,7 +184,7 @@ authorization {
 	wait.Until(t, 15*time.Second, "unready with the server down", answers(http.StatusServiceUnavailable))
 	ns = start(addr)
 	wait.Until(t, 15*time.Second, "ready again", answers(http.StatusOK))
-	nc, err = nats.Connect(ns.ClientURL(), nats.UserInfo(family.String(), natsjs.FamilySecret(secret, family)))
+	nc, err = nats.Connect(ns.ClientURL(), nats.UserInfo(family.String(), edge.FamilySecret(secret, family)))
 	if err != nil {
 		t.Fatalf("a family's login after the server's restart: %v", err)
 	}

@@ -29,8 +29,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/zoner-family/zoner/bridge"
-	"github.com/zoner-family/zoner/bridge/kafka"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/bridge/kafkasink"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/internal/netproxy"
 	"github.com/zoner-family/zoner/internal/proctest"
 	"github.com/zoner-family/zoner/syncproto"
@@ -77,7 +77,7 @@ type pipeline struct {
 	cloudDir string
 	natsAddr string
 	leafAddr string
-	cloud    *natsjs.Cloud
+	cloud    *natsedge.Server
 	proxy    *linkProxy
 	hub      *proctest.Proc
 	hubURL   string
@@ -110,7 +110,7 @@ func newPipeline(t testing.TB, brokers string) *pipeline {
 func (p *pipeline) startCloud() {
 	p.t.Helper()
 	var err error
-	p.cloud, err = natsjs.StartCloud(context.Background(), natsjs.CloudConfig{
+	p.cloud, err = natsedge.Start(context.Background(), natsedge.ServerConfig{
 		StoreDir: p.cloudDir, Port: port(p.t, p.natsAddr), LeafPort: port(p.t, p.leafAddr),
 		Secret: []byte(cloudSecret), ServicePassword: "svc",
 	}, slog.New(slog.DiscardHandler))
@@ -271,7 +271,7 @@ func (p *pipeline) consume() *seen {
 			fs := cl.PollFetches(ctx)
 			fs.EachRecord(func(r *kgo.Record) {
 				for _, h := range r.Headers {
-					if h.Key == kafka.HeaderID {
+					if h.Key == kafkasink.HeaderID {
 						s.mu.Lock()
 						s.ids[string(h.Value)]++
 						s.total++
@@ -301,7 +301,7 @@ func (p *pipeline) ackPending() int {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	cons, err := js.Consumer(context.Background(), natsjs.IngestStream, "bridge")
+	cons, err := js.Consumer(context.Background(), syncproto.IngestStream, "bridge")
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -21,8 +21,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/zoner-family/zoner/bridge"
-	"github.com/zoner-family/zoner/bridge/kafka"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/bridge/kafkasink"
+	"github.com/zoner-family/zoner/bridge/natssource"
+	"github.com/zoner-family/zoner/edge"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/internal/cli"
 	"github.com/zoner-family/zoner/internal/httpx"
 )
@@ -48,6 +50,10 @@ type Main struct {
 	LeafAddr string
 	// LeafTLSCert and LeafTLSKey make the leaf port speak TLS.
 	LeafTLSCert, LeafTLSKey string
+	// NATSOperatorAddr, when set, is where the embedded server accepts
+	// the operator, who may read the streams' and consumers' state (the
+	// nats CLI); the password is written to EmbedDir.
+	NATSOperatorAddr string
 	// Secret derives each family's credentials (embedded server, creds).
 	Secret []byte
 	// Family is the family whose credentials creds prints.
@@ -58,7 +64,7 @@ type Main struct {
 	IssuerSeed     []byte
 	IssuerSeedFile string
 
-	Kafka    kafka.Config
+	Kafka    kafkasink.Config
 	Consumer string
 	// AckWait is how long an event fetched by a replica that died stays
 	// out before it is handed to another (default 30 s).
@@ -77,19 +83,23 @@ type Main struct {
 
 	// LeafURL is where hubs link in, once Run has returned (Embed only).
 	LeafURL string
+	// NATSOperatorURL is where the operator connects and NATSOperatorFile
+	// holds the operator's password, once Run has returned (with
+	// NATSOperatorAddr).
+	NATSOperatorURL, NATSOperatorFile string
 	// MetricsURL is the HTTP server's base URL once Run has returned.
 	MetricsURL string
 	Metrics    *bridge.Metrics
 	// CalloutMetrics are the callout's (callout only).
-	CalloutMetrics *natsjs.CalloutMetrics
+	CalloutMetrics *natsedge.CalloutMetrics
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
-	cloud    *natsjs.Cloud
+	server   *natsedge.Server
 	nc       *nats.Conn
-	sink     *kafka.Sink
-	downlink *natsjs.Downlink
-	callout  *natsjs.Callout
+	sink     *kafkasink.Sink
+	downlink *natsedge.FetchServer
+	callout  *natsedge.Callout
 	httpSrv  *http.Server
 }
 
@@ -98,9 +108,9 @@ func (m *Main) Serves() bool { return m.Command == "serve" || m.Command == "call
 
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
-	return &Main{Command: "serve", NATSUser: natsjs.ServiceUser, LeafAddr: "127.0.0.1:7422", Consumer: "bridge",
+	return &Main{Command: "serve", NATSUser: edge.ServiceUser, LeafAddr: "127.0.0.1:7422", Consumer: natssource.DefaultConsumer,
 		Workers: 2, Batch: 1000, Downlink: true, HTTPAddr: "127.0.0.1:9464", Stdout: os.Stdout,
-		Kafka: kafka.Config{Topics: bridge.DefaultTopics()}}
+		Kafka: kafkasink.Config{Topics: bridge.DefaultTopics()}}
 }
 
 // ParseFlags reads the command line, with ZONER_* environment variables as
@@ -124,6 +134,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&m.EmbedDir, "embed-dir", cli.Env("ZONER_EMBED_DIR", "zoner-cloud-nats"), "where the embedded server keeps its streams (env ZONER_EMBED_DIR)")
 	fs.StringVar(&m.LeafAddr, "leaf", cli.Env("ZONER_LEAF_ADDR", m.LeafAddr), "where the embedded server accepts hubs' leaf-node links (env ZONER_LEAF_ADDR)")
 	fs.StringVar(&m.LeafTLSCert, "leaf-tls-cert", cli.Env("ZONER_LEAF_TLS_CERT", ""), "PEM certificate: hubs link over TLS (env ZONER_LEAF_TLS_CERT)")
+	fs.StringVar(&m.NATSOperatorAddr, "nats-operator", cli.Env("ZONER_NATS_OPERATOR_ADDR", ""), "with -embed: where the embedded server accepts the operator, who may read its streams' and consumers' state with the nats CLI, such as 127.0.0.1:4223 (no host: loopback); the password is written to the -embed-dir as "+natsedge.OperatorPasswordFile+"; empty for none (env ZONER_NATS_OPERATOR_ADDR)")
 	fs.StringVar(&m.LeafTLSKey, "leaf-tls-key", cli.Env("ZONER_LEAF_TLS_KEY", ""), "PEM key for -leaf-tls-cert (env ZONER_LEAF_TLS_KEY)")
 	secretFile := fs.String("secret-file", cli.Env("ZONER_CLOUD_SECRET_FILE", ""), "file holding the secret that derives the families' credentials (env ZONER_CLOUD_SECRET_FILE, or the secret in ZONER_CLOUD_SECRET)")
 	family := fs.String("family", "", "creds: the family id")
@@ -192,7 +203,7 @@ func (m *Main) Run(ctx context.Context) error {
 		b, _ := json.MarshalIndent(struct {
 			FamilyID uuid.UUID `json:"family_id"`
 			Secret   string    `json:"secret"`
-		}{m.Family, natsjs.FamilySecret(m.Secret, m.Family)}, "", "  ")
+		}{m.Family, edge.FamilySecret(m.Secret, m.Family)}, "", "  ")
 		fmt.Fprintf(m.Stdout, "%s\n", b)
 		return nil
 	}
@@ -211,18 +222,18 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	var err error
-	if m.sink, err = kafka.New(startCtx, m.Kafka, m.Logger); err != nil {
+	if m.sink, err = kafkasink.New(startCtx, m.Kafka, m.Logger); err != nil {
 		return err
 	}
 	if err := m.sink.EnsureTopics(startCtx); err != nil {
 		return err
 	}
-	source, err := natsjs.OpenSource(startCtx, m.nc, natsjs.SourceConfig{Consumer: m.Consumer, AckWait: m.AckWait})
+	source, err := natssource.OpenSource(startCtx, m.nc, natssource.SourceConfig{Consumer: m.Consumer, AckWait: m.AckWait, Replicas: m.StreamReplicas})
 	if err != nil {
 		return err
 	}
 	if m.Downlink {
-		if m.downlink, err = natsjs.ServeDownlink(startCtx, m.nc, m.Logger); err != nil {
+		if m.downlink, err = natsedge.ServeFetches(startCtx, m.nc, m.Logger); err != nil {
 			return err
 		}
 	}
@@ -269,7 +280,10 @@ func (m *Main) natsName() string {
 func (m *Main) connect(ctx context.Context) error {
 	if m.NATSConn != nil {
 		m.nc = m.NATSConn
-		return natsjs.EnsureStreams(ctx, m.nc, 0, m.StreamReplicas)
+		return natsedge.EnsureIngest(ctx, m.nc, 0, m.StreamReplicas)
+	}
+	if !m.Embed && m.NATSOperatorAddr != "" {
+		return errors.New("-nats-operator opens the embedded server to the operator: it needs -embed")
 	}
 	if !m.Embed {
 		nc, err := nats.Connect(m.NATSURL, nats.Name("zoner-bridge"), nats.UserInfo(m.NATSUser, m.NATSPassword),
@@ -280,7 +294,7 @@ func (m *Main) connect(ctx context.Context) error {
 			return fmt.Errorf("connect to %s: %w", m.NATSURL, err)
 		}
 		m.nc = nc
-		return natsjs.EnsureStreams(ctx, nc, 0, m.StreamReplicas)
+		return natsedge.EnsureIngest(ctx, nc, 0, m.StreamReplicas)
 	}
 	host, portStr, err := net.SplitHostPort(m.LeafAddr)
 	if err != nil {
@@ -304,15 +318,18 @@ func (m *Main) connect(ctx context.Context) error {
 	if m.NATSPassword == "" {
 		m.NATSPassword = rand.Text() // only this process connects
 	}
-	m.cloud, err = natsjs.StartCloud(ctx, natsjs.CloudConfig{
+	m.server, err = natsedge.Start(ctx, natsedge.ServerConfig{
 		StoreDir: m.EmbedDir, Port: -1, LeafHost: host, LeafPort: port, LeafTLS: leafTLS,
-		Secret: m.Secret, ServicePassword: m.NATSPassword,
+		Secret: m.Secret, ServicePassword: m.NATSPassword, OperatorAddr: m.NATSOperatorAddr,
 	}, m.Logger)
 	if err != nil {
 		return err
 	}
-	m.LeafURL = m.cloud.LeafURL()
-	m.nc, err = m.cloud.Connect("zoner-bridge")
+	m.LeafURL = m.server.LeafURL()
+	if m.NATSOperatorURL, m.NATSOperatorFile = m.server.OperatorURL(), m.server.OperatorFile(); m.NATSOperatorURL != "" {
+		m.Logger.Info("the cloud's NATS accepts the operator", "url", m.NATSOperatorURL, "user", natsedge.OperatorUser, "password_file", m.NATSOperatorFile)
+	}
+	m.nc, err = m.server.Connect("zoner-bridge")
 	return err
 }
 
@@ -367,8 +384,8 @@ func (m *Main) Close() error {
 			m.nc.Close()
 		}
 	}
-	if m.cloud != nil {
-		m.cloud.Close()
+	if m.server != nil {
+		m.server.Close()
 	}
 	return nil
 }

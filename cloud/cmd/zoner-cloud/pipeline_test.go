@@ -16,7 +16,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/zoner-family/zoner/bridge"
-	bkafka "github.com/zoner-family/zoner/bridge/kafka"
+	bkafka "github.com/zoner-family/zoner/bridge/kafkasink"
 	"github.com/zoner-family/zoner/cloud"
 	"github.com/zoner-family/zoner/cloud/cloudtest"
 	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"

@@ -18,10 +18,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/zoner-family/zoner/bridge"
-	bnatsjs "github.com/zoner-family/zoner/bridge/natsjs"
 	"github.com/zoner-family/zoner/cloud"
 	chttp "github.com/zoner-family/zoner/cloud/http"
 	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
+	"github.com/zoner-family/zoner/edge"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/internal/cli"
 )
 
@@ -72,6 +73,10 @@ type Main struct {
 	NATSConn     *nats.Conn
 	// LeafAddr is where all's embedded NATS accepts hubs.
 	LeafAddr string
+	// NATSOperatorAddr, when set, is where all's embedded NATS accepts the
+	// operator, who may read the streams' and consumers' state (the nats
+	// CLI); the operator's password is written to DATA.
+	NATSOperatorAddr string
 
 	// Secret derives families' hub credentials (all, creds);
 	// TokenSecret signs API tokens; WebhookSecret authenticates the
@@ -106,10 +111,12 @@ type Main struct {
 	Logger *slog.Logger
 	Stdout io.Writer
 
-	// Set once Run has returned: where things listen.
-	APIURL, MetricsURL, LeafURL string
-	Metrics                     *cloud.Metrics
-	BridgeMetrics               *bridge.Metrics
+	// Set once Run has returned: where things listen, and the file that
+	// holds the operator's NATS password.
+	APIURL, MetricsURL, LeafURL       string
+	NATSOperatorURL, NATSOperatorFile string
+	Metrics                           *cloud.Metrics
+	BridgeMetrics                     *bridge.Metrics
 	// Now is the recommender's clock (default time.Now).
 	Now func() time.Time
 
@@ -122,7 +129,7 @@ type Main struct {
 func NewMain() *Main {
 	return &Main{Command: "all", DataDir: "zoner-cloud-data", Warehouse: "sqlite", Cache: "memory",
 		IngestGroup: "zoner-ingest", RecommenderGroup: "zoner-recommender", DeadLetterTopic: "dead_letters",
-		Partitions: 6, Replication: 1, NATSUser: bnatsjs.ServiceUser, LeafAddr: "127.0.0.1:7422",
+		Partitions: 6, Replication: 1, NATSUser: edge.ServiceUser, LeafAddr: "127.0.0.1:7422",
 		APIAddr: "127.0.0.1:8480", HTTPAddr: "127.0.0.1:9465", TokenTTL: 24 * time.Hour, Stdout: os.Stdout}
 }
 
@@ -184,6 +191,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&m.NATSUser, "nats-user", cli.Env("ZONER_NATS_USER", m.NATSUser), "NATS user of the cloud's services (env ZONER_NATS_USER)")
 	natsPassFile := fs.String("nats-password-file", cli.Env("ZONER_NATS_PASSWORD_FILE", ""), "file holding the services' NATS password (env ZONER_NATS_PASSWORD_FILE, or ZONER_NATS_PASSWORD)")
 	fs.StringVar(&m.LeafAddr, "leaf", cli.Env("ZONER_LEAF_ADDR", m.LeafAddr), "all: where hubs link in (env ZONER_LEAF_ADDR)")
+	fs.StringVar(&m.NATSOperatorAddr, "nats-operator", cli.Env("ZONER_NATS_OPERATOR_ADDR", ""), "all: where the cloud's NATS accepts the operator, who may read its streams' and consumers' state with the nats CLI, such as 127.0.0.1:4223 (no host: loopback); the password is written to DATA/"+natsedge.OperatorPasswordFile+"; empty for none (env ZONER_NATS_OPERATOR_ADDR)")
 	secretFile := fs.String("secret-file", cli.Env("ZONER_CLOUD_SECRET_FILE", ""), "file holding the secret that derives families' hub credentials (env ZONER_CLOUD_SECRET_FILE, or ZONER_CLOUD_SECRET); all makes one in DATA when none is given")
 	tokenSecretFile := fs.String("token-secret-file", cli.Env("ZONER_TOKEN_SECRET_FILE", ""), "file holding the API token signing secret, 32+ bytes (env ZONER_TOKEN_SECRET_FILE, or ZONER_TOKEN_SECRET); all makes one in DATA when none is given")
 	webhookSecretFile := fs.String("webhook-secret-file", cli.Env("ZONER_WEBHOOK_SECRET_FILE", ""), "file holding the flight-status webhook secret, 16+ bytes (env ZONER_WEBHOOK_SECRET_FILE, or ZONER_WEBHOOK_SECRET); all makes one in DATA when none is given")
@@ -351,7 +359,7 @@ func (m *Main) creds() error {
 	if len(m.Secret) < 16 {
 		return errors.New("creds: the cloud's secret (-secret-file or ZONER_CLOUD_SECRET, at least 16 bytes, or the one zoner-cloud all made in -data) is needed")
 	}
-	fmt.Fprintf(m.Stdout, "{\n  \"family_id\": %q,\n  \"secret\": %q\n}\n", m.Family, bnatsjs.FamilySecret(m.Secret, m.Family))
+	fmt.Fprintf(m.Stdout, "{\n  \"family_id\": %q,\n  \"secret\": %q\n}\n", m.Family, edge.FamilySecret(m.Secret, m.Family))
 	return nil
 }
 

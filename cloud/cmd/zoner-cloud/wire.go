@@ -17,18 +17,20 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/zoner-family/zoner/bridge"
-	bkafka "github.com/zoner-family/zoner/bridge/kafka"
-	bnatsjs "github.com/zoner-family/zoner/bridge/natsjs"
+	bkafka "github.com/zoner-family/zoner/bridge/kafkasink"
+	"github.com/zoner-family/zoner/bridge/natssource"
 	"github.com/zoner-family/zoner/circadian"
 	"github.com/zoner-family/zoner/cloud"
 	chttp "github.com/zoner-family/zoner/cloud/http"
 	ckafka "github.com/zoner-family/zoner/cloud/kafka"
 	"github.com/zoner-family/zoner/cloud/memcache"
-	cnatsjs "github.com/zoner-family/zoner/cloud/natsjs"
+	"github.com/zoner-family/zoner/cloud/natspub"
 	"github.com/zoner-family/zoner/cloud/redis"
 	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
 	"github.com/zoner-family/zoner/cloud/warehouse/sqlite"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/internal/httpx"
+	"github.com/zoner-family/zoner/syncproto"
 )
 
 func (m *Main) openWarehouse(ctx context.Context) (cloud.Warehouse, error) {
@@ -98,7 +100,7 @@ func (m *Main) downlink(nc *nats.Conn) (cloud.Downlink, error) {
 	if nc == nil {
 		return nil, nil
 	}
-	d, err := cnatsjs.New(nc, bnatsjs.Domain)
+	d, err := natspub.New(nc, syncproto.CloudDomain)
 	if err != nil {
 		return nil, err
 	}
@@ -323,13 +325,17 @@ func (m *Main) runAll(startCtx, ctx context.Context) error {
 	if m.NATSPassword == "" {
 		m.NATSPassword = rand.Text() // only this process connects as the service
 	}
-	cl, err := bnatsjs.StartCloud(startCtx, bnatsjs.CloudConfig{StoreDir: filepath.Join(m.DataDir, "nats"), Port: -1,
-		LeafHost: host, LeafPort: port, Secret: m.Secret, ServicePassword: m.NATSPassword}, m.Logger)
+	cl, err := natsedge.Start(startCtx, natsedge.ServerConfig{StoreDir: filepath.Join(m.DataDir, "nats"), Port: -1,
+		LeafHost: host, LeafPort: port, Secret: m.Secret, ServicePassword: m.NATSPassword,
+		OperatorAddr: m.NATSOperatorAddr, OperatorFile: filepath.Join(m.DataDir, natsedge.OperatorPasswordFile)}, m.Logger)
 	if err != nil {
 		return err
 	}
 	m.onClose(func() { cl.Close() })
 	m.LeafURL = cl.LeafURL()
+	if m.NATSOperatorURL, m.NATSOperatorFile = cl.OperatorURL(), cl.OperatorFile(); m.NATSOperatorURL != "" {
+		m.Logger.Info("the cloud's NATS accepts the operator", "url", m.NATSOperatorURL, "user", natsedge.OperatorUser, "password_file", m.NATSOperatorFile)
+	}
 	nc, err := cl.Connect("zoner-cloud")
 	if err != nil {
 		return err
@@ -387,11 +393,11 @@ func (m *Main) startBridge(startCtx, ctx context.Context, nc *nats.Conn) error {
 	if err := sink.EnsureTopics(startCtx); err != nil {
 		return err
 	}
-	source, err := bnatsjs.OpenSource(startCtx, nc, bnatsjs.SourceConfig{Consumer: "bridge"})
+	source, err := natssource.OpenSource(startCtx, nc, natssource.SourceConfig{Consumer: natssource.DefaultConsumer})
 	if err != nil {
 		return err
 	}
-	dl, err := bnatsjs.ServeDownlink(startCtx, nc, m.Logger)
+	dl, err := natsedge.ServeFetches(startCtx, nc, m.Logger)
 	if err != nil {
 		return err
 	}
@@ -408,11 +414,11 @@ func (m *Main) startBridge(startCtx, ctx context.Context, nc *nats.Conn) error {
 // resetBridge deletes the bridge's durable consumer, so that the next one
 // starts at the beginning of the ingest stream.
 func resetBridge(ctx context.Context, nc *nats.Conn) error {
-	js, err := jetstream.NewWithDomain(nc, bnatsjs.Domain)
+	js, err := jetstream.NewWithDomain(nc, syncproto.CloudDomain)
 	if err != nil {
 		return err
 	}
-	if err := js.DeleteConsumer(ctx, bnatsjs.IngestStream, "bridge"); err != nil &&
+	if err := js.DeleteConsumer(ctx, syncproto.IngestStream, natssource.DefaultConsumer); err != nil &&
 		!errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("reset the bridge's consumer: %w", err)
 	}

@@ -79,7 +79,7 @@ type Main struct {
 	httpSrv   *http.Server
 	projector *hub.Projector
 	replanner *hub.Replanner
-	cloud     *natsjs.Cloud
+	cloud     *natsjs.CloudLink
 }
 
 // Serves reports whether Run started a server (the serve command).
@@ -328,7 +328,7 @@ func (m *Main) hubID(ctx context.Context) (string, error) {
 // startSync opens the link's end in the hub and runs the syncer.
 func (m *Main) startSync(ctx context.Context, api *hubhttp.Server, w *hub.Writer, metrics *hub.Metrics, creds syncproto.Credentials, id string) error {
 	var err error
-	if m.cloud, err = m.nats.OpenCloud(ctx, creds, id); err != nil {
+	if m.cloud, err = m.nats.OpenCloudLink(ctx, creds, id); err != nil {
 		return err
 	}
 	syncer, err := hub.NewSyncer(ctx, m.cloud, w, m.store, creds.FamilyID, metrics, m.Logger)

@@ -16,7 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/internal/netproxy"
 	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
@@ -29,8 +29,8 @@ type testCloud struct {
 	dir      string
 	leafPort int
 	tls      *tls.Config
-	*natsjs.Cloud
-	down *natsjs.Downlink
+	*natsedge.Server
+	down *natsedge.FetchServer
 	svc  *nats.Conn
 	js   jetstream.JetStream
 }
@@ -50,7 +50,7 @@ func (c *testCloud) start() {
 	c.tb.Helper()
 	ctx := context.Background()
 	var err error
-	c.Cloud, err = natsjs.StartCloud(ctx, natsjs.CloudConfig{
+	c.Server, err = natsedge.Start(ctx, natsedge.ServerConfig{
 		StoreDir: c.dir, Port: -1, LeafPort: c.leafPort, LeafTLS: c.tls,
 		Secret: []byte("the cloud's test secret, 32 bytes"), ServicePassword: "svc",
 	}, slog.New(slog.DiscardHandler))
@@ -62,7 +62,7 @@ func (c *testCloud) start() {
 		c.tb.Fatal(err)
 	}
 	c.svc = nc
-	if c.down, err = natsjs.ServeDownlink(ctx, nc, slog.New(slog.DiscardHandler)); err != nil {
+	if c.down, err = natsedge.ServeFetches(ctx, nc, slog.New(slog.DiscardHandler)); err != nil {
 		c.tb.Fatal(err)
 	}
 	if c.js, err = jetstream.New(nc); err != nil {
@@ -71,13 +71,13 @@ func (c *testCloud) start() {
 }
 
 func (c *testCloud) stop() {
-	if c.Cloud == nil {
+	if c.Server == nil {
 		return
 	}
 	c.down.Close()
 	c.svc.Close()
 	c.Close()
-	c.Cloud = nil
+	c.Server = nil
 }
 
 // creds writes a family's credentials file.
@@ -96,7 +96,7 @@ func (c *testCloud) creds(family uuid.UUID) string {
 func (c *testCloud) ids() (map[string]int, uint64) {
 	c.tb.Helper()
 	ctx := context.Background()
-	s, err := c.js.Stream(ctx, natsjs.IngestStream)
+	s, err := c.js.Stream(ctx, syncproto.IngestStream)
 	if err != nil {
 		c.tb.Fatal(err)
 	}
@@ -403,7 +403,7 @@ func TestSyncCloudNewsOverTLS(t *testing.T) {
 		Status: syncproto.FlightDelayed, Depart: f.tripLegs[0].Depart.Add(3 * time.Hour), Arrive: f.tripLegs[0].Arrive.Add(3 * time.Hour)})
 	delay.Origin = "cloud:flight-status"
 	publish(f.encode(delay), f.id, syncproto.TypeFlightUpdated)
-	if err := natsjs.Ring(cloud.svc, f.id); err != nil {
+	if err := natsedge.Ring(cloud.svc, f.id); err != nil {
 		t.Fatal(err)
 	}
 

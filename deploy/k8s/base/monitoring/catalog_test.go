@@ -17,9 +17,9 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/zoner-family/zoner/bridge"
-	"github.com/zoner-family/zoner/bridge/natsjs"
 	"github.com/zoner-family/zoner/cloud"
 	chttp "github.com/zoner-family/zoner/cloud/http"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/hub"
 	"github.com/zoner-family/zoner/syncproto"
 )
@@ -142,10 +142,11 @@ func collect(t testing.TB) *catalog {
 	hm.HTTP("/api/events", http.MethodPost, http.StatusCreated, time.Millisecond)
 	hm.WritePrometheus(&buf) // with the process's own (go_*, process_*)
 
-	// The bridge (bridge/forwarder.go) and the NATS auth callout it also
-	// runs (bridge/natsjs/callout.go, zoner-bridge callout): made up front.
+	// The bridge (bridge/forwarder.go) and the edge's NATS auth callout
+	// the bridge's program also runs (edge/natsedge/callout.go,
+	// zoner-bridge callout): made up front.
 	bridge.NewMetrics().WritePrometheus(&buf)
-	natsjs.NewCalloutMetrics().WritePrometheus(&buf)
+	natsedge.NewCalloutMetrics().WritePrometheus(&buf)
 
 	// The cloud (cloud/metrics.go), with the API's metrics in the same
 	// set, as zoner-cloud wires them (Config.Metrics: m.Metrics.Set()).

@@ -1,4 +1,4 @@
-package natsjs_test
+package natsedge_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -21,10 +21,10 @@ var testSecret = []byte("a test secret of enough bytes")
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// MustStartCloud runs an embedded cloud server in a temp dir.
-func MustStartCloud(tb testing.TB) *natsjs.Cloud {
+// mustStart runs an embedded cloud server in a temp dir.
+func mustStart(tb testing.TB) *natsedge.Server {
 	tb.Helper()
-	c, err := natsjs.StartCloud(context.Background(), natsjs.CloudConfig{
+	c, err := natsedge.Start(context.Background(), natsedge.ServerConfig{
 		StoreDir:        tb.TempDir(),
 		Port:            -1,
 		Secret:          testSecret,
@@ -78,14 +78,14 @@ func leaf(tb testing.TB, leafURL string, creds syncproto.Credentials) *nats.Conn
 
 // mustServeDownlink connects as the cloud's services and serves the
 // downlink on that connection, which it returns.
-func mustServeDownlink(tb testing.TB, cloud *natsjs.Cloud) *nats.Conn {
+func mustServeDownlink(tb testing.TB, cloud *natsedge.Server) *nats.Conn {
 	tb.Helper()
 	svc, err := cloud.Connect("test-service")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(svc.Close)
-	down, err := natsjs.ServeDownlink(context.Background(), svc, quiet())
+	down, err := natsedge.ServeFetches(context.Background(), svc, quiet())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestFamilyIsolation(t *testing.T) {
 	t.Parallel()
 	// A client port too, for families' plain clients: an in-process
 	// connection refused ends as a closed pipe, not as unauthorized.
-	cloud, err := natsjs.StartCloud(context.Background(), natsjs.CloudConfig{
+	cloud, err := natsedge.Start(context.Background(), natsedge.ServerConfig{
 		StoreDir: t.TempDir(), Secret: testSecret, ServicePassword: "service-password",
 	}, quiet())
 	if err != nil {

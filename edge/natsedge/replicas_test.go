@@ -1,4 +1,4 @@
-package natsjs_test
+package natsedge_test
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/edge/natsedge"
+	"github.com/zoner-family/zoner/syncproto"
 )
 
-// On a three-server cluster, EnsureStreams keeps each stream on the
+// On a three-server cluster, EnsureIngest keeps the ingest stream on the
 // number of servers asked for, and raises a stream made with one replica
 // to three (a rollout that sets ZONER_STREAM_REPLICAS on a running cloud).
-func TestEnsureStreamsReplicated(t *testing.T) {
+func TestEnsureIngestReplicated(t *testing.T) {
 	var routes []string
 	var ports []int
 	for range 3 {
@@ -32,7 +33,7 @@ func TestEnsureStreamsReplicated(t *testing.T) {
 	var servers []*server.Server
 	for i, port := range ports {
 		s, err := server.NewServer(&server.Options{ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1,
-			JetStream: true, JetStreamDomain: natsjs.Domain, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
+			JetStream: true, JetStreamDomain: syncproto.CloudDomain, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
 			Cluster: server.ClusterOpts{Name: "zoner", Host: "127.0.0.1", Port: port},
 			Routes:  server.RoutesFromStr(strings.Join(routes, ","))})
 		if err != nil {
@@ -58,11 +59,11 @@ func TestEnsureStreamsReplicated(t *testing.T) {
 		var err error
 		// The cluster elects its meta leader after the routes are up.
 		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-			if err = natsjs.EnsureStreams(ctx, nc, 0, replicas); err == nil {
+			if err = natsedge.EnsureIngest(ctx, nc, 0, replicas); err == nil {
 				return
 			}
 		}
-		t.Fatalf("EnsureStreams with %d replicas: %v", replicas, err)
+		t.Fatalf("EnsureIngest with %d replicas: %v", replicas, err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -70,7 +71,7 @@ func TestEnsureStreamsReplicated(t *testing.T) {
 	}
 	check := func(want int) {
 		t.Helper()
-		for _, name := range []string{natsjs.IngestStream, natsjs.DeadLetterStream} {
+		for _, name := range []string{syncproto.IngestStream} {
 			var got int
 			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 				s, err := js.Stream(ctx, name)

@@ -1,4 +1,4 @@
-package natsjs_test
+package natsedge_test
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/edge"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -31,7 +32,7 @@ type cloudUnderTest struct {
 }
 
 func (c cloudUnderTest) creds(family uuid.UUID) syncproto.Credentials {
-	return syncproto.Credentials{FamilyID: family, Secret: natsjs.FamilySecret(c.secret, family)}
+	return syncproto.Credentials{FamilyID: family, Secret: edge.FamilySecret(c.secret, family)}
 }
 
 // checkIsolation links family B's hub, checks that logins that are not a
@@ -46,11 +47,11 @@ func checkIsolation(t *testing.T, cu cloudUnderTest) {
 	t.Run("logins that are not a family's are refused", func(t *testing.T) {
 		famA := uuid.New()
 		cases := []struct{ name, user, password string }{
-			{"a wrong secret", famA.String(), natsjs.FamilySecret([]byte("another secret of enough bytes"), famA)},
+			{"a wrong secret", famA.String(), edge.FamilySecret([]byte("another secret of enough bytes"), famA)},
 			{"another family's secret", famA.String(), cu.creds(famB).Secret},
 			{"a user that is not a uuid", "not-a-family", cu.creds(famA).Secret},
-			{"the nil uuid, with its derived secret", uuid.Nil.String(), natsjs.FamilySecret(cu.secret, uuid.Nil)},
-			{"the service user with a family's secret", natsjs.ServiceUser, cu.creds(famA).Secret},
+			{"the nil uuid, with its derived secret", uuid.Nil.String(), edge.FamilySecret(cu.secret, uuid.Nil)},
+			{"the service user with a family's secret", edge.ServiceUser, cu.creds(famA).Secret},
 			{"no password", famA.String(), ""},
 		}
 		leaves := map[string]*server.Server{}
@@ -114,7 +115,7 @@ func checkFamily(t *testing.T, cu cloudUnderTest, famA uuid.UUID, a *nats.Conn, 
 	jsA, _ := jetstream.New(a)
 	jsB, _ := jetstream.New(b)
 	js, _ := jetstream.New(cu.svc)
-	ingest, err := js.Stream(ctx, natsjs.IngestStream)
+	ingest, err := js.Stream(ctx, syncproto.IngestStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func checkFamily(t *testing.T, cu cloudUnderTest, famA uuid.UUID, a *nats.Conn, 
 				t.Fatal(err)
 			}
 			b.Publish(syncproto.RingSubject(famB), []byte("hub-b"))
-			natsjs.Ring(cu.svc, famB)
+			natsedge.Ring(cu.svc, famB)
 			for {
 				msg, err := sub.NextMsg(300 * time.Millisecond)
 				if err != nil {
@@ -209,7 +210,7 @@ func checkFamily(t *testing.T, cu cloudUnderTest, famA uuid.UUID, a *nats.Conn, 
 		time.Sleep(100 * time.Millisecond)
 		a.Publish(syncproto.RingSubject(famB), []byte("hub-a")) // refused: not A's family
 		a.Flush()
-		natsjs.Ring(cu.svc, famB)
+		natsedge.Ring(cu.svc, famB)
 		msg, err := ringsB.NextMsg(2 * time.Second)
 		if err != nil || string(msg.Data) != "cloud" {
 			t.Fatalf("B's first ring: %v %v (want the cloud's, not A's)", msg, err)

@@ -1,4 +1,8 @@
-package natsjs
+// Package natssource is the bridge's side of NATS: the cloud's ingest
+// stream, read through the bridge's durable pull consumer, as a
+// bridge.Source, and the dead-letter stream where the bridge keeps what it
+// could never forward (bridge.DeadLetters).
+package natssource
 
 import (
 	"context"
@@ -14,13 +18,23 @@ import (
 	"github.com/zoner-family/zoner/syncproto"
 )
 
-// DeadReasonHeader carries why an event was dead-lettered.
-const DeadReasonHeader = "Zoner-Dead-Reason"
+// The bridge's names in the cloud's NATS.
+const (
+	// DefaultConsumer is the durable consumer on the ingest stream every
+	// replica of the bridge shares, unless configured otherwise.
+	DefaultConsumer = "bridge"
+	// DeadLetterStream keeps what the bridge could never forward, on
+	// DeadLetterRoot.<family>.
+	DeadLetterStream = "DEADLETTER"
+	DeadLetterRoot   = "zoner.deadletter"
+	// DeadReasonHeader carries why an event was dead-lettered.
+	DeadReasonHeader = "Zoner-Dead-Reason"
+)
 
 // SourceConfig shapes the bridge's consumer on the ingest stream.
 type SourceConfig struct {
 	// Consumer is the durable consumer's name, shared by every replica
-	// (default "bridge"): each event goes to one of them.
+	// (default DefaultConsumer): each event goes to one of them.
 	Consumer string
 	// AckWait is how long a fetched event may stay unacknowledged before
 	// it is handed out again (default 30 s).
@@ -28,6 +42,9 @@ type SourceConfig struct {
 	// MaxAckPending bounds the events fetched and not yet acknowledged,
 	// over all replicas (default 20,000).
 	MaxAckPending int
+	// Replicas is how many NATS servers keep the dead-letter stream (1
+	// when 0 or less; 3 on a production cluster).
+	Replicas int
 }
 
 // Source is the ingest stream seen through the bridge's durable pull
@@ -37,14 +54,18 @@ type Source struct {
 	cons jetstream.Consumer
 }
 
-// OpenSource makes (or updates) the consumer and returns the source.
+// OpenSource makes (or updates) the dead-letter stream and the consumer on
+// the ingest stream, which must exist, and returns the source.
 func OpenSource(ctx context.Context, nc *nats.Conn, cfg SourceConfig) (*Source, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
+	if err := ensureDeadLetters(ctx, js, cfg.Replicas); err != nil {
+		return nil, err
+	}
 	if cfg.Consumer == "" {
-		cfg.Consumer = "bridge"
+		cfg.Consumer = DefaultConsumer
 	}
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
@@ -52,7 +73,7 @@ func OpenSource(ctx context.Context, nc *nats.Conn, cfg SourceConfig) (*Source, 
 	if cfg.MaxAckPending <= 0 {
 		cfg.MaxAckPending = 20000
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, IngestStream, jetstream.ConsumerConfig{
+	cons, err := js.CreateOrUpdateConsumer(ctx, syncproto.IngestStream, jetstream.ConsumerConfig{
 		Durable:       cfg.Consumer,
 		Description:   "zoner-bridge: forwards every event to Kafka; acknowledged after Kafka's ack.",
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -62,9 +83,35 @@ func OpenSource(ctx context.Context, nc *nats.Conn, cfg SourceConfig) (*Source, 
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bridge consumer on %s: %w", IngestStream, err)
+		return nil, fmt.Errorf("bridge consumer on %s: %w", syncproto.IngestStream, err)
 	}
 	return &Source{js: js, cons: cons}, nil
+}
+
+// EnsureDeadLetters makes (or updates) the dead-letter stream, kept on
+// replicas servers (1 when 0 or less). OpenSource does it too.
+func EnsureDeadLetters(ctx context.Context, nc *nats.Conn, replicas int) error {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	return ensureDeadLetters(ctx, js, replicas)
+}
+
+func ensureDeadLetters(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        DeadLetterStream,
+		Description: "Events the bridge could never forward, with the reason in the " + DeadReasonHeader + " header.",
+		Subjects:    []string{DeadLetterRoot + ".>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardNew,
+		Replicas:    max(replicas, 1),
+	})
+	if err != nil {
+		return fmt.Errorf("dead-letter stream: %w", err)
+	}
+	return nil
 }
 
 // Fetch returns up to max deliveries, waiting up to wait for the first.
@@ -82,14 +129,14 @@ func (s *Source) Fetch(ctx context.Context, max int, wait time.Duration) ([]brid
 
 func (s *Source) fetch(batch jetstream.MessageBatch, err error) ([]bridge.Delivery, error) {
 	if err != nil {
-		return nil, fmt.Errorf("fetch from %s: %w", IngestStream, err)
+		return nil, fmt.Errorf("fetch from %s: %w", syncproto.IngestStream, err)
 	}
 	var out []bridge.Delivery
 	for msg := range batch.Messages() {
 		out = append(out, delivery(msg))
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-		return out, fmt.Errorf("fetch from %s: %w", IngestStream, err)
+		return out, fmt.Errorf("fetch from %s: %w", syncproto.IngestStream, err)
 	}
 	return out, nil
 }

@@ -1,4 +1,4 @@
-package natsjs
+package natsedge
 
 import (
 	"errors"
@@ -11,14 +11,15 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
+	"github.com/zoner-family/zoner/edge"
 )
 
 // The auth callout. In production the cloud's NATS is a cluster of the
 // official nats-server, run from a config file, where the embedded
 // server's Go check (auth) cannot run. There the server asks whoever
 // answers on $SYS.REQ.USER.AUTH about each connection its static users do
-// not cover, and Callout answers with the same rule (admit) and the same
-// permissions (FamilyPermissions):
+// not cover, and Callout answers with the same rule (edge.Admit) and the
+// same permissions (edge.FamilySubjects):
 //
 //	authorization {
 //	  users: [ {user: zoner-service, password: "…"}, {user: zoner-auth, password: "…"} ]
@@ -53,7 +54,7 @@ const (
 
 // CalloutConfig says how the callout admits families.
 type CalloutConfig struct {
-	// Secret derives each family's secret (FamilySecret): the cloud's.
+	// Secret derives each family's secret (edge.FamilySecret): the cloud's.
 	Secret []byte
 	// IssuerSeed is the account nkey seed ("SA…") whose public key is the
 	// server's auth_callout.issuer; it signs every answer.
@@ -173,7 +174,7 @@ func (c *Callout) respond(data []byte) ([]byte, string) {
 		return nil, CalloutError
 	}
 	ci, co := req.ClientInformation, req.ConnectOptions
-	family, refusal := admit(c.secret, co.Username, co.Password)
+	family, refusal := edge.Admit(c.secret, co.Username, co.Password)
 	resp := jwt.NewAuthorizationResponseClaims(req.UserNkey)
 	resp.Audience = req.Server.ID
 	result := CalloutAdmitted
@@ -185,7 +186,7 @@ func (c *Callout) respond(data []byte) ([]byte, string) {
 		user := jwt.NewUserClaims(req.UserNkey)
 		user.Name = family.String() // the user the server reports, as the embedded server's
 		user.Audience = CalloutAccount
-		user.Permissions = jwtPermissions(FamilyPermissions(family))
+		user.Permissions = jwtPermissions(familyPermissions(family))
 		if resp.Jwt, err = user.Encode(c.issuer); err != nil {
 			c.logger.Error("cloud nats callout: could not sign a user", "err", err)
 			return nil, CalloutError

@@ -1,10 +1,10 @@
-// Package kafka is the bridge's sink: a franz-go producer that writes each
+// Package kafkasink is the bridge's sink: a franz-go producer that writes each
 // event to the topic of its type (bridge.Topics), keyed by member (or by
 // family for family-level events) so one member's events stay in order on
 // one partition, with the event's bytes unchanged and its header fields as
 // record headers. Writes are idempotent and acknowledged by all in-sync
 // replicas. It implements bridge.Sink.
-package kafka
+package kafkasink
 
 import (
 	"context"

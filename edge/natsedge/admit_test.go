@@ -1,7 +1,6 @@
-package natsjs
+package natsedge
 
 import (
-	"errors"
 	"log/slog"
 	"net"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
+	"github.com/zoner-family/zoner/edge"
 )
 
 var unitSecret = []byte("a unit-test secret of enough bytes")
@@ -20,36 +20,21 @@ var unitSecret = []byte("a unit-test secret of enough bytes")
 type admitCase struct {
 	name           string
 	user, password string
-	want           uuid.UUID
-	err            error
 }
 
+// admitCases are logins of every kind edge.Admit tells apart (its own
+// test checks its answers; here the two ends must agree on them).
 func admitCases(family uuid.UUID) []admitCase {
-	good := FamilySecret(unitSecret, family)
+	good := edge.FamilySecret(unitSecret, family)
 	return []admitCase{
-		{"the family with its secret", family.String(), good, family, nil},
-		{"the family id in capitals", strings.ToUpper(family.String()), good, family, nil},
-		{"a wrong secret", family.String(), FamilySecret([]byte("another secret of enough bytes"), family), family, errWrongSecret},
-		{"another family's secret", family.String(), FamilySecret(unitSecret, uuid.New()), family, errWrongSecret},
-		{"no password", family.String(), "", family, errWrongSecret},
-		{"the secret with a byte more", family.String(), good + "A", family, errWrongSecret},
-		{"not a uuid", "a-family", good, uuid.Nil, errNotFamily},
-		{"no user", "", good, uuid.Nil, errNotFamily},
-		{"the nil uuid, with its derived secret", uuid.Nil.String(), FamilySecret(unitSecret, uuid.Nil), uuid.Nil, errNotFamily},
-		{"the service user", ServiceUser, good, uuid.Nil, errServiceUser},
-	}
-}
-
-// TestAdmit is the rule both the embedded server (auth) and the auth
-// callout (Callout) apply to a family's login.
-func TestAdmit(t *testing.T) {
-	for _, c := range admitCases(uuid.New()) {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := admit(unitSecret, c.user, c.password)
-			if got != c.want || !errors.Is(err, c.err) {
-				t.Fatalf("admit = %s, %v; want %s, %v", got, err, c.want, c.err)
-			}
-		})
+		{"the family with its secret", family.String(), good},
+		{"the family id in capitals", strings.ToUpper(family.String()), good},
+		{"a wrong secret", family.String(), edge.FamilySecret([]byte("another secret of enough bytes"), family)},
+		{"another family's secret", family.String(), edge.FamilySecret(unitSecret, uuid.New())},
+		{"no password", family.String(), ""},
+		{"not a uuid", "a-family", good},
+		{"the nil uuid, with its derived secret", uuid.Nil.String(), edge.FamilySecret(unitSecret, uuid.Nil)},
+		{"the service user", edge.ServiceUser, good},
 	}
 }
 
@@ -88,13 +73,55 @@ func TestEmbeddedAndCalloutAgree(t *testing.T) {
 type fakeConn struct {
 	server.ClientAuthentication
 	opts server.ClientOpts
+	kind int // server.CLIENT unless set
 	user *server.User
 }
+
+func (f *fakeConn) Kind() int { return f.kind }
 
 func (f *fakeConn) GetOpts() *server.ClientOpts { return &f.opts }
 func (f *fakeConn) RegisterUser(u *server.User) { f.user = u }
 func (f *fakeConn) RemoteAddress() net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 7422}
+}
+
+// TestOperatorLogin: the operator logs in only on the operator's port (a
+// client connection, when the server has that port), with the password of
+// this start; families are kept off that port, and linked as leaf nodes
+// still.
+func TestOperatorLogin(t *testing.T) {
+	family := uuid.New()
+	good := edge.FamilySecret(unitSecret, family)
+	for _, c := range []struct {
+		name           string
+		operatorPort   bool
+		user, password string
+		kind           int
+		admitted       bool
+	}{
+		{"the operator", true, OperatorUser, "operator-password", server.CLIENT, true},
+		{"the operator with a wrong password", true, OperatorUser, "wrong", server.CLIENT, false},
+		{"the operator as a leaf node", true, OperatorUser, "operator-password", server.LEAF, false},
+		{"the operator with no operator's port", false, OperatorUser, "", server.CLIENT, false},
+		{"a family on the operator's port", true, family.String(), good, server.CLIENT, false},
+		{"a family's hub linked, with the operator's port", true, family.String(), good, server.LEAF, true},
+		{"a family's client with no operator's port", false, family.String(), good, server.CLIENT, true},
+		{"the services, with the operator's port", true, edge.ServiceUser, "service-password", server.CLIENT, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := &auth{secret: unitSecret, service: "service-password", logger: slog.New(slog.DiscardHandler)}
+			if c.operatorPort {
+				a.operator = "operator-password"
+			}
+			conn := &fakeConn{opts: server.ClientOpts{Username: c.user, Password: c.password}, kind: c.kind}
+			if got := a.Check(conn); got != c.admitted {
+				t.Fatalf("admitted %v, want %v", got, c.admitted)
+			}
+			if c.admitted && c.user == OperatorUser && !slices.Contains(conn.user.Permissions.Publish.Allow, server.JSApiStreamList) {
+				t.Fatalf("the operator's permissions: %+v", conn.user.Permissions.Publish)
+			}
+		})
+	}
 }
 
 // request is an authorization request as the server makes one: signed by
@@ -137,7 +164,7 @@ func TestCalloutAnswer(t *testing.T) {
 	c, _ := mustNewCallout(t)
 	family := uuid.New()
 
-	data, serverID, userKey := request(t, family.String(), FamilySecret(unitSecret, family))
+	data, serverID, userKey := request(t, family.String(), edge.FamilySecret(unitSecret, family))
 	answer, result := c.respond(data)
 	if result != CalloutAdmitted {
 		t.Fatalf("result %s", result)
@@ -155,7 +182,7 @@ func TestCalloutAnswer(t *testing.T) {
 		t.Fatalf("user claims: subject %s issuer %s issuer account %q audience %q name %q expires %d",
 			user.Subject, user.Issuer, user.IssuerAccount, user.Audience, user.Name, user.Expires)
 	}
-	want := FamilyPermissions(family)
+	want := familyPermissions(family)
 	p := user.Permissions
 	if !slices.Equal(p.Pub.Allow, want.Publish.Allow) || !slices.Equal(p.Sub.Allow, want.Subscribe.Allow) ||
 		len(p.Pub.Deny) != 0 || len(p.Sub.Deny) != 0 || p.Resp != nil || want.Response != nil {
@@ -166,9 +193,9 @@ func TestCalloutAnswer(t *testing.T) {
 	}
 
 	for _, refused := range []struct{ user, password, reason string }{
-		{family.String(), FamilySecret([]byte("another secret of enough bytes"), family), errWrongSecret.Error()},
-		{uuid.Nil.String(), FamilySecret(unitSecret, uuid.Nil), errNotFamily.Error()},
-		{ServiceUser, "anything", errServiceUser.Error()},
+		{family.String(), edge.FamilySecret([]byte("another secret of enough bytes"), family), edge.ErrWrongSecret.Error()},
+		{uuid.Nil.String(), edge.FamilySecret(unitSecret, uuid.Nil), edge.ErrNotFamily.Error()},
+		{edge.ServiceUser, "anything", edge.ErrServiceUser.Error()},
 	} {
 		data, serverID, userKey := request(t, refused.user, refused.password)
 		answer, result := c.respond(data)
@@ -205,7 +232,7 @@ func TestCalloutUnanswerable(t *testing.T) {
 	req := jwt.NewAuthorizationRequestClaims("x")
 	req.UserNkey, _ = ukp.PublicKey()
 	req.Server.ID = "NSERVER"
-	req.ConnectOptions = jwt.ConnectOptions{Username: family.String(), Password: FamilySecret(unitSecret, family)}
+	req.ConnectOptions = jwt.ConnectOptions{Username: family.String(), Password: edge.FamilySecret(unitSecret, family)}
 	forged, _ := req.Encode(akp)
 	for name, data := range map[string][]byte{"not a JWT": []byte("hello"), "not a server's": []byte(forged)} {
 		if answer, result := c.respond(data); answer != nil || result != CalloutError {
@@ -214,7 +241,7 @@ func TestCalloutUnanswerable(t *testing.T) {
 	}
 	// Encrypted: handle drops it before answering (a reply would fail: no
 	// connection here).
-	data, _, _ := request(t, family.String(), FamilySecret(unitSecret, family))
+	data, _, _ := request(t, family.String(), edge.FamilySecret(unitSecret, family))
 	msg := nats.NewMsg(server.AuthCalloutSubject)
 	msg.Data = data
 	msg.Header.Set(server.AuthRequestXKeyHeader, "XSERVERKEY")

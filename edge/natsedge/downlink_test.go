@@ -1,4 +1,4 @@
-package natsjs_test
+package natsedge_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // byte for byte, without another family's and without those it sent.
 func TestDownlinkPages(t *testing.T) {
 	ctx := context.Background()
-	cloud := MustStartCloud(t)
+	cloud := mustStart(t)
 	svc := mustServeDownlink(t, cloud)
 	js, _ := jetstream.New(svc)
 	fam, other := uuid.New(), uuid.New()

@@ -1,4 +1,4 @@
-package natsjs_test
+package natsedge_test
 
 import (
 	"context"
@@ -14,7 +14,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/edge"
+	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -93,12 +94,12 @@ func mustStartCalloutCloud(tb testing.TB) *calloutCloud {
 	c.leafURL = fmt.Sprintf("nats-leaf://127.0.0.1:%d", opts.LeafNode.Port)
 	c.dial = dialer(c.clientURL)
 
-	c.serviceConnection, err = c.dial(natsjs.ServiceUser, c.servicePassword, nats.MaxReconnects(-1))
+	c.serviceConnection, err = c.dial(edge.ServiceUser, c.servicePassword, nats.MaxReconnects(-1))
 	if err != nil {
 		tb.Fatalf("the service user: %v", err)
 	}
 	tb.Cleanup(c.serviceConnection.Close)
-	if err := natsjs.EnsureStreams(context.Background(), c.serviceConnection, 0, 1); err != nil {
+	if err := natsedge.EnsureIngest(context.Background(), c.serviceConnection, 0, 1); err != nil {
 		tb.Fatal(err)
 	}
 	return c
@@ -106,14 +107,14 @@ func mustStartCalloutCloud(tb testing.TB) *calloutCloud {
 
 // mustServeCallout runs the callout as the callout user, until the test
 // ends or stop is called.
-func (c *calloutCloud) mustServeCallout(tb testing.TB, seed []byte) (m *natsjs.CalloutMetrics, stop func()) {
+func (c *calloutCloud) mustServeCallout(tb testing.TB, seed []byte) (m *natsedge.CalloutMetrics, stop func()) {
 	tb.Helper()
-	nc, err := c.dial(natsjs.CalloutUser, c.authPassword, nats.MaxReconnects(-1))
+	nc, err := c.dial(natsedge.CalloutUser, c.authPassword, nats.MaxReconnects(-1))
 	if err != nil {
 		tb.Fatalf("the callout user: %v", err)
 	}
-	m = natsjs.NewCalloutMetrics()
-	co, err := natsjs.NewCallout(natsjs.CalloutConfig{Secret: c.secret, IssuerSeed: seed, Metrics: m}, quiet())
+	m = natsedge.NewCalloutMetrics()
+	co, err := natsedge.NewCallout(natsedge.CalloutConfig{Secret: c.secret, IssuerSeed: seed, Metrics: m}, quiet())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestCalloutFamilyIsolation(t *testing.T) {
 	t.Parallel()
 	cloud := mustStartCalloutCloud(t)
 	m, _ := cloud.mustServeCallout(t, cloud.issuerSeed)
-	down, err := natsjs.ServeDownlink(context.Background(), cloud.serviceConnection, quiet())
+	down, err := natsedge.ServeFetches(context.Background(), cloud.serviceConnection, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,9 +156,9 @@ func TestCalloutFamilyIsolation(t *testing.T) {
 	})
 	// B's hub, A's hub, A's client; the refused logins.
 	waitFor(t, "the callout's counts", func() bool {
-		return m.Requests(natsjs.CalloutAdmitted) >= 3 && m.Requests(natsjs.CalloutRefused) > 0
+		return m.Requests(natsedge.CalloutAdmitted) >= 3 && m.Requests(natsedge.CalloutRefused) > 0
 	})
-	if n := m.Requests(natsjs.CalloutError); n != 0 {
+	if n := m.Requests(natsedge.CalloutError); n != 0 {
 		t.Errorf("the callout counted %d errors", n)
 	}
 }
@@ -168,7 +169,7 @@ func TestCalloutServiceUsers(t *testing.T) {
 	t.Parallel()
 	cloud := mustStartCalloutCloud(t) // its streams made by the service user already
 	svc := cloud.serviceConnection
-	for _, u := range []struct{ user, password string }{{natsjs.ServiceUser, cloud.servicePassword}, {natsjs.CalloutUser, cloud.authPassword}} {
+	for _, u := range []struct{ user, password string }{{edge.ServiceUser, cloud.servicePassword}, {natsedge.CalloutUser, cloud.authPassword}} {
 		nc, err := cloud.dial(u.user, u.password)
 		if err != nil {
 			t.Fatalf("%s, with no callout running: %v", u.user, err)
@@ -202,7 +203,7 @@ func TestCalloutDown(t *testing.T) {
 	t.Parallel()
 	cloud := mustStartCalloutCloud(t)
 	family := uuid.New()
-	secret := natsjs.FamilySecret(cloud.secret, family)
+	secret := edge.FamilySecret(cloud.secret, family)
 	hub := startLeaf(t, cloud.leafURL, family.String(), secret)
 	refused := func(t *testing.T, why string) {
 		t.Helper()
@@ -229,7 +230,7 @@ func TestCalloutDown(t *testing.T) {
 		defer stop()
 		refused(t, "the wrong issuer")
 		// Counted once the answer is sent, maybe after the server refused.
-		waitFor(t, "the callout to be asked", func() bool { return m.Requests(natsjs.CalloutAdmitted) > 0 })
+		waitFor(t, "the callout to be asked", func() bool { return m.Requests(natsedge.CalloutAdmitted) > 0 })
 	})
 
 	t.Run("a callout answering", func(t *testing.T) {
@@ -240,6 +241,6 @@ func TestCalloutDown(t *testing.T) {
 			t.Fatal(err)
 		}
 		nc.Close()
-		waitFor(t, "the hub and the client counted", func() bool { return m.Requests(natsjs.CalloutAdmitted) >= 2 })
+		waitFor(t, "the hub and the client counted", func() bool { return m.Requests(natsedge.CalloutAdmitted) >= 2 })
 	})
 }

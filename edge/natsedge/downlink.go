@@ -1,4 +1,4 @@
-package natsjs
+package natsedge
 
 import (
 	"context"
@@ -21,37 +21,41 @@ const (
 	downlinkMaxBytes  = 512 << 10
 )
 
-// Downlink serves each family's hubs the family's events from the ingest
-// stream: those its other hubs sent and those the cloud made (flight
-// news). Several replicas share the work in a queue group.
-type Downlink struct {
+// FetchServer is the cloud's end of the downlink: it answers each family's
+// hubs' fetch requests with the family's events from the ingest stream,
+// those its other hubs sent and those the cloud made (flight news).
+// Several replicas share the work in a queue group (FetchQueue).
+type FetchServer struct {
 	stream jetstream.Stream
 	logger *slog.Logger
 	sub    *nats.Subscription
 }
 
-// ServeDownlink starts answering on nc (a service connection) until Close.
-func ServeDownlink(ctx context.Context, nc *nats.Conn, logger *slog.Logger) (*Downlink, error) {
+// FetchQueue is the queue group the fetch servers share.
+const FetchQueue = "zoner-downlink"
+
+// ServeFetches starts answering on nc (a service connection) until Close.
+func ServeFetches(ctx context.Context, nc *nats.Conn, logger *slog.Logger) (*FetchServer, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	stream, err := js.Stream(ctx, IngestStream)
+	stream, err := js.Stream(ctx, syncproto.IngestStream)
 	if err != nil {
 		return nil, fmt.Errorf("downlink: ingest stream: %w", err)
 	}
-	d := &Downlink{stream: stream, logger: logger}
-	if d.sub, err = nc.QueueSubscribe(syncproto.DownRoot+".*.fetch", "zoner-downlink", d.serve); err != nil {
+	d := &FetchServer{stream: stream, logger: logger}
+	if d.sub, err = nc.QueueSubscribe(syncproto.DownRoot+".*.fetch", FetchQueue, d.serve); err != nil {
 		return nil, fmt.Errorf("downlink: %w", err)
 	}
 	return d, nil
 }
 
 // Close stops answering.
-func (d *Downlink) Close() { d.sub.Unsubscribe() }
+func (d *FetchServer) Close() { d.sub.Unsubscribe() }
 
 // serve answers one FetchRequest.
-func (d *Downlink) serve(msg *nats.Msg) {
+func (d *FetchServer) serve(msg *nats.Msg) {
 	family := strings.Split(msg.Subject, ".")[2]
 	reply := func(r syncproto.FetchReply) {
 		if err := msg.Respond(syncproto.MarshalFetchReply(r)); err != nil {
@@ -77,7 +81,7 @@ func (d *Downlink) serve(msg *nats.Msg) {
 }
 
 // read collects the family's events after req.After.
-func (d *Downlink) read(ctx context.Context, family string, req syncproto.FetchRequest) (syncproto.FetchReply, error) {
+func (d *FetchServer) read(ctx context.Context, family string, req syncproto.FetchRequest) (syncproto.FetchReply, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	limit := req.Max

@@ -1,4 +1,4 @@
-package natsjs_test
+package natssource_test
 
 import (
 	"context"
@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/zoner-family/zoner/bridge"
-	"github.com/zoner-family/zoner/bridge/natsjs"
+	"github.com/zoner-family/zoner/bridge/natssource"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -38,18 +39,40 @@ func (s *memSink) Produce(ctx context.Context, events []bridge.Event) []error {
 	return out
 }
 
+// mustConnectIngest runs a bare JetStream server with an ingest stream,
+// as the cloud's edge makes it, and connects to it in-process.
+func mustConnectIngest(tb testing.TB) *nats.Conn {
+	tb.Helper()
+	ns, err := server.NewServer(&server.Options{ServerName: "ingest", DontListen: true, JetStream: true,
+		JetStreamDomain: syncproto.CloudDomain, StoreDir: tb.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ns.Start()
+	tb.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		tb.Fatal("nats not ready")
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: syncproto.IngestStream,
+		Subjects: []string{syncproto.IngestRoot + ".>"}, Duplicates: time.Hour}); err != nil {
+		tb.Fatal(err)
+	}
+	return nc
+}
+
 // TestSourceForwardsAndDeadLetters runs the forwarder on the real ingest
 // stream: good events reach the sink with the fields their headers carry;
 // one without its headers and one the sink can never take end in the
 // dead-letter stream with the reason, and none of them comes back.
 func TestSourceForwardsAndDeadLetters(t *testing.T) {
 	ctx := context.Background()
-	cloud := MustStartCloud(t)
-	nc, err := cloud.Connect("test-bridge")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := mustConnectIngest(t)
 	js, _ := jetstream.New(nc)
 	family, member := uuid.New(), uuid.New()
 	var ids []uuid.UUID
@@ -70,7 +93,7 @@ func TestSourceForwardsAndDeadLetters(t *testing.T) {
 	if _, err := js.Publish(ctx, syncproto.IngestRoot+"."+family.String()+".sleep", []byte(`{"headers":"none"}`)); err != nil {
 		t.Fatal(err)
 	}
-	src, err := natsjs.OpenSource(ctx, nc, natsjs.SourceConfig{AckWait: time.Second})
+	src, err := natssource.OpenSource(ctx, nc, natssource.SourceConfig{AckWait: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +124,7 @@ func TestSourceForwardsAndDeadLetters(t *testing.T) {
 		t.Fatalf("lag %d (%v), want 0", lag, err)
 	}
 
-	dead, err := js.Stream(ctx, natsjs.DeadLetterStream)
+	dead, err := js.Stream(ctx, natssource.DeadLetterStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +134,7 @@ func TestSourceForwardsAndDeadLetters(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		reasons[msg.Header.Get(syncproto.HeaderID)] = msg.Header.Get(natsjs.DeadReasonHeader)
+		reasons[msg.Header.Get(syncproto.HeaderID)] = msg.Header.Get(natssource.DeadReasonHeader)
 	}
 	if r := reasons[ids[7].String()]; !strings.Contains(r, "MESSAGE_TOO_LARGE") {
 		t.Errorf("the too-large event's reason: %q", r)

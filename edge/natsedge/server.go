@@ -1,21 +1,21 @@
-// Package natsjs is the bridge's side of NATS: the cloud's ingest stream
-// as a bridge.Source, the dead-letter stream, the downlink that serves a
-// family's events to its hubs, and — for one machine and for tests — the
-// cloud's NATS server itself, embedded, accepting the hubs' leaf-node links
-// with per-family credentials; in production, where the cloud's NATS is a
-// configured cluster, the auth callout applies the same rule.
-package natsjs
+// Package natsedge runs the cloud's edge on NATS: the cloud's NATS server,
+// embedded for one machine and for tests, with its ingest stream, that
+// accepts the hubs' leaf-node links with per-family credentials and the
+// cloud's services by password; the auth callout that admits the hubs with
+// the same rule (edge.Admit) where the cloud's NATS is a configured
+// cluster; and the fetch server that gives a family's hubs the family's
+// events from the ingest stream.
+package natsedge
 
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -23,24 +23,12 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/zoner-family/zoner/edge"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
-// The cloud's names.
-const (
-	// Domain is the cloud's JetStream domain (the hubs' is "hub").
-	Domain = "cloud"
-	// IngestStream keeps every family's events: syncproto.IngestRoot.>.
-	IngestStream = "INGEST"
-	// DeadLetterStream keeps what the bridge could never forward.
-	DeadLetterStream = "DEADLETTER"
-	DeadLetterRoot   = "zoner.deadletter"
-	// ServiceUser is the user the cloud's own services connect as.
-	ServiceUser = "zoner-service"
-)
-
-// CloudConfig says how to run the embedded cloud server.
-type CloudConfig struct {
+// ServerConfig says how to run the embedded server.
+type ServerConfig struct {
 	// StoreDir is where JetStream keeps its files.
 	StoreDir string
 	Host     string // default 127.0.0.1
@@ -61,17 +49,26 @@ type CloudConfig struct {
 	// repeat (a hub that resends after a lost PubAck). Default 1 h.
 	Duplicates time.Duration
 	SyncAlways bool
+	// OperatorAddr, when set, opens the client port there for the
+	// operator alone (host:port; no host is 127.0.0.1, port 0 a free
+	// one), who may read the streams' and consumers' state and nothing
+	// else; Port must then be negative. The operator's password is made
+	// at each start and written to OperatorFile.
+	OperatorAddr string
+	// OperatorFile is where the operator's password is written, mode
+	// 0600 (default StoreDir/OperatorPasswordFile).
+	OperatorFile string
 }
 
-// Cloud is the embedded cloud server.
-type Cloud struct {
+// Server is the cloud's NATS server, embedded.
+type Server struct {
 	ns       *server.Server
-	cfg      CloudConfig
+	cfg      ServerConfig
 	leafPort int
 }
 
-// StartCloud runs the server and makes sure its streams exist.
-func StartCloud(ctx context.Context, cfg CloudConfig, logger *slog.Logger) (*Cloud, error) {
+// Start runs the server and makes sure the ingest stream exists.
+func Start(ctx context.Context, cfg ServerConfig, logger *slog.Logger) (*Server, error) {
 	if len(cfg.Secret) < 16 {
 		return nil, errors.New("cloud nats: the credentials secret must be at least 16 bytes")
 	}
@@ -84,13 +81,30 @@ func StartCloud(ctx context.Context, cfg CloudConfig, logger *slog.Logger) (*Clo
 	if cfg.LeafHost == "" {
 		cfg.LeafHost = cfg.Host
 	}
+	a := &auth{secret: cfg.Secret, service: cfg.ServicePassword, logger: logger}
+	if cfg.OperatorAddr != "" {
+		if cfg.Port >= 0 {
+			return nil, errors.New("cloud nats: the operator's port is the client port: the services' client port must be off (Port < 0)")
+		}
+		host, port, err := operatorListen(cfg.OperatorAddr)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Host, cfg.Port = host, port
+		if cfg.OperatorFile == "" {
+			cfg.OperatorFile = filepath.Join(cfg.StoreDir, OperatorPasswordFile)
+		}
+		if a.operator, err = newOperatorPassword(cfg.OperatorFile); err != nil {
+			return nil, err
+		}
+	}
 	opts := &server.Options{
 		ServerName:             "zoner-cloud",
 		Host:                   cfg.Host,
-		Port:                   max(cfg.Port, 0),
+		Port:                   clientPort(cfg.Port),
 		DontListen:             cfg.Port < 0,
 		JetStream:              true,
-		JetStreamDomain:        Domain,
+		JetStreamDomain:        syncproto.CloudDomain,
 		StoreDir:               cfg.StoreDir,
 		SyncAlways:             cfg.SyncAlways,
 		NoSigs:                 true,
@@ -102,7 +116,7 @@ func StartCloud(ctx context.Context, cfg CloudConfig, logger *slog.Logger) (*Clo
 			Port:      cfg.LeafPort,
 			TLSConfig: cfg.LeafTLS,
 		},
-		CustomClientAuthentication: &auth{secret: cfg.Secret, service: cfg.ServicePassword, logger: logger},
+		CustomClientAuthentication: a,
 	}
 	if cfg.LeafPort == 0 {
 		opts.LeafNode.Port = server.RANDOM_PORT
@@ -120,7 +134,7 @@ func StartCloud(ctx context.Context, cfg CloudConfig, logger *slog.Logger) (*Clo
 		return nil, fmt.Errorf("cloud nats: not ready after 30 s (are the leaf-node port %s:%d and the store %s free to use?)", cfg.LeafHost, cfg.LeafPort, cfg.StoreDir)
 	}
 	// The server writes the port it picked back into its options.
-	c := &Cloud{ns: ns, cfg: cfg, leafPort: opts.LeafNode.Port}
+	c := &Server{ns: ns, cfg: cfg, leafPort: opts.LeafNode.Port}
 	if c.leafPort <= 0 {
 		c.Close()
 		return nil, errors.New("cloud nats: the leaf-node port is unknown")
@@ -131,18 +145,30 @@ func StartCloud(ctx context.Context, cfg CloudConfig, logger *slog.Logger) (*Clo
 		return nil, err
 	}
 	defer nc.Close()
-	if err := EnsureStreams(ctx, nc, cfg.Duplicates, 1); err != nil {
+	if err := EnsureIngest(ctx, nc, cfg.Duplicates, 1); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-// EnsureStreams makes (or updates) the ingest and dead-letter streams,
-// each kept on replicas servers (1 when 0 or less; 3 on a production
-// cluster, so that losing a server loses no event). Updating an existing
-// stream to more replicas copies it to the new servers.
-func EnsureStreams(ctx context.Context, nc *nats.Conn, duplicates time.Duration, replicas int) error {
+// clientPort is port as the server's options take it: 0 there is the
+// default port (4222), RANDOM_PORT a free one.
+func clientPort(port int) int {
+	switch {
+	case port < 0:
+		return 0 // no listener
+	case port == 0:
+		return server.RANDOM_PORT
+	}
+	return port
+}
+
+// EnsureIngest makes (or updates) the ingest stream, kept on replicas
+// servers (1 when 0 or less; 3 on a production cluster, so that losing a
+// server loses no event). Updating an existing stream to more replicas
+// copies it to the new servers.
+func EnsureIngest(ctx context.Context, nc *nats.Conn, duplicates time.Duration, replicas int) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
@@ -150,9 +176,8 @@ func EnsureStreams(ctx context.Context, nc *nats.Conn, duplicates time.Duration,
 	if duplicates <= 0 {
 		duplicates = time.Hour
 	}
-	replicas = max(replicas, 1)
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        IngestStream,
+		Name:        syncproto.IngestStream,
 		Description: "Every family's events as their hubs sent them, and those the cloud made for them.",
 		Subjects:    []string{syncproto.IngestRoot + ".>"},
 		Storage:     jetstream.FileStorage,
@@ -160,7 +185,7 @@ func EnsureStreams(ctx context.Context, nc *nats.Conn, duplicates time.Duration,
 		Discard:     jetstream.DiscardNew,
 		MaxMsgSize:  syncproto.MaxEnvelopeBytes + 4096,
 		Duplicates:  duplicates,
-		Replicas:    replicas,
+		Replicas:    max(replicas, 1),
 		AllowDirect: true,
 		// No RePublish to ring the hubs: it halved the stream's ingest
 		// rate (measured); whoever stores events rings instead.
@@ -168,40 +193,46 @@ func EnsureStreams(ctx context.Context, nc *nats.Conn, duplicates time.Duration,
 	if err != nil {
 		return fmt.Errorf("ingest stream: %w", err)
 	}
-	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        DeadLetterStream,
-		Description: "Events the bridge could never forward, with the reason in the Zoner-Dead-Reason header.",
-		Subjects:    []string{DeadLetterRoot + ".>"},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardNew,
-		Replicas:    replicas,
-	})
-	if err != nil {
-		return fmt.Errorf("dead-letter stream: %w", err)
-	}
 	return nil
 }
 
 // Close stops the server.
-func (c *Cloud) Close() {
+func (c *Server) Close() {
 	c.ns.Shutdown()
 	c.ns.WaitForShutdown()
 }
 
 // Server is the embedded server, for tests that inspect it.
-func (c *Cloud) Server() *server.Server { return c.ns }
+func (c *Server) Server() *server.Server { return c.ns }
 
 // ClientURL is the client URL, "" when the server listens on none.
-func (c *Cloud) ClientURL() string {
+func (c *Server) ClientURL() string {
 	if c.ns.Addr() == nil {
 		return ""
 	}
 	return c.ns.ClientURL()
 }
 
+// OperatorURL is where the operator connects, "" without the operator's
+// port.
+func (c *Server) OperatorURL() string {
+	if c.cfg.OperatorAddr == "" || c.ns.Addr() == nil {
+		return ""
+	}
+	return c.ns.ClientURL()
+}
+
+// OperatorFile is the file that holds the operator's password, "" without
+// the operator's port.
+func (c *Server) OperatorFile() string {
+	if c.cfg.OperatorAddr == "" {
+		return ""
+	}
+	return c.cfg.OperatorFile
+}
+
 // LeafURL is where hubs link in.
-func (c *Cloud) LeafURL() string {
+func (c *Server) LeafURL() string {
 	scheme := "nats-leaf"
 	if c.cfg.LeafTLS != nil {
 		scheme = "tls"
@@ -214,9 +245,9 @@ func (c *Cloud) LeafURL() string {
 }
 
 // Connect connects in-process as the cloud's service user.
-func (c *Cloud) Connect(name string) (*nats.Conn, error) {
+func (c *Server) Connect(name string) (*nats.Conn, error) {
 	nc, err := nats.Connect("", nats.InProcessServer(c.ns), nats.Name(name),
-		nats.UserInfo(ServiceUser, c.cfg.ServicePassword), nats.MaxReconnects(-1))
+		nats.UserInfo(edge.ServiceUser, c.cfg.ServicePassword), nats.MaxReconnects(-1))
 	if err != nil {
 		return nil, fmt.Errorf("connect to cloud nats: %w", err)
 	}
@@ -224,95 +255,70 @@ func (c *Cloud) Connect(name string) (*nats.Conn, error) {
 }
 
 // Credentials are the credentials of a family's hubs.
-func (c *Cloud) Credentials(family uuid.UUID) syncproto.Credentials {
-	return syncproto.Credentials{FamilyID: family, Secret: FamilySecret(c.cfg.Secret, family)}
+func (c *Server) Credentials(family uuid.UUID) syncproto.Credentials {
+	return edge.Credentials(c.cfg.Secret, family)
 }
 
-// FamilySecret derives a family's secret from the cloud's: nothing per
-// family is stored, and a family's secret reveals nothing of another's.
-func FamilySecret(secret []byte, family uuid.UUID) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("zoner family link\x00"))
-	m.Write(family[:])
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// FamilyPermissions are what a family's hubs may do, from the hub's side
-// of the link: publish its events, ask for them back and ring its other
-// hubs, and receive replies and rings of its own family only.
-func FamilyPermissions(family uuid.UUID) *server.Permissions {
+// familyPermissions are edge.FamilySubjects as the server applies them.
+func familyPermissions(family uuid.UUID) *server.Permissions {
+	s := edge.FamilySubjects(family)
 	return &server.Permissions{
-		Publish: &server.SubjectPermission{Allow: []string{
-			syncproto.IngestRoot + "." + family.String() + ".>",
-			syncproto.FetchSubject(family),
-			syncproto.RingSubject(family),
-		}},
-		Subscribe: &server.SubjectPermission{Allow: []string{
-			syncproto.ReplyPrefix(family) + ".>",
-			syncproto.RingSubject(family),
-		}},
+		Publish:   &server.SubjectPermission{Allow: s.Publish},
+		Subscribe: &server.SubjectPermission{Allow: s.Subscribe},
 	}
 }
 
 // Ring tells a family's hubs that the cloud stored new events for them;
 // a cloud service calls it after storing (a flight update, say).
 func Ring(nc *nats.Conn, family uuid.UUID) error {
-	return nc.Publish(syncproto.RingSubject(family), []byte("cloud"))
+	return nc.Publish(syncproto.RingSubject(family), []byte(syncproto.RingFromCloud))
 }
 
 // auth admits the cloud's services by password and each family's hubs by
-// their derived secret, with the family's permissions.
+// their derived secret, with the family's permissions; with the operator's
+// port, the operator there by the operator's password, and no family.
 type auth struct {
 	secret  []byte
 	service string
-	logger  *slog.Logger
+	// operator is the operator's password: the client port is the
+	// operator's. "" when there is no operator's port.
+	operator string
+	logger   *slog.Logger
 }
 
 func (a *auth) Check(c server.ClientAuthentication) bool {
 	o := c.GetOpts()
-	if o.Username == ServiceUser {
+	if o.Username == OperatorUser {
+		if a.operator != "" && c.Kind() == server.CLIENT && hmac.Equal([]byte(o.Password), []byte(a.operator)) {
+			c.RegisterUser(&server.User{Username: OperatorUser, Permissions: operatorPermissions()})
+			return true
+		}
+		a.logger.Warn("cloud nats: refused an operator login", "remote", remote(c))
+		return false
+	}
+	if o.Username == edge.ServiceUser {
 		if hmac.Equal([]byte(o.Password), []byte(a.service)) {
-			c.RegisterUser(&server.User{Username: ServiceUser})
+			c.RegisterUser(&server.User{Username: edge.ServiceUser})
 			return true
 		}
 		a.logger.Warn("cloud nats: refused a service login with a wrong password", "remote", remote(c))
 		return false
 	}
-	family, err := admit(a.secret, o.Username, o.Password)
+	family, err := edge.Admit(a.secret, o.Username, o.Password)
+	if err == nil && a.operator != "" && c.Kind() == server.CLIENT {
+		err = errOperatorPort
+	}
 	if err != nil {
 		logRefusal(a.logger, err, family, remote(c))
 		return false
 	}
-	c.RegisterUser(&server.User{Username: family.String(), Permissions: FamilyPermissions(family)})
+	c.RegisterUser(&server.User{Username: family.String(), Permissions: familyPermissions(family)})
 	return true
 }
 
-// Why a family's login is refused; the reasons are safe to log and to
-// tell the server (they hold no secret).
-var (
-	errServiceUser = errors.New("the service user is not a family")
-	errNotFamily   = errors.New("the user is not a family id")
-	errWrongSecret = errors.New("wrong secret for the family")
-)
-
-// admit is the one rule for a family's hubs, used by the embedded server
-// (auth) and by the auth callout (Callout), so the two cannot drift: the
-// user is a family id, not the nil uuid, and the password is the family's
-// secret derived from the cloud's. The service user is never a family.
-// With a wrong secret it still returns the family, for the log.
-func admit(secret []byte, user, password string) (uuid.UUID, error) {
-	if user == ServiceUser {
-		return uuid.Nil, errServiceUser
-	}
-	family, err := uuid.Parse(user)
-	if err != nil || family == uuid.Nil {
-		return uuid.Nil, errNotFamily
-	}
-	if !hmac.Equal([]byte(password), []byte(FamilySecret(secret, family))) {
-		return family, errWrongSecret
-	}
-	return family, nil
-}
+// errOperatorPort refuses a family on the operator's port: hubs link in on
+// the leaf port.
+var errOperatorPort = errors.New("a family on the operator's port")
 
 // logRefusal logs a refused family login with its reason and where it
 // came from, never the password.
