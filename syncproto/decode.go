@@ -113,7 +113,7 @@ func readHeader(o *object) (Header, any) {
 		if s == "" {
 			return uuid.Nil, nil
 		}
-		return parseUUID(s)
+		return ParseID(s)
 	})
 	h.Origin = o.str("origin")
 	h.Type = Type(o.str("type"))
@@ -395,7 +395,7 @@ func parsed[T any](o *object, key string, conv func(string) (T, error)) T {
 
 func (o *object) time(key string) time.Time { return parsed(o, key, parseTime) }
 
-func (o *object) uuid(key string) uuid.UUID { return parsed(o, key, parseUUID) }
+func (o *object) uuid(key string) uuid.UUID { return parsed(o, key, ParseID) }
 
 func (o *object) hlc(key string) HLC { return parsed(o, key, ParseHLC) }
 
@@ -438,7 +438,7 @@ func (o *object) uuids(key string) []uuid.UUID {
 			o.p.add(CodeMalformed, index(path, i), "must be a string, not %s", kind(it))
 			continue
 		}
-		id, err := parseUUID(s)
+		id, err := ParseID(s)
 		if err != nil {
 			o.p.add(CodeMalformed, index(path, i), "%s", err.Error())
 		}
@@ -484,10 +484,11 @@ func normalize(t time.Time) time.Time {
 	return t.UTC()
 }
 
-// parseUUID reads a UUID in its canonical lowercase form only. Other
+// ParseID reads an id as events spell it: an RFC 9562 UUID (versions 1 to 8; not the nil UUID) in
+// its canonical lowercase form only. Other
 // spellings of the same UUID would be different strings wherever ids are
 // compared as text: in a Kafka header, a warehouse key, a URL.
-func parseUUID(s string) (uuid.UUID, error) {
+func ParseID(s string) (uuid.UUID, error) {
 	ok := len(s) == 36
 	for i := 0; ok && i < len(s); i++ {
 		c := s[i]
@@ -498,8 +499,15 @@ func parseUUID(s string) (uuid.UUID, error) {
 			ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'f'
 		}
 	}
-	if !ok {
-		return uuid.Nil, fmt.Errorf("%s is not a UUID in lowercase canonical form, like 0193f0b4-8c2e-7c3a-9d4e-5f6a7b8c9d0e", quote(s))
+	var u uuid.UUID
+	if ok {
+		var err error
+		u, err = uuid.Parse(s)
+		// An RFC 9562 UUID: its variant bits 10, a version from 1 to 8.
+		ok = err == nil && u.Variant() == uuid.RFC4122 && u.Version() >= 1 && u.Version() <= 8
 	}
-	return uuid.Parse(s)
+	if !ok {
+		return uuid.Nil, fmt.Errorf("%s is not a UUID (RFC 9562, version 1 to 8) in lowercase canonical form, like 0193f0b4-8c2e-7c3a-9d4e-5f6a7b8c9d0e", quote(s))
+	}
+	return u, nil
 }

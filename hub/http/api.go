@@ -164,9 +164,9 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 		q.Limit = n
 	}
 	if m := v.Get("member"); m != "" {
-		id, err := uuid.Parse(m)
-		if err != nil || !canonicalUUID(m) {
-			bad("member", "must be a member id (a UUID in lowercase canonical form)")
+		id, err := syncproto.ParseID(m)
+		if err != nil {
+			bad("member", "must be a member id: "+err.Error())
 		}
 		q.Member = id
 	}
@@ -189,9 +189,9 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 }
 
 func pathID(r *http.Request, what string) (uuid.UUID, error) {
-	id, err := uuid.Parse(r.PathValue("id"))
+	id, err := syncproto.ParseID(r.PathValue("id"))
 	if err != nil {
-		return uuid.Nil, httpx.Errorf(httpx.CodeNotFound, "no "+what+" "+strconv.Quote(r.PathValue("id"))+": ids are UUIDs")
+		return uuid.Nil, httpx.Errorf(httpx.CodeNotFound, "no "+what+" "+strconv.Quote(r.PathValue("id"))+": ids are lowercase UUIDs")
 	}
 	return id, nil
 }
@@ -484,24 +484,3 @@ func queryBool(r *http.Request, name string) (bool, error) {
 	return false, &hub.Error{Code: hub.CodeInvalid, Message: "bad query", Problems: []hub.Problem{{Code: syncproto.CodeInvalid, Path: name, Rule: "must be true or false"}}}
 }
 
-// canonicalUUID reports whether s is a UUID in the lowercase canonical
-// form events use.
-func canonicalUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
-}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	hubhttp "github.com/zoner-family/zoner/hub/http"
 	"github.com/zoner-family/zoner/internal/schemathesis"
 )
 
@@ -28,6 +29,10 @@ func TestSchemathesis(t *testing.T) {
 		m.Stdout = &shown
 		// The real clock: generated events are stamped now or so.
 		m.Now = time.Now
+		// Thousands of requests in a few seconds from one address: the
+		// limiter is tested elsewhere, and here it would answer most
+		// generated writes with 429 before the hub looked at them.
+		m.Limits = hubhttp.Limits{WritesPerSecond: 1e6, WriteBurst: 1e6, ReadsPerSecond: 1e6, ReadBurst: 1e6}
 	})
 	tok := regexp.MustCompile(`[a-z2-7]{4}(-[a-z2-7]{1,4}){7}`).FindString(shown.String())
 	if tok == "" {
@@ -49,7 +54,7 @@ func TestSchemathesis(t *testing.T) {
 	var lines []string
 	for _, g := range re.FindAllStringSubmatch(string(metrics), -1) {
 		lines = append(lines, fmt.Sprintf("POST %s %s: %s", g[1], g[2], g[3]))
-		if strings.HasPrefix(g[2], "2") {
+		if g[1] == "/api/v1/events" && strings.HasPrefix(g[2], "2") {
 			n, _ := strconv.Atoi(g[3])
 			accepted += n
 		}
@@ -57,6 +62,6 @@ func TestSchemathesis(t *testing.T) {
 	slices.Sort(lines)
 	t.Logf("answers to generated writes:\n%s", strings.Join(lines, "\n"))
 	if accepted == 0 {
-		t.Errorf("no generated write was accepted: the document's write schemas do not describe what the hub takes")
+		t.Errorf("no generated event was accepted: the document's event schemas do not describe what the hub takes")
 	}
 }
