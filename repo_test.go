@@ -162,6 +162,28 @@ func TestCircadianIsPure(t *testing.T) {
 		"github.com/zoner-family/zoner/airports")
 }
 
+// TestFamilyIsPure: the fold of a family's events is the same on a hub
+// and in the cloud only if it does no I/O and never reads the clock; its
+// stores are behind an interface.
+func TestFamilyIsPure(t *testing.T) {
+	checkPure(t, "family", "github.com/google/uuid", "github.com/zoner-family/zoner/syncproto",
+		"github.com/zoner-family/zoner/circadian")
+}
+
+// The hub and the cloud fold a family's events with package family, and
+// neither keeps a fold of its own.
+func TestHubAndCloudFoldWithFamily(t *testing.T) {
+	for _, program := range []string{"./hub/cmd/zoner-hub", "./cloud/cmd/zoner-cloud"} {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", program).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(strings.Fields(string(out)), "github.com/zoner-family/zoner/family") {
+			t.Errorf("%s does not import package family", program)
+		}
+	}
+}
+
 // TestAirportsIsPure: package airports, which the planner may use, is as
 // pure as the planner: standard library only, no I/O, no clock.
 func TestAirportsIsPure(t *testing.T) {
