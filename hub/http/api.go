@@ -483,4 +483,3 @@ func queryBool(r *http.Request, name string) (bool, error) {
 	}
 	return false, &hub.Error{Code: hub.CodeInvalid, Message: "bad query", Problems: []hub.Problem{{Code: syncproto.CodeInvalid, Path: name, Rule: "must be true or false"}}}
 }
-
