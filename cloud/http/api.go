@@ -55,16 +55,18 @@ func canReadAnalytics(c *Claims) bool {
 	return c.Role == RoleAnalyst || c.Role == RoleAdmin
 }
 
-// pathID parses a path id. A malformed one is refused as forbidden unless
-// the token could read some family it might name (an admin), so the
-// answer to a token never depends on anything but the token.
+// pathID parses a path id: a UUID, not the nil one, in its one spelling,
+// lowercase with dashes (the form the cloud writes ids in). Any other is
+// refused as forbidden unless the token could read some family it might
+// name (an admin), so the answer to a token never depends on anything but
+// the token.
 func pathID(r *http.Request, name string, c *Claims) (uuid.UUID, error) {
 	id, err := uuid.Parse(r.PathValue(name))
-	if err != nil || id == uuid.Nil {
+	if err != nil || id == uuid.Nil || id.String() != r.PathValue(name) {
 		if c.Role != RoleAdmin {
 			return uuid.Nil, errForbidden
 		}
-		return uuid.Nil, &cloud.Error{Code: cloud.CodeNotFound, Message: "no " + name + " " + r.PathValue(name) + ": ids are UUIDs"}
+		return uuid.Nil, &cloud.Error{Code: cloud.CodeNotFound, Message: "no " + name + " " + r.PathValue(name) + ": ids are lowercase UUIDs"}
 	}
 	return id, nil
 }
@@ -146,6 +148,15 @@ func (s *Server) getAnalytics(w http.ResponseWriter, r *http.Request, c *Claims)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, a)
+	// Empty groups are empty arrays, never null, whichever warehouse
+	// answered.
+	out := *a
+	if out.Adaptation == nil {
+		out.Adaptation = []cloud.AdaptationGroup{}
+	}
+	if out.FirstNights == nil {
+		out.FirstNights = []cloud.NightGroup{}
+	}
+	writeJSON(w, http.StatusOK, &out)
 	return nil
 }
