@@ -98,6 +98,13 @@ func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request, _ *Claims) e
 	return nil
 }
 
+func (s *Server) getOpenAPI(w http.ResponseWriter, r *http.Request, _ *Claims) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(openAPI)
+	return nil
+}
+
 func (s *Server) getRecommendation(w http.ResponseWriter, r *http.Request, c *Claims) error {
 	family, err := pathID(r, "family", c)
 	if err != nil {
