@@ -55,18 +55,17 @@ func canReadAnalytics(c *Claims) bool {
 	return c.Role == RoleAnalyst || c.Role == RoleAdmin
 }
 
-// pathID parses a path id: a UUID, not the nil one, in its one spelling,
-// lowercase with dashes (the form the cloud writes ids in). Any other is
-// refused as forbidden unless the token could read some family it might
-// name (an admin), so the answer to a token never depends on anything but
-// the token.
+// pathID parses a path id, a UUID in any spelling uuid.Parse takes (not
+// the nil one). A malformed one is refused as forbidden unless the token
+// could read some family it might name (an admin), so the answer to a
+// token never depends on anything but the token.
 func pathID(r *http.Request, name string, c *Claims) (uuid.UUID, error) {
 	id, err := uuid.Parse(r.PathValue(name))
-	if err != nil || id == uuid.Nil || id.String() != r.PathValue(name) {
+	if err != nil || id == uuid.Nil {
 		if c.Role != RoleAdmin {
 			return uuid.Nil, errForbidden
 		}
-		return uuid.Nil, &cloud.Error{Code: cloud.CodeNotFound, Message: "no " + name + " " + r.PathValue(name) + ": ids are lowercase UUIDs"}
+		return uuid.Nil, &cloud.Error{Code: cloud.CodeNotFound, Message: "no " + name + " " + r.PathValue(name) + ": ids are UUIDs"}
 	}
 	return id, nil
 }

@@ -53,14 +53,8 @@ func TestAccessRules(t *testing.T) {
 		{"admin", recPath(familyC, memberA), 404},
 		{"admin", recPath(familyA, memberB), 404},
 		{"admin", "/v1/families/not-a-uuid/members/" + memberA.String() + "/recommendation", 404},
-		// Ids in any spelling but the lowercase canonical one are not ids.
-		{"guardian A", "/v1/families/" + strings.ToUpper(familyA.String()) + "/summary", 403},
-		{"guardian A", "/v1/families/" + strings.ReplaceAll(familyA.String(), "-", "") + "/summary", 403},
-		{"member A", recPath(familyA, memberA)[:len(recPath(familyA, memberA))-len("/recommendation")] + "X/recommendation", 403},
-		{"admin", "/v1/families/" + strings.ToUpper(familyA.String()) + "/summary", 404},
-		{"admin", "/v1/families/{" + familyA.String() + "}/summary", 404},
-		{"admin", "/v1/families/urn:uuid:" + familyA.String() + "/summary", 404},
-		{"admin", "/v1/families/" + familyA.String() + "/members/" + strings.ToUpper(memberA.String()) + "/recommendation", 404},
+		// The nil UUID names nothing.
+		{"guardian A", "/v1/families/00000000-0000-0000-0000-000000000000/summary", 403},
 		{"admin", "/v1/families/00000000-0000-0000-0000-000000000000/summary", 404},
 		// Summaries: the family's guardians, admins.
 		{"guardian A", summaryPath(familyA), 200},
