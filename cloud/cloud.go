@@ -69,37 +69,37 @@ type Row struct {
 // local calendar day. Day is the local date of the day (a night belongs to
 // the evening it began).
 type MemberDay struct {
-	Family  uuid.UUID
-	Member  uuid.UUID
-	Day     syncproto.Date
-	AgeBand syncproto.AgeBand
+	Family  uuid.UUID         `json:"family_id"`
+	Member  uuid.UUID         `json:"member_id"`
+	Day     syncproto.Date    `json:"day"`
+	AgeBand syncproto.AgeBand `json:"age_band"`
 	// Trip is the trip the day belongs to, uuid.Nil for none; TripDay counts
 	// days since landing at the trip's last stop (1 is the first night
 	// there), 0 when the day is not after a landing.
-	Trip    uuid.UUID
-	TripDay int
+	Trip    uuid.UUID `json:"trip_id"`
+	TripDay int       `json:"trip_day"`
 	// Minutes asleep at night and in naps, and what the member's habitual
 	// night lasts.
-	SleepMin         int
-	NapMin           int
-	HabitualSleepMin int
+	SleepMin         int `json:"sleep_min"`
+	NapMin           int `json:"nap_min"`
+	HabitualSleepMin int `json:"habitual_sleep_min"`
 	// BrightLightMin is minutes logged in light of 1,000 lux or more.
-	BrightLightMin int
+	BrightLightMin int `json:"bright_light_min"`
 	// Planned light-seeking windows of the day's latest recommendation, and
 	// how many were kept (bright light logged for at least half of the
 	// window) and missed (over, and not kept).
-	LightPlanned int
-	LightKept    int
-	LightMissed  int
-	Meals        int
+	LightPlanned int `json:"light_planned"`
+	LightKept    int `json:"light_kept"`
+	LightMissed  int `json:"light_missed"`
+	Meals        int `json:"meals"`
 	// Misalignment is the estimated body-clock misalignment in hours from
 	// the day's latest recommendation; nil when there is none.
-	Misalignment *float64
+	Misalignment *float64 `json:"misalignment_h"`
 	// BedErrorMin is how far, in minutes, the night's logged sleep began
 	// from the bedtime the last recommendation before it predicted; nil
 	// when there was no prediction or no logged night.
-	BedErrorMin *int
-	UpdatedAt   time.Time
+	BedErrorMin *int      `json:"bed_error_min"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // TripOutcome is one row of TRIP_OUTCOMES: how one traveller of one trip

@@ -55,9 +55,10 @@ func canReadAnalytics(c *Claims) bool {
 	return c.Role == RoleAnalyst || c.Role == RoleAdmin
 }
 
-// pathID parses a path id. A malformed one is refused as forbidden unless
-// the token could read some family it might name (an admin), so the
-// answer to a token never depends on anything but the token.
+// pathID parses a path id, a UUID in any spelling uuid.Parse takes (not
+// the nil one). A malformed one is refused as forbidden unless the token
+// could read some family it might name (an admin), so the answer to a
+// token never depends on anything but the token.
 func pathID(r *http.Request, name string, c *Claims) (uuid.UUID, error) {
 	id, err := uuid.Parse(r.PathValue(name))
 	if err != nil || id == uuid.Nil {
@@ -93,6 +94,13 @@ func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request, _ *Claims) e
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	s.metrics.WritePrometheus(w)
 	metrics.WriteProcessMetrics(w)
+	return nil
+}
+
+func (s *Server) getOpenAPI(w http.ResponseWriter, r *http.Request, _ *Claims) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(openAPI)
 	return nil
 }
 
@@ -146,6 +154,15 @@ func (s *Server) getAnalytics(w http.ResponseWriter, r *http.Request, c *Claims)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, a)
+	// Empty groups are empty arrays, never null, whichever warehouse
+	// answered.
+	out := *a
+	if out.Adaptation == nil {
+		out.Adaptation = []cloud.AdaptationGroup{}
+	}
+	if out.FirstNights == nil {
+		out.FirstNights = []cloud.NightGroup{}
+	}
+	writeJSON(w, http.StatusOK, &out)
 	return nil
 }

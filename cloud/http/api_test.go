@@ -53,6 +53,9 @@ func TestAccessRules(t *testing.T) {
 		{"admin", recPath(familyC, memberA), 404},
 		{"admin", recPath(familyA, memberB), 404},
 		{"admin", "/v1/families/not-a-uuid/members/" + memberA.String() + "/recommendation", 404},
+		// The nil UUID names nothing.
+		{"guardian A", "/v1/families/00000000-0000-0000-0000-000000000000/summary", 403},
+		{"admin", "/v1/families/00000000-0000-0000-0000-000000000000/summary", 404},
 		// Summaries: the family's guardians, admins.
 		{"guardian A", summaryPath(familyA), 200},
 		{"guardian B", summaryPath(familyB), 200},
@@ -373,6 +376,17 @@ func TestNewRefuses(t *testing.T) {
 	}
 	if _, err := New(Config{Backend: fb, Secret: testSecret, WebhookSecret: testWebhookSecret}); err != nil {
 		t.Errorf("minimal config: %v", err)
+	}
+}
+
+// Analytics with no groups answer empty arrays, not null, whichever
+// warehouse left them nil.
+func TestAnalyticsEmptyGroups(t *testing.T) {
+	ts := mustOpenServer(t, Config{})
+	ts.backend.analytics = &cloud.Analytics{}
+	resp := ts.do("GET", "/v1/analytics", ts.token(t, RoleAnalyst, uuid.Nil, "a"), nil)
+	if resp.code != 200 || !strings.Contains(string(resp.body), `"adaptation":[]`) || !strings.Contains(string(resp.body), `"first_nights":[]`) {
+		t.Errorf("%d %s", resp.code, resp.body)
 	}
 }
 

@@ -11,6 +11,7 @@
 //	GET  /healthz                                               anyone; always 200
 //	GET  /readyz                                                anyone; 503 until the backend is ready
 //	GET  /metrics                                               anyone; Prometheus text format
+//	GET  /v1/openapi.json                                       anyone; the API's OpenAPI document (openapi.json)
 //	GET  /v1/families/{family}/members/{member}/recommendation  guardian of {family}; member {member} of {family}; admin
 //	GET  /v1/families/{family}/summary                          guardian of {family}; admin
 //	GET  /v1/analytics                                          analyst; admin

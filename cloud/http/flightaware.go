@@ -100,19 +100,7 @@ func decodeFlightAware(body []byte) (fs cloud.FlightStatus, ignore string, err e
 	if f.FAFlightID == "" {
 		p.add("flight.fa_flight_id", "required")
 	}
-	if len(p) > 0 {
-		return fs, "", invalid(what, p)
-	}
-	if code == "filed" {
-		return fs, "a filed flight plan changes no times Zoner plans with", nil
-	}
-	if f.IdentIATA == "" {
-		return fs, "the flight has no IATA flight number (ident_iata); Zoner trips name flights by it", nil
-	}
-	fs = cloud.FlightStatus{Source: "flightaware", Flight: normalFlight(f.IdentIATA)}
-	if !syncproto.ValidFlight(fs.Flight) {
-		p.add("flight.ident_iata", "not a flight number like BA286")
-	}
+	// Every time is checked, even in an alert that is then ignored.
 	var t faTimes
 	for _, x := range []struct {
 		field string
@@ -125,6 +113,19 @@ func decodeFlightAware(body []byte) (fs cloud.FlightStatus, ignore string, err e
 		{"scheduled_in", f.ScheduledIn, &t.schedIn}, {"estimated_in", f.EstimatedIn, &t.estIn}, {"actual_in", f.ActualIn, &t.actIn},
 	} {
 		*x.t = p.instant("flight."+x.field, x.s)
+	}
+	if len(p) > 0 {
+		return fs, "", invalid(what, p)
+	}
+	if code == "filed" {
+		return fs, "a filed flight plan changes no times Zoner plans with", nil
+	}
+	if f.IdentIATA == "" {
+		return fs, "the flight has no IATA flight number (ident_iata); Zoner trips name flights by it", nil
+	}
+	fs = cloud.FlightStatus{Source: "flightaware", Flight: normalFlight(f.IdentIATA)}
+	if !syncproto.ValidFlight(fs.Flight) {
+		p.add("flight.ident_iata", "not a flight number like BA286")
 	}
 	// The date is the scheduled departure's, at the origin.
 	switch {

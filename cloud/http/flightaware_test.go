@@ -214,6 +214,8 @@ func TestFlightAwareRefuses(t *testing.T) {
 		"departure without a time":        {editSample(t, "departure", "actual_off", nil, "actual_out", nil), "flight.actual_off"},
 		"arrival without a time":          {editSample(t, "arrival", "actual_on", nil, "actual_in", nil), "flight.actual_on"},
 		"diversion without a destination": {editSample(t, "diverted", "destination", nil), "flight.destination.timezone"},
+		"bad time, no IATA ident":         {editSample(t, "departure", "ident_iata", nil, "actual_in", "AAA"), "flight.actual_in"},
+		"bad time in a filed alert":       {editSample(t, "filed", "scheduled_in", "2026-12-21"), "flight.scheduled_in"},
 		"bad IATA ident":                  {editSample(t, "departure", "ident_iata", "286"), "flight.ident_iata"},
 		"no event code":                   {editSample(t, "departure", ".event_code", ""), "event_code"},
 		"event code a number":             {editSample(t, "departure", ".event_code", 3), "event_code"},

@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"crypto/tls"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -85,6 +86,11 @@ type Config struct {
 	// in these networks. Empty trusts no header.
 	TrustedProxies []netip.Prefix
 }
+
+// openAPI is the API's OpenAPI document, served at /v1/openapi.json.
+//
+//go:embed openapi.json
+var openAPI []byte
 
 // Server is the cloud's HTTP API.
 type Server struct {
@@ -179,6 +185,7 @@ func (s *Server) routes() []route {
 		{"GET", "/healthz", open, s.healthz},
 		{"GET", "/readyz", open, s.readyz},
 		{"GET", "/metrics", open, s.getMetrics},
+		{"GET", "/v1/openapi.json", open, s.getOpenAPI},
 		{"GET", "/v1/families/{family}/members/{member}/recommendation", bearer, s.getRecommendation},
 		{"GET", "/v1/families/{family}/summary", bearer, s.getSummary},
 		{"GET", "/v1/analytics", bearer, s.getAnalytics},

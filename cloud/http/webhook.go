@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,7 +88,9 @@ type flightStatusJSON struct {
 	DivertedToTZ string `json:"diverted_to_tz"`
 }
 
-const flightStatusFields = "id, flight, date, status, depart, arrive, diverted_to, diverted_to_tz"
+var flightStatusKeys = []string{"id", "flight", "date", "status", "depart", "arrive", "diverted_to", "diverted_to_tz"}
+
+var flightStatusFields = strings.Join(flightStatusKeys, ", ")
 
 // decodeFlightStatus reads Zoner's form strictly: one JSON object, no
 // unknown fields, every value checked; each problem names its field.
@@ -102,8 +105,8 @@ func decodeFlightStatus(body []byte) (cloud.FlightStatus, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return cloud.FlightStatus{}, invalid(what, []httpx.Problem{{Code: string(syncproto.CodeMalformed), Rule: "send one JSON object and nothing after it"}})
 	}
-	if k := repeatedKey(body); k != "" {
-		return cloud.FlightStatus{}, invalid(what, []httpx.Problem{{Code: string(syncproto.CodeMalformed), Path: k, Rule: "given more than once"}})
+	if p := keyProblem(body); p != nil {
+		return cloud.FlightStatus{}, invalid(what, []httpx.Problem{*p})
 	}
 	var p problems
 	fs := cloud.FlightStatus{Source: "zoner", ID: in.ID, Status: syncproto.FlightStatus(in.Status)}
@@ -143,31 +146,35 @@ func decodeFlightStatus(body []byte) (cloud.FlightStatus, error) {
 	return fs, nil
 }
 
-// repeatedKey returns a key given twice in body, a JSON object already
-// decoded without error, or "" when there is none. (encoding/json would
-// quietly keep the last.)
-func repeatedKey(body []byte) string {
+// keyProblem checks the keys of body, a JSON object already decoded
+// without error: each must be one of the form's, spelled exactly so
+// (encoding/json would take "ID" for "id"), and given once (encoding/json
+// would quietly keep the last). It returns the first problem, or nil.
+func keyProblem(body []byte) *httpx.Problem {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if _, err := dec.Token(); err != nil { // {
-		return ""
+		return nil
 	}
 	seen := map[string]bool{}
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return ""
+			return nil
 		}
 		k, _ := t.(string)
-		if seen[k] {
-			return k
+		switch {
+		case !slices.Contains(flightStatusKeys, k):
+			return &httpx.Problem{Code: string(syncproto.CodeUnknownField), Path: k, Rule: "unknown field; the fields are " + flightStatusFields}
+		case seen[k]:
+			return &httpx.Problem{Code: string(syncproto.CodeMalformed), Path: k, Rule: "given more than once"}
 		}
 		seen[k] = true
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
-			return ""
+			return nil
 		}
 	}
-	return ""
+	return nil
 }
 
 // problems collects what is wrong with a body.

@@ -181,6 +181,8 @@ func TestFlightStatusStrictErrors(t *testing.T) {
 		"diverted to bad airport":  {edit("status", "diverted", "diverted_to", "EGKK", "diverted_to_tz", "Europe/London"), []string{"diverted_to"}},
 		"diversion on a delay":     {edit("diverted_to", "LGW", "diverted_to_tz", "Europe/London"), []string{"diverted_to", "diverted_to_tz"}},
 		"several problems":         {edit("id", nil, "date", "soon", "status", "late"), []string{"id", "date", "status"}},
+		"key in capitals":          {edit("status", nil, "Status", "delayed"), []string{"Status"}},
+		"key in capitals besides":  {`{"id":"a","flight":"BA286","date":"2026-12-20","status":"cancelled","Status":"delayed","depart":"2026-12-20T21:10:00-08:00"}`, []string{"Status"}},
 		"repeated key":             {`{"id":"a","status":"cancelled","flight":"BA286","date":"2026-12-20","status":"delayed","depart":"2026-12-20T21:10:00-08:00"}`, []string{"status"}},
 		"two objects":              {validStatus + validStatus, []string{""}},
 		"trailing garbage":         {validStatus + " x", []string{""}},
