@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/zoner-family/zoner/bridge"
 	"github.com/zoner-family/zoner/bridge/natssource"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -103,16 +104,30 @@ func TestSourceForwardsAndDeadLetters(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { f.Run(runCtx); close(done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for m.Forwarded() < 49 || m.DeadLettered() < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("forwarded %d, dead-lettered %d", m.Forwarded(), m.DeadLettered())
-		}
-		time.Sleep(20 * time.Millisecond)
+	wait.Until(t, 10*time.Second, "forwarded and dead-lettered", func() (bool, string) {
+		return m.Forwarded() >= 49 && m.DeadLettered() >= 2, fmt.Sprintf("forwarded %d, dead-lettered %d", m.Forwarded(), m.DeadLettered())
+	})
+	// Every delivery acknowledged, as the server counts: nothing can come
+	// back, and the consumer handed out each message once.
+	cons, err := js.Consumer(ctx, syncproto.IngestStream, natssource.DefaultConsumer)
+	if err != nil {
+		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond) // past the ack wait: nothing comes back
+	var info *jetstream.ConsumerInfo
+	wait.For(t, 10*time.Second, "every delivery acknowledged", func() error {
+		if info, err = cons.Info(ctx); err != nil {
+			return err
+		}
+		if info.NumPending != 0 || info.NumAckPending != 0 {
+			return fmt.Errorf("%d waiting, %d not acknowledged", info.NumPending, info.NumAckPending)
+		}
+		return nil
+	})
 	stop()
 	<-done
+	if info.Delivered.Consumer != 51 {
+		t.Errorf("%d deliveries, want each of the 51 messages once", info.Delivered.Consumer)
+	}
 	if m.Forwarded() != 49 || m.DeadLettered() != 2 {
 		t.Fatalf("forwarded %d, dead-lettered %d; want 49 and 2 (something came back)", m.Forwarded(), m.DeadLettered())
 	}

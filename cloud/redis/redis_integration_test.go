@@ -18,6 +18,7 @@ import (
 	"github.com/zoner-family/zoner/cloud"
 	"github.com/zoner-family/zoner/cloud/redis"
 	"github.com/zoner-family/zoner/internal/proctest"
+	"github.com/zoner-family/zoner/internal/wait"
 )
 
 // These tests run against the server in REDIS_ADDR (deploy/local/redis.sh
@@ -151,24 +152,22 @@ func TestTTL(t *testing.T) {
 		t.Fatalf("Get before expiry: %v", err)
 	}
 	// Poll until it expires: no sooner than ttl, and not much later.
-	for {
+	var elapsed time.Duration
+	wait.For(t, ttl+3*time.Second-time.Since(start), "expired", func() error {
 		_, err := c.Get(t.Context(), key)
-		elapsed := time.Since(start)
+		elapsed = time.Since(start)
 		if errors.Is(err, cloud.ErrMiss) {
-			if elapsed < ttl-5*time.Millisecond {
-				t.Errorf("expired after %s, before its ttl of %s", elapsed, ttl)
-			}
-			t.Logf("expired after %s (ttl %s)", elapsed.Round(time.Millisecond), ttl)
-			break
+			return nil
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if elapsed > ttl+3*time.Second {
-			t.Fatalf("still there %s after a %s ttl", elapsed, ttl)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return fmt.Errorf("still there %s after a %s ttl", elapsed, ttl)
+	})
+	if elapsed < ttl-5*time.Millisecond {
+		t.Errorf("expired after %s, before its ttl of %s", elapsed, ttl)
 	}
+	t.Logf("expired after %s (ttl %s)", elapsed.Round(time.Millisecond), ttl)
 }
 
 func TestTTLRounding(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"net/url"
@@ -27,6 +28,7 @@ import (
 	"github.com/zoner-family/zoner/bridge/natssource"
 	"github.com/zoner-family/zoner/edge"
 	"github.com/zoner-family/zoner/edge/natsedge"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -236,13 +238,9 @@ func runNATS(t *testing.T, opts *server.Options, passwords map[string]string, is
 	startServer(t, &server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true,
 		LeafNode: server.LeafNodeOpts{ReconnectInterval: 100 * time.Millisecond, Remotes: []*server.RemoteLeafOpts{{
 			URLs: []*url.URL{u}, TLS: true, TLSConfig: &tls.Config{InsecureSkipVerify: true}}}}}) // a made-up certificate
-	deadline := time.Now().Add(10 * time.Second)
-	for cloud.NumLeafNodes() == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if cloud.NumLeafNodes() != 1 {
-		t.Error("a hub's leaf-node link with its family's credentials was not admitted")
-	}
+	wait.Until(t, 10*time.Second, "a hub's leaf-node link with its family's credentials admitted", func() (bool, string) {
+		return cloud.NumLeafNodes() == 1, fmt.Sprintf("%d leaf-node links", cloud.NumLeafNodes())
+	})
 }
 
 func startServer(t *testing.T, opts *server.Options) *server.Server {

@@ -20,6 +20,7 @@ import (
 	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
 	"github.com/zoner-family/zoner/internal/netproxy"
 	"github.com/zoner-family/zoner/internal/proctest"
+	"github.com/zoner-family/zoner/internal/wait"
 )
 
 // proc is one program of the cluster, which can be killed and started
@@ -56,22 +57,22 @@ func (p *proc) kill() {
 
 // waitOK waits until url answers 200.
 func waitOK(url string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
 	c := http.Client{Timeout: 5 * time.Second}
-	for {
+	err := wait.Poll(limit, func() error {
 		resp, err := c.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %s: %w", url, limit, err)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
 		}
-		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s not ready after %s: %w", url, limit, err)
 	}
+	return nil
 }
 
 // cluster is the production-shaped cloud on one machine: nats-server from

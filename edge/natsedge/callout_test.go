@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/zoner-family/zoner/edge"
 	"github.com/zoner-family/zoner/edge/natsedge"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -155,8 +156,9 @@ func TestCalloutFamilyIsolation(t *testing.T) {
 		dial:    cloud.dial,
 	})
 	// B's hub, A's hub, A's client; the refused logins.
-	waitFor(t, "the callout's counts", func() bool {
-		return m.Requests(natsedge.CalloutAdmitted) >= 3 && m.Requests(natsedge.CalloutRefused) > 0
+	wait.Until(t, 15*time.Second, "counted by the callout", func() (bool, string) {
+		admitted, refused := m.Requests(natsedge.CalloutAdmitted), m.Requests(natsedge.CalloutRefused)
+		return admitted >= 3 && refused > 0, fmt.Sprintf("%d admitted, %d refused", admitted, refused)
 	})
 	if n := m.Requests(natsedge.CalloutError); n != 0 {
 		t.Errorf("the callout counted %d errors", n)
@@ -207,6 +209,7 @@ func TestCalloutDown(t *testing.T) {
 	hub := startLeaf(t, cloud.leafURL, family.String(), secret)
 	refused := func(t *testing.T, why string) {
 		t.Helper()
+		before := hub.Ended()
 		// The server waits for an answer up to its auth timeout (2 s).
 		nc, err := cloud.dial(family.String(), secret, nats.Timeout(5*time.Second))
 		if err == nil {
@@ -216,6 +219,12 @@ func TestCalloutDown(t *testing.T) {
 		if !strings.Contains(strings.ToLower(err.Error()), "authorization") {
 			t.Fatalf("%s: the client's login failed, but not as unauthorized: %v", why, err)
 		}
+		// The hub tries again after each refusal: the second attempt to
+		// end from now on was made after this check began.
+		wait.Until(t, 30*time.Second, why+": the hub's attempts turned down", func() (bool, string) {
+			n := hub.Ended() - before
+			return n >= 2, fmt.Sprintf("%d ended so far, %d links", n, hub.NumLeafNodes())
+		})
 		if n := hub.NumLeafNodes(); n != 0 {
 			t.Fatalf("%s: the hub linked", why)
 		}
@@ -230,17 +239,24 @@ func TestCalloutDown(t *testing.T) {
 		defer stop()
 		refused(t, "the wrong issuer")
 		// Counted once the answer is sent, maybe after the server refused.
-		waitFor(t, "the callout to be asked", func() bool { return m.Requests(natsedge.CalloutAdmitted) > 0 })
+		wait.Until(t, 15*time.Second, "the callout asked", func() (bool, string) {
+			return m.Requests(natsedge.CalloutAdmitted) > 0, "no answer counted"
+		})
 	})
 
 	t.Run("a callout answering", func(t *testing.T) {
 		m, _ := cloud.mustServeCallout(t, cloud.issuerSeed)
-		waitFor(t, "the hub's link", func() bool { return hub.NumLeafNodes() == 1 })
+		wait.Until(t, 15*time.Second, "the hub linked", func() (bool, string) {
+			return hub.NumLeafNodes() == 1, fmt.Sprintf("%d links, %d attempts ended", hub.NumLeafNodes(), hub.Ended())
+		})
 		nc, err := cloud.dial(family.String(), secret)
 		if err != nil {
 			t.Fatal(err)
 		}
 		nc.Close()
-		waitFor(t, "the hub and the client counted", func() bool { return m.Requests(natsedge.CalloutAdmitted) >= 2 })
+		wait.Until(t, 15*time.Second, "the hub and the client counted", func() (bool, string) {
+			n := m.Requests(natsedge.CalloutAdmitted)
+			return n >= 2, fmt.Sprintf("%d admitted", n)
+		})
 	})
 }

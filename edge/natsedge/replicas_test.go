@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/zoner-family/zoner/edge/natsedge"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -56,14 +57,10 @@ func TestEnsureIngestReplicated(t *testing.T) {
 	ctx := context.Background()
 	ensure := func(replicas int) {
 		t.Helper()
-		var err error
 		// The cluster elects its meta leader after the routes are up.
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-			if err = natsedge.EnsureIngest(ctx, nc, 0, replicas); err == nil {
-				return
-			}
-		}
-		t.Fatalf("EnsureIngest with %d replicas: %v", replicas, err)
+		wait.For(t, 30*time.Second, fmt.Sprintf("the ingest stream ensured with %d replicas", replicas), func() error {
+			return natsedge.EnsureIngest(ctx, nc, 0, replicas)
+		})
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -71,25 +68,21 @@ func TestEnsureIngestReplicated(t *testing.T) {
 	}
 	check := func(want int) {
 		t.Helper()
-		for _, name := range []string{syncproto.IngestStream} {
-			var got int
-			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-				s, err := js.Stream(ctx, name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				info, err := s.Info(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got = 1 + len(info.Cluster.Replicas); info.Config.Replicas == want && got == want {
-					break
-				}
+		name := syncproto.IngestStream
+		wait.For(t, 30*time.Second, fmt.Sprintf("stream %s on %d servers", name, want), func() error {
+			s, err := js.Stream(ctx, name)
+			if err != nil {
+				return err
 			}
-			if got != want {
-				t.Errorf("stream %s is on %d servers, want %d", name, got, want)
+			info, err := s.Info(ctx)
+			if err != nil {
+				return err
 			}
-		}
+			if got := 1 + len(info.Cluster.Replicas); info.Config.Replicas != want || got != want {
+				return fmt.Errorf("configured for %d, on %d", info.Config.Replicas, got)
+			}
+			return nil
+		})
 	}
 	ensure(1)
 	check(1)

@@ -2,9 +2,12 @@ package natsedge_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/zoner-family/zoner/edge/natsedge"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -37,9 +41,36 @@ func mustStart(tb testing.TB) *natsedge.Server {
 	return c
 }
 
+// leafServer is a bare leaf-node server, with the count of its attempts
+// to link that ended.
+type leafServer struct {
+	*server.Server
+	log *leafLog
+}
+
+// Ended counts the leaf's connections to the cloud that have closed so
+// far: each one refused (or timed out waiting for an answer) proves that
+// an attempt to link reached the cloud and was turned down.
+func (l leafServer) Ended() int64 { return l.log.ended.Load() }
+
+// leafLog is a leaf server's log, which counts its closed connections
+// ("… - Leafnode connection closed: …") and drops the rest.
+type leafLog struct{ ended atomic.Int64 }
+
+func (l *leafLog) Noticef(format string, v ...any) {
+	if strings.Contains(fmt.Sprintf(format, v...), " - Leafnode connection closed: ") {
+		l.ended.Add(1)
+	}
+}
+func (*leafLog) Errorf(string, ...any) {}
+func (*leafLog) Warnf(string, ...any)  {}
+func (*leafLog) Fatalf(string, ...any) {}
+func (*leafLog) Debugf(string, ...any) {}
+func (*leafLog) Tracef(string, ...any) {}
+
 // startLeaf runs a bare leaf-node server that links to leafURL as user,
 // as a hub does, retrying every 100 ms; it does not wait for the link.
-func startLeaf(tb testing.TB, leafURL, user, password string) *server.Server {
+func startLeaf(tb testing.TB, leafURL, user, password string) leafServer {
 	tb.Helper()
 	u, err := url.Parse(leafURL)
 	if err != nil {
@@ -53,12 +84,14 @@ func startLeaf(tb testing.TB, leafURL, user, password string) *server.Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	log := &leafLog{}
+	ns.SetLogger(log, false, false)
 	ns.Start()
 	tb.Cleanup(ns.Shutdown)
 	if !ns.ReadyForConnections(10 * time.Second) {
 		tb.Fatal("leaf not ready")
 	}
-	return ns
+	return leafServer{ns, log}
 }
 
 // leaf is a bare leaf-node server linked to the cloud with a family's
@@ -67,12 +100,14 @@ func startLeaf(tb testing.TB, leafURL, user, password string) *server.Server {
 func leaf(tb testing.TB, leafURL string, creds syncproto.Credentials) *nats.Conn {
 	tb.Helper()
 	ns := startLeaf(tb, leafURL, creds.FamilyID.String(), creds.Secret)
-	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.CustomInboxPrefix(syncproto.ReplyPrefix(creds.FamilyID)))
+	nc, err := nats.Connect("", nats.InProcessServer(ns.Server), nats.CustomInboxPrefix(syncproto.ReplyPrefix(creds.FamilyID)))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(nc.Close)
-	waitFor(tb, "the leaf link", func() bool { return ns.NumLeafNodes() == 1 })
+	wait.Until(tb, 15*time.Second, "the leaf linked", func() (bool, string) {
+		return ns.NumLeafNodes() == 1, fmt.Sprintf("%d links, %d attempts ended", ns.NumLeafNodes(), ns.Ended())
+	})
 	return nc
 }
 
@@ -99,17 +134,6 @@ func dialer(url string) func(user, password string, opts ...nats.Option) (*nats.
 	return func(user, password string, opts ...nats.Option) (*nats.Conn, error) {
 		return nats.Connect(url, append([]nats.Option{nats.UserInfo(user, password), nats.NoReconnect(),
 			nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})}, opts...)...)
-	}
-}
-
-func waitFor(tb testing.TB, what string, ok func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -2,11 +2,13 @@ package natsjs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/zoner-family/zoner/hub"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -61,7 +63,18 @@ func TestAppendDeduplicatesAndFeedResumes(t *testing.T) {
 	if err := ack(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // the ack is asynchronous
+	// The ack is asynchronous: the consumer stands at 3 once the server
+	// has it, and the store's 1 below moves it back.
+	wait.For(t, 10*time.Second, "the ack taken", func() error {
+		info, err := feed.cons.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.AckFloor.Stream != 3 || info.NumAckPending != 0 {
+			return fmt.Errorf("acknowledged up to %d, %d pending", info.AckFloor.Stream, info.NumAckPending)
+		}
+		return nil
+	})
 	s.Close()
 
 	s = mustStart(t, dir)

@@ -5,6 +5,7 @@ package httpx
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 )
 
@@ -36,8 +37,9 @@ func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // OpsMux serves what an operator's tools ask a service: /metrics (what
 // metrics writes, in Prometheus text), /healthz (always ok) and /readyz
-// (503 with ready's error until it returns nil).
-func OpsMux(metrics func(io.Writer), ready func(context.Context) error) *http.ServeMux {
+// (503 until ready returns nil). Whoever reaches the port may ask /readyz:
+// it answers "not ready" and no more, and logs ready's error to logger.
+func OpsMux(metrics func(io.Writer), ready func(context.Context) error, logger *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
@@ -46,7 +48,8 @@ func OpsMux(metrics func(io.Writer), ready func(context.Context) error) *http.Se
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := ready(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			logger.Warn("not ready", "err", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
 		io.WriteString(w, "ready\n")

@@ -12,11 +12,12 @@ import (
 
 // Proxy forwards connections on a loopback port to a target address.
 type Proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
+	ln      net.Listener
+	target  string
+	mu      sync.Mutex
+	down    bool
+	refused int
+	conns   map[net.Conn]bool
 }
 
 // Start listens on a free loopback port and forwards to target.
@@ -33,6 +34,14 @@ func Start(target string) (*Proxy, error) {
 // Addr is the proxy's host:port.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
+// Refused counts the connections refused while the link was cut: each
+// one is an attempt to get through that did not.
+func (p *Proxy) Refused() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refused
+}
+
 func (p *Proxy) serve() {
 	for {
 		in, err := p.ln.Accept()
@@ -41,6 +50,7 @@ func (p *Proxy) serve() {
 		}
 		p.mu.Lock()
 		if p.down {
+			p.refused++
 			p.mu.Unlock()
 			in.Close()
 			continue

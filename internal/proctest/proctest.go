@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zoner-family/zoner/internal/wait"
 )
 
 var builds sync.Map // package path → func() (string, error)
@@ -135,18 +137,15 @@ func Service(tb testing.TB, env string) string {
 // WaitHTTP waits up to a minute until url answers 200.
 func WaitHTTP(tb testing.TB, url string) {
 	tb.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
+	wait.For(tb, time.Minute, url+" ready", func() error {
 		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s not ready: %v", url, err)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("answered %d", resp.StatusCode)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,12 +29,15 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/zoner-family/zoner/bridge"
 	"github.com/zoner-family/zoner/bridge/kafkasink"
 	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/internal/netproxy"
 	"github.com/zoner-family/zoner/internal/proctest"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -247,11 +252,18 @@ func (p *pipeline) write(n int) {
 
 // seen counts the ids that reached the topics.
 type seen struct {
-	mu     sync.Mutex
-	ids    map[string]int
-	total  int
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu      sync.Mutex
+	ids     map[string]int
+	total   int
+	waiters []beyond
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// beyond is closed once more than n distinct ids are seen.
+type beyond struct {
+	n  int
+	ch chan struct{}
 }
 
 func (p *pipeline) consume() *seen {
@@ -275,6 +287,7 @@ func (p *pipeline) consume() *seen {
 						s.mu.Lock()
 						s.ids[string(h.Value)]++
 						s.total++
+						s.wake()
 						s.mu.Unlock()
 					}
 				}
@@ -286,14 +299,37 @@ func (p *pipeline) consume() *seen {
 	return s
 }
 
+// wake closes the channels of the waiters whose count is passed; s.mu
+// is held.
+func (s *seen) wake() {
+	s.waiters = slices.DeleteFunc(s.waiters, func(w beyond) bool {
+		if len(s.ids) > w.n {
+			close(w.ch)
+			return true
+		}
+		return false
+	})
+}
+
+// beyond returns a channel closed once more than n distinct ids are seen.
+func (s *seen) beyond(n int) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := beyond{n, make(chan struct{})}
+	s.waiters = append(s.waiters, w)
+	s.wake()
+	return w.ch
+}
+
 func (s *seen) counts() (distinct, total int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.ids), s.total
 }
 
-// ackPending counts the events bridges fetched and did not acknowledge.
-func (p *pipeline) ackPending() int {
+// consumer is the bridges' consumer on the cloud's ingest stream, as the
+// server counts it now.
+func (p *pipeline) consumer() *jetstream.ConsumerInfo {
 	p.t.Helper()
 	nc, err := p.cloud.Connect("test-inspect")
 	if err != nil {
@@ -305,45 +341,82 @@ func (p *pipeline) ackPending() int {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	return cons.CachedInfo().NumAckPending
+	return cons.CachedInfo()
+}
+
+// ackPending counts the events bridges fetched and did not acknowledge.
+func (p *pipeline) ackPending() int { return p.consumer().NumAckPending }
+
+// stored counts the events in the cloud's ingest stream.
+func (p *pipeline) stored() uint64 {
+	p.t.Helper()
+	nc, err := p.cloud.Connect("test-inspect")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	stream, err := js.Stream(context.Background(), syncproto.IngestStream)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return stream.CachedInfo().State.Msgs
+}
+
+// records counts the records the pipeline's topics hold, from their end
+// offsets (the bridge's producer is idempotent, not transactional: one
+// offset per record).
+func (p *pipeline) records() int64 {
+	p.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(p.brokers, ",")...))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(context.Background(), p.topics.All()...)
+	if err != nil {
+		p.t.Fatalf("end offsets: %v", err)
+	}
+	var n int64
+	ends.Each(func(o kadm.ListedOffset) {
+		switch {
+		case errors.Is(o.Err, kerr.UnknownTopicOrPartition): // never written to
+		case o.Err != nil:
+			p.t.Fatalf("end offset of %s/%d: %v", o.Topic, o.Partition, o.Err)
+		default:
+			n += o.Offset
+		}
+	})
+	return n
 }
 
 // waitMoreThan waits until more than n distinct events reached Kafka: the
-// bridge is busy.
+// bridge is busy. It returns as soon as the test's consumer sees the
+// event, not at the next poll, to catch the bridge mid-stream.
 func (p *pipeline) waitMoreThan(n int) {
 	p.t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if d, _ := p.seen.counts(); d > n {
-			return
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("after a minute, no more than %d events in Kafka", n)
-		}
-		time.Sleep(time.Millisecond)
+	select {
+	case <-p.seen.beyond(n):
+	case <-time.After(time.Minute):
+		d, _ := p.seen.counts()
+		p.t.Fatalf("after a minute, %d events in Kafka, not more than %d", d, n)
 	}
 }
 
 // waitFor waits until want distinct events reached Kafka, and reports how
-// long it took and how many arrived twice.
+// many arrived twice.
 func (p *pipeline) waitFor(want int, limit time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
+	wait.Until(p.t, limit, fmt.Sprintf("%d events in Kafka", want), func() (bool, string) {
 		d, total := p.seen.counts()
-		if d >= want {
-			if d != want {
-				p.t.Fatalf("%d distinct events in Kafka, more than the %d written", d, want)
-			}
-			if total > d {
-				p.t.Logf("%d of %d events reached Kafka twice (a redelivery after a crash or a lost ack; consumers drop them by id)", total-d, d)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("after %s, %d of %d events are in Kafka (%d records)", limit, d, want, total)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return d >= want, fmt.Sprintf("%d of %d events are in Kafka (%d records)", d, want, total)
+	})
+	d, total := p.seen.counts()
+	if d != want {
+		p.t.Fatalf("%d distinct events in Kafka, more than the %d written", d, want)
+	}
+	if total > d {
+		p.t.Logf("%d of %d events reached Kafka twice (a redelivery after a crash or a lost ack; consumers drop them by id)", total-d, d)
 	}
 }
 
@@ -354,9 +427,20 @@ func TestBacklogReachesKafka(t *testing.T) {
 	p.proxy.Cut()
 	p.startHub()
 	p.write(6000)
-	p.startBridge()
+	metrics := p.startBridge()
 	p.consume()
-	time.Sleep(time.Second)
+	// The hub, holding the events, tried to link and was refused; then
+	// the cloud holds none of them, and the bridge (ready) sent none on.
+	tries := p.proxy.Refused()
+	wait.Until(t, time.Minute, "the hub's link refused", func() (bool, string) {
+		return p.proxy.Refused() > tries, "no attempt to link yet"
+	})
+	if n := p.stored(); n != 0 {
+		t.Fatalf("the cloud stored %d events while the hub was offline", n)
+	}
+	if n := forwarded(t, metrics); n != 0 {
+		t.Fatalf("the bridge forwarded %d events while the hub was offline", n)
+	}
 	if d, _ := p.seen.counts(); d != 0 {
 		t.Fatalf("%d events in Kafka while the hub was offline", d)
 	}
@@ -408,19 +492,29 @@ func TestBridgeDrainsOnSIGTERM(t *testing.T) {
 	if code := p.bridge.Cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("the bridge exited with %d after SIGTERM", code)
 	}
-	// Everything it had fetched it acknowledged before it went.
-	if n := p.ackPending(); n != 0 {
-		t.Fatalf("%d events fetched by the stopped bridge are still unacknowledged", n)
+	// Everything it had fetched it acknowledged before it went, and it
+	// had not fetched everything.
+	info := p.consumer()
+	if info.NumAckPending != 0 {
+		t.Fatalf("%d events fetched by the stopped bridge are still unacknowledged", info.NumAckPending)
 	}
-	time.Sleep(time.Second) // what it wrote, the test's consumer sees
-	d, _ := p.seen.counts()
-	t.Logf("bridge stopped with %d of 20,002 events in Kafka", d)
-	if d >= 20002 {
+	if info.NumPending == 0 {
 		t.Fatal("the bridge had forwarded everything before it was stopped: the test proves nothing")
 	}
+	t.Logf("bridge stopped with %d of 20,002 events not yet handed out", info.NumPending)
 	p.startBridge()
 	p.waitFor(20002, 2*time.Minute)
-	time.Sleep(6 * time.Second) // past -ack-wait: anything left unacknowledged would be back
+	// Every event acknowledged, so none can come back; and the test's
+	// consumer has read every record the topics hold.
+	wait.Until(t, time.Minute, "every event acknowledged", func() (bool, string) {
+		info := p.consumer()
+		return info.NumPending == 0 && info.NumAckPending == 0, fmt.Sprintf("%d waiting, %d not acknowledged", info.NumPending, info.NumAckPending)
+	})
+	records := p.records()
+	wait.Until(t, time.Minute, "every record read", func() (bool, string) {
+		_, total := p.seen.counts()
+		return int64(total) >= records, fmt.Sprintf("%d of %d records read", total, records)
+	})
 	if d, total := p.seen.counts(); total != d {
 		t.Fatalf("%d records for %d events: a graceful stop left work to be done again", total, d)
 	}

@@ -344,7 +344,7 @@ func (m *Main) serveHTTP(metrics func(io.Writer), ready func(context.Context) er
 		return fmt.Errorf("listen on %s: %w", m.HTTPAddr, err)
 	}
 	m.MetricsURL = "http://" + ln.Addr().String()
-	mux := httpx.OpsMux(metrics, ready)
+	mux := httpx.OpsMux(metrics, ready, m.Logger)
 	m.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	m.goRun(func() {
 		if err := m.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

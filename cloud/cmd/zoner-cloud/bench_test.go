@@ -25,6 +25,7 @@ import (
 	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
 	"github.com/zoner-family/zoner/cloud/warehouse/sqlite"
 	"github.com/zoner-family/zoner/internal/proctest"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -133,13 +134,9 @@ func BenchmarkFreshness(b *testing.B) {
 		return rec.BasedOn
 	}
 	// Wait for the set-up to be planned once.
-	deadline := time.Now().Add(time.Minute)
-	for basedOn(fam.Members[0].String()) == "" {
-		if time.Now().After(deadline) {
-			b.Fatal("no recommendation after set-up")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait.Until(b, time.Minute, "a recommendation after set-up", func() (bool, string) {
+		return basedOn(fam.Members[0].String()) != "", "none in Redis"
+	})
 	var ds []time.Duration
 	nap := time.Now().Add(-3 * time.Hour)
 	b.ResetTimer()

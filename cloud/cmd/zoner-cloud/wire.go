@@ -206,7 +206,7 @@ func (m *Main) serveHTTP(ctx context.Context, ready func(context.Context) error)
 		if m.BridgeMetrics != nil {
 			m.BridgeMetrics.WriteSet(w)
 		}
-	}, ready)
+	}, ready, m.Logger)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	m.wg.Go(func() {
 		<-ctx.Done()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -100,15 +101,11 @@ func BenchmarkIdleRSS(b *testing.B) {
 		f := newFamily(b)
 		c.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
 		c.json("POST", "/api/v1/events", f.encode(f.tripEvent()), 200, nil)
-		deadline := time.Now().Add(time.Minute)
-		for {
+		wait.Until(b, time.Minute, "the trip planned", func() (bool, string) {
 			var plans plansJSON
 			c.json("GET", "/api/v1/trips/"+f.trip.String()+"/plan", nil, 200, &plans)
-			if len(plans.Plans) == 3 || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return len(plans.Plans) == 3, fmt.Sprintf("%d plans of 3", len(plans.Plans))
+		})
 		time.Sleep(3 * time.Second)
 		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 		if err != nil {

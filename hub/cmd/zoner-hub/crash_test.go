@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -62,21 +63,22 @@ func startHub(t testing.TB, dir string, extraEnv ...string) *process {
 	}
 	p := &process{cmd: cmd, base: "http://" + addr}
 	t.Cleanup(func() { p.kill() })
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	err = wait.Poll(60*time.Second, func() error {
 		resp, err := http.Get(p.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("hub not ready after 60 s: %v\n%s", err, log)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("/readyz answered %d", resp.StatusCode)
 		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		log, _ := os.ReadFile(logf.Name())
+		t.Fatalf("hub not ready after 60 s: %v\n%s", err, log)
 	}
+	return p
 }
 
 func (p *process) kill() {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/circadian"
 	"github.com/zoner-family/zoner/hub"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -203,16 +205,11 @@ func TestEndToEnd(t *testing.T) {
 // background after a start).
 func waitPlans(t *testing.T, c *client, trip uuid.UUID, n int) plansJSON {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var plans plansJSON
+	var plans plansJSON
+	wait.Until(t, 30*time.Second, fmt.Sprintf("%d plans for the trip", n), func() (bool, string) {
+		plans = plansJSON{}
 		c.json("GET", "/api/v1/trips/"+trip.String()+"/plan", nil, 200, &plans)
-		if len(plans.Plans) == n || time.Now().After(deadline) {
-			if len(plans.Plans) != n {
-				t.Fatalf("trip has %d plans, want %d", len(plans.Plans), n)
-			}
-			return plans
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(plans.Plans) == n, fmt.Sprintf("the trip has %d plans", len(plans.Plans))
+	})
+	return plans
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -149,17 +151,20 @@ func TestTransientApplyFailureDuringSetup(t *testing.T) {
 		c := &client{tb: t, base: m.URL}
 		c.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
 		// Applying may lag after a failure; wait until the hub says it
-		// has applied the whole log.
-		for deadline := time.Now().Add(30 * time.Second); ; {
+		// has applied the whole log (if it never does, the check below
+		// says what is missing).
+		if err := wait.Poll(30*time.Second, func() error {
 			var s struct {
 				LogSeq     uint64 `json:"log_seq"`
 				AppliedSeq uint64 `json:"applied_seq"`
 			}
 			c.json("GET", "/api/v1/sync", nil, 200, &s)
-			if s.AppliedSeq >= s.LogSeq || time.Now().After(deadline) {
-				break
+			if s.AppliedSeq < s.LogSeq {
+				return fmt.Errorf("applied %d of %d", s.AppliedSeq, s.LogSeq)
 			}
-			time.Sleep(20 * time.Millisecond)
+			return nil
+		}); err != nil {
+			t.Logf("run %d: after 30 s, %v", i, err)
 		}
 		var fam struct {
 			SetupRequired bool `json:"setup_required"`
