@@ -24,7 +24,10 @@
 // HS256 (no other alg is accepted) whose claims are iss "zoner-cloud",
 // sub, role (guardian, member, analyst or admin), iat, exp and, for
 // guardians and members only, fam, the family id. A member's sub is the
-// member id. IssueToken makes such tokens and ParseToken checks them. A
+// member id. exp, iat and the optional nbf are JSON numbers (a string is
+// refused); exp has no grace, iat and nbf may be a few seconds ahead of
+// this clock, and exp is at most MaxTokenLifetime (24 h) after iat.
+// IssueToken makes such tokens and ParseToken checks them. A
 // missing, malformed, forged or expired token is answered 401 with a
 // WWW-Authenticate: Bearer challenge; a valid token asking for what its
 // role does not cover is answered 403, the same whether or not the

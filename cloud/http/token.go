@@ -1,8 +1,10 @@
 package http
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -20,8 +22,16 @@ const MinSecretBytes = 32
 // hundred bytes.
 const maxTokenBytes = 4 << 10
 
-// tokenLeeway is the clock skew allowed on exp and iat.
-const tokenLeeway = 30 * time.Second
+// MaxTokenLifetime is the longest a token may live, from iat to exp. The
+// cloud issues tokens of 24 h (zoner-cloud token's default -ttl); a
+// longer one is refused when issued and when presented, so a leaked
+// token is worth a day at most.
+const MaxTokenLifetime = 24 * time.Hour
+
+// tokenSkew is how far ahead of this machine's clock the issuer's may
+// be: iat and nbf may lie that far in the future. exp has no grace: a
+// token is refused from the second it names.
+const tokenSkew = 5 * time.Second
 
 // Role is what a token's holder may do.
 type Role string
@@ -80,17 +90,80 @@ func (c *Claims) check() error {
 	return nil
 }
 
-// wireClaims is the JWT payload.
+// wireClaims is the JWT payload. Its times are numericDates, JSON
+// numbers only: jwt.NumericDate also takes a string holding a number.
 type wireClaims struct {
-	jwt.RegisteredClaims
-	Fam  string `json:"fam,omitempty"`
-	Role Role   `json:"role"`
+	Issuer    string       `json:"iss,omitempty"`
+	Subject   string       `json:"sub,omitempty"`
+	ExpiresAt *numericDate `json:"exp,omitempty"`
+	NotBefore *numericDate `json:"nbf,omitempty"`
+	IssuedAt  *numericDate `json:"iat,omitempty"`
+	ID        string       `json:"jti,omitempty"`
+	Fam       string       `json:"fam,omitempty"`
+	Role      Role         `json:"role"`
 }
 
-// Validate runs after jwt's own checks of exp, iat and iss.
-func (w *wireClaims) Validate() error {
-	_, err := w.claims()
-	return err
+// The jwt.Claims methods. ParseToken checks the times and the issuer
+// itself (see checkTimes), so these serve the library's interface only.
+func (w *wireClaims) GetExpirationTime() (*jwt.NumericDate, error) { return w.ExpiresAt.jwt(), nil }
+func (w *wireClaims) GetNotBefore() (*jwt.NumericDate, error)      { return w.NotBefore.jwt(), nil }
+func (w *wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return w.IssuedAt.jwt(), nil }
+func (w *wireClaims) GetIssuer() (string, error)                   { return w.Issuer, nil }
+func (w *wireClaims) GetSubject() (string, error)                  { return w.Subject, nil }
+func (w *wireClaims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
+
+// checkTimes enforces the token's times at now: exp and iat are required;
+// now must be before exp, with no grace; iat and nbf may be at most
+// tokenSkew ahead of now; and exp may be at most MaxTokenLifetime after
+// iat.
+func (w *wireClaims) checkTimes(now time.Time) error {
+	switch {
+	case w.ExpiresAt == nil:
+		return errors.New("no exp")
+	case w.IssuedAt == nil:
+		return errors.New("no iat")
+	}
+	exp, iat := w.ExpiresAt.Time, w.IssuedAt.Time
+	switch {
+	case !now.Before(exp):
+		return jwt.ErrTokenExpired
+	case iat.After(now.Add(tokenSkew)):
+		return fmt.Errorf("%w: iat is in the future", jwt.ErrTokenUsedBeforeIssued)
+	case w.NotBefore != nil && w.NotBefore.After(now.Add(tokenSkew)):
+		return fmt.Errorf("%w: nbf is in the future", jwt.ErrTokenNotValidYet)
+	case !exp.After(iat):
+		return errors.New("exp is not after iat")
+	case exp.Sub(iat) > MaxTokenLifetime:
+		return fmt.Errorf("lives %v from iat to exp; at most %v is accepted", exp.Sub(iat), MaxTokenLifetime)
+	}
+	return nil
+}
+
+// numericDate is a JWT time (RFC 7519 NumericDate): a JSON number of
+// seconds since 1970, in [minInstant, maxInstant). Unlike jwt.NumericDate
+// it refuses a string, even one holding a number.
+type numericDate struct{ jwt.NumericDate }
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '-' && (b[0] < '0' || b[0] > '9') {
+		return errors.New("a time claim must be a JSON number of seconds since 1970")
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return errors.New("a time claim must be a JSON number of seconds since 1970")
+	}
+	if f < float64(minInstant.Unix()) || f >= float64(maxInstant.Unix()) {
+		return errors.New("a time claim must lie in the years 2000 to 2099")
+	}
+	return d.NumericDate.UnmarshalJSON(b)
+}
+
+func (d *numericDate) jwt() *jwt.NumericDate {
+	if d == nil {
+		return nil
+	}
+	return &d.NumericDate
 }
 
 func (w *wireClaims) claims() (*Claims, error) {
@@ -114,7 +187,8 @@ func (w *wireClaims) claims() (*Claims, error) {
 	return c, nil
 }
 
-// IssueToken signs a token for c with HS256, valid from now for ttl.
+// IssueToken signs a token for c with HS256, valid from now for ttl, at
+// most MaxTokenLifetime.
 func IssueToken(secret []byte, c Claims, ttl time.Duration, now time.Time) (string, error) {
 	if len(secret) < MinSecretBytes {
 		return "", fmt.Errorf("issue token: secret of %d bytes; at least %d are needed", len(secret), MinSecretBytes)
@@ -122,18 +196,19 @@ func IssueToken(secret []byte, c Claims, ttl time.Duration, now time.Time) (stri
 	if ttl <= 0 {
 		return "", errors.New("issue token: ttl must be positive")
 	}
+	if ttl > MaxTokenLifetime {
+		return "", fmt.Errorf("issue token: ttl %v is over the longest lifetime accepted, %v", ttl, MaxTokenLifetime)
+	}
 	if err := c.check(); err != nil {
 		return "", fmt.Errorf("issue token: %w", err)
 	}
 	w := wireClaims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    Issuer,
-			Subject:   c.Subject,
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-			ID:        c.ID,
-		},
-		Role: c.Role,
+		Issuer:    Issuer,
+		Subject:   c.Subject,
+		IssuedAt:  &numericDate{*jwt.NewNumericDate(now)},
+		ExpiresAt: &numericDate{*jwt.NewNumericDate(now.Add(ttl))},
+		ID:        c.ID,
+		Role:      c.Role,
 	}
 	if c.Family != uuid.Nil {
 		w.Fam = c.Family.String()
@@ -146,10 +221,11 @@ func IssueToken(secret []byte, c Claims, ttl time.Duration, now time.Time) (stri
 }
 
 // ParseToken verifies token and returns its claims. It accepts only HS256
-// signed with secret, issued by Issuer, with an exp in the future and an
-// iat not in the future (both with a small leeway), a known role, a fam
-// claim exactly for guardians and members, and a member id as the subject
-// of a member token.
+// signed with secret, issued by Issuer, with the times checkTimes allows
+// (exp after now, iat and nbf not ahead of now by more than a few seconds
+// of skew, at most MaxTokenLifetime from iat to exp, every time a JSON
+// number), a known role, a fam claim exactly for guardians and members,
+// and a member id as the subject of a member token.
 func ParseToken(secret []byte, token string, now time.Time) (*Claims, error) {
 	if len(secret) < MinSecretBytes {
 		return nil, fmt.Errorf("parse token: secret of %d bytes; at least %d are needed", len(secret), MinSecretBytes)
@@ -157,13 +233,12 @@ func ParseToken(secret []byte, token string, now time.Time) (*Claims, error) {
 	if len(token) > maxTokenBytes {
 		return nil, errors.New("parse token: token too long")
 	}
+	// The library checks the signature; the claims are checked below,
+	// all in one place, because its time checks take one leeway for exp,
+	// iat and nbf alike.
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithIssuer(Issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(tokenLeeway),
-		jwt.WithTimeFunc(func() time.Time { return now }),
+		jwt.WithoutClaimsValidation(),
 	)
 	var w wireClaims
 	_, err := p.ParseWithClaims(token, &w, func(t *jwt.Token) (any, error) {
@@ -177,8 +252,15 @@ func ParseToken(secret []byte, token string, now time.Time) (*Claims, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse token: %w", err)
 	}
-	if w.IssuedAt == nil {
-		return nil, errors.New("parse token: no iat")
+	if w.Issuer != Issuer {
+		return nil, fmt.Errorf("parse token: issuer %q is not %q", w.Issuer, Issuer)
 	}
-	return w.claims()
+	if err := w.checkTimes(now); err != nil {
+		return nil, fmt.Errorf("parse token: %w", err)
+	}
+	c, err := w.claims()
+	if err != nil {
+		return nil, fmt.Errorf("parse token: %w", err)
+	}
+	return c, nil
 }

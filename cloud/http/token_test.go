@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -180,18 +181,68 @@ func mustSign(t *testing.T, c jwt.MapClaims, secret []byte) string {
 	return s
 }
 
-func TestParseTokenLeeway(t *testing.T) {
-	tok := signed(t, goodClaims())
-	exp := testStart.Add(time.Hour)
-	if _, err := ParseToken(testSecret, tok, exp.Add(tokenLeeway-time.Second)); err != nil {
-		t.Errorf("refused within the leeway after exp: %v", err)
+// TestParseTokenTimes checks exp, iat and nbf on hand-made tokens: exp
+// has no grace at all, iat and nbf a few seconds of clock skew, every time
+// is a JSON number, and no token lives longer than MaxTokenLifetime.
+func TestParseTokenTimes(t *testing.T) {
+	now := testStart.Add(30 * time.Minute)
+	unix := func(d time.Duration) int64 { return now.Add(d).Unix() }
+	for name, tc := range map[string]struct {
+		claims jwt.MapClaims
+		ok     bool
+	}{
+		"valid":                    {goodClaims(), true},
+		"expired 10 s ago":         {with(goodClaims(), "exp", unix(-10*time.Second)), false},
+		"expired 1 s ago":          {with(goodClaims(), "exp", unix(-time.Second)), false},
+		"expires now":              {with(goodClaims(), "exp", unix(0)), false},
+		"expires in 1 s":           {with(goodClaims(), "exp", unix(time.Second)), true},
+		"exp a string":             {with(goodClaims(), "exp", strconv.FormatInt(unix(time.Hour), 10)), false},
+		"exp a string, fractional": {with(goodClaims(), "exp", "1798000000.5"), false},
+		"exp true":                 {with(goodClaims(), "exp", true), false},
+		"exp in 9999":              {with(goodClaims(), "exp", time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC).Unix()), false},
+		"exp huge":                 {with(goodClaims(), "exp", 1e300), false},
+		"exp negative":             {with(goodClaims(), "exp", -1e300), false},
+		"exp fractional":           {with(goodClaims(), "exp", float64(unix(time.Hour))+0.5), true},
+		"no exp":                   {with(goodClaims(), "exp", nil), false},
+		"lifetime the maximum":     {with(goodClaims(), "iat", unix(-time.Hour), "exp", unix(MaxTokenLifetime-time.Hour)), true},
+		"lifetime 1 s too long":    {with(goodClaims(), "iat", unix(-time.Hour), "exp", unix(MaxTokenLifetime-time.Hour+time.Second)), false},
+		"lifetime 30 days":         {with(goodClaims(), "exp", unix(30*24*time.Hour)), false},
+		"exp before iat":           {with(goodClaims(), "iat", unix(0), "exp", unix(-time.Hour)), false},
+		"no iat":                   {with(goodClaims(), "iat", nil), false},
+		"iat a string":             {with(goodClaims(), "iat", strconv.FormatInt(testStart.Unix(), 10)), false},
+		"iat within the skew":      {with(goodClaims(), "iat", unix(tokenSkew)), true},
+		"iat past the skew":        {with(goodClaims(), "iat", unix(tokenSkew+time.Second)), false},
+		"iat in the future":        {with(goodClaims(), "iat", unix(10*time.Minute)), false},
+		"nbf in the past":          {with(goodClaims(), "nbf", unix(-time.Minute)), true},
+		"nbf within the skew":      {with(goodClaims(), "nbf", unix(tokenSkew)), true},
+		"nbf in the future":        {with(goodClaims(), "nbf", unix(time.Minute)), false},
+		"nbf past the skew":        {with(goodClaims(), "nbf", unix(tokenSkew+time.Second)), false},
+		"nbf a string":             {with(goodClaims(), "nbf", strconv.FormatInt(unix(-time.Minute), 10)), false},
+		"nbf an object":            {with(goodClaims(), "nbf", map[string]any{"t": 1}), false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := ParseToken(testSecret, signed(t, tc.claims), now)
+			if tc.ok && err != nil {
+				t.Errorf("refused: %v", err)
+			}
+			if !tc.ok && err == nil {
+				t.Errorf("accepted: %+v", c)
+			}
+		})
 	}
-	if _, err := ParseToken(testSecret, tok, exp.Add(tokenLeeway+time.Second)); err == nil {
-		t.Error("accepted past the leeway after exp")
+}
+
+func TestIssueTokenLifetime(t *testing.T) {
+	c := Claims{Role: RoleGuardian, Family: familyA, Subject: "u"}
+	tok, err := IssueToken(testSecret, c, MaxTokenLifetime, testStart)
+	if err != nil {
+		t.Fatalf("the longest lifetime refused: %v", err)
 	}
-	// A clock a little behind the issuer's is fine.
-	if _, err := ParseToken(testSecret, tok, testStart.Add(-tokenLeeway+time.Second)); err != nil {
-		t.Errorf("refused a token issued within the leeway in the future: %v", err)
+	if _, err := ParseToken(testSecret, tok, testStart.Add(MaxTokenLifetime-time.Second)); err != nil {
+		t.Errorf("a token of the longest lifetime refused a second before it expires: %v", err)
+	}
+	if tok, err := IssueToken(testSecret, c, MaxTokenLifetime+time.Second, testStart); err == nil {
+		t.Errorf("issued a token living longer than %v: %s", MaxTokenLifetime, tok)
 	}
 }
 
