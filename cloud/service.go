@@ -109,7 +109,11 @@ func (s *Service) FamilySummary(ctx context.Context, family uuid.UUID) (*FamilyS
 // every live trip with a leg of that flight number departing on that date,
 // and sends them down (into the ingest stream, so Kafka, the recommender
 // and the family's hubs all get them). A repeat of the same provider
-// message makes events with the same ids, which every store keeps once.
+// message makes events with the same ids, which every store keeps once,
+// and the same answer. A message under an id already seen but with other
+// news (a corrected time, a new status) makes new events, stamped by this
+// service's clock after the ones it made before, so the family's fold
+// applies the correction last.
 func (s *Service) FlightStatus(ctx context.Context, st FlightStatus) (FlightResult, error) {
 	res := FlightResult{Events: []uuid.UUID{}}
 	if s.Down == nil {
@@ -175,11 +179,25 @@ func (s *Service) flightEvent(st FlightStatus, family, trip uuid.UUID, leg int, 
 	return &e, raw, nil
 }
 
-// flightEventID makes the same UUIDv7 for the same provider message about
-// the same leg: its time is the leg's scheduled departure, its random bits
-// a hash of the message's source and id and of the leg.
+// flightEventID makes the same UUIDv7 for the same news about the same
+// leg: its time is the leg's scheduled departure, its random bits a hash
+// of the message's source and id, of the leg, and of what the message
+// says about the flight (status, depart, arrive, diversion). A repeat of
+// a message, or the same instants written in another offset, makes the
+// same id, which every store keeps once; a message the provider sends
+// again under the same id with other news (a corrected time, a new
+// status) makes a new event.
 func flightEventID(st FlightStatus, trip uuid.UUID, leg int, depart time.Time) uuid.UUID {
-	h := sha256.Sum256([]byte(st.Source + "\x00" + st.ID + "\x00" + trip.String() + "\x00" + fmt.Sprint(leg)))
+	instant := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	h := sha256.Sum256([]byte(strings.Join([]string{
+		st.Source, st.ID, trip.String(), fmt.Sprint(leg),
+		string(st.Status), instant(st.Depart), instant(st.Arrive), st.DivertedTo, st.DivertedToTZ,
+	}, "\x00")))
 	var id uuid.UUID
 	ms := uint64(depart.UnixMilli())
 	var ts [8]byte

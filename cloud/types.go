@@ -48,7 +48,8 @@ type Recommendation struct {
 type FlightStatus struct {
 	// Source names where it came from ("zoner" for the documented form,
 	// "flightaware" for FlightAware AeroAPI alerts); ID is the provider's
-	// id of the message, used to drop repeats.
+	// id of the message: with the news it carries, it makes the event
+	// ids, so that repeats are dropped and corrections are not.
 	Source string
 	ID     string
 	// Flight is the IATA flight number, like "BA286"; Date is the
@@ -67,7 +68,8 @@ type FlightStatus struct {
 
 // FlightResult says what a flight status did.
 type FlightResult struct {
-	// Events are the flight.updated events made, one per matching trip leg.
+	// Events are the flight.updated events made, one per matching trip
+	// leg; a repeat of a message answers the same ids.
 	Events []uuid.UUID `json:"events"`
 	// Trips counts the trips that matched.
 	Trips int `json:"trips"`
