@@ -38,13 +38,16 @@
 // Both webhooks need the shared webhook secret, in the
 // X-Zoner-Webhook-Secret header or, for providers whose alert target is
 // only a URL, the secret query parameter. Both answer 200 with what the
-// status did, {"events":[…],"trips":n}.
+// status did, {"events":[…],"trips":n}. A message delivered again answers
+// the same events, which the stores keep once; the same message id with
+// other news (a corrected time, a new status) makes new events, which
+// the families' plans apply after the earlier ones.
 //
 // POST /v1/webhooks/flight-status takes one JSON object, at most 64 KiB,
 // decoded strictly (an unknown field is an error):
 //
 //	{
-//	  "id":             "provider-message-id",       // required; repeats are dropped
+//	  "id":             "provider-message-id",       // required; with the news, makes the event ids
 //	  "flight":         "BA286",                     // required; IATA flight number, spaces and case ignored
 //	  "date":           "2026-12-20",                // required; scheduled departure date at the origin
 //	  "status":         "delayed",                   // required; delayed, departed, cancelled, diverted or landed
