@@ -209,7 +209,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	member := fs.String("member", "", "token: the member id (role member)")
 	fs.StringVar(&m.TokenRole, "role", "guardian", "token: guardian, member, analyst or admin")
 	fs.StringVar(&m.TokenSubject, "subject", "", "token: the subject (default the member id, or the role)")
-	fs.DurationVar(&m.TokenTTL, "ttl", m.TokenTTL, "token: how long the token is valid")
+	fs.DurationVar(&m.TokenTTL, "ttl", m.TokenTTL, "token: how long the token is valid (at most 24h)")
 	logFormat := fs.String("log-format", cli.Env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (env ZONER_LOG_FORMAT)")
 	logLevel := fs.String("log-level", cli.Env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
 	if err := cli.Parse(fs, args); err != nil {
