@@ -31,9 +31,9 @@ func appendErr(err error, msg string) *Error {
 
 // checkApplied refuses to acknowledge an append whose new events got
 // sequences the state has applied already (the log lost its end under
-// the state): they would never be applied.
-func (w *Writer) checkApplied(acks []Appended) error {
-	applied := w.applied.Applied()
+// the state): they would never be applied. applied is the projector's
+// position before the append.
+func (w *Writer) checkApplied(acks []Appended, applied uint64) error {
 	for _, a := range acks {
 		if !a.Duplicate && a.Seq <= applied {
 			w.applied.SetFault([]SeqRange{{a.Seq, applied}})
@@ -165,11 +165,12 @@ func (w *Writer) Write(ctx context.Context, raws [][]byte, setup bool) ([]Writte
 	if f := w.applied.Fault(); f != nil {
 		return nil, f
 	}
+	applied := w.applied.Applied()
 	acks, err := w.log.Append(ctx, fresh)
 	if err != nil {
 		return nil, appendErr(err, NotStoredMessage)
 	}
-	if err := w.checkApplied(acks); err != nil {
+	if err := w.checkApplied(acks, applied); err != nil {
 		return nil, err
 	}
 	for j, a := range acks {
@@ -268,11 +269,12 @@ func (w *Writer) Receive(ctx context.Context, raws [][]byte, family uuid.UUID) (
 	if f := w.applied.Fault(); f != nil {
 		return 0, refused, f
 	}
+	applied := w.applied.Applied()
 	acks, err := w.log.Append(ctx, fresh)
 	if err != nil {
 		return 0, refused, appendErr(err, "the hub could not store the cloud's events; it will retry")
 	}
-	if err := w.checkApplied(acks); err != nil {
+	if err := w.checkApplied(acks, applied); err != nil {
 		return 0, refused, err
 	}
 	n := 0
