@@ -22,6 +22,7 @@ const (
 	CodeRateLimited  ErrorCode = "rate_limited"   // too many requests from this client
 	CodeUnavailable  ErrorCode = "unavailable"    // the hub cannot serve this now; retry
 	CodeNoFamily     ErrorCode = "setup_required" // the hub has no family yet
+	CodeStorageFull  ErrorCode = "storage_full"   // the hub's disk has no room; nothing was stored
 )
 
 // Problem is one reason a request was refused: which event of the request

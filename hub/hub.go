@@ -28,7 +28,14 @@ type Event struct {
 	// FromCloud marks an event that came down from the cloud, so that
 	// the uplink does not send it back.
 	FromCloud bool
+	// Lost marks a sequence the log no longer holds, whose loss the owner
+	// accepted: the store records it as ignored, with LostReason, so that
+	// applying moves past it.
+	Lost bool
 }
+
+// LostReason is why a lost event is not applied.
+const LostReason = "lost from the damaged event log; its owner accepted the loss"
 
 // Appended is what the log says about one appended event.
 type Appended struct {

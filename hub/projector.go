@@ -26,6 +26,12 @@ type Projector struct {
 	mu      sync.Mutex
 	applied uint64
 	advance chan struct{} // closed and replaced whenever applied grows
+	// accepted is the sequence up to which the owner accepted what the
+	// log lost: a gap at or below it is moved past with Lost events.
+	accepted uint64
+	// fault, once set, is why the hub takes no writes: the log is damaged
+	// in a way only its owner can settle. Applying stops.
+	fault *Error
 }
 
 // NewProjector returns a projector that starts after the store's applied
@@ -36,6 +42,38 @@ func NewProjector(ctx context.Context, store Store, feed Feed, log Log, logger *
 		return nil, err
 	}
 	return &Projector{store: store, feed: feed, log: log, logger: logger, metrics: m, onChange: onChange, applied: seq, advance: make(chan struct{})}, nil
+}
+
+// AcceptLoss makes the projector move past what the log lacks at or below
+// seq (holes whose loss the owner accepted) instead of stopping there.
+func (p *Projector) AcceptLoss(seq uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.accepted = seq
+}
+
+// Fault is why the hub takes no writes, nil when it takes them: the log is
+// damaged (it lacks events the state needs) and its owner must act.
+func (p *Projector) Fault() *Error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fault
+}
+
+// SetFault stops applying and writing for good (until a restart), and
+// says why, once.
+func (p *Projector) SetFault(missing []SeqRange) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fault != nil {
+		return
+	}
+	p.fault = DamageError(missing)
+	close(p.advance) // wake waiters: they see the fault
+	p.advance = make(chan struct{})
+	p.logger.Error("the event log is damaged: the hub takes no writes and serves what its state holds",
+		"lost", FormatRanges(missing), "lost_events", CountRanges(missing), "applied_seq", p.applied,
+		"action", "stop the hub and run `zoner-hub rebuild` for a report, then `zoner-hub rebuild -accept-loss` to rebuild from what the log holds")
 }
 
 // Applied is the sequence of the last applied event.
@@ -53,10 +91,13 @@ func (p *Projector) WaitApplied(ctx context.Context, seq uint64) error {
 	defer timer.Stop()
 	for {
 		p.mu.Lock()
-		applied, ch := p.applied, p.advance
+		applied, ch, fault := p.applied, p.advance, p.fault
 		p.mu.Unlock()
 		if applied >= seq {
 			return nil
+		}
+		if fault != nil {
+			return fault
 		}
 		select {
 		case <-ch:
@@ -82,7 +123,7 @@ func (p *Projector) Run(ctx context.Context) {
 				p.logger.Error("projector: reposition the feed", "err", err)
 			}
 		}}
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && p.Fault() == nil {
 		retry.Do(ctx, policy, p.step)
 	}
 }
@@ -98,6 +139,17 @@ func (p *Projector) step(ctx context.Context) error {
 	if len(batch) == 0 {
 		p.updateLag(ctx)
 		return nil
+	}
+	batch, missing := p.fillGaps(batch)
+	if len(missing) > 0 {
+		// A hole in the log: waiting would never fill it, and applying
+		// past it would record its events as applied. Apply what comes
+		// before it, then stop and say so.
+		defer p.SetFault(missing)
+		ack = nil
+		if len(batch) == 0 {
+			return nil
+		}
 	}
 	changes, err := p.store.Apply(ctx, batch)
 	if err != nil {
@@ -124,6 +176,33 @@ func (p *Projector) step(ctx context.Context) error {
 	return nil
 }
 
+// fillGaps puts a Lost event in every gap of batch (after the applied
+// sequence) whose loss the owner accepted, and returns the gaps that were
+// not accepted.
+func (p *Projector) fillGaps(batch []Event) ([]Event, []SeqRange) {
+	p.mu.Lock()
+	prev, accepted := p.applied, p.accepted
+	p.mu.Unlock()
+	var out []Event
+	for _, e := range batch {
+		if e.Seq <= prev {
+			continue
+		}
+		for s := prev + 1; s < e.Seq; s++ {
+			if s > accepted {
+				return out, []SeqRange{{s, e.Seq - 1}}
+			}
+			out = append(out, Event{Seq: s, Lost: true})
+		}
+		out = append(out, e)
+		prev = e.Seq
+	}
+	if out == nil {
+		return batch, nil // all already applied: the store skips them
+	}
+	return out, nil
+}
+
 func (p *Projector) reposition(ctx context.Context) error {
 	seq, err := p.store.AppliedSeq(ctx)
 	if err != nil {
@@ -138,6 +217,11 @@ func (p *Projector) updateLag(ctx context.Context) {
 		return
 	}
 	applied := p.Applied()
+	if last < applied {
+		// The log's end went missing under the state: the next write
+		// would get a sequence already applied, and never be applied.
+		p.SetFault([]SeqRange{{last + 1, applied}})
+	}
 	if last > applied {
 		p.metrics.ProjectorLag(float64(last - applied))
 	} else {
@@ -154,7 +238,7 @@ func (p *Projector) CatchUp(ctx context.Context) error {
 	}
 	for {
 		err := p.WaitApplied(ctx, last)
-		if err == nil || ErrorCodeOf(err) != CodeUnavailable {
+		if err == nil || ErrorCodeOf(err) != CodeUnavailable || p.Fault() != nil {
 			return err
 		}
 		p.logger.Info("catching up with the event log", "applied", p.Applied(), "last", last)

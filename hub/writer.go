@@ -17,6 +17,32 @@ const MaxBatch = 500
 // A retry is safe: an event already stored is never stored twice.
 const NotStoredMessage = "the hub could not store the events; retry (a retry never stores an event twice)"
 
+// StorageFullMessage is the message of a write refused for want of disk
+// space.
+const StorageFullMessage = "the hub's disk is full: none of the events were stored; retry once its owner has freed some space"
+
+// appendErr is the answer to a write the log did not take.
+func appendErr(err error, msg string) *Error {
+	if errors.Is(err, ErrStorageFull) {
+		return &Error{Code: CodeStorageFull, Message: StorageFullMessage, Err: fmt.Errorf("append to the event log: %w", err)}
+	}
+	return &Error{Code: CodeUnavailable, Message: msg, Err: fmt.Errorf("append to the event log: %w", err)}
+}
+
+// checkApplied refuses to acknowledge an append whose new events got
+// sequences the state has applied already (the log lost its end under
+// the state): they would never be applied. applied is the projector's
+// position before the append.
+func (w *Writer) checkApplied(acks []Appended, applied uint64) error {
+	for _, a := range acks {
+		if !a.Duplicate && a.Seq <= applied {
+			w.applied.SetFault([]SeqRange{{a.Seq, applied}})
+			return w.applied.Fault()
+		}
+	}
+	return nil
+}
+
 // Written is the answer for one written event. A retried write of the same
 // id gets the same answer and stores nothing new.
 type Written struct {
@@ -136,9 +162,16 @@ func (w *Writer) Write(ctx context.Context, raws [][]byte, setup bool) ([]Writte
 	if len(fresh) == 0 {
 		return out, nil
 	}
+	if f := w.applied.Fault(); f != nil {
+		return nil, f
+	}
+	applied := w.applied.Applied()
 	acks, err := w.log.Append(ctx, fresh)
 	if err != nil {
-		return nil, &Error{Code: CodeUnavailable, Message: NotStoredMessage, Err: fmt.Errorf("append to the event log: %w", err)}
+		return nil, appendErr(err, NotStoredMessage)
+	}
+	if err := w.checkApplied(acks, applied); err != nil {
+		return nil, err
 	}
 	for j, a := range acks {
 		i := freshAt[j]
@@ -233,9 +266,16 @@ func (w *Writer) Receive(ctx context.Context, raws [][]byte, family uuid.UUID) (
 	if len(fresh) == 0 {
 		return 0, refused, nil
 	}
+	if f := w.applied.Fault(); f != nil {
+		return 0, refused, f
+	}
+	applied := w.applied.Applied()
 	acks, err := w.log.Append(ctx, fresh)
 	if err != nil {
-		return 0, refused, &Error{Code: CodeUnavailable, Message: "the hub could not store the cloud's events; it will retry", Err: fmt.Errorf("append to the event log: %w", err)}
+		return 0, refused, appendErr(err, "the hub could not store the cloud's events; it will retry")
+	}
+	if err := w.checkApplied(acks, applied); err != nil {
+		return 0, refused, err
 	}
 	n := 0
 	for j, a := range acks {

@@ -18,16 +18,50 @@ import (
 	"github.com/zoner-family/zoner/syncproto"
 )
 
+// healthz says the process is alive: 200 always, with status "degraded"
+// and the reason when the hub serves reads but takes no writes (its log is
+// damaged, or its disk is full), for whoever watches it.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	if reason := s.notReady(); reason != nil && s.writer.Load() != nil {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "reason": reason.Message})
+		return nil
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
 }
 
+// readyz says whether the hub takes writes: 503 with the reason while it
+// starts, while its log is damaged, and while its disk is full.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if reason := s.notReady(); reason != nil {
+		return reason
+	}
 	if s.writer.Load() == nil {
 		return httpx.Errorf(httpx.CodeUnavailable, "the hub is starting: applying the event log to its state")
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+// spaceChecker is a log that can tell whether its disk has room.
+type spaceChecker interface{ CheckSpace() error }
+
+// notReady is why writes are refused for now, beyond starting: nil when
+// they are not.
+func (s *Server) notReady() *httpx.Error {
+	if s.Projector != nil {
+		if f := s.Projector.Fault(); f != nil {
+			return httpx.Errorf(httpx.CodeUnavailable, f.Message)
+		}
+	}
+	if c, ok := s.Log.(spaceChecker); ok {
+		if err := c.CheckSpace(); err != nil {
+			if errors.Is(err, hub.ErrStorageFull) {
+				return httpx.Errorf(httpx.CodeUnavailable, "the hub's disk is full: it takes no writes until its owner frees some space")
+			}
+			return httpx.Errorf(httpx.CodeUnavailable, "the hub's event log stopped: its owner must restart the hub (the log says why)")
+		}
+	}
 	return nil
 }
 

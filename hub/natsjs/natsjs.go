@@ -7,15 +7,19 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -58,7 +62,24 @@ type Config struct {
 	// Name is the server's name: each hub linked to the cloud needs its
 	// own. Default "zoner-hub".
 	Name string
+	// MinFree is how many bytes the hub keeps free on the log's disk:
+	// writes that would leave less are refused with hub.ErrStorageFull
+	// (JetStream, should a write find the disk full, stops altogether).
+	// Default DefaultMinFree; negative for no check.
+	MinFree int64
+	// FreeSpace reports the bytes free on the log's disk; nil asks the
+	// file system. Tests set it to play a full disk.
+	FreeSpace func() (uint64, error)
+	// MaxBytes, when positive, limits the stream's size: a write past it
+	// is refused as hub.ErrStorageFull.
+	MaxBytes int64
+	// AppendTimeout bounds the wait for the log to store a write; default
+	// 10 s.
+	AppendTimeout time.Duration
 }
+
+// DefaultMinFree is the free space the hub keeps on the log's disk.
+const DefaultMinFree = 16 << 20
 
 // Link is how the hub reaches the cloud.
 type Link struct {
@@ -81,6 +102,11 @@ type Server struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	logger *slog.Logger
+
+	storeDir      string
+	minFree       uint64
+	freeSpace     func() (uint64, error)
+	appendTimeout time.Duration
 }
 
 // Start runs the server, connects to it in-process and makes sure the
@@ -144,7 +170,20 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		ns.Shutdown()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	s := &Server{ns: ns, nc: nc, js: js, logger: logger}
+	s := &Server{ns: ns, nc: nc, js: js, logger: logger, storeDir: cfg.StoreDir, freeSpace: cfg.FreeSpace,
+		appendTimeout: cmp.Or(cfg.AppendTimeout, 10*time.Second)}
+	switch {
+	case cfg.MinFree == 0:
+		s.minFree = DefaultMinFree
+	case cfg.MinFree > 0:
+		s.minFree = uint64(cfg.MinFree)
+	}
+	if s.freeSpace == nil {
+		s.freeSpace = func() (uint64, error) { return diskFree(cfg.StoreDir) }
+	}
+	if cfg.MinFree < 0 {
+		s.freeSpace = func() (uint64, error) { return math.MaxUint64, nil }
+	}
 	// A stream on disk that the server did not load is one it could not
 	// read: almost always a wrong or missing key. Creating it anew would
 	// fail slowly or, worse, start an empty log.
@@ -169,6 +208,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		MaxMsgSize:  syncproto.MaxEnvelopeBytes + 4096,
 		Duplicates:  dup,
 		Replicas:    1,
+		MaxBytes:    cmp.Or(cfg.MaxBytes, -1),
+		// A batch of events is stored all or none.
+		AllowAtomicPublish: true,
 	})
 	if err != nil {
 		s.Close()
@@ -203,24 +245,56 @@ func Subject(h syncproto.Header) string {
 }
 
 // Append publishes events in order and waits until JetStream has stored
-// each (or recognised it as a repeat by its id).
+// them (or recognised each repeat by its id). A batch of several events is
+// one atomic publish: JetStream stores all of them or none. It fails fast
+// with hub.ErrStorageFull when the disk (or the log's limit) has no room,
+// and gives up after AppendTimeout rather than wait on a log that stopped.
 func (s *Server) Append(ctx context.Context, events []hub.Event) ([]hub.Appended, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	size := 0
+	for _, e := range events {
+		size += len(e.Raw) + 512
+	}
+	if err := s.checkSpace(uint64(size)); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.appendTimeout)
+	defer cancel()
+	if len(events) > 1 {
+		out, err := s.appendAtomic(ctx, events)
+		if !errors.Is(err, errBatchRepeats) {
+			return out, storageErr(err)
+		}
+		// An event of the batch is in the log already: publish one by
+		// one, which tells each repeat from the new events.
+	}
+	out, err := s.appendEach(ctx, events)
+	return out, storageErr(err)
+}
+
+func message(e hub.Event) *nats.Msg {
+	msg := nats.NewMsg(Subject(e.Header))
+	msg.Data = e.Raw
+	msg.Header.Set(jetstream.MsgIDHeader, e.Header.ID.String())
+	msg.Header.Set(syncproto.HeaderID, e.Header.ID.String())
+	msg.Header.Set(syncproto.HeaderType, string(e.Header.Type))
+	msg.Header.Set(syncproto.HeaderFamily, e.Header.FamilyID.String())
+	if e.Header.MemberID != [16]byte{} {
+		msg.Header.Set(syncproto.HeaderMember, e.Header.MemberID.String())
+	}
+	msg.Header.Set(syncproto.HeaderV, strconv.Itoa(e.Header.V))
+	if e.FromCloud {
+		msg.Header.Set(HeaderVia, "cloud")
+	}
+	return msg
+}
+
+func (s *Server) appendEach(ctx context.Context, events []hub.Event) ([]hub.Appended, error) {
 	futures := make([]jetstream.PubAckFuture, len(events))
 	for i, e := range events {
-		msg := nats.NewMsg(Subject(e.Header))
-		msg.Data = e.Raw
-		msg.Header.Set(jetstream.MsgIDHeader, e.Header.ID.String())
-		msg.Header.Set(syncproto.HeaderID, e.Header.ID.String())
-		msg.Header.Set(syncproto.HeaderType, string(e.Header.Type))
-		msg.Header.Set(syncproto.HeaderFamily, e.Header.FamilyID.String())
-		if e.Header.MemberID != [16]byte{} {
-			msg.Header.Set(syncproto.HeaderMember, e.Header.MemberID.String())
-		}
-		msg.Header.Set(syncproto.HeaderV, strconv.Itoa(e.Header.V))
-		if e.FromCloud {
-			msg.Header.Set(HeaderVia, "cloud")
-		}
-		f, err := s.js.PublishMsgAsync(msg, jetstream.WithExpectStream(StreamName))
+		f, err := s.js.PublishMsgAsync(message(e), jetstream.WithExpectStream(StreamName))
 		if err != nil {
 			return nil, fmt.Errorf("publish: %w", err)
 		}
@@ -234,10 +308,176 @@ func (s *Server) Append(ctx context.Context, events []hub.Event) ([]hub.Appended
 		case err := <-f.Err():
 			return nil, fmt.Errorf("publish: %w", err)
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("publish: no answer from the event log: %w", ctx.Err())
 		}
 	}
 	return out, nil
+}
+
+// errBatchRepeats is JetStream's refusal of an atomic batch holding an id
+// it has stored already.
+var errBatchRepeats = errors.New("the batch repeats an event the log holds")
+
+// The headers of an atomic batch publish.
+const (
+	headerBatchID     = "Nats-Batch-Id"
+	headerBatchSeq    = "Nats-Batch-Sequence"
+	headerBatchCommit = "Nats-Batch-Commit"
+)
+
+type batchAck struct {
+	Stream string              `json:"stream"`
+	Seq    uint64              `json:"seq"`
+	Batch  string              `json:"batch"`
+	Count  int                 `json:"count"`
+	Error  *jetstream.APIError `json:"error"`
+}
+
+// appendAtomic publishes events as one atomic batch: the messages are
+// staged, and the last one commits them all, or none. The batch's
+// sequences are consecutive, ending at the commit's.
+func (s *Server) appendAtomic(ctx context.Context, events []hub.Event) ([]hub.Appended, error) {
+	id := uuid.NewString()
+	n := len(events)
+	var resp *nats.Msg
+	for i, e := range events {
+		msg := message(e)
+		msg.Header.Set(headerBatchID, id)
+		msg.Header.Set(headerBatchSeq, strconv.Itoa(i+1))
+		if i < n-1 {
+			if err := s.nc.PublishMsg(msg); err != nil {
+				return nil, fmt.Errorf("publish: %w", err)
+			}
+			continue
+		}
+		msg.Header.Set(headerBatchCommit, "1")
+		var err error
+		if resp, err = s.nc.RequestMsgWithContext(ctx, msg); err != nil {
+			return nil, fmt.Errorf("publish: no answer from the event log: %w", err)
+		}
+	}
+	var ack batchAck
+	if err := json.Unmarshal(resp.Data, &ack); err != nil {
+		return nil, fmt.Errorf("publish: the event log's answer: %w", err)
+	}
+	if ack.Error != nil {
+		if ack.Error.ErrorCode == jsAtomicPublishContainsDuplicate {
+			return nil, errBatchRepeats
+		}
+		return nil, fmt.Errorf("publish: %w", ack.Error)
+	}
+	if ack.Count != n || ack.Seq < uint64(n) {
+		return nil, fmt.Errorf("publish: the event log stored a batch of %d, not %d", ack.Count, n)
+	}
+	out := make([]hub.Appended, n)
+	for i := range out {
+		out[i].Seq = ack.Seq - uint64(n-1-i)
+	}
+	return out, nil
+}
+
+// JetStream's error codes that mean the log has no room.
+const (
+	jsAccountResourcesExceeded       jetstream.ErrorCode = 10002
+	jsInsufficientResources          jetstream.ErrorCode = 10023
+	jsStreamStoreFailed              jetstream.ErrorCode = 10077
+	jsAtomicPublishContainsDuplicate jetstream.ErrorCode = 10201
+)
+
+// storageErr marks err as hub.ErrStorageFull when it says the log had no
+// room: a disk that is full, or a limit of JetStream's.
+func storageErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	full := false
+	if e, ok := errors.AsType[*jetstream.APIError](err); ok {
+		switch e.ErrorCode {
+		case jsAccountResourcesExceeded, jsInsufficientResources:
+			full = true
+		case jsStreamStoreFailed:
+			full = strings.Contains(e.Description, "maximum") || strings.Contains(e.Description, "no space")
+		}
+	}
+	for _, t := range []string{"no space left", "insufficient resources", "maximum bytes exceeded", "resource limits exceeded"} {
+		full = full || strings.Contains(err.Error(), t)
+	}
+	if full && !errors.Is(err, hub.ErrStorageFull) {
+		return fmt.Errorf("%w: %w", hub.ErrStorageFull, err)
+	}
+	return err
+}
+
+// CheckSpace says whether the log can take writes: the disk has at least
+// MinFree bytes free and JetStream runs. Its error wraps
+// hub.ErrStorageFull when the disk is the problem.
+func (s *Server) CheckSpace() error { return s.checkSpace(0) }
+
+func (s *Server) checkSpace(need uint64) error {
+	if !s.ns.JetStreamEnabled() {
+		return errors.New("JetStream stopped (it does when a write finds the disk full): free some space and restart the hub")
+	}
+	free, err := s.freeSpace()
+	if err != nil {
+		s.logger.Warn("free space of the event log's disk", "err", err)
+		return nil
+	}
+	// Twice the batch: the log stages an atomic batch before committing
+	// it; and as much again for the state database.
+	if want := s.minFree + 4*need; free < want {
+		return fmt.Errorf("%w: %d bytes free in %s, the hub keeps %d free", hub.ErrStorageFull, free, s.storeDir, want)
+	}
+	return nil
+}
+
+// State is what the log says of itself, with the sequences it lacks
+// between its first and last.
+func (s *Server) State(ctx context.Context) (hub.LogState, error) {
+	info, err := s.stream.Info(ctx, jetstream.WithDeletedDetails(true))
+	if err != nil {
+		return hub.LogState{}, fmt.Errorf("stream info: %w", err)
+	}
+	st := info.State
+	return hub.LogState{First: st.FirstSeq, Last: st.LastSeq, Msgs: st.Msgs, Deleted: st.Deleted}, nil
+}
+
+// Restore appends events the log lost at its end, at the sequences they
+// had: events[0].Seq must be the log's last sequence plus one, and the
+// rest must follow without gaps. It is for repair only: the events were
+// stored and acknowledged before, and the state database kept them. Each
+// publish expects the sequence before it, so nothing lands elsewhere.
+func (s *Server) Restore(ctx context.Context, events []hub.Event) error {
+	for _, e := range events {
+		h := e.Header
+		if h.ID == uuid.Nil {
+			if dh, err := syncproto.DecodeHeader(e.Raw); err == nil {
+				h = dh
+			}
+		}
+		subject := SubjectRoot + ".restored"
+		if h.ID != uuid.Nil {
+			subject = Subject(h)
+		}
+		msg := nats.NewMsg(subject)
+		msg.Data = e.Raw
+		if h.ID != uuid.Nil {
+			msg.Header.Set(syncproto.HeaderID, h.ID.String())
+			msg.Header.Set(syncproto.HeaderType, string(h.Type))
+			msg.Header.Set(syncproto.HeaderFamily, h.FamilyID.String())
+			if h.MemberID != uuid.Nil {
+				msg.Header.Set(syncproto.HeaderMember, h.MemberID.String())
+			}
+			msg.Header.Set(syncproto.HeaderV, strconv.Itoa(h.V))
+		}
+		ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(StreamName), jetstream.WithExpectLastSequence(e.Seq-1))
+		if err != nil {
+			return fmt.Errorf("restore event %d: %w", e.Seq, storageErr(err))
+		}
+		if ack.Sequence != e.Seq {
+			return fmt.Errorf("restore event %d: stored as %d", e.Seq, ack.Sequence)
+		}
+	}
+	return nil
 }
 
 // LastSeq is the sequence of the newest event in the log.

@@ -41,7 +41,8 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 		if ev.Seq != last+1 {
 			// The events between were delivered and not applied: recording
 			// this position would lose them for good. (The hub's stream
-			// never deletes messages, so its sequences have no holes.)
+			// never deletes messages, so its sequences have no holes; a
+			// hole whose loss the owner accepted arrives as Lost events.)
 			return changes, fmt.Errorf("apply: got event %d, want %d: the feed skipped events; not applying past them", ev.Seq, last+1)
 		}
 		last = ev.Seq
@@ -97,6 +98,11 @@ type querier interface {
 }
 
 func (s *Store) applyOne(ctx context.Context, tx *sql.Tx, ev hub.Event, fold *txFold, changes *hub.Changes, news *syncproto.HLC) error {
+	if ev.Lost {
+		_, err := fold.exec(`INSERT INTO events (seq, type, hlc, v, status, reason, raw) VALUES (?, '', '', 0, ?, ?, ?)`,
+			ev.Seq, string(hub.StatusIgnored), hub.LostReason, []byte("null"))
+		return err
+	}
 	status, reason := hub.StatusApplied, ""
 	e, err := syncproto.Unmarshal(ev.Raw)
 	h := e.Header

@@ -26,6 +26,7 @@ const (
 	CodeSetupRequired    Code = "setup_required"     // the hub has no family yet
 	CodeRateLimited      Code = "rate_limited"       // too many requests; Retry-After says when to retry
 	CodeUnavailable      Code = "unavailable"        // the server or a dependency cannot serve this now; retry
+	CodeStorageFull      Code = "storage_full"       // the server's disk has no room; nothing was stored; retry once there is
 	CodeInternal         Code = "internal"           // a bug; the details are in the server's log
 )
 
@@ -51,6 +52,8 @@ func (c Code) Status() int {
 		return http.StatusTooManyRequests
 	case CodeUnavailable:
 		return http.StatusServiceUnavailable
+	case CodeStorageFull:
+		return http.StatusInsufficientStorage
 	}
 	return http.StatusInternalServerError
 }

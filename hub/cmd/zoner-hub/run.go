@@ -61,8 +61,17 @@ type Main struct {
 	CloudCA string
 	// CloudReconnect is the wait between attempts while the link is down.
 	CloudReconnect time.Duration
-	Limits         hubhttp.Limits
-	Logger         *slog.Logger
+	// AcceptLoss lets rebuild go on when the log lacks events: it saves
+	// those the state database holds to a file, rebuilds from what the
+	// log holds, and records the loss as accepted.
+	AcceptLoss bool
+	// MinFree is how many bytes the hub keeps free on its disk (0 for
+	// natsjs.DefaultMinFree, negative for no check); FreeSpace, when set,
+	// replaces the file system's answer (tests play a full disk with it).
+	MinFree   int64
+	FreeSpace func() (uint64, error)
+	Limits    hubhttp.Limits
+	Logger    *slog.Logger
 	// Stdout receives what is shown once to the person running the hub
 	// (a new pairing token); never the log.
 	Stdout io.Writer
@@ -117,6 +126,8 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&m.CloudCreds, "cloud-creds", cli.Env("ZONER_CLOUD_CREDS", ""), "the family's cloud credentials file (env ZONER_CLOUD_CREDS)")
 	fs.DurationVar(&m.CloudReconnect, "cloud-reconnect", cli.EnvDuration("ZONER_CLOUD_RECONNECT", 2*time.Second), "wait between attempts to link while the cloud cannot be reached (env ZONER_CLOUD_RECONNECT)")
 	fs.StringVar(&m.CloudCA, "cloud-ca", cli.Env("ZONER_CLOUD_CA", ""), "PEM file of the authority that signed the cloud's certificate, if the system does not trust it (env ZONER_CLOUD_CA)")
+	fs.BoolVar(&m.AcceptLoss, "accept-loss", false, "rebuild: go on when the event log lacks events, saving those the state database holds to a file")
+	minFree := fs.Int("min-free", cli.EnvInt("ZONER_MIN_FREE", 0), "bytes kept free on the data directory's disk; writes that would leave less are refused (0: 16 MiB) (env ZONER_MIN_FREE)")
 	logFormat := fs.String("log-format", cli.Env("ZONER_LOG_FORMAT", "auto"), "log format: text, json or auto (text on a terminal) (env ZONER_LOG_FORMAT)")
 	logLevel := fs.String("log-level", cli.Env("ZONER_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ZONER_LOG_LEVEL)")
 	if err := cli.Parse(fs, args); err != nil {
@@ -128,6 +139,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	if (m.CloudURL == "") != (m.CloudCreds == "") {
 		return fmt.Errorf("cloud sync needs both -cloud-url and -cloud-creds")
 	}
+	m.MinFree = int64(*minFree)
 	m.Limits = hubhttp.Limits{WritesPerSecond: *writeRate, WriteBurst: int(5 * *writeRate), ReadsPerSecond: *readRate, ReadBurst: int(4 * *readRate)}
 	if *lan && !flagSet(fs, "http") && os.Getenv("ZONER_HTTP") == "" {
 		m.HTTPAddr = "0.0.0.0:8080"
@@ -197,14 +209,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.store, err = sqlite.Open(ctx, filepath.Join(m.DataDir, "hub.db"), m.Logger); err != nil {
 		return err
 	}
-	if m.Command == "rebuild" {
-		if err := m.store.Reset(ctx); err != nil {
-			return fmt.Errorf("reset state database: %w", err)
-		}
-	}
-	if m.store.Rebuilt != "" {
-		m.Logger.Info("building the state database from the event log", "why", m.store.Rebuilt)
-	}
 	cipher := server.ChaCha
 	switch m.StoreCipher {
 	case "chacha", "":
@@ -225,9 +229,44 @@ func (m *Main) Run(ctx context.Context) error {
 		StoreDir: m.DataDir, Port: m.NATSPort,
 		Key: m.StoreKey, Cipher: cipher, SyncAlways: m.SyncAlways,
 		Link: link, Name: "zoner-hub-" + hubID,
+		MinFree: m.MinFree, FreeSpace: m.FreeSpace,
 	}, m.Logger)
 	if err != nil {
 		return fmt.Errorf("event log: %w", err)
+	}
+	integrity, missing, err := m.checkLog(ctx)
+	if err != nil {
+		return fmt.Errorf("check the event log: %w", err)
+	}
+	accepted := integrity.Accepted
+	if m.Command == "rebuild" {
+		if len(missing) > 0 && !m.AcceptLoss {
+			return fmt.Errorf("%s; nothing was changed. `zoner-hub rebuild -accept-loss` rebuilds from what the log holds, saving the lost events the state database holds to a file", lostReport(integrity, missing))
+		}
+		if len(missing) > 0 {
+			path, n, err := m.saveLost(ctx, missing)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(m.Stdout, "Accepting the loss: %s.\n", lostReport(integrity, missing))
+			if n > 0 {
+				fmt.Fprintf(m.Stdout, "Saved the %d lost events the state database held to %s.\n", n, path)
+			}
+			accepted = max(accepted, min(missing[len(missing)-1].To, integrity.Log.Last))
+			m.Logger.Warn("rebuilding without the events the log lost", "lost", hub.FormatRanges(missing), "saved", n, "file", path)
+		}
+		if err := m.store.Reset(ctx); err != nil {
+			return fmt.Errorf("reset state database: %w", err)
+		}
+		if accepted > 0 {
+			if err := m.store.SetSetting(ctx, acceptedKey, strconv.FormatUint(accepted, 10)); err != nil {
+				return err
+			}
+		}
+		missing = nil
+	}
+	if m.store.Rebuilt != "" {
+		m.Logger.Info("building the state database from the event log", "why", m.store.Rebuilt)
 	}
 
 	metrics := hub.NewMetrics()
@@ -248,6 +287,16 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.projector, err = hub.NewProjector(ctx, m.store, feed, m.nats, m.Logger, metrics, onChange); err != nil {
 		return err
 	}
+	m.projector.AcceptLoss(accepted)
+	if len(missing) > 0 {
+		// Serve what the state holds; take no writes until the owner acts.
+		// A hole past the applied sequence is left to the projector: it
+		// applies up to it, then stops.
+		if missing[0].From <= integrity.Applied {
+			m.projector.SetFault(missing)
+		}
+		m.Logger.Error("the event log is damaged: "+lostReport(integrity, missing), "action", "stop the hub, run `zoner-hub rebuild -accept-loss`, then start it again")
+	}
 	m.goRun(func() { m.projector.Run(ctx) })
 	m.goRun(func() { m.replanner.Run(ctx) })
 
@@ -258,7 +307,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := m.projector.CatchUp(startCtx); err != nil {
+	if err := m.projector.CatchUp(startCtx); err != nil && m.projector.Fault() == nil {
 		return fmt.Errorf("catch up with the event log: %w", err)
 	}
 	clock := syncproto.NewClock(m.Now)
@@ -274,6 +323,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.replanner.ReplanAll(ctx); err != nil {
 		return err
 	}
+	if f := m.projector.Fault(); f != nil && m.Command == "rebuild" {
+		return fmt.Errorf("rebuild stopped: %s", f.Message)
+	}
 	if m.Command == "rebuild" {
 		<-m.replanner.Idle()
 		seq := m.projector.Applied()
@@ -286,6 +338,10 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	api.Ready(writer)
+	if m.projector.Fault() != nil {
+		m.Logger.Error("hub serving reads only: its event log is damaged", "url", m.URL, "data", m.DataDir)
+		return nil
+	}
 	m.Logger.Info("hub ready", "url", m.URL, "data", m.DataDir, "events", m.projector.Applied(), "encrypted_log", m.StoreKey != "")
 	return nil
 }
