@@ -197,6 +197,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.store, err = sqlite.Open(ctx, filepath.Join(m.DataDir, "hub.db"), m.Logger); err != nil {
 		return err
 	}
+	m.store.Now = m.Now
 	if m.Command == "rebuild" {
 		if err := m.store.Reset(ctx); err != nil {
 			return fmt.Errorf("reset state database: %w", err)
