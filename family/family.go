@@ -59,6 +59,31 @@ func (s Stamp) After(o Stamp) bool {
 	return bytes.Compare(s.ID[:], o.ID[:]) > 0
 }
 
+// StampHorizon is how far past a reader's clock a stamp may lie and still
+// compete normally in last-writer-wins. A stamp beyond it (an edit from a
+// device whose clock read 2099) is implausible: it ranks below every
+// plausible version of the same thing, so the next ordinary edit replaces
+// it. Hubs refuse stamps more than syncproto.MaxClockAhead ahead, so only
+// events written before that rule, or by a hub whose clock is a day off,
+// can be implausible; a day keeps hubs whose clocks disagree by minutes
+// or hours from ranking each other's edits differently.
+const StampHorizon = 24 * time.Hour
+
+// Replaces reports whether version s of a family, member or trip replaces
+// version o in last-writer-wins, for a reader whose plausible stamps end at
+// horizon (the reader's clock plus StampHorizon; the zero time: every stamp
+// is plausible). A plausible stamp replaces an implausible one; otherwise
+// the greater stamp does. For one horizon this is a total order, so the
+// winner does not depend on the order the versions arrive in.
+func (s Stamp) Replaces(o Stamp, horizon time.Time) bool {
+	if !horizon.IsZero() {
+		if sp, op := !s.HLC.Time().After(horizon), !o.HLC.Time().After(horizon); sp != op {
+			return sp
+		}
+	}
+	return s.After(o)
+}
+
 // IsZero reports whether the stamp is unset.
 func (s Stamp) IsZero() bool { return s.ID == uuid.Nil }
 

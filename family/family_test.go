@@ -137,3 +137,69 @@ func TestLastWriterWinsAndFlightNews(t *testing.T) {
 		}
 	}
 }
+
+// TestImplausibleStampsLose: an edit stamped far past the reader's
+// horizon (a device clock that read 2099) loses to any plausible edit of
+// the same member, trip or family, in whatever order they arrive; among
+// themselves implausible stamps still order by stamp, and with no horizon
+// every stamp competes as it is.
+func TestImplausibleStampsLose(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	fam, ada, trip := syncproto.NewID(), syncproto.NewID(), syncproto.NewID()
+	m := maker{family: fam, wall: now}
+	poison := func(e syncproto.Envelope, sec int) syncproto.Envelope {
+		e.HLC = syncproto.NewHLC(time.Date(2099, 12, 31, 23, 59, 0, 0, time.UTC).Add(time.Duration(sec)*time.Second), 0)
+		return e
+	}
+	member := func(sec int, name string) syncproto.Envelope {
+		return m.at(sec, ada, now, time.Time{}, &syncproto.MemberUpserted{DisplayName: name, AgeBand: syncproto.AgeAdult, HomeTZ: "Europe/London",
+			SleepTime: syncproto.ClockAt(23, 0), WakeTime: syncproto.ClockAt(7, 0)})
+	}
+	tripV := func(sec int, name string) syncproto.Envelope {
+		return m.at(sec, uuid.Nil, now, time.Time{}, &syncproto.TripUpserted{TripID: trip, Name: name, Travellers: []uuid.UUID{ada}})
+	}
+	home := func(sec int, name string) syncproto.Envelope {
+		return m.at(sec, uuid.Nil, now, time.Time{}, &syncproto.FamilyUpserted{Name: name, HomeTZ: "Europe/London"})
+	}
+	events := []syncproto.Envelope{
+		home(0, "Okafor"), poison(home(1, "Poisoned"), 0),
+		member(0, "Ada"), poison(member(1, "Old 2099"), 0), poison(member(2, "New 2099"), 1), member(600, "Ada, fixed"),
+		tripV(0, "Rome"), poison(m.at(1, uuid.Nil, now, time.Time{}, &syncproto.TripRemoved{TripID: trip}), 0), tripV(700, "Rome again"),
+	}
+	fold := func(horizon time.Time, backward bool) *State {
+		s := New(fam)
+		s.Horizon = horizon
+		order := slices.Clone(events)
+		if backward {
+			slices.Reverse(order)
+		}
+		for _, e := range order {
+			s.Apply(e)
+		}
+		return s
+	}
+	horizon := now.Add(time.Hour).Add(StampHorizon)
+	for _, backward := range []bool{false, true} {
+		s := fold(horizon, backward)
+		if got := s.Members[ada].Data.DisplayName; got != "Ada, fixed" {
+			t.Errorf("backward %v: member %q, want the plausible edit", backward, got)
+		}
+		if tr := s.Trips[trip]; tr.Removed || tr.Data.Name != "Rome again" {
+			t.Errorf("backward %v: trip %+v, want the plausible re-upsert", backward, tr)
+		}
+		if s.Home.Name != "Okafor" {
+			t.Errorf("backward %v: family %q", backward, s.Home.Name)
+		}
+	}
+	// Only implausible versions: the newest of them stands.
+	only := New(fam)
+	only.Horizon = horizon
+	only.Apply(poison(member(2, "New 2099"), 1))
+	only.Apply(poison(member(1, "Old 2099"), 0))
+	if got := only.Members[ada].Data.DisplayName; got != "New 2099" {
+		t.Errorf("among implausible stamps: %q, want the newest", got)
+	}
+	if got := fold(time.Time{}, false).Members[ada].Data.DisplayName; got != "New 2099" {
+		t.Errorf("without a horizon: %q, want the greatest stamp", got)
+	}
+}

@@ -2,6 +2,7 @@ package family
 
 import (
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/circadian"
@@ -11,8 +12,16 @@ import (
 // Apply folds one valid event into the state s holds. Before the family's
 // first family.upserted any family's events are applied; after it, events
 // of another family are ignored (Change.Ignored says so). Applying an event
-// a second time changes nothing in the state.
+// a second time changes nothing in the state. Every stamp is plausible:
+// ApplyAt with a horizon sets stamps far in the future aside.
 func Apply(s Store, e syncproto.Envelope) (Change, error) {
+	return ApplyAt(s, e, time.Time{})
+}
+
+// ApplyAt is Apply for a reader whose plausible stamps end at horizon (see
+// Stamp.Replaces): the family, members and trips are last writer wins
+// among plausible stamps first.
+func ApplyAt(s Store, e syncproto.Envelope, horizon time.Time) (Change, error) {
 	h, err := s.Household()
 	if err != nil {
 		return Change{}, err
@@ -24,7 +33,7 @@ func Apply(s Store, e syncproto.Envelope) (Change, error) {
 	var c Change
 	switch d := e.Data.(type) {
 	case *syncproto.FamilyUpserted:
-		if h != nil && !st.After(h.Stamp) {
+		if h != nil && !h.Stamp.IsZero() && !st.Replaces(h.Stamp, horizon) {
 			return c, nil
 		}
 		c.Household = true
@@ -32,7 +41,7 @@ func Apply(s Store, e syncproto.Envelope) (Change, error) {
 
 	case *syncproto.MemberUpserted, *syncproto.MemberRemoved:
 		m, err := s.Member(e.MemberID)
-		if err != nil || (m != nil && !st.After(m.Stamp)) {
+		if err != nil || (m != nil && !st.Replaces(m.Stamp, horizon)) {
 			return c, err
 		}
 		next := Member{ID: e.MemberID, Stamp: st, Removed: true}
@@ -43,10 +52,10 @@ func Apply(s Store, e syncproto.Envelope) (Change, error) {
 		return c, s.PutMember(next)
 
 	case *syncproto.TripUpserted:
-		return tripVersion(s, Trip{ID: d.TripID, Data: d, Stamp: st})
+		return tripVersion(s, Trip{ID: d.TripID, Data: d, Stamp: st}, horizon)
 
 	case *syncproto.TripRemoved:
-		return tripVersion(s, Trip{ID: d.TripID, Removed: true, Stamp: st})
+		return tripVersion(s, Trip{ID: d.TripID, Removed: true, Stamp: st}, horizon)
 
 	case *syncproto.FlightUpdated:
 		c.Trip, c.Critical = d.TripID, true
@@ -91,9 +100,9 @@ func Apply(s Store, e syncproto.Envelope) (Change, error) {
 }
 
 // tripVersion stores a trip's upsert or removal if it is the newest.
-func tripVersion(s Store, next Trip) (Change, error) {
+func tripVersion(s Store, next Trip, horizon time.Time) (Change, error) {
 	t, err := s.Trip(next.ID)
-	if err != nil || (t != nil && !next.Stamp.After(t.Stamp)) {
+	if err != nil || (t != nil && !next.Stamp.Replaces(t.Stamp, horizon)) {
 		return Change{}, err
 	}
 	return Change{Trip: next.ID, Critical: true}, s.PutTrip(next)

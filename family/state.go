@@ -3,6 +3,7 @@ package family
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/circadian"
@@ -21,6 +22,9 @@ type State struct {
 	// Newest is the greatest HLC of any applied event other than advice:
 	// what advice computed from this state is based on.
 	Newest syncproto.HLC
+	// Horizon is where plausible stamps end (see Stamp.Replaces); the zero
+	// time makes every stamp plausible.
+	Horizon time.Time
 
 	updates     map[uuid.UUID][]FlightUpdate // by trip
 	facts       map[uuid.UUID]*Fact
@@ -51,7 +55,7 @@ func (s *State) Apply(e syncproto.Envelope) (c Change, isNew bool) {
 	if e.Type != syncproto.TypeRecommendationUpdated && e.HLC.Compare(s.Newest) > 0 {
 		s.Newest = e.HLC
 	}
-	c, _ = Apply(s, e) // State's methods never fail
+	c, _ = ApplyAt(s, e, s.Horizon) // State's methods never fail
 	return c, true
 }
 

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/family"
@@ -30,25 +31,52 @@ func (w *Writer) check(ctx context.Context, batch []pending, setup bool) error {
 	if w.linked != uuid.Nil && family != w.linked {
 		return &Error{Code: CodeConflict, Message: "this hub syncs with the cloud as family " + w.linked.String() + ": set up that family (its id is in the hub's cloud credentials), or wait for it to come from the cloud"}
 	}
-	c := refChecker{ctx: ctx, store: w.store, members: map[uuid.UUID]bool{}, trips: map[uuid.UUID]*syncproto.TripUpserted{}, facts: map[uuid.UUID]Fact{}}
+	c := refChecker{ctx: ctx, store: w.store, members: map[uuid.UUID]memberState{}, trips: map[uuid.UUID]*syncproto.TripUpserted{}, facts: map[uuid.UUID]Fact{}}
 	var problems []Problem
 	add := func(i int, path, rule string) {
 		problems = append(problems, Problem{Index: i, Code: syncproto.CodeInvalid, Path: path, Rule: rule})
 	}
+	now := w.clock.Wall()
+	newer, firstNewer := 0, 0
 	for i, b := range batch {
 		if b.env.FamilyID != family {
 			add(i, "family_id", "must be this hub's family "+family.String())
 			continue
 		}
-		if b.known || !b.ok {
+		if b.known {
 			continue
+		}
+		if ahead := b.env.HLC.Ahead(now); ahead > syncproto.MaxClockAhead {
+			add(i, "hlc", fmt.Sprintf("the stamp is %s ahead of the hub's clock, which reads %s; at most %s ahead is accepted. "+
+				"Set the clock of the device that made the event right (or the hub's, if that one is wrong), then stamp the event again",
+				ahead.Round(time.Second), now.UTC().Format(time.RFC3339), syncproto.MaxClockAhead))
 		}
 		if b.env.Type == syncproto.TypeRecommendationUpdated {
 			add(i, "type", "recommendation.updated events are made by the cloud, not sent to a hub")
 			continue
 		}
+		if !b.ok {
+			if newer == 0 {
+				firstNewer = i
+			}
+			newer++
+			if err := c.newer(i, b.env.Header, add); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := c.event(i, b.env, add); err != nil {
 			return err
+		}
+	}
+	if newer > 0 {
+		held, err := w.store.Unsupported(ctx)
+		if err != nil {
+			return err
+		}
+		if held+newer > MaxUnsupported {
+			add(firstNewer, "v", fmt.Sprintf("this hub reads schema version %d and already keeps %d events of newer versions, unapplied; it keeps at most %d. Upgrade the hub, then send the events again",
+				syncproto.CurrentVersion, held, MaxUnsupported))
 		}
 	}
 	if len(problems) > 0 {
@@ -60,22 +88,59 @@ func (w *Writer) check(ctx context.Context, batch []pending, setup bool) error {
 type refChecker struct {
 	ctx     context.Context
 	store   Store
-	members map[uuid.UUID]bool                    // alive, as of the batch so far
+	members map[uuid.UUID]memberState             // as of the batch so far
 	trips   map[uuid.UUID]*syncproto.TripUpserted // nil value: removed
 	facts   map[uuid.UUID]Fact
 }
 
-func (c *refChecker) member(id uuid.UUID) (alive bool, err error) {
-	if alive, ok := c.members[id]; ok {
-		return alive, nil
+type memberState int8
+
+const (
+	memberUnknown memberState = iota // never added
+	memberAlive
+	memberRemoved
+)
+
+func (c *refChecker) memberState(id uuid.UUID) (memberState, error) {
+	if st, ok := c.members[id]; ok {
+		return st, nil
 	}
 	m, err := c.store.Member(c.ctx, id)
 	if err != nil {
-		return false, fmt.Errorf("look up member: %w", err)
+		return memberUnknown, fmt.Errorf("look up member: %w", err)
 	}
-	alive = m != nil && !m.Removed
-	c.members[id] = alive
-	return alive, nil
+	st := memberUnknown
+	switch {
+	case m != nil && m.Removed:
+		st = memberRemoved
+	case m != nil:
+		st = memberAlive
+	}
+	c.members[id] = st
+	return st, nil
+}
+
+func (c *refChecker) member(id uuid.UUID) (alive bool, err error) {
+	st, err := c.memberState(id)
+	return st == memberAlive, err
+}
+
+// newer checks what this build can check of an event of a newer schema
+// version: its envelope. The member it is about must be alive, unless it
+// (re)creates the member.
+func (c *refChecker) newer(i int, h syncproto.Header, add func(i int, path, rule string)) error {
+	if h.MemberID == uuid.Nil {
+		return nil
+	}
+	if h.Type == syncproto.TypeMemberUpserted {
+		c.members[h.MemberID] = memberAlive
+		return nil
+	}
+	alive, err := c.member(h.MemberID)
+	if err == nil && !alive {
+		add(i, "member_id", "no member "+h.MemberID.String()+" in this family (never added, or removed)")
+	}
+	return err
 }
 
 func (c *refChecker) trip(id uuid.UUID) (*syncproto.TripUpserted, error) {
@@ -137,9 +202,18 @@ func (c *refChecker) event(i int, e syncproto.Envelope, add func(i int, path, ru
 
 	switch d := e.Data.(type) {
 	case *syncproto.MemberUpserted:
-		c.members[e.MemberID] = true
+		c.members[e.MemberID] = memberAlive
 	case *syncproto.MemberRemoved:
-		c.members[e.MemberID] = false
+		// Removing a removed member again is harmless (two devices may do
+		// it at once); removing one never added is a mistake.
+		st, err := c.memberState(e.MemberID)
+		if err != nil {
+			return err
+		}
+		if st == memberUnknown {
+			add(i, "member_id", "no member "+e.MemberID.String()+" in this family")
+		}
+		c.members[e.MemberID] = memberRemoved
 	case *syncproto.TripUpserted:
 		for j, id := range d.Travellers {
 			alive, err := c.member(id)

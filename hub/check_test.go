@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/syncproto"
@@ -132,6 +133,28 @@ func TestWriteChecks(t *testing.T) {
 		{name: "recommendation from a client", code: CodeInvalid, batch: func(w *world) []syncproto.Envelope {
 			return []syncproto.Envelope{w.f.event(w.ada, &syncproto.RecommendationUpdated{BasedOn: w.f.clock.Now(), Items: []syncproto.Advice{}})}
 		}, problems: []want{{0, "type", "made by the cloud"}}},
+		{name: "a stamp far ahead of the hub's clock", code: CodeInvalid, batch: func(w *world) []syncproto.Envelope {
+			e := w.f.memberUpserted(w.ada)
+			e.HLC = syncproto.NewHLC(time.Date(2099, 12, 31, 23, 59, 59, 0, time.UTC), 0)
+			return []syncproto.Envelope{w.sleep(w.ada, uuid.Nil), e}
+		}, problems: []want{{1, "hlc", "ahead of the hub's clock, which reads 2026-12-01T09:00:00Z; at most 5m0s ahead is accepted. Set the clock"}}},
+		{name: "a stamp just over the limit", code: CodeInvalid, batch: func(w *world) []syncproto.Envelope {
+			e := w.sleep(w.ada, uuid.Nil)
+			e.HLC = syncproto.NewHLC(testNow.Add(syncproto.MaxClockAhead+time.Second), 0)
+			return []syncproto.Envelope{e}
+		}, problems: []want{{0, "hlc", "the stamp is 5m1s ahead"}}},
+		{name: "a stamp within the limit", batch: func(w *world) []syncproto.Envelope {
+			e := w.sleep(w.ada, uuid.Nil)
+			e.HLC = syncproto.NewHLC(testNow.Add(syncproto.MaxClockAhead), 0)
+			return []syncproto.Envelope{e}
+		}},
+		{name: "removal of a member never added", code: CodeInvalid, batch: func(w *world) []syncproto.Envelope {
+			return []syncproto.Envelope{w.f.event(uuid.New(), &syncproto.MemberRemoved{})}
+		}, problems: []want{{0, "member_id", "no member"}}},
+		{name: "removal of a removed member, and of one added earlier in the batch", batch: func(w *world) []syncproto.Envelope {
+			cy := uuid.New()
+			return []syncproto.Envelope{w.f.event(w.gone, &syncproto.MemberRemoved{}), w.f.memberUpserted(cy), w.f.event(cy, &syncproto.MemberRemoved{})}
+		}},
 		{name: "every problem of the batch", code: CodeInvalid, batch: func(w *world) []syncproto.Envelope {
 			return []syncproto.Envelope{w.sleep(w.gone, uuid.Nil), w.sleep(w.ada, uuid.Nil), w.retract(w.bo, uuid.New())}
 		}, problems: []want{{0, "member_id", "no member"}, {2, "data.event_id", "no logged event"}}},
@@ -228,6 +251,7 @@ func TestWriteRetryOfAKnownEvent(t *testing.T) {
 		r := newRig(t, w.store)
 		e := w.sleep(w.gone, uuid.Nil)
 		e.ID = w.knownID
+		w.store.raws[7] = w.f.raw(e)
 		written, err := r.writer.Write(t.Context(), w.f.raws(e), false)
 		if err != nil {
 			t.Fatal(err)

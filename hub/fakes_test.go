@@ -107,6 +107,8 @@ type memStore struct {
 	applyErrs int
 	changes   func([]Event) Changes // what Apply reports; nil for nothing
 	eventSeq  map[uuid.UUID]uint64
+	raws      map[uint64][]byte // the events' bytes by sequence
+	newer     int               // events of a newer version, as Unsupported counts them
 	family    *Family
 	members   map[uuid.UUID]*Member
 	trips     map[uuid.UUID]*Trip
@@ -118,7 +120,7 @@ type memStore struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{eventSeq: map[uuid.UUID]uint64{}, members: map[uuid.UUID]*Member{}, trips: map[uuid.UUID]*Trip{},
+	return &memStore{eventSeq: map[uuid.UUID]uint64{}, raws: map[uint64][]byte{}, members: map[uuid.UUID]*Member{}, trips: map[uuid.UUID]*Trip{},
 		facts: map[uuid.UUID]*Fact{}, tripsOf: map[uuid.UUID][]uuid.UUID{}, inputs: map[uuid.UUID]*PlanInputs{}}
 }
 
@@ -140,6 +142,10 @@ func (s *memStore) Apply(ctx context.Context, events []Event) (Changes, error) {
 		h, err := syncproto.DecodeHeader(e.Raw)
 		if err == nil {
 			s.eventSeq[h.ID] = e.Seq
+			s.raws[e.Seq] = e.Raw
+			if h.V > syncproto.CurrentVersion {
+				s.newer++
+			}
 		}
 		s.applied = e.Seq
 		seqs = append(seqs, e.Seq)
@@ -211,7 +217,23 @@ func (s *memStore) EventSeq(ctx context.Context, id uuid.UUID) (uint64, bool, er
 	return seq, ok, nil
 }
 
-func (s *memStore) Events(ctx context.Context, q EventQuery) ([]StoredEvent, error) { return nil, nil }
+func (s *memStore) Unsupported(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.newer, nil
+}
+
+// Events is the one event after q.After, the way the writer reads a
+// stored event back.
+func (s *memStore) Events(ctx context.Context, q EventQuery) ([]StoredEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	raw, ok := s.raws[q.After+1]
+	if !ok {
+		return nil, nil
+	}
+	return []StoredEvent{{Seq: q.After + 1, Event: raw}}, nil
+}
 
 func (s *memStore) TripsOf(ctx context.Context, member uuid.UUID) ([]uuid.UUID, error) {
 	s.mu.Lock()
@@ -340,7 +362,7 @@ func newRig(t *testing.T, store *memStore) *rig {
 	done := make(chan struct{})
 	go func() { r.proj.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	if r.writer, err = NewWriter(ctx, r.log, store, r.proj, syncproto.NewClock(time.Now), r.metrics); err != nil {
+	if r.writer, err = NewWriter(ctx, r.log, store, r.proj, syncproto.NewClock(func() time.Time { return testNow }), r.metrics); err != nil {
 		t.Fatal(err)
 	}
 	return r

@@ -197,6 +197,9 @@ type Store interface {
 	Fact(ctx context.Context, id uuid.UUID) (*Fact, error)
 	// EventSeq finds an event by id.
 	EventSeq(ctx context.Context, id uuid.UUID) (seq uint64, ok bool, err error)
+	// Unsupported counts the events kept unapplied because they are of a
+	// newer schema version than this build reads.
+	Unsupported(ctx context.Context) (int, error)
 	Events(ctx context.Context, q EventQuery) ([]StoredEvent, error)
 
 	// TripsOf lists the live trips a member travels on.

@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -12,6 +14,20 @@ import (
 
 // MaxBatch is the most events one write may carry.
 const MaxBatch = 500
+
+// Bounds on events of a newer schema version than this build reads. The
+// hub can check only their envelope, and keeps them unapplied until it is
+// upgraded, so it keeps few and small ones: 16 KiB is three times the
+// largest event of version 1 in practice (a trip of 16 legs and 32
+// travellers, 64 items of advice), and a thousand is more than a family
+// writes in weeks.
+const (
+	MaxNewerVersionBytes = 16 << 10
+	MaxUnsupported       = 1000
+)
+
+// ConflictRule is the rule a re-sent id with different content breaks.
+const ConflictRule = "an event with this id and different content is already stored; make a new id for a new event"
 
 // NotStoredMessage is the message of a write the event log failed to take.
 // A retry is safe: an event already stored is never stored twice.
@@ -125,6 +141,10 @@ func (w *Writer) Write(ctx context.Context, raws [][]byte, setup bool) ([]Writte
 		// all this build can check.
 		if h, herr := syncproto.DecodeHeader(raw); herr == nil && h.V > syncproto.CurrentVersion {
 			batch[i].env.Header = h
+			if len(raw) > MaxNewerVersionBytes {
+				problems = append(problems, Problem{Index: i, Code: syncproto.CodeTooLarge, Rule: fmt.Sprintf(
+					"an event of schema version %d, newer than this hub reads, is %d bytes; the hub keeps such events only up to %d bytes", h.V, len(raw), MaxNewerVersionBytes)})
+			}
 			continue
 		}
 		problems = append(problems, problemsOf(i, err)...)
@@ -141,20 +161,40 @@ func (w *Writer) Write(ctx context.Context, raws [][]byte, setup bool) ([]Writte
 	out := make([]Written, len(batch))
 	var fresh []Event
 	var freshAt []int
+	var conflicts []Problem
+	inBatch := map[uuid.UUID]int{}
 	for i := range batch {
 		b := &batch[i]
 		out[i] = Written{ID: b.env.ID, Applied: b.ok}
+		if j, ok := inBatch[b.env.ID]; ok {
+			if !sameEvent(batch[j].raw, b.raw) {
+				conflicts = append(conflicts, Problem{Index: i, Code: syncproto.CodeInvalid, Path: "id", Rule: ConflictRule})
+			}
+			b.known = batch[j].known // the log stores it once
+		} else {
+			inBatch[b.env.ID] = i
+		}
 		seq, known, err := w.store.EventSeq(ctx, b.env.ID)
 		if err != nil {
 			return nil, fmt.Errorf("look up event: %w", err)
 		}
 		if known {
+			same, err := w.sameAsStored(ctx, seq, b.raw)
+			if err != nil {
+				return nil, err
+			}
+			if !same {
+				conflicts = append(conflicts, Problem{Index: i, Code: syncproto.CodeInvalid, Path: "id", Rule: ConflictRule})
+			}
 			out[i].Seq = seq // a retry: same answer, nothing new
 			b.known = true
 			continue
 		}
 		fresh = append(fresh, Event{Header: b.env.Header, Raw: b.raw})
 		freshAt = append(freshAt, i)
+	}
+	if len(conflicts) > 0 {
+		return nil, w.reject(&Error{Code: CodeConflict, Message: "events refused; none were stored: an id was sent before with different content", Problems: conflicts})
 	}
 	if err := w.check(ctx, batch, setup); err != nil {
 		return nil, w.reject(err)
@@ -190,6 +230,37 @@ func (w *Writer) Write(ctx context.Context, raws [][]byte, setup bool) ([]Writte
 	// answer still goes out (the next write waits instead).
 	w.applied.WaitApplied(ctx, w.lastSeq)
 	return out, nil
+}
+
+// sameAsStored reports whether raw is the event stored at seq: the same
+// event, whatever its spelling.
+func (w *Writer) sameAsStored(ctx context.Context, seq uint64, raw []byte) (bool, error) {
+	stored, err := w.store.Events(ctx, EventQuery{After: seq - 1, Limit: 1})
+	if err != nil {
+		return false, fmt.Errorf("read stored event: %w", err)
+	}
+	if len(stored) == 0 || stored[0].Seq != seq {
+		return false, fmt.Errorf("read stored event: no event at %d", seq)
+	}
+	return sameEvent(stored[0].Event, raw), nil
+}
+
+// sameEvent reports whether two encodings hold the same event: the same
+// canonical form (syncproto.Marshal) for events this build reads, the same
+// JSON without whitespace for those of a newer version.
+func sameEvent(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	ea, errA := syncproto.Unmarshal(a)
+	eb, errB := syncproto.Unmarshal(b)
+	if errA == nil && errB == nil {
+		ca, errA := syncproto.Marshal(ea)
+		cb, errB := syncproto.Marshal(eb)
+		return errA == nil && errB == nil && bytes.Equal(ca, cb)
+	}
+	var ca, cb bytes.Buffer
+	return json.Compact(&ca, a) == nil && json.Compact(&cb, b) == nil && bytes.Equal(ca.Bytes(), cb.Bytes())
 }
 
 func (w *Writer) reject(err error) error {

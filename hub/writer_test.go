@@ -5,8 +5,10 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/syncproto"
 )
 
 // TestWriteWhenTheLogFails: a write the log does not store is answered
@@ -126,6 +128,123 @@ func TestWriteOfANewerVersion(t *testing.T) {
 		}
 		if len(written) != 1 || written[0].Applied || written[0].Seq != 1 {
 			t.Fatalf("answer %+v", written)
+		}
+	})
+}
+
+// TestWriteNewerVersionBounds: an event of a newer schema version is
+// checked as far as its envelope goes (its stamp, its member), kept only
+// when small, and only up to MaxUnsupported of them.
+func TestWriteNewerVersionBounds(t *testing.T) {
+	v2 := func(raw []byte) []byte { return bytes.Replace(raw, []byte(`"v":1`), []byte(`"v":2`), 1) }
+	tests := []struct {
+		name  string
+		held  int // newer-version events the hub already keeps
+		raws  func(w *world) [][]byte
+		code  ErrorCode
+		index int
+		path  string
+		rule  string
+	}{
+		{name: "a new member", raws: func(w *world) [][]byte {
+			m := uuid.New()
+			return [][]byte{v2(w.f.raw(w.f.memberUpserted(m))), v2(w.f.raw(w.sleep(m, uuid.Nil)))}
+		}},
+		{name: "an unknown member", code: CodeInvalid, raws: func(w *world) [][]byte {
+			return [][]byte{v2(w.f.raw(w.sleep(uuid.New(), uuid.Nil)))}
+		}, path: "member_id", rule: "no member"},
+		{name: "a removed member", code: CodeInvalid, raws: func(w *world) [][]byte {
+			return [][]byte{v2(w.f.raw(w.meal(w.gone, uuid.Nil)))}
+		}, path: "member_id", rule: "no member"},
+		{name: "a stamp far ahead", code: CodeInvalid, raws: func(w *world) [][]byte {
+			e := w.sleep(w.ada, uuid.Nil)
+			e.HLC = syncproto.NewHLC(testNow.Add(24*time.Hour), 0)
+			return [][]byte{v2(w.f.raw(e))}
+		}, path: "hlc", rule: "24h0m0s ahead"},
+		{name: "advice from a client", code: CodeInvalid, raws: func(w *world) [][]byte {
+			return [][]byte{v2(w.f.raw(w.f.event(w.ada, &syncproto.RecommendationUpdated{BasedOn: w.f.clock.Now(), Items: []syncproto.Advice{}})))}
+		}, path: "type", rule: "made by the cloud"},
+		{name: "too large", code: CodeInvalid, raws: func(w *world) [][]byte {
+			raw := v2(w.f.raw(w.meal(w.ada, uuid.Nil)))
+			raw = bytes.Replace(raw, []byte(`"data":{`), []byte(`"data":{"notes":"`+strings.Repeat("z", MaxNewerVersionBytes)+`",`), 1)
+			return [][]byte{w.f.raw(w.sleep(w.ada, uuid.Nil)), raw}
+		}, index: 1, rule: "only up to 16384 bytes"},
+		{name: "the last one the hub keeps", held: MaxUnsupported - 1, raws: func(w *world) [][]byte {
+			return [][]byte{v2(w.f.raw(w.sleep(w.ada, uuid.Nil)))}
+		}},
+		{name: "one too many", held: MaxUnsupported - 1, code: CodeInvalid, raws: func(w *world) [][]byte {
+			return [][]byte{w.f.raw(w.sleep(w.ada, uuid.Nil)), v2(w.f.raw(w.sleep(w.ada, uuid.Nil))), v2(w.f.raw(w.meal(w.ada, uuid.Nil)))}
+		}, index: 1, path: "v", rule: "already keeps 999 events of newer versions, unapplied; it keeps at most 1000. Upgrade the hub"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t, true)
+				w.store.newer = tc.held
+				r := newRig(t, w.store)
+				raws := tc.raws(w)
+				written, err := r.writer.Write(t.Context(), raws, false)
+				if tc.code == "" {
+					if err != nil || len(written) != len(raws) || written[0].Applied {
+						t.Fatalf("answer %+v, %v", written, err)
+					}
+					return
+				}
+				if ErrorCodeOf(err) != tc.code {
+					t.Fatalf("error %v, want code %s", err, tc.code)
+				}
+				e := err.(*Error)
+				if len(e.Problems) != 1 || e.Problems[0].Index != tc.index || e.Problems[0].Path != tc.path || !strings.Contains(e.Problems[0].Rule, tc.rule) {
+					t.Fatalf("problems %+v, want one at %d %q with %q", e.Problems, tc.index, tc.path, tc.rule)
+				}
+				if n := len(r.log.stored()); n != 0 {
+					t.Fatalf("%d events stored from a refused batch", n)
+				}
+			})
+		})
+	}
+}
+
+// TestWriteOfAnIdWithOtherContent: re-sending a stored event, however it
+// is spelled, is answered as the first time; an id already stored (or
+// earlier in the batch) with different content refuses the whole batch
+// as a conflict, naming the event and its id.
+func TestWriteOfAnIdWithOtherContent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		r := newRig(t, w.store)
+		ctx := t.Context()
+		first := w.meal(w.ada, uuid.Nil)
+		written, err := r.writer.Write(ctx, w.f.raws(first), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spelled := bytes.Replace(w.f.raw(first), []byte(`,"tz"`), []byte(`, "tz"`), 1) // the same event, spelled otherwise
+		again, err := r.writer.Write(ctx, [][]byte{spelled}, false)
+		if err != nil || again[0].Seq != written[0].Seq {
+			t.Fatalf("an identical re-send: %+v, %v; want seq %d", again, err, written[0].Seq)
+		}
+
+		changed := first
+		changed.Data = &syncproto.Meal{Kind: syncproto.MealDinner}
+		fresh := w.sleep(w.ada, uuid.Nil)
+		_, err = r.writer.Write(ctx, w.f.raws(fresh, changed), false)
+		if ErrorCodeOf(err) != CodeConflict {
+			t.Fatalf("different content under a stored id: %v, want conflict", err)
+		}
+		if e := err.(*Error); len(e.Problems) != 1 || e.Problems[0].Index != 1 || e.Problems[0].Path != "id" || e.Problems[0].Rule != ConflictRule {
+			t.Fatalf("problems %+v", e.Problems)
+		}
+
+		other := w.sleep(w.bo, uuid.Nil)
+		twin := other
+		twin.MemberID = w.ada
+		_, err = r.writer.Write(ctx, w.f.raws(other, twin), false)
+		if ErrorCodeOf(err) != CodeConflict || err.(*Error).Problems[0].Index != 1 {
+			t.Fatalf("one id twice in a batch with different content: %v, want a conflict at index 1", err)
+		}
+		if n := len(r.log.stored()); n != 1 {
+			t.Fatalf("%d events in the log, want only the first", n)
 		}
 	})
 }

@@ -471,6 +471,12 @@ func parseTime(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%s is not an RFC 3339 time with a UTC offset, like 2026-12-01T21:05:00-08:00", quote(s))
 	}
+	if t.IsZero() {
+		// 0001-01-01T00:00:00Z is a real instant, out of range; the zero
+		// time.Time would read as "absent". Keep it out of range and
+		// distinct from absent, so that validation refuses it.
+		return t.Add(-time.Nanosecond), nil
+	}
 	return normalize(t), nil
 }
 

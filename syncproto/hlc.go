@@ -104,19 +104,35 @@ func (h HLC) next() HLC {
 	return HLC{wall: h.wall + 1}
 }
 
+// MaxClockAhead is how far ahead of a receiver's wall clock a stamp may
+// be. A hub refuses an event stamped further ahead, and a Clock never
+// adopts more of a stamp than that: one event from a device whose clock
+// reads 2099 would otherwise make every later stamp, on every device that
+// saw it, sort after every honest edit, and last-writer-wins would keep
+// the wrong edit for good. Five minutes is the tolerance Kerberos has used
+// for decades between machines that keep their own time: far more than
+// the drift of a clock set by the network, far less than the time
+// between two edits a person would expect to be ordered.
+const MaxClockAhead = 5 * time.Minute
+
 // Clock issues HLC stamps. It is safe for concurrent use.
 //
 // Stamps from Now strictly increase, even when the wall clock jumps
-// backwards, and every stamp issued after Observe(s) is after s: an edit
-// made on a hub after it saw another hub's edit always sorts after it, so
+// backwards, and every stamp issued after Observe(s) is after s as long
+// as s is at most MaxClockAhead ahead of the local wall clock: an edit
+// made on a hub after it saw another hub's edit sorts after it, so
 // last-writer-wins picks the edit the user made last.
 //
-// Observe adopts any valid stamp, even one far ahead of the local wall
-// clock. A hub on a device without a battery-backed clock may boot with a
-// wall clock years in the past; refusing stamps from correct devices would
-// make its own edits lose every conflict. The cost of adopting a stamp from
-// a device whose clock is wrong the other way is only that stamps stop
-// tracking real time until the wall clock catches up; order stays causal.
+// Observe adopts a stamp only up to MaxClockAhead ahead of the local wall
+// clock. Adopting a stamp from a device whose clock is wrong by years
+// would make every later stamp of this clock wrong by years too, and so
+// every edit made here would win over edits made later elsewhere. The
+// cost falls on a device whose own wall clock is behind (one without a
+// battery-backed clock that boots in the past): its stamps lag, so its
+// edits lose to others until its clock is set. Keeping correct time is
+// what makes last-writer-wins pick the last edit; the hub refuses events
+// stamped too far ahead and says what its clock reads, so a wrong clock
+// shows at once.
 // The wall clock is read clamped to 2000-01-01 … 2099-12-31 so that every
 // stamp is valid.
 //
@@ -140,8 +156,9 @@ func NewClock(wall func() time.Time) *Clock {
 	return &Clock{wall: wall}
 }
 
-// Now returns a stamp after every stamp this clock has issued or observed.
-func (c *Clock) Now() HLC {
+// Wall is the wall clock, read as Now reads it: clamped to the range
+// every stamp must lie in.
+func (c *Clock) Wall() time.Time {
 	w := c.wall()
 	if w.Before(minTime) {
 		w = minTime
@@ -149,7 +166,12 @@ func (c *Clock) Now() HLC {
 	if ceiling := maxTime.Add(-24 * time.Hour); w.After(ceiling) {
 		w = ceiling
 	}
-	ms := w.UnixMilli()
+	return w
+}
+
+// Now returns a stamp after every stamp this clock has issued or observed.
+func (c *Clock) Now() HLC {
+	ms := c.Wall().UnixMilli()
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -162,14 +184,25 @@ func (c *Clock) Now() HLC {
 }
 
 // Observe records a stamp seen on an event from elsewhere, so that every
-// later stamp from Now sorts after it. Invalid stamps are ignored.
+// later stamp from Now sorts after it. A stamp more than MaxClockAhead
+// ahead of the wall clock counts only as the stamp at that limit, and
+// invalid stamps are ignored.
 func (c *Clock) Observe(remote HLC) {
 	if !remote.valid() {
 		return
+	}
+	if limit := (HLC{wall: c.Wall().Add(MaxClockAhead).UnixMilli()}); remote.Compare(limit) > 0 {
+		remote = limit
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if remote.Compare(c.last) > 0 {
 		c.last = remote
 	}
+}
+
+// Ahead is how far the stamp's instant is ahead of now; zero or negative
+// when it is not ahead.
+func (h HLC) Ahead(now time.Time) time.Duration {
+	return time.Duration(h.wall-now.UnixMilli()) * time.Millisecond
 }

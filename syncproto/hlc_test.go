@@ -125,13 +125,34 @@ func TestClockObserveOrdersCausallyAcrossHubs(t *testing.T) {
 // TestClockCausalityRandomExchange runs hubs with skewed, jumping clocks
 // that exchange stamps at random, and checks the HLC guarantee on every
 // message: a stamp made after receiving another sorts after it.
+// TestClockObserveFarFuture: a stamp far ahead of the wall clock (a
+// device whose clock reads 2099) is adopted only up to MaxClockAhead, so
+// later stamps stay near real time and a poisoned stamp cannot make every
+// later edit of this clock win.
+func TestClockObserveFarFuture(t *testing.T) {
+	w := newFakeWall(t0)
+	c := NewClock(w.Now)
+	c.Observe(NewHLC(time.Date(2099, 12, 31, 23, 59, 59, 0, time.UTC), 0))
+	got := c.Now()
+	if ahead := got.Ahead(t0); ahead > MaxClockAhead || ahead <= 0 {
+		t.Fatalf("after observing a 2099 stamp, Now is %s: %s ahead of the wall clock; want just over the %s limit", got, ahead, MaxClockAhead)
+	}
+	// A stamp within the limit is adopted whole.
+	near := NewHLC(t0.Add(MaxClockAhead+time.Minute), 3)
+	w.Advance(2 * time.Minute)
+	c.Observe(near)
+	if got := c.Now(); got.Compare(near) <= 0 {
+		t.Fatalf("Now %s is not after the stamp %s, which is within the limit", got, near)
+	}
+}
+
 func TestClockCausalityRandomExchange(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const hubs = 4
 	walls := make([]*fakeWall, hubs)
 	clocks := make([]*Clock, hubs)
 	for i := range hubs {
-		walls[i] = newFakeWall(t0.Add(time.Duration(r.IntN(600)-300) * time.Second))
+		walls[i] = newFakeWall(t0.Add(time.Duration(r.IntN(120)-60) * time.Second)) // within MaxClockAhead of each other
 		clocks[i] = NewClock(walls[i].Now)
 	}
 	for step := range 5000 {

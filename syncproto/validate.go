@@ -176,12 +176,29 @@ func origin(p *problems, s string) {
 	}
 }
 
+// visible reports whether s holds a character that shows: one that is not
+// a space or separator (Unicode Z*), a control or format character (Cc,
+// Cf: U+FEFF, the zero-width space and joiners), a mark with nothing to
+// sit on (Mn, Me), or a filler that draws nothing (the Hangul fillers,
+// the blank Braille pattern).
+func visible(s string) bool {
+	for _, r := range s {
+		switch {
+		case unicode.In(r, unicode.Z, unicode.Cc, unicode.Cf, unicode.Mn, unicode.Me):
+		case r == '\u115f' || r == '\u1160' || r == '\u3164' || r == '\uffa0' || r == '\u2800':
+		default:
+			return true
+		}
+	}
+	return false
+}
+
 // text checks a human-written string: not blank, bounded, printable.
 func text(p *problems, path, s string, required bool) {
-	if strings.TrimSpace(s) == "" {
+	if !visible(s) {
 		switch {
 		case s != "":
-			p.invalid(path, "must not be blank")
+			p.invalid(path, "must not be blank: it needs a visible character")
 		case required:
 			p.invalid(path, "required")
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/family"
@@ -136,7 +137,11 @@ func (s *Store) applyOne(ctx context.Context, tx *sql.Tx, ev hub.Event, fold *tx
 	if status != hub.StatusApplied {
 		return nil
 	}
-	c, err := family.Apply(fold, e)
+	var horizon time.Time
+	if s.Now != nil {
+		horizon = s.Now().Add(family.StampHorizon)
+	}
+	c, err := family.ApplyAt(fold, e, horizon)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,10 @@ type Store struct {
 	// Rebuilt says why Open started from an empty database ("" when it
 	// opened the existing one): the projector then replays the whole log.
 	Rebuilt string
+	// Now is the hub's clock, for the fold's horizon: stamps more than
+	// family.StampHorizon after it lose to any plausible version of the
+	// same thing. Nil: every stamp is plausible.
+	Now func() time.Time
 }
 
 // Open opens the database at path, creating it when missing. A file that

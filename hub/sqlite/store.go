@@ -205,6 +205,15 @@ func (s *Store) EventSeq(ctx context.Context, id uuid.UUID) (uint64, bool, error
 	return seq, true, nil
 }
 
+// Unsupported counts the events of a newer schema version, kept unapplied.
+func (s *Store) Unsupported(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE status = ?", string(hub.StatusUnsupported)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count events of a newer version: %w", err)
+	}
+	return n, nil
+}
+
 // Events is a page of the log in sequence order.
 func (s *Store) Events(ctx context.Context, q hub.EventQuery) ([]hub.StoredEvent, error) {
 	where := []string{"seq > ?"}

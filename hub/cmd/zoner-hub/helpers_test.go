@@ -63,7 +63,16 @@ type family struct {
 }
 
 func newFamily(tb testing.TB) *family {
-	return &family{tb: tb, id: syncproto.NewID(), clock: syncproto.NewClock(time.Now),
+	// Stamps never after testNow (the clock of a hub from mustRun) nor after
+	// the real time (the clock of a hub run as a program): a hub refuses
+	// stamps ahead of its clock.
+	wall := func() time.Time {
+		if now := time.Now(); now.Before(testNow) {
+			return now
+		}
+		return testNow
+	}
+	return &family{tb: tb, id: syncproto.NewID(), clock: syncproto.NewClock(wall),
 		ada: syncproto.NewID(), kemi: syncproto.NewID(), tobi: syncproto.NewID(), trip: syncproto.NewID()}
 }
 

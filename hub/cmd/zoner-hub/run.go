@@ -209,6 +209,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.store, err = sqlite.Open(ctx, filepath.Join(m.DataDir, "hub.db"), m.Logger); err != nil {
 		return err
 	}
+	m.store.Now = m.Now
 	cipher := server.ChaCha
 	switch m.StoreCipher {
 	case "chacha", "":

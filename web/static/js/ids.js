@@ -22,6 +22,9 @@ export function uuidv7(now = Date.now()) {
 
 const KEY = 'zoner.hlc';
 const MIN = Date.UTC(2000, 0, 1);
+// How far ahead of the wall clock a stamp may be taken in: the hub refuses
+// events stamped further ahead (syncproto.MaxClockAhead).
+const MAX_AHEAD_MS = 5 * 60 * 1000;
 
 function parse(stamp) {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)-(\d{4})$/.exec(stamp || '');
@@ -61,8 +64,10 @@ export class Clock {
 
   /** A new stamp, after every stamp issued or seen. */
   stamp() {
-    const last = parse(this.last > (this.memo || '') ? this.last : this.memo || '');
     const now = Math.max(this.now(), MIN);
+    let last = parse(this.last > (this.memo || '') ? this.last : this.memo || '');
+    // A stamp kept from before the limit, far ahead: start again from the limit.
+    if (last && last.ms > now + MAX_AHEAD_MS) last = { ms: now + MAX_AHEAD_MS, n: 0 };
     let out;
     if (!last || now > last.ms) out = format(now, 0);
     else if (last.n < 9999) out = format(last.ms, last.n + 1);
@@ -73,7 +78,13 @@ export class Clock {
 
   /** Takes note of a stamp seen on another device's event. */
   observe(stamp) {
-    if (parse(stamp) && stamp > this.last && stamp > (this.memo || '')) this.last = stamp;
+    const p = parse(stamp);
+    if (!p) return;
+    // Never more than MAX_AHEAD_MS ahead: one device's clock reading 2099
+    // must not make every later stamp of this browser 2099 too.
+    const limit = Math.max(this.now(), MIN) + MAX_AHEAD_MS;
+    if (p.ms > limit) stamp = format(limit, 0);
+    if (stamp > this.last && stamp > (this.memo || '')) this.last = stamp;
   }
 }
 
