@@ -42,8 +42,12 @@ type Change struct {
 	New bool
 }
 
-// Apply folds one valid event of the family into the state.
+// Apply folds one valid event of the family into the state. Stamps more
+// than family.StampHorizon past the cloud's clock lose to plausible ones,
+// as on a hub, so one device with a wrong clock cannot freeze a member or
+// a trip.
 func (f *Family) Apply(e syncproto.Envelope) Change {
+	f.State.Horizon = time.Now().Add(family.StampHorizon)
 	c, isNew := f.State.Apply(e)
 	if isNew {
 		switch e.Type {

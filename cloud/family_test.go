@@ -132,3 +132,24 @@ func TestRecommendDuringTheTrip(t *testing.T) {
 		t.Errorf("two months before the trip: no trip")
 	}
 }
+
+// A member edited from a device whose clock is years ahead is not frozen:
+// the next edit stamped at a plausible time wins, in the cloud as on a hub.
+func TestFarFutureStampDoesNotFreezeAMember(t *testing.T) {
+	fam, member := syncproto.NewID(), syncproto.NewID()
+	person := func(name string) *syncproto.MemberUpserted {
+		return &syncproto.MemberUpserted{DisplayName: name, AgeBand: syncproto.AgeAdult, HomeTZ: "Europe/London",
+			SleepTime: syncproto.ClockAt(23, 0), WakeTime: syncproto.ClockAt(7, 0)}
+	}
+	event := func(at time.Time, name string) syncproto.Envelope {
+		return syncproto.Envelope{Header: syncproto.Header{ID: syncproto.NewID(), FamilyID: fam, MemberID: member, Origin: "hub:test",
+			Type: syncproto.TypeMemberUpserted, Start: time.Now().UTC().Truncate(time.Second), TZ: "Europe/London",
+			HLC: syncproto.NewHLC(at, 0), V: syncproto.CurrentVersion}, Data: person(name)}
+	}
+	f := NewFamily(fam)
+	f.Apply(event(time.Date(2099, 12, 31, 23, 59, 59, 0, time.UTC), "Poisoned"))
+	f.Apply(event(time.Now(), "Ada"))
+	if got := f.Members[member].Data.DisplayName; got != "Ada" {
+		t.Errorf("member is %q after a plausible edit; want the edit to win over the far-future stamp", got)
+	}
+}
