@@ -195,7 +195,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stdout, "New pairing token for this household: %s\nThe old token no longer works once the hub restarts.\n", tok)
+		fmt.Fprintf(m.Stdout, "New pairing token for this household: %s\nOnce the hub restarts, the old token no longer works and every paired phone pairs again with this one.\n", tok)
 		return nil
 	}
 	// The caller's ctx bounds the start (catching up may take a while);

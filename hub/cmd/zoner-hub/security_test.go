@@ -468,11 +468,16 @@ func TestDNSRebindingRefused(t *testing.T) {
 
 	// On the LAN the hub answers to the machine's addresses and the
 	// names given with -hosts too, and to nothing else, token or not.
+	flags := NewMain()
+	flags.Logger = newTestLogger(io.Discard)
+	if err := flags.ParseFlags(context.Background(), []string{"-hosts", "hub.local, Zoner.Example,"}); err != nil {
+		t.Fatal(err)
+	}
 	var shown bytes.Buffer
 	lan := mustRun(t, t.TempDir(), func(m *Main) {
 		m.HTTPAddr = "0.0.0.0:0"
 		m.Stdout = &shown
-		m.Hosts = []string{"hub.local", "Zoner.Example"}
+		m.Hosts = flags.Hosts
 	})
 	tok := regexp.MustCompile(`[a-z2-7]{4}(-[a-z2-7]{1,4}){7}`).FindString(shown.String())
 	_, port, _ = net.SplitHostPort(strings.TrimPrefix(lan.URL, "http://"))
