@@ -326,6 +326,12 @@ func (s *Server) getCalendar(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	w.Header().Set("Content-Disposition", `attachment; filename="zoner-`+m.ID.String()+`.ics"`)
+	return s.writeCalendar(w, r, m)
+}
+
+// writeCalendar answers with a member's plans as an iCalendar feed.
+func (s *Server) writeCalendar(w http.ResponseWriter, r *http.Request, m *hub.Member) error {
 	ps, err := s.Store.Plans(r.Context(), uuid.Nil, m.ID)
 	if err != nil {
 		return err
@@ -358,9 +364,78 @@ func (s *Server) getCalendar(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="zoner-`+m.ID.String()+`.ics"`)
 	w.Write(buf.Bytes())
 	return nil
+}
+
+// feedPrefix is where the calendar feed links live.
+const feedPrefix = "/api/v1/feeds/"
+
+type feedJSON struct {
+	// Path is the link's path; URL and Webcal are the whole link as the
+	// request named the hub, for a browser and for a calendar app.
+	Path   string `json:"path"`
+	URL    string `json:"url"`
+	Webcal string `json:"webcal"`
+}
+
+// postFeed makes a new calendar feed link for a member: a URL a calendar
+// app can subscribe to without the pairing token.
+func (s *Server) postFeed(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.member(r)
+	if err != nil {
+		return err
+	}
+	secret, err := s.Feeds.New(m.ID)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	path := feedPrefix + secret + ".ics"
+	writeJSON(w, http.StatusOK, feedJSON{Path: path, URL: scheme + "://" + r.Host + path, Webcal: "webcal://" + r.Host + path})
+	return nil
+}
+
+// postFeedsRevoke ends every calendar feed link of a member.
+func (s *Server) postFeedsRevoke(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.member(r)
+	if err != nil {
+		return err
+	}
+	n, err := s.Feeds.Revoke(m.ID)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.Logger.Info("calendar feed links revoked", "member", m.ID, "links", n)
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
+	return nil
+}
+
+// getFeed answers a calendar feed link with its member's calendar, and
+// anything else with not_found.
+func (s *Server) getFeed(w http.ResponseWriter, r *http.Request) error {
+	secret, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+	id, found := s.Feeds.Member(secret)
+	if !ok || !found {
+		return httpx.Errorf(httpx.CodeNotFound, "no such calendar feed: the link was revoked or is mistyped; make a new one on the Sync screen")
+	}
+	m, err := s.Store.Member(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		return httpx.Errorf(httpx.CodeNotFound, "no such calendar feed: the link was revoked or is mistyped; make a new one on the Sync screen")
+	}
+	// A link in a page's address bar or a log is a credential: ask
+	// caches and referrers to keep it to themselves.
+	w.Header().Set("Cache-Control", "private, no-cache")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	return s.writeCalendar(w, r, m)
 }
 
 func (s *Server) getTrips(w http.ResponseWriter, r *http.Request) error {
@@ -470,7 +545,7 @@ func (s *Server) postRotate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.Logger.Info("pairing token rotated; the old token no longer works")
+	s.Logger.Info("pairing token rotated; the old token and every paired browser's session no longer work")
 	writeJSON(w, http.StatusOK, map[string]string{"token": tok})
 	return nil
 }
@@ -479,9 +554,11 @@ func (s *Server) postRotate(w http.ResponseWriter, r *http.Request) error {
 // browser keeps a cookie (400 days).
 const sessionCookieAge = 400 * 24 * time.Hour
 
-// postSession trades the pairing token for the zoner_token cookie, which
-// the browser then sends with every request, event streams included (an
-// EventSource cannot set an Authorization header).
+// postSession checks the pairing token and starts a session for this
+// browser, in the zoner_session cookie, which the browser then sends with
+// every request, event streams included (an EventSource cannot set an
+// Authorization header). The cookie holds a random session id, never the
+// token; rotating the token ends every session.
 func (s *Server) postSession(w http.ResponseWriter, r *http.Request) error {
 	if s.Pairing == nil {
 		return httpx.Errorf(httpx.CodeConflict, "this hub serves only this device (localhost) and needs no pairing token")
@@ -499,7 +576,11 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request) error {
 	if !s.Pairing.Check(in.Token) {
 		return httpx.Errorf(httpx.CodeUnauthorized, "that is not this household's pairing token: check it against the one the hub printed (or make a new one with zoner-hub pair)")
 	}
-	http.SetCookie(w, &http.Cookie{Name: "zoner_token", Value: strings.TrimSpace(in.Token), Path: "/",
+	id, err := s.Pairing.NewSession()
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/",
 		MaxAge: int(sessionCookieAge.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	writeJSON(w, http.StatusOK, map[string]bool{"paired": true})
 	return nil

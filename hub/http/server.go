@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -59,9 +60,19 @@ type Server struct {
 	Broker    *hub.Broker
 	Metrics   *hub.Metrics
 	Logger    *slog.Logger
-	// Pairing, when set, requires the household token on every /api/v1
-	// request (the hub serves the LAN). Nil on localhost.
+	// Pairing, when set, requires the household token, or a paired
+	// browser's session cookie, on every /api/v1 request (the hub serves
+	// the LAN). Nil on localhost.
 	Pairing *hub.Pairing
+	// Feeds holds the calendar feed links' secrets; nil keeps them in
+	// memory only.
+	Feeds *hub.Feeds
+	// Hosts are the addresses the hub answers to, as host:port (a name,
+	// an IPv4 address or a bracketed IPv6 one). A request naming any other
+	// host in its Host header is refused, so that a web page whose name
+	// was pointed at the hub (DNS rebinding) cannot read it. Empty means
+	// the loopback names, on any port.
+	Hosts []string
 	// Limits are the per-client rate limits; zero values mean defaults.
 	Limits Limits
 	// Now is the clock for the today view; nil means time.Now.
@@ -69,6 +80,7 @@ type Server struct {
 	// Static serves everything outside /api (the web UI); nil for none.
 	Static http.Handler
 
+	hosts         map[string]bool
 	writer        atomic.Pointer[hub.Writer]
 	syncer        atomic.Pointer[hub.Syncer]
 	reads, writes *httpx.Limiter
@@ -87,22 +99,32 @@ type route struct {
 	handler         func(http.ResponseWriter, *http.Request) error
 	write           bool // counts against the write rate limit
 	open            bool // needs no pairing token
+	// public routes hold nothing of the family's and answer whatever
+	// the Host header says: health, readiness, the API's description.
+	public bool
+	// json routes take a JSON body and refuse any other Content-Type.
+	json bool
 }
 
 func (s *Server) routes() []route {
 	return []route{
-		{method: "GET", pattern: "/healthz", handler: s.healthz, open: true},
-		{method: "GET", pattern: "/readyz", handler: s.readyz, open: true},
-		{method: "GET", pattern: "/api/openapi.json", handler: s.openapi, open: true},
+		{method: "GET", pattern: "/healthz", handler: s.healthz, open: true, public: true},
+		{method: "GET", pattern: "/readyz", handler: s.readyz, open: true, public: true},
+		{method: "GET", pattern: "/api/openapi.json", handler: s.openapi, open: true, public: true},
 		{method: "GET", pattern: "/api/v1/family", handler: s.getFamily},
-		{method: "POST", pattern: "/api/v1/setup", handler: s.postSetup, write: true},
-		{method: "POST", pattern: "/api/v1/events", handler: s.postEvents, write: true},
+		{method: "POST", pattern: "/api/v1/setup", handler: s.postSetup, write: true, json: true},
+		{method: "POST", pattern: "/api/v1/events", handler: s.postEvents, write: true, json: true},
 		{method: "GET", pattern: "/api/v1/events", handler: s.getEvents},
 		{method: "GET", pattern: "/api/v1/members", handler: s.getMembers},
 		{method: "GET", pattern: "/api/v1/members/{id}", handler: s.getMember},
 		{method: "GET", pattern: "/api/v1/members/{id}/plans", handler: s.getMemberPlans},
 		{method: "GET", pattern: "/api/v1/members/{id}/log", handler: s.getMemberLog},
 		{method: "GET", pattern: "/api/v1/members/{id}/calendar.ics", handler: s.getCalendar},
+		{method: "POST", pattern: "/api/v1/members/{id}/feeds", handler: s.postFeed, write: true},
+		{method: "POST", pattern: "/api/v1/members/{id}/feeds/revoke", handler: s.postFeedsRevoke, write: true},
+		// Open: a calendar app sends no token or cookie. The link's
+		// secret is the credential, and it opens one member's calendar.
+		{method: "GET", pattern: "/api/v1/feeds/{file}", handler: s.getFeed, open: true},
 		{method: "GET", pattern: "/api/v1/trips", handler: s.getTrips},
 		{method: "GET", pattern: "/api/v1/trips/{id}", handler: s.getTrip},
 		{method: "GET", pattern: "/api/v1/trips/{id}/plan", handler: s.getTripPlan},
@@ -112,7 +134,7 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/api/v1/pairing/rotate", handler: s.postRotate, write: true},
 		// Open, so a phone can trade the token for the cookie; counted as
 		// a write, so guessing is slow (and the token is 160 random bits).
-		{method: "POST", pattern: "/api/v1/pairing/session", handler: s.postSession, write: true, open: true},
+		{method: "POST", pattern: "/api/v1/pairing/session", handler: s.postSession, write: true, open: true, json: true},
 	}
 }
 
@@ -137,6 +159,13 @@ func (s *Server) Handler() http.Handler {
 	l := s.Limits.withDefaults()
 	s.reads = httpx.NewLimiter(httpx.Rate{PerSecond: l.ReadsPerSecond, Burst: l.ReadBurst}, l.MaxClients, 10*time.Minute)
 	s.writes = httpx.NewLimiter(httpx.Rate{PerSecond: l.WritesPerSecond, Burst: l.WriteBurst}, l.MaxClients, 10*time.Minute)
+	if s.Feeds == nil {
+		s.Feeds, _ = hub.NewFeeds(nil, nil)
+	}
+	s.hosts = map[string]bool{}
+	for _, h := range s.Hosts {
+		s.hosts[hostKey(h, false)] = true
+	}
 	s.mux = http.NewServeMux()
 	for _, r := range s.routes() {
 		s.mux.Handle(r.method+" "+r.pattern, s.wrap(r))
@@ -145,7 +174,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		s.Metrics.WritePrometheus(w)
 	})))
-	s.mux.Handle("/api/", s.wrap(route{pattern: "/api/", handler: func(w http.ResponseWriter, r *http.Request) error {
+	s.mux.Handle("/api/", s.wrap(route{pattern: "/api/", public: true, handler: func(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(httpx.CodeNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path+" (see /api/openapi.json)")
 	}}))
 	if s.Static != nil {
@@ -221,9 +250,19 @@ func (s *Server) wrap(rt route) http.Handler {
 				Message: fmt.Sprintf("too many requests from this device; retry in %d s", secs)}, false)
 			return
 		}
-		if s.Pairing != nil && !rt.open && !s.Pairing.Check(token(r)) {
-			s.writeError(w, r, httpx.Errorf(httpx.CodeUnauthorized, "this hub serves the local network: send the household pairing token as \"Authorization: Bearer <token>\" (printed by the hub when it was made; rotate with zoner-hub pair)"), false)
+		if err := s.checkOrigin(r, rt); err != nil {
+			s.writeError(w, r, err, false)
 			return
+		}
+		if s.Pairing != nil && !rt.open && !s.authorized(r) {
+			s.writeError(w, r, httpx.Errorf(httpx.CodeUnauthorized, "this hub serves the local network: send the household pairing token as \"Authorization: Bearer <token>\" (printed by the hub when it was made; rotate with zoner-hub pair), or pair this browser"), false)
+			return
+		}
+		if rt.json {
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+				s.writeError(w, r, httpx.Errorf(httpx.CodeUnsupportedMediaType, "send the body as JSON, with \"Content-Type: application/json\""), false)
+				return
+			}
 		}
 		if err := rt.handler(w, r); err != nil {
 			s.writeError(w, r, err, false)
@@ -231,14 +270,19 @@ func (s *Server) wrap(rt route) http.Handler {
 	}))
 }
 
-func token(r *http.Request) string {
+// SessionCookie names the cookie of a paired browser's session.
+const SessionCookie = "zoner_session"
+
+// authorized reports whether r carries the pairing token as a bearer
+// token, or a live session's cookie.
+func (s *Server) authorized(r *http.Request) bool {
 	if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		return v
+		return s.Pairing.Check(v)
 	}
-	if c, err := r.Cookie("zoner_token"); err == nil {
-		return c.Value
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		return s.Pairing.CheckSession(c.Value)
 	}
-	return ""
+	return false
 }
 
 // writeError answers with err in the one error shape. An *httpx.Error

@@ -134,6 +134,11 @@ type answer struct {
 func (h *testHub) do(method, path string, body []byte, header ...string) answer {
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	req.RemoteAddr = "192.0.2.10:5000"
+	// A hub with no list of hosts answers to the loopback names only.
+	req.Host = "127.0.0.1:8080"
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}

@@ -16,18 +16,19 @@ type Code string
 
 // The error codes of every API.
 const (
-	CodeInvalid          Code = "invalid"            // the request breaks a rule; the problems say which
-	CodeTooLarge         Code = "too_large"          // the body, a batch or an event is over the limit
-	CodeUnauthorized     Code = "unauthorized"       // credentials are missing or wrong
-	CodeForbidden        Code = "forbidden"          // the credentials may not do this
-	CodeNotFound         Code = "not_found"          // no such resource or endpoint
-	CodeMethodNotAllowed Code = "method_not_allowed" // the endpoint exists, not with this method
-	CodeConflict         Code = "conflict"           // the request does not fit the server's state
-	CodeSetupRequired    Code = "setup_required"     // the hub has no family yet
-	CodeRateLimited      Code = "rate_limited"       // too many requests; Retry-After says when to retry
-	CodeUnavailable      Code = "unavailable"        // the server or a dependency cannot serve this now; retry
-	CodeStorageFull      Code = "storage_full"       // the server's disk has no room; nothing was stored; retry once there is
-	CodeInternal         Code = "internal"           // a bug; the details are in the server's log
+	CodeInvalid              Code = "invalid"                // the request breaks a rule; the problems say which
+	CodeTooLarge             Code = "too_large"              // the body, a batch or an event is over the limit
+	CodeUnauthorized         Code = "unauthorized"           // credentials are missing or wrong
+	CodeForbidden            Code = "forbidden"              // the credentials may not do this
+	CodeNotFound             Code = "not_found"              // no such resource or endpoint
+	CodeMethodNotAllowed     Code = "method_not_allowed"     // the endpoint exists, not with this method
+	CodeConflict             Code = "conflict"               // the request does not fit the server's state
+	CodeUnsupportedMediaType Code = "unsupported_media_type" // the body is not of the type the endpoint takes
+	CodeSetupRequired        Code = "setup_required"         // the hub has no family yet
+	CodeRateLimited          Code = "rate_limited"           // too many requests; Retry-After says when to retry
+	CodeUnavailable          Code = "unavailable"            // the server or a dependency cannot serve this now; retry
+	CodeStorageFull          Code = "storage_full"           // the server's disk has no room; nothing was stored; retry once there is
+	CodeInternal             Code = "internal"               // a bug; the details are in the server's log
 )
 
 // Status is the HTTP status code of an error with code c: 500 for a code
@@ -48,6 +49,8 @@ func (c Code) Status() int {
 		return http.StatusConflict
 	case CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case CodeUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	case CodeRateLimited:
 		return http.StatusTooManyRequests
 	case CodeUnavailable:

@@ -9,19 +9,20 @@ import (
 
 func TestStatusTable(t *testing.T) {
 	for code, want := range map[Code]int{
-		CodeInvalid:          400,
-		CodeUnauthorized:     401,
-		CodeForbidden:        403,
-		CodeNotFound:         404,
-		CodeMethodNotAllowed: 405,
-		CodeConflict:         409,
-		CodeSetupRequired:    409,
-		CodeTooLarge:         413,
-		CodeRateLimited:      429,
-		CodeInternal:         500,
-		CodeUnavailable:      503,
-		"something_new":      500,
-		"":                   500,
+		CodeInvalid:              400,
+		CodeUnauthorized:         401,
+		CodeForbidden:            403,
+		CodeNotFound:             404,
+		CodeMethodNotAllowed:     405,
+		CodeConflict:             409,
+		CodeSetupRequired:        409,
+		CodeTooLarge:             413,
+		CodeUnsupportedMediaType: 415,
+		CodeRateLimited:          429,
+		CodeInternal:             500,
+		CodeUnavailable:          503,
+		"something_new":          500,
+		"":                       500,
 	} {
 		if got := code.Status(); got != want {
 			t.Errorf("%q: %d, want %d", code, got, want)

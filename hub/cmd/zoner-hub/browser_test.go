@@ -339,7 +339,14 @@ func newLink(t *testing.T, hubURL string) *link {
 		}
 	}
 	proxy := &httputil.ReverseProxy{
-		Rewrite:      func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			// Wi-Fi changes no header: to the hub, the page is at the
+			// hub's own address, as it would be without the test's link.
+			if r.In.Header.Get("Origin") != "" {
+				r.Out.Header.Set("Origin", target.Scheme+"://"+target.Host)
+			}
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { hangUp(w) },
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -786,4 +793,65 @@ func TestBrowserPairing(t *testing.T) {
 	// The event stream reconnects with the cookie: the badge settles.
 	b.wait("the live stream", `document.querySelector('#sync-badge').textContent === 'All saved'`)
 	b.noConsoleErrors("pairing")
+}
+
+// TestBrowserCalendarLinks: a phone paired with a LAN hub through its name
+// localhost (not the address the hub printed) gets a webcal:// link to a
+// person's calendar, which a calendar app fetches with no token or
+// cookie, and stops it again.
+func TestBrowserCalendarLinks(t *testing.T) {
+	shots := screenshotDir(t)
+	var shown bytes.Buffer
+	m := mustRun(t, t.TempDir(), realClock, func(m *Main) {
+		m.HTTPAddr = "0.0.0.0:0"
+		m.Stdout = &shown
+	})
+	tok := regexp.MustCompile(`[a-z2-7]{4}(-[a-z2-7]{1,4}){7}`).FindString(shown.String())
+	f := newFamily(t)
+	(&client{tb: t, base: m.URL, token: tok}).json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(m.URL, "http://"))
+	base := "http://localhost:" + port
+
+	b := newBrowser(t, base, shots, "America/Los_Angeles")
+	b.allow.Store(regexp.MustCompile(`status of 401`))
+	b.do(chromedp.Navigate(base + "/"))
+	b.wait("the pairing screen", `location.hash === '#/pair' && !!document.querySelector('form input')`)
+	b.set("form input", tok)
+	b.click("form button[type=submit]")
+	b.wait("today", `location.hash === '#/today'`)
+	b.allow.Store(nil)
+
+	b.route("#/sync", "#cal-h")
+	ada := `[data-member="` + f.ada.String() + `"] `
+	b.click(ada + "button.secondary")
+	b.wait("the webcal link", `!!document.querySelector(`+jsString(ada+`a[href^="webcal://localhost:`+port+`/api/v1/feeds/"]`)+`)`)
+	b.shot("calendars")
+	webcal := eval[string](b, `document.querySelector(`+jsString(ada+"a.button")+`).getAttribute('href')`)
+	url := eval[string](b, `document.querySelector(`+jsString(ada+"input.feed-url")+`).value`)
+	if url != "http://"+strings.TrimPrefix(webcal, "webcal://") {
+		t.Fatalf("the link to copy %q is not the webcal link %q", url, webcal)
+	}
+	// A calendar app sends no token and no cookie.
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := new(bytes.Buffer)
+	body.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/calendar") || !strings.Contains(body.String(), "Zoner: Ada") {
+		t.Fatalf("the feed link: %d %s %.200s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+
+	b.click(ada + "button.danger")
+	b.wait("the link gone", `!document.querySelector(`+jsString(ada+"a.button")+`) && !!document.querySelector(`+jsString(ada+"button.secondary")+`)`)
+	resp, err = http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("the stopped feed link: %d, want 404", resp.StatusCode)
+	}
+	b.noConsoleErrors("calendars")
 }

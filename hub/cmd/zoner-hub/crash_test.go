@@ -115,6 +115,7 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 					e := f.event(member, at, at.Add(5*time.Minute), "America/Los_Angeles", &syncproto.Meal{Kind: syncproto.MealSnack})
 					body, _ := syncproto.Marshal(e)
 					req, _ := http.NewRequestWithContext(ctx, "POST", p.base+"/api/v1/events", bytesReader(body))
+					req.Header.Set("Content-Type", "application/json")
 					resp, err := http.DefaultClient.Do(req)
 					mu.Lock()
 					if err == nil && resp.StatusCode == 200 {

@@ -148,7 +148,7 @@ type client struct {
 	tb    testing.TB
 	base  string
 	token string
-	// cookie, when set, is sent as the zoner_token cookie, as a paired
+	// cookie, when set, is sent as the session cookie, as a paired
 	// browser does.
 	cookie string
 }
@@ -163,7 +163,7 @@ func (c *client) do(method, path string, body []byte) (int, []byte) {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	if c.cookie != "" {
-		req.AddCookie(&http.Cookie{Name: "zoner_token", Value: c.cookie})
+		req.AddCookie(&http.Cookie{Name: hubhttp.SessionCookie, Value: c.cookie})
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -214,7 +214,7 @@ func subscribe(tb testing.TB, c *client) *sse {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	if c.cookie != "" {
-		req.AddCookie(&http.Cookie{Name: "zoner_token", Value: c.cookie})
+		req.AddCookie(&http.Cookie{Name: hubhttp.SessionCookie, Value: c.cookie})
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

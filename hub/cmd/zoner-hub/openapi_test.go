@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"mime"
+	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -386,6 +387,28 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	} {
 		v.bad(func() { c.json("GET", p, nil, want, nil) })
 	}
+	// A calendar feed link, fetched with no credentials, then revoked.
+	var link struct{ Path string }
+	c.json("POST", "/api/v1/members/"+kemi+"/feeds", nil, 200, &link)
+	c.json("GET", link.Path, nil, 200, nil)
+	c.json("POST", "/api/v1/members/"+nobody+"/feeds", nil, 404, nil)
+	c.json("POST", "/api/v1/members/"+nobody+"/feeds/revoke", nil, 404, nil)
+	c.json("POST", "/api/v1/members/"+kemi+"/feeds/revoke", nil, 200, nil)
+	c.json("GET", link.Path, nil, 404, nil)
+	// Another site's page: a write from it, and a read through a name
+	// pointed at the hub, are refused; a write not sent as JSON too.
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(m.URL, "http://"))
+	if code, _ := browserReq(t, "POST", m.URL+"/api/v1/events", "", map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site", "Content-Type": "application/json"}, string(f.encode(setup[1]))); code != 403 {
+		t.Errorf("a cross-site write: %d", code)
+	}
+	if code, _ := browserReq(t, "GET", m.URL+"/api/v1/family", "evil.example:"+port, nil, ""); code != 403 {
+		t.Errorf("a read through another name: %d", code)
+	}
+	v.bad(func() {
+		if code, _ := browserReq(t, "POST", m.URL+"/api/v1/events", "", map[string]string{"Content-Type": "text/plain"}, "{}"); code != 415 {
+			t.Errorf("a write as text/plain: %d", code)
+		}
+	})
 	sleep := func(member uuid.UUID, tz string) syncproto.Envelope {
 		return f.event(member, mustTime(t, "2026-12-22T22:00:00Z"), mustTime(t, "2026-12-23T06:30:00Z"), tz, &syncproto.Sleep{})
 	}
@@ -453,8 +476,7 @@ func oaLAN(t *testing.T, f *family) {
 	anon.json("POST", "/api/v1/setup", f.encode(f.setup()...), 401, nil)
 	// A browser trades the token for a cookie.
 	anon.json("POST", "/api/v1/pairing/session", []byte(`{"token":"abcd-efgh"}`), 401, nil)
-	anon.json("POST", "/api/v1/pairing/session", []byte(`{"token":"`+tok+`"}`), 200, nil)
-	browser := &client{tb: t, base: m.URL, cookie: tok}
+	browser := &client{tb: t, base: m.URL, cookie: pairBrowser(t, m.URL, tok)}
 	browser.json("GET", "/api/v1/family", nil, 200, nil)
 	var rotated struct{ Token string }
 	paired.json("POST", "/api/v1/pairing/rotate", nil, 200, &rotated)

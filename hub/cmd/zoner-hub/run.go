@@ -40,6 +40,9 @@ type Main struct {
 	// HTTPAddr is where the API listens. On a loopback address no token
 	// is needed; on any other, requests need the pairing token.
 	HTTPAddr string
+	// Hosts are more names the hub answers to besides its addresses,
+	// like hub.local or the name in its certificate.
+	Hosts []string
 	// NATSPort is the embedded NATS server's client port; negative for
 	// none (the default: the hub talks to it in-process).
 	NATSPort int
@@ -113,6 +116,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("zoner-hub "+m.Command, flag.ContinueOnError)
 	fs.StringVar(&m.DataDir, "data", cli.Env("ZONER_DATA_DIR", defaultDataDir()), "data directory (env ZONER_DATA_DIR)")
 	fs.StringVar(&m.HTTPAddr, "http", cli.Env("ZONER_HTTP", m.HTTPAddr), "HTTP listen address; a non-loopback address requires the pairing token (env ZONER_HTTP)")
+	hosts := fs.String("hosts", cli.Env("ZONER_HOSTS", ""), "comma-separated names the hub also answers to, like hub.local, besides its own addresses (env ZONER_HOSTS)")
 	lan := fs.Bool("lan", cli.EnvBool("ZONER_LAN", false), "serve the local network on port 8080 (same as -http 0.0.0.0:8080) (env ZONER_LAN)")
 	fs.IntVar(&m.NATSPort, "nats-port", cli.EnvInt("ZONER_NATS_PORT", m.NATSPort), "NATS client port of the embedded server; -1 for none (env ZONER_NATS_PORT)")
 	keyFile := fs.String("store-key-file", cli.Env("ZONER_STORE_KEY_FILE", ""), "file holding the key that encrypts the event log at rest (env ZONER_STORE_KEY_FILE; or the key itself in ZONER_STORE_KEY)")
@@ -140,6 +144,11 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 		return fmt.Errorf("cloud sync needs both -cloud-url and -cloud-creds")
 	}
 	m.MinFree = int64(*minFree)
+	for h := range strings.SplitSeq(*hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			m.Hosts = append(m.Hosts, h)
+		}
+	}
 	m.Limits = hubhttp.Limits{WritesPerSecond: *writeRate, WriteBurst: int(5 * *writeRate), ReadsPerSecond: *readRate, ReadBurst: int(4 * *readRate)}
 	if *lan && !flagSet(fs, "http") && os.Getenv("ZONER_HTTP") == "" {
 		m.HTTPAddr = "0.0.0.0:8080"
@@ -198,7 +207,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stdout, "New pairing token for this household: %s\nThe old token no longer works once the hub restarts.\n", tok)
+		fmt.Fprintf(m.Stdout, "New pairing token for this household: %s\nOnce the hub restarts, the old token no longer works and every paired phone pairs again with this one.\n", tok)
 		return nil
 	}
 	// The caller's ctx bounds the start (catching up may take a while);
@@ -301,8 +310,12 @@ func (m *Main) Run(ctx context.Context) error {
 	m.goRun(func() { m.projector.Run(ctx) })
 	m.goRun(func() { m.replanner.Run(ctx) })
 
+	feeds, err := m.feeds()
+	if err != nil {
+		return err
+	}
 	api := &hubhttp.Server{Store: m.store, Log: m.nats, Projector: m.projector, Broker: broker, Metrics: metrics,
-		Logger: m.Logger, Limits: m.Limits, Now: m.Now, Static: web.Handler()}
+		Logger: m.Logger, Limits: m.Limits, Now: m.Now, Static: web.Handler(), Feeds: feeds}
 	if m.Command == "serve" {
 		if err := m.listen(api); err != nil {
 			return err
@@ -434,6 +447,7 @@ func (m *Main) listen(api *hubhttp.Server) error {
 		}
 		m.Logger.Info("serving the local network: requests need the pairing token")
 	}
+	api.Hosts = m.serves(addr)
 	host := addr.IP.String()
 	if addr.IP.IsUnspecified() {
 		host = "127.0.0.1"
@@ -459,16 +473,76 @@ func (m *Main) listen(api *hubhttp.Server) error {
 	return nil
 }
 
+// serves lists the host:port names the hub answers to on addr: the
+// address itself; on a loopback or unspecified address the loopback
+// names; on an unspecified one every address of the machine's interfaces
+// as they are at start; and the names of -hosts.
+func (m *Main) serves(addr *net.TCPAddr) []string {
+	port := strconv.Itoa(addr.Port)
+	ips := []net.IP{addr.IP}
+	var names []string
+	if addr.IP.IsLoopback() || addr.IP.IsUnspecified() {
+		names = append(names, "localhost")
+		ips = append(ips, net.IPv4(127, 0, 0, 1), net.IPv6loopback)
+	}
+	if addr.IP.IsUnspecified() {
+		if as, err := net.InterfaceAddrs(); err != nil {
+			m.Logger.Warn("cannot list the machine's addresses: the hub answers only to localhost and -hosts", "err", err)
+		} else {
+			for _, a := range as {
+				if n, ok := a.(*net.IPNet); ok {
+					ips = append(ips, n.IP)
+				}
+			}
+		}
+	}
+	for _, ip := range ips {
+		if !ip.IsUnspecified() {
+			names = append(names, ip.String())
+		}
+	}
+	var out []string
+	for _, n := range append(names, m.Hosts...) {
+		if _, _, err := net.SplitHostPort(n); err == nil {
+			out = append(out, n) // a name with its own port (behind a proxy)
+		} else {
+			out = append(out, net.JoinHostPort(strings.Trim(n, "[]"), port))
+		}
+	}
+	return out
+}
+
+// pairing is the household's pairing, kept in pairing.sha256: the token's
+// SHA-256, then each paired browser's session's.
 func (m *Main) pairing() *hub.Pairing {
 	path := filepath.Join(m.DataDir, "pairing.sha256")
-	hash, _ := os.ReadFile(path)
-	return hub.NewPairing(hash, func(h []byte) error {
+	stored, _ := os.ReadFile(path)
+	return hub.NewPairing(stored, saveFile(path, "pairing token"))
+}
+
+// feeds are the calendar feed links, kept in feeds.sha256: each link's
+// member id and the SHA-256 of its secret.
+func (m *Main) feeds() (*hub.Feeds, error) {
+	path := filepath.Join(m.DataDir, "feeds.sha256")
+	stored, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read the calendar feed links: %w", err)
+	}
+	return hub.NewFeeds(stored, saveFile(path, "calendar feed links"))
+}
+
+// saveFile replaces path's content atomically.
+func saveFile(path, what string) func([]byte) error {
+	return func(b []byte) error {
 		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, h, 0o600); err != nil {
-			return fmt.Errorf("save pairing token: %w", err)
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+			return fmt.Errorf("save the %s: %w", what, err)
 		}
-		return os.Rename(tmp, path)
-	})
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("save the %s: %w", what, err)
+		}
+		return nil
+	}
 }
 
 // Close stops the hub: the API, then the background work, then the log

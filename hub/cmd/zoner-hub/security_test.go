@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	hubhttp "github.com/zoner-family/zoner/hub/http"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -59,18 +61,10 @@ func TestLANPairing(t *testing.T) {
 	}
 	paired.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
 
-	// A browser trades the token for a cookie it cannot read from script
-	// and that no other site's request carries.
-	resp, err := http.Post(m.URL+"/api/v1/pairing/session", "application/json", strings.NewReader(`{"token":" `+tok+` "}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if cs := resp.Cookies(); resp.StatusCode != 200 || len(cs) != 1 || cs[0].Name != "zoner_token" || cs[0].Value != tok ||
-		!cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" || cs[0].MaxAge < 300*24*3600 {
-		t.Fatalf("pairing session: %d %v", resp.StatusCode, resp.Header["Set-Cookie"])
-	}
-	if code, _ := (&client{tb: t, base: m.URL, cookie: tok}).do("GET", "/api/v1/family", nil); code != 200 {
+	// A browser trades the token for a session cookie it cannot read
+	// from script and that no other site's request carries.
+	session := pairBrowser(t, m.URL, " "+tok+" ")
+	if code, _ := (&client{tb: t, base: m.URL, cookie: session}).do("GET", "/api/v1/family", nil); code != 200 {
 		t.Errorf("the cookie is not accepted: %d", code)
 	}
 	if code, _ := anon.do("POST", "/api/v1/pairing/session", []byte(`{"token":"`+strings.Repeat("a", len(tok))+`"}`)); code != 401 {
@@ -328,5 +322,349 @@ func TestHTTPS(t *testing.T) {
 	bad.Close()
 	if err == nil || !strings.Contains(err.Error(), "TLS certificate") {
 		t.Errorf("a missing key: %v", err)
+	}
+}
+
+// pairBrowser trades the pairing token for a session cookie as the web UI
+// does, checks the cookie, and returns the session id it holds.
+func pairBrowser(t *testing.T, base, tok string) string {
+	t.Helper()
+	resp, err := http.DefaultClient.Post(base+"/api/v1/pairing/session", "application/json", strings.NewReader(`{"token":"`+tok+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cs := resp.Cookies()
+	if resp.StatusCode != 200 || len(cs) != 1 || cs[0].Name != hubhttp.SessionCookie || !cs[0].HttpOnly ||
+		cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" || cs[0].MaxAge < 300*24*3600 {
+		t.Fatalf("pairing session: %d %v", resp.StatusCode, resp.Header["Set-Cookie"])
+	}
+	if v := cs[0].Value; v == "" || strings.Contains(v, strings.TrimSpace(tok)) || len(v) < 32 {
+		t.Fatalf("the session cookie is not a session id of its own: %q", v)
+	}
+	return cs[0].Value
+}
+
+// browserReq sends a request as a browser would, with the Host header and
+// the other headers given, and returns the status and body.
+func browserReq(t *testing.T, method, url, host string, header map[string]string, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Any web page the family opens could post to a hub on localhost: the hub
+// refuses a write a browser marks as another site's, whatever its
+// Content-Type, and a JSON write sent as anything but JSON.
+func TestCrossSiteWritesRefused(t *testing.T) {
+	m := mustRun(t, t.TempDir())
+	c := &client{tb: t, base: m.URL}
+	f := newFamily(t)
+	c.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
+	la := "America/Los_Angeles"
+	sleep := func() string {
+		return string(f.encode(f.event(f.ada, mustTime(t, "2026-12-17T07:00:00Z"), mustTime(t, "2026-12-17T15:00:00Z"), la, &syncproto.Sleep{})))
+	}
+	before := len(must(allEvents(c, 1000)))
+	evil := map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
+	for _, ct := range []string{"text/plain", "application/json", "application/x-www-form-urlencoded"} {
+		h := map[string]string{"Content-Type": ct}
+		maps.Copy(h, evil)
+		if code, body := browserReq(t, "POST", m.URL+"/api/v1/events", "", h, sleep()); code != 403 || !strings.Contains(body, `"code":"forbidden"`) {
+			t.Errorf("a cross-site POST as %s: %d %s, want 403 forbidden", ct, code, body)
+		}
+	}
+	for name, h := range map[string]map[string]string{
+		"another origin only":            {"Origin": "http://evil.example"},
+		"another port of the same host":  {"Origin": strings.Replace(m.URL, "127.0.0.1:", "127.0.0.1:1", 1)},
+		"an opaque origin":               {"Origin": "null"},
+		"https for an http hub":          {"Origin": strings.Replace(m.URL, "http:", "https:", 1)},
+		"Sec-Fetch-Site cross-site only": {"Sec-Fetch-Site": "cross-site"},
+		"Sec-Fetch-Site same-site":       {"Sec-Fetch-Site": "same-site"},
+	} {
+		h["Content-Type"] = "application/json"
+		if code, body := browserReq(t, "POST", m.URL+"/api/v1/events", "", h, sleep()); code != 403 {
+			t.Errorf("%s: %d %s, want 403", name, code, body)
+		}
+	}
+	if code, body := browserReq(t, "POST", m.URL+"/api/v1/setup", "", evil, string(f.encode(f.setup()...))); code != 403 {
+		t.Errorf("a cross-site setup: %d %s", code, body)
+	}
+	if got := len(must(allEvents(c, 1000))); got != before {
+		t.Fatalf("refused writes stored %d events", got-before)
+	}
+	// Not JSON: 415, even from a client that is not a browser.
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
+		if code, body := browserReq(t, "POST", m.URL+"/api/v1/events", "", map[string]string{"Content-Type": ct}, sleep()); code != 415 || !strings.Contains(body, "unsupported_media_type") {
+			t.Errorf("a write as %q: %d %s, want 415", ct, code, body)
+		}
+	}
+	// The hub's own page, a typed request, and a client that is not a
+	// browser (no Origin) are accepted.
+	for _, h := range []map[string]string{
+		{"Origin": m.URL, "Sec-Fetch-Site": "same-origin"},
+		{"Origin": strings.Replace(m.URL, "127.0.0.1", "localhost", 1), "Sec-Fetch-Site": "same-origin", "Host": "localhost"},
+		{"Sec-Fetch-Site": "none"},
+		{},
+	} {
+		h["Content-Type"] = "application/json; charset=utf-8"
+		host := ""
+		if h["Host"] != "" {
+			host = strings.Replace(strings.TrimPrefix(m.URL, "http://"), "127.0.0.1", "localhost", 1)
+			delete(h, "Host")
+		}
+		if code, body := browserReq(t, "POST", m.URL+"/api/v1/events", host, h, sleep()); code != 200 {
+			t.Errorf("a write with %v: %d %s, want 200", h, code, body)
+		}
+	}
+}
+
+func must[T any](v T, _ ...any) T { return v }
+
+// A page whose name was pointed at the hub's address (DNS rebinding) is
+// same-origin with itself, not with the hub: the hub answers only to its
+// own addresses and names.
+func TestDNSRebindingRefused(t *testing.T) {
+	m := mustRun(t, t.TempDir())
+	c := &client{tb: t, base: m.URL}
+	f := newFamily(t)
+	c.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
+	hostport := strings.TrimPrefix(m.URL, "http://")
+	_, port, _ := net.SplitHostPort(hostport)
+	for _, p := range []string{"/api/v1/family", "/api/v1/members", "/api/v1/members/" + f.kemi.String() + "/log", "/api/v1/events", "/api/v1/today", "/api/v1/stream"} {
+		for _, host := range []string{"evil.example:" + port, "evil.example", "127.0.0.1:1" + port, "localhost.evil.example:" + port} {
+			code, body := browserReq(t, "GET", m.URL+p, host, nil, "")
+			if code != 403 || strings.Contains(body, "Okafor") || strings.Contains(body, "Kemi") {
+				t.Errorf("GET %s with Host %s: %d %.200s, want 403 and nothing of the family", p, host, code, body)
+			}
+		}
+	}
+	for _, host := range []string{hostport, "localhost:" + port, "LOCALHOST:" + port, "[::1]:" + port} {
+		if code, body := browserReq(t, "GET", m.URL+"/api/v1/family", host, nil, ""); code != 200 {
+			t.Errorf("GET /api/v1/family with Host %s: %d %s", host, code, body)
+		}
+	}
+	// Health and the API's description are nobody's secret.
+	for _, p := range []string{"/healthz", "/readyz", "/api/openapi.json"} {
+		if code, _ := browserReq(t, "GET", m.URL+p, "evil.example:"+port, nil, ""); code != 200 {
+			t.Errorf("GET %s with another Host: %d, want 200", p, code)
+		}
+	}
+
+	// On the LAN the hub answers to the machine's addresses and the
+	// names given with -hosts too, and to nothing else, token or not.
+	flags := NewMain()
+	flags.Logger = newTestLogger(io.Discard)
+	if err := flags.ParseFlags(context.Background(), []string{"-hosts", "hub.local, Zoner.Example,"}); err != nil {
+		t.Fatal(err)
+	}
+	var shown bytes.Buffer
+	lan := mustRun(t, t.TempDir(), func(m *Main) {
+		m.HTTPAddr = "0.0.0.0:0"
+		m.Stdout = &shown
+		m.Hosts = flags.Hosts
+	})
+	tok := regexp.MustCompile(`[a-z2-7]{4}(-[a-z2-7]{1,4}){7}`).FindString(shown.String())
+	_, port, _ = net.SplitHostPort(strings.TrimPrefix(lan.URL, "http://"))
+	auth := map[string]string{"Authorization": "Bearer " + tok}
+	hosts := []string{"127.0.0.1:" + port, "localhost:" + port, "hub.local:" + port, "zoner.example:" + port}
+	if ip := lanIP(); ip != "" {
+		hosts = append(hosts, net.JoinHostPort(ip, port))
+	} else {
+		t.Log("this machine has no LAN address to check")
+	}
+	for _, host := range hosts {
+		if code, body := browserReq(t, "GET", lan.URL+"/api/v1/family", host, auth, ""); code != 200 {
+			t.Errorf("LAN hub, Host %s: %d %s", host, code, body)
+		}
+	}
+	if code, _ := browserReq(t, "GET", lan.URL+"/api/v1/family", "evil.example:"+port, auth, ""); code != 403 {
+		t.Errorf("LAN hub, Host evil.example: %d, want 403", code)
+	}
+}
+
+// lanIP is an address of this machine other than loopback, if it has one.
+func lanIP() string {
+	as, _ := net.InterfaceAddrs()
+	for _, a := range as {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			return n.IP.String()
+		}
+	}
+	return ""
+}
+
+// On the LAN the cookie holds a session of its own, not the household's
+// token; another origin on the same address cannot write with it; rotating
+// the token ends every session; sessions survive a restart.
+func TestLANSessionCookie(t *testing.T) {
+	dir := t.TempDir()
+	var shown bytes.Buffer
+	lanHub := func(m *Main) { m.HTTPAddr = "0.0.0.0:0"; m.Stdout = &shown }
+	m := mustRun(t, dir, lanHub)
+	tok := regexp.MustCompile(`[a-z2-7]{4}(-[a-z2-7]{1,4}){7}`).FindString(shown.String())
+	f := newFamily(t)
+	(&client{tb: t, base: m.URL, token: tok}).json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
+	session := pairBrowser(t, m.URL, tok)
+	if data, _ := os.ReadFile(filepath.Join(dir, "pairing.sha256")); bytes.Contains(data, []byte(session)) || bytes.Contains(data, []byte(tok)) {
+		t.Error("pairing.sha256 holds a token or a session id itself")
+	}
+	// The cookie is no token.
+	if code, _ := (&client{tb: t, base: m.URL, token: session}).do("GET", "/api/v1/family", nil); code != 401 {
+		t.Errorf("the session id works as a bearer token: %d", code)
+	}
+	if code, _ := (&client{tb: t, base: m.URL, cookie: tok}).do("GET", "/api/v1/family", nil); code != 401 {
+		t.Errorf("the token works as a session cookie: %d", code)
+	}
+
+	// Another service on the same address (another port) posts with
+	// the phone's cookie, which browsers send to every port of a host.
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(m.URL, "http://"))
+	other := "http://127.0.0.1:1" + port
+	cookie := hubhttp.SessionCookie + "=" + session
+	sleep := string(f.encode(f.event(f.ada, mustTime(t, "2026-12-17T07:00:00Z"), mustTime(t, "2026-12-17T15:00:00Z"), "America/Los_Angeles", &syncproto.Sleep{})))
+	for _, p := range []string{"/api/v1/events", "/api/v1/pairing/rotate", "/api/v1/members/" + f.ada.String() + "/feeds"} {
+		for _, site := range []string{"same-site", ""} {
+			h := map[string]string{"Cookie": cookie, "Origin": other, "Content-Type": "application/json"}
+			if site != "" {
+				h["Sec-Fetch-Site"] = site
+			}
+			if code, body := browserReq(t, "POST", m.URL+p, "", h, sleep); code != 403 {
+				t.Errorf("POST %s from %s with the cookie (Sec-Fetch-Site %q): %d %s, want 403", p, other, site, code, body)
+			}
+		}
+	}
+	(&client{tb: t, base: m.URL, token: tok}).json("GET", "/api/v1/family", nil, 200, nil) // not rotated
+	// The hub's own page writes with it.
+	h := map[string]string{"Cookie": cookie, "Origin": m.URL, "Sec-Fetch-Site": "same-origin", "Content-Type": "application/json"}
+	if code, body := browserReq(t, "POST", m.URL+"/api/v1/events", "", h, sleep); code != 200 {
+		t.Fatalf("a same-origin write with the cookie: %d %s", code, body)
+	}
+
+	// Sessions survive a restart; a rotation ends them all.
+	m.Close()
+	m = mustRun(t, dir, lanHub)
+	browser := &client{tb: t, base: m.URL, cookie: session}
+	browser.json("GET", "/api/v1/family", nil, 200, nil)
+	second := pairBrowser(t, m.URL, tok)
+	var rotated struct{ Token string }
+	browser.json("POST", "/api/v1/pairing/rotate", nil, 200, &rotated)
+	for _, s := range []string{session, second} {
+		if code, _ := (&client{tb: t, base: m.URL, cookie: s}).do("GET", "/api/v1/family", nil); code != 401 {
+			t.Errorf("a session outlived the rotation: %d", code)
+		}
+	}
+	third := pairBrowser(t, m.URL, rotated.Token)
+	(&client{tb: t, base: m.URL, cookie: third}).json("GET", "/api/v1/family", nil, 200, nil)
+	// zoner-hub pair ends them too.
+	m.Close()
+	pair := NewMain()
+	pair.Command, pair.DataDir, pair.Stdout = "pair", dir, io.Discard
+	if err := pair.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m = mustRun(t, dir, lanHub)
+	if code, _ := (&client{tb: t, base: m.URL, cookie: third}).do("GET", "/api/v1/family", nil); code != 401 {
+		t.Errorf("a session outlived zoner-hub pair: %d", code)
+	}
+}
+
+// A calendar app subscribes to a member's feed link with no token or
+// cookie; the link opens that calendar and nothing else, survives a
+// restart, and stops working once revoked.
+func TestCalendarFeedLink(t *testing.T) {
+	dir := t.TempDir()
+	var shown bytes.Buffer
+	lanHub := func(m *Main) { m.HTTPAddr = "0.0.0.0:0"; m.Stdout = &shown }
+	m := mustRun(t, dir, lanHub)
+	tok := regexp.MustCompile(`[a-z2-7]{4}(-[a-z2-7]{1,4}){7}`).FindString(shown.String())
+	paired := &client{tb: t, base: m.URL, token: tok}
+	f := newFamily(t)
+	paired.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
+	paired.json("POST", "/api/v1/events", f.encode(f.tripEvent()), 200, nil)
+	waitPlans(t, paired, f.trip, 3)
+
+	anon := &client{tb: t, base: m.URL}
+	anon.json("POST", "/api/v1/members/"+f.ada.String()+"/feeds", nil, 401, nil)
+	var link struct{ Path, URL, Webcal string }
+	paired.json("POST", "/api/v1/members/"+f.ada.String()+"/feeds", nil, 200, &link)
+	hostport := strings.TrimPrefix(m.URL, "http://")
+	if !regexp.MustCompile(`^/api/v1/feeds/[a-z2-7]{32}\.ics$`).MatchString(link.Path) || link.URL != m.URL+link.Path || link.Webcal != "webcal://"+hostport+link.Path {
+		t.Fatalf("feed link %+v", link)
+	}
+	feed := func(c *client, path string) (int, string) {
+		code, b := c.do("GET", path, nil)
+		return code, string(b)
+	}
+	if code, body := feed(anon, link.Path); code != 200 || !strings.HasPrefix(body, "BEGIN:VCALENDAR\r\n") || !strings.Contains(body, "Zoner: Ada") || !strings.Contains(body, "Christmas in London") {
+		t.Fatalf("the feed without a token: %d %.300s", code, body)
+	}
+	// A calendar app fetches the link as given, with the hub's name.
+	if code, _ := browserReq(t, "GET", link.URL, "", nil, ""); code != 200 {
+		t.Errorf("GET %s: %d", link.URL, code)
+	}
+	secret := strings.TrimSuffix(strings.TrimPrefix(link.Path, "/api/v1/feeds/"), ".ics")
+	for _, p := range []string{
+		"/api/v1/feeds/" + secret, "/api/v1/feeds/" + strings.ToUpper(secret) + ".ics", "/api/v1/feeds/" + secret[:31] + "a.ics",
+		"/api/v1/feeds/" + f.ada.String() + ".ics", "/api/v1/feeds/.ics",
+	} {
+		if code, body := feed(anon, p); code != 404 {
+			t.Errorf("GET %s: %d %.200s, want 404", p, code, body)
+		}
+	}
+	// The link opens nothing else.
+	for _, p := range []string{"/api/v1/family", "/api/v1/members/" + f.ada.String() + "/calendar.ics", "/api/v1/members/" + f.ada.String() + "/plans"} {
+		code, _ := browserReq(t, "GET", m.URL+p+"?key="+secret, "", map[string]string{"Authorization": "Bearer " + secret}, "")
+		if code != 401 {
+			t.Errorf("GET %s with the feed's secret: %d, want 401", p, code)
+		}
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "feeds.sha256")); len(data) == 0 || bytes.Contains(data, []byte(secret)) {
+		t.Errorf("feeds.sha256 (%d bytes) is missing or holds the secret itself", len(data))
+	}
+	// Kemi's link is Kemi's calendar.
+	var kemi struct{ Path string }
+	paired.json("POST", "/api/v1/members/"+f.kemi.String()+"/feeds", nil, 200, &kemi)
+	if _, body := feed(anon, kemi.Path); !strings.Contains(body, "Zoner: Kemi") {
+		t.Errorf("Kemi's feed is not hers: %.200s", body)
+	}
+
+	// A restart keeps the links; revoking Ada's ends hers only.
+	m.Close()
+	m = mustRun(t, dir, lanHub)
+	anon, paired = &client{tb: t, base: m.URL}, &client{tb: t, base: m.URL, token: tok}
+	if code, _ := feed(anon, link.Path); code != 200 {
+		t.Fatalf("the feed link after a restart: %d", code)
+	}
+	var revoked struct{ Revoked int }
+	paired.json("POST", "/api/v1/members/"+f.ada.String()+"/feeds/revoke", nil, 200, &revoked)
+	if revoked.Revoked != 1 {
+		t.Errorf("revoked %d links, want 1", revoked.Revoked)
+	}
+	if code, _ := feed(anon, link.Path); code != 404 {
+		t.Errorf("the revoked feed: %d, want 404", code)
+	}
+	if code, _ := feed(anon, kemi.Path); code != 200 {
+		t.Errorf("Kemi's feed after revoking Ada's: %d", code)
+	}
+	// A rotated pairing token leaves calendar links alone.
+	paired.json("POST", "/api/v1/pairing/rotate", nil, 200, nil)
+	if code, _ := feed(anon, kemi.Path); code != 200 {
+		t.Errorf("Kemi's feed after a rotation: %d", code)
 	}
 }

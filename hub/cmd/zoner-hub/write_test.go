@@ -44,9 +44,21 @@ func afterTheVectors(m *Main) {
 	m.Now = func() time.Time { return time.Date(2027, 1, 3, 0, 0, 0, 0, time.UTC) }
 }
 
+// handler is m's HTTP handler, reached at the hub's own address (the hub
+// refuses other names in the Host header).
+func handler(m *Main) http.Handler {
+	host := strings.TrimPrefix(m.URL, "http://")
+	h := m.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Host = host
+		h.ServeHTTP(w, r)
+	})
+}
+
 func serve(h http.Handler, method, path string, body []byte) (int, []byte) {
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	req.RemoteAddr = "127.0.0.1:1234"
+	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec.Code, rec.Body.Bytes()
@@ -56,7 +68,7 @@ func serve(h http.Handler, method, path string, body []byte) (int, []byte) {
 // words; the answers are golden files (go test -run Golden -update).
 func TestWriteErrorsGolden(t *testing.T) {
 	m := mustRun(t, t.TempDir(), afterTheVectors)
-	h := m.Handler()
+	h := handler(m)
 	setupFromVectors(t, h)
 	cases, err := filepath.Glob(filepath.Join("testdata", "errors", "*.json"))
 	if err != nil || len(cases) == 0 {
@@ -126,7 +138,7 @@ func FuzzWriteHandler(f *testing.F) {
 	f.Add([]byte(`[`))
 	f.Add([]byte(`[{}, 1, "x", null]`))
 	m := mustRun(f, f.TempDir(), afterTheVectors)
-	h := m.Handler()
+	h := handler(m)
 	setupFromVectors(f, h)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		code, got := serve(h, "POST", "/api/v1/events", body)

@@ -1,8 +1,8 @@
 // Sync: what waits to be sent, what the hub holds, the cloud link,
 // calendars and reminders.
 
-import { h, fill, toast } from '../dom.js';
-import { problemText } from '../api.js';
+import { h, fill, toast, field } from '../dom.js';
+import { api, problemText } from '../api.js';
 import * as outbox from '../outbox.js';
 import * as reminders from '../reminders.js';
 import { state } from '../store.js';
@@ -42,9 +42,8 @@ export async function syncView(root) {
       state.saved ? h('p', { class: 'warn' }, `Showing the copy saved ${dayClock(Date.parse(state.saved), tz)}: the hub cannot be reached.`) : null),
     h('section', { class: 'card stack', 'aria-labelledby': 'cal-h' },
       h('h2', { id: 'cal-h' }, 'Calendars'),
-      h('p', { class: 'muted' }, 'Each plan as a calendar file, with an alarm before each item: add it to the phone’s calendar for reminders even when Zoner is closed.'),
-      h('ul', { class: 'plain stack' }, state.members.map((m) => h('li', {},
-        h('a', { class: 'button secondary', href: `/api/v1/members/${m.id}/calendar.ics`, download: `zoner-${m.data.display_name}.ics` }, `Calendar for ${m.data.display_name}`))))),
+      h('p', { class: 'muted' }, 'Subscribe to each person’s plan in the phone’s calendar, with an alarm before each item: reminders even when Zoner is closed, and the calendar follows every re-plan. Whoever has a link can read that plan; stop a person’s links here.'),
+      h('ul', { class: 'plain stack' }, state.members.map((m) => h('li', { class: 'stack' }, calendarControl(m))))),
     h('section', { class: 'card stack', 'aria-labelledby': 'rem-h' },
       h('h2', { id: 'rem-h' }, 'Reminders'),
       h('p', { class: 'muted' }, 'A notice a few minutes before a nap, bedtime, a light window or a feed — while Zoner is open on this phone.'),
@@ -65,4 +64,63 @@ function reminderControl() {
       ev.target.replaceWith(reminderControl());
     },
   }, 'Turn reminders on');
+}
+
+// The feed links made on this page, by member id, so a redraw keeps them.
+const links = new Map();
+
+/**
+ * A person's calendar: a button that makes a feed link, then the link as
+ * webcal:// for the calendar app and as http(s):// to copy, and a button
+ * that stops every link of theirs.
+ */
+function calendarControl(m) {
+  const name = m.data.display_name;
+  const box = h('div', { class: 'stack', 'data-member': m.id });
+  const draw = () => {
+    const link = links.get(m.id);
+    const error = h('p', { class: 'error', role: 'alert' });
+    const make = async () => {
+      error.textContent = '';
+      try {
+        links.set(m.id, await api(`/api/v1/members/${m.id}/feeds`, { method: 'POST' }));
+        draw();
+      } catch (err) {
+        error.textContent = err.message;
+      }
+    };
+    const revoke = async () => {
+      error.textContent = '';
+      try {
+        const r = await api(`/api/v1/members/${m.id}/feeds/revoke`, { method: 'POST' });
+        links.delete(m.id);
+        draw();
+        toast(`${r.revoked} calendar link${r.revoked === 1 ? '' : 's'} for ${name} stopped`);
+      } catch (err) {
+        error.textContent = err.message;
+      }
+    };
+    const stop = h('button', { type: 'button', class: 'ghost danger', onclick: revoke }, `Stop ${name}’s links`);
+    if (!link) {
+      fill(box, h('div', { class: 'row wrap' }, h('button', { type: 'button', class: 'secondary', onclick: make }, `Calendar for ${name}`), stop), error);
+      return;
+    }
+    const url = h('input', { type: 'text', readonly: true, value: link.url, class: 'feed-url', spellcheck: 'false' });
+    const copy = async () => {
+      url.select();
+      try {
+        await navigator.clipboard.writeText(link.url);
+        toast('Link copied');
+      } catch {
+        // No clipboard over plain HTTP: the link is selected to copy.
+      }
+    };
+    fill(box,
+      h('a', { class: 'button primary', href: link.webcal }, `Subscribe to ${name}’s calendar`),
+      field(`Link for ${name}’s calendar, to paste into a calendar app`, url),
+      h('div', { class: 'row wrap' }, h('button', { type: 'button', class: 'secondary', onclick: copy }, 'Copy link'), stop),
+      error);
+  };
+  draw();
+  return box;
 }
