@@ -387,6 +387,10 @@ func planFilter(prefix string, trip, member uuid.UUID) (string, []any) {
 
 // Setting reads a value the hub keeps beside its state ("" when unset).
 func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	if s.settings != nil {
+		v, _ := s.settings.Get(key)
+		return v, nil
+	}
 	var v string
 	err := s.db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", "setting."+key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -400,6 +404,9 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 
 // SetSetting keeps a value beside the state.
 func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	if s.settings != nil {
+		return s.settings.Set(key, value)
+	}
 	_, err := s.db.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", "setting."+key, value)
 	if err != nil {
 		return fmt.Errorf("save setting %s: %w", key, err)
