@@ -106,8 +106,10 @@ func OpenMemory(ctx context.Context, settings Settings, logger *slog.Logger) (*S
 }
 
 // openMemory makes a fresh in-memory database: SQLite's memdb VFS, under
-// a name of its own, shared by the pool's connections (with the ordinary
-// locking, so busy_timeout applies, unlike a shared cache).
+// a name of its own. One connection does the work, so nothing waits on
+// SQLite's locks (memdb has no WAL: a writer would block readers and
+// could be starved by them); a second, pinned and idle, keeps the
+// database alive should the pool replace the first.
 func (s *Store) openMemory(ctx context.Context) error {
 	q := url.Values{}
 	for _, p := range []string{"busy_timeout(10000)", "foreign_keys(ON)", "temp_store(MEMORY)"} {
@@ -119,8 +121,8 @@ func (s *Store) openMemory(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open state database: %w", err)
 	}
-	db.SetMaxOpenConns(5)
-	db.SetMaxIdleConns(5)
+	db.SetMaxOpenConns(2)
+	db.SetMaxIdleConns(2)
 	pin, err := db.Conn(ctx)
 	if err != nil {
 		db.Close()
