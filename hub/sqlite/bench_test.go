@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,6 +16,23 @@ import (
 // does: a family, two members, and logged facts of which every tenth
 // corrects the one before and every twentieth is retracted.
 func BenchmarkApply(b *testing.B) {
+	b.Run("file", func(b *testing.B) {
+		benchmarkApply(b, func() *Store { return mustOpen(b, filepath.Join(b.TempDir(), "hub.db")) })
+	})
+	// In memory, as with a store key.
+	b.Run("memory", func(b *testing.B) {
+		benchmarkApply(b, func() *Store {
+			s, err := OpenMemory(context.Background(), mapSettings{}, slog.New(slog.DiscardHandler))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
+}
+
+func benchmarkApply(b *testing.B, open func() *Store) {
 	g := &gen{tb: b, family: syncproto.NewID(), wall: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	ada, kemi := syncproto.NewID(), syncproto.NewID()
 	person := func(name string) *syncproto.MemberUpserted {
@@ -59,7 +77,7 @@ func BenchmarkApply(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		s := mustOpen(b, filepath.Join(b.TempDir(), "hub.db"))
+		s := open()
 		b.StartTimer()
 		for i := 0; i < len(events); i += 500 {
 			if _, err := s.Apply(context.Background(), events[i:min(i+500, len(events))]); err != nil {

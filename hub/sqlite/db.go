@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/syncproto"
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 )
@@ -39,6 +40,14 @@ type Store struct {
 	db     *sql.DB
 	path   string
 	logger *slog.Logger
+	// memory is set for a store that keeps its state in memory only; pin
+	// is a connection held open for the store's life, since an in-memory
+	// database ends with its last connection.
+	memory bool
+	pin    *sql.Conn
+	// settings, when set, keeps what Setting and SetSetting read and
+	// write instead of the database.
+	settings Settings
 	// Rebuilt says why Open started from an empty database ("" when it
 	// opened the existing one): the projector then replays the whole log.
 	Rebuilt string
@@ -79,8 +88,67 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	return s, nil
 }
 
+// Settings keeps values beside the state (Store.Setting): the hub's id,
+// its position in the cloud's stream.
+type Settings interface {
+	Get(key string) (string, bool)
+	Set(key, value string) error
+}
+
+// OpenMemory makes an empty database that lives in memory only, for a
+// hub that must write nothing about the family in plain files: the
+// projector builds it from the (encrypted) log at every start. Nothing
+// goes to disk, temporary tables and sorts included; settings are kept by
+// settings instead.
+func OpenMemory(ctx context.Context, settings Settings, logger *slog.Logger) (*Store, error) {
+	s := &Store{logger: logger, memory: true, settings: settings,
+		Rebuilt: "the state is kept in memory only: built from the encrypted event log at every start"}
+	if err := s.openMemory(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openMemory makes a fresh in-memory database: SQLite's memdb VFS, under
+// a name of its own. One connection does the work, so nothing waits on
+// SQLite's locks (memdb has no WAL: a writer would block readers and
+// could be starved by them); a second, pinned and idle, keeps the
+// database alive should the pool replace the first.
+func (s *Store) openMemory(ctx context.Context) error {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "foreign_keys(ON)", "temp_store(MEMORY)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	q.Set("vfs", "memdb")
+	db, err := sql.Open("sqlite", "file:/zoner-hub-"+uuid.NewString()+"?"+q.Encode())
+	if err != nil {
+		return fmt.Errorf("open state database: %w", err)
+	}
+	db.SetMaxOpenConns(2)
+	db.SetMaxIdleConns(2)
+	pin, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("open state database: %w", err)
+	}
+	s.db, s.pin = db, pin
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return err
+	}
+	return nil
+}
+
 // Reset empties the database, for a rebuild from the log.
 func (s *Store) Reset(ctx context.Context) error {
+	if s.memory {
+		if err := s.Close(); err != nil {
+			return err
+		}
+		s.Rebuilt = "rebuild requested"
+		return s.openMemory(ctx)
+	}
 	if err := s.db.Close(); err != nil {
 		return err
 	}
@@ -98,8 +166,17 @@ func (s *Store) Reset(ctx context.Context) error {
 	return s.migrate(ctx)
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database; an in-memory one is gone.
+func (s *Store) Close() error {
+	if s.pin != nil {
+		s.pin.Close()
+		s.pin = nil
+	}
+	return s.db.Close()
+}
+
+// InMemory reports whether the state lives in memory only.
+func (s *Store) InMemory() bool { return s.memory }
 
 func openDB(path string) (*sql.DB, error) {
 	q := url.Values{}
@@ -180,4 +257,35 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ReadSettings reads the settings kept in the database file at path (nil
+// when there is none), so they can move elsewhere before the file is
+// removed.
+func ReadSettings(ctx context.Context, path string) (map[string]string, error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "SELECT key, value FROM meta WHERE key LIKE 'setting.%'")
+	if err != nil {
+		return nil, fmt.Errorf("read settings from %s: %w", path, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[strings.TrimPrefix(k, "setting.")] = v
+	}
+	return out, rows.Err()
 }

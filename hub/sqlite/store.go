@@ -50,20 +50,22 @@ func (s *Store) Family(ctx context.Context) (*hub.Family, error) {
 
 // Members lists every member, tombstones included, by name.
 func (s *Store) Members(ctx context.Context) ([]hub.Member, error) {
-	return s.members(ctx, "SELECT id, data, hlc, removed FROM members ORDER BY removed, json_extract(data, '$.display_name'), id")
+	return s.members(ctx, s.db, membersQuery)
 }
+
+const membersQuery = "SELECT id, data, hlc, removed FROM members ORDER BY removed, json_extract(data, '$.display_name'), id"
 
 // Member is one member, nil when unknown.
 func (s *Store) Member(ctx context.Context, id uuid.UUID) (*hub.Member, error) {
-	ms, err := s.members(ctx, "SELECT id, data, hlc, removed FROM members WHERE id = ?", id.String())
+	ms, err := s.members(ctx, s.db, "SELECT id, data, hlc, removed FROM members WHERE id = ?", id.String())
 	if err != nil || len(ms) == 0 {
 		return nil, err
 	}
 	return &ms[0], nil
 }
 
-func (s *Store) members(ctx context.Context, query string, args ...any) ([]hub.Member, error) {
-	rows, err := readVersioned[syncproto.MemberUpserted](ctx, s.db, "member", query, args...)
+func (s *Store) members(ctx context.Context, q dbtx, query string, args ...any) ([]hub.Member, error) {
+	rows, err := readVersioned[syncproto.MemberUpserted](ctx, q, "member", query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +86,7 @@ type versioned[T any] struct {
 }
 
 // readVersioned runs a query selecting id, data, hlc, removed.
-func readVersioned[T any](ctx context.Context, db *sql.DB, what, query string, args ...any) ([]versioned[T], error) {
+func readVersioned[T any](ctx context.Context, db dbtx, what, query string, args ...any) ([]versioned[T], error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read %ss: %w", what, err)
@@ -302,7 +304,9 @@ func (s *Store) PlanInputs(ctx context.Context, tripID uuid.UUID) (*hub.PlanInpu
 	if err != nil {
 		return nil, err
 	}
-	members, err := s.Members(ctx)
+	// In the transaction: the members as of the same state as the trip,
+	// and no second connection (an in-memory store has one).
+	members, err := s.members(ctx, tx, membersQuery)
 	if err != nil {
 		return nil, err
 	}
@@ -396,6 +400,10 @@ func planFilter(prefix string, trip, member uuid.UUID) (string, []any) {
 
 // Setting reads a value the hub keeps beside its state ("" when unset).
 func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	if s.settings != nil {
+		v, _ := s.settings.Get(key)
+		return v, nil
+	}
 	var v string
 	err := s.db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", "setting."+key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -409,6 +417,9 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 
 // SetSetting keeps a value beside the state.
 func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	if s.settings != nil {
+		return s.settings.Set(key, value)
+	}
 	_, err := s.db.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", "setting."+key, value)
 	if err != nil {
 		return fmt.Errorf("save setting %s: %w", key, err)

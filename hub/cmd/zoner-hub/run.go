@@ -46,7 +46,9 @@ type Main struct {
 	// NATSPort is the embedded NATS server's client port; negative for
 	// none (the default: the hub talks to it in-process).
 	NATSPort int
-	// StoreKey encrypts the event log at rest; "" for none.
+	// StoreKey, when set, encrypts at rest what the hub writes about the
+	// family: the event log and the sealed settings, while the state lives
+	// in memory only; "" for none.
 	StoreKey    string
 	StoreCipher string // "chacha" (default) or "aes"
 	SyncAlways  bool
@@ -119,8 +121,8 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	hosts := fs.String("hosts", cli.Env("ZONER_HOSTS", ""), "comma-separated names the hub also answers to, like hub.local, besides its own addresses (env ZONER_HOSTS)")
 	lan := fs.Bool("lan", cli.EnvBool("ZONER_LAN", false), "serve the local network on port 8080 (same as -http 0.0.0.0:8080) (env ZONER_LAN)")
 	fs.IntVar(&m.NATSPort, "nats-port", cli.EnvInt("ZONER_NATS_PORT", m.NATSPort), "NATS client port of the embedded server; -1 for none (env ZONER_NATS_PORT)")
-	keyFile := fs.String("store-key-file", cli.Env("ZONER_STORE_KEY_FILE", ""), "file holding the key that encrypts the event log at rest (env ZONER_STORE_KEY_FILE; or the key itself in ZONER_STORE_KEY)")
-	fs.StringVar(&m.StoreCipher, "store-cipher", cli.Env("ZONER_STORE_CIPHER", m.StoreCipher), "cipher for the encrypted event log: chacha or aes (env ZONER_STORE_CIPHER)")
+	keyFile := fs.String("store-key-file", cli.Env("ZONER_STORE_KEY_FILE", ""), "file holding the key that encrypts the hub's data at rest: the event log and the settings; the state is then kept in memory only (env ZONER_STORE_KEY_FILE; or the key itself in ZONER_STORE_KEY)")
+	fs.StringVar(&m.StoreCipher, "store-cipher", cli.Env("ZONER_STORE_CIPHER", m.StoreCipher), "cipher for the data encrypted at rest: chacha or aes (env ZONER_STORE_CIPHER)")
 	fs.BoolVar(&m.SyncAlways, "sync-always", cli.EnvBool("ZONER_SYNC_ALWAYS", false), "fsync every event before acknowledging it: survives power loss, not only crashes (env ZONER_SYNC_ALWAYS)")
 	writeRate := fs.Float64("write-rate", cli.EnvFloat("ZONER_WRITE_RATE", 20), "writes per second allowed per client, with bursts of five times as many (env ZONER_WRITE_RATE)")
 	readRate := fs.Float64("read-rate", cli.EnvFloat("ZONER_READ_RATE", 50), "reads per second allowed per client, with bursts of four times as many (env ZONER_READ_RATE)")
@@ -203,7 +205,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	if m.Command == "pair" {
-		tok, err := m.pairing().Rotate()
+		p, err := m.pairing()
+		if err != nil {
+			return err
+		}
+		tok, err := p.Rotate()
 		if err != nil {
 			return err
 		}
@@ -215,7 +221,7 @@ func (m *Main) Run(ctx context.Context) error {
 	startCtx := ctx
 	ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	var err error
-	if m.store, err = sqlite.Open(ctx, filepath.Join(m.DataDir, "hub.db"), m.Logger); err != nil {
+	if m.store, err = m.openStore(ctx); err != nil {
 		return err
 	}
 	m.store.Now = m.Now
@@ -436,7 +442,11 @@ func (m *Main) listen(api *hubhttp.Server) error {
 	}
 	addr := ln.Addr().(*net.TCPAddr)
 	if !addr.IP.IsLoopback() {
-		api.Pairing = m.pairing()
+		var err error
+		if api.Pairing, err = m.pairing(); err != nil {
+			ln.Close()
+			return err
+		}
 		if !api.Pairing.HasToken() {
 			tok, err := api.Pairing.Rotate()
 			if err != nil {
@@ -510,39 +520,6 @@ func (m *Main) serves(addr *net.TCPAddr) []string {
 		}
 	}
 	return out
-}
-
-// pairing is the household's pairing, kept in pairing.sha256: the token's
-// SHA-256, then each paired browser's session's.
-func (m *Main) pairing() *hub.Pairing {
-	path := filepath.Join(m.DataDir, "pairing.sha256")
-	stored, _ := os.ReadFile(path)
-	return hub.NewPairing(stored, saveFile(path, "pairing token"))
-}
-
-// feeds are the calendar feed links, kept in feeds.sha256: each link's
-// member id and the SHA-256 of its secret.
-func (m *Main) feeds() (*hub.Feeds, error) {
-	path := filepath.Join(m.DataDir, "feeds.sha256")
-	stored, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read the calendar feed links: %w", err)
-	}
-	return hub.NewFeeds(stored, saveFile(path, "calendar feed links"))
-}
-
-// saveFile replaces path's content atomically.
-func saveFile(path, what string) func([]byte) error {
-	return func(b []byte) error {
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, b, 0o600); err != nil {
-			return fmt.Errorf("save the %s: %w", what, err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return fmt.Errorf("save the %s: %w", what, err)
-		}
-		return nil
-	}
 }
 
 // Close stops the hub: the API, then the background work, then the log
