@@ -22,9 +22,13 @@ export function uuidv7(now = Date.now()) {
 
 const KEY = 'zoner.hlc';
 const MIN = Date.UTC(2000, 0, 1);
-// How far ahead of the wall clock a stamp may be taken in: the hub refuses
-// events stamped further ahead (syncproto.MaxClockAhead).
-const MAX_AHEAD_MS = 5 * 60 * 1000;
+// How far ahead of this device's clock a stamp seen on another device's
+// event may be taken in: a day, as the family fold's horizon. A stamp from
+// a clock reading 2099 must not make every later stamp of this browser
+// 2099 too (the hub would refuse them all), while a browser whose clock is
+// behind the hub's by minutes or hours still stamps its edits after what
+// it has seen.
+const MAX_AHEAD_MS = 24 * 3600 * 1000;
 
 function parse(stamp) {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)-(\d{4})$/.exec(stamp || '');
@@ -66,8 +70,8 @@ export class Clock {
   stamp() {
     const now = Math.max(this.now(), MIN);
     let last = parse(this.last > (this.memo || '') ? this.last : this.memo || '');
-    // A stamp kept from before the limit, far ahead: start again from the limit.
-    if (last && last.ms > now + MAX_AHEAD_MS) last = { ms: now + MAX_AHEAD_MS, n: 0 };
+    // A stamp kept from before the limit, far ahead: start again from now.
+    if (last && last.ms > now + MAX_AHEAD_MS) last = null;
     let out;
     if (!last || now > last.ms) out = format(now, 0);
     else if (last.n < 9999) out = format(last.ms, last.n + 1);
@@ -79,11 +83,7 @@ export class Clock {
   /** Takes note of a stamp seen on another device's event. */
   observe(stamp) {
     const p = parse(stamp);
-    if (!p) return;
-    // Never more than MAX_AHEAD_MS ahead: one device's clock reading 2099
-    // must not make every later stamp of this browser 2099 too.
-    const limit = Math.max(this.now(), MIN) + MAX_AHEAD_MS;
-    if (p.ms > limit) stamp = format(limit, 0);
+    if (!p || p.ms > Math.max(this.now(), MIN) + MAX_AHEAD_MS) return;
     if (stamp > this.last && stamp > (this.memo || '')) this.last = stamp;
   }
 }
