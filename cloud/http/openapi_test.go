@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/circadian"
 	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/internal/openapitest"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -44,29 +45,7 @@ func oaLoad(t *testing.T, ts *testServer) *openapi3.T {
 	if !bytes.Equal(resp.body, file) {
 		t.Fatal("/v1/openapi.json is not openapi.json")
 	}
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(resp.body)
-	if err != nil {
-		t.Fatalf("load /v1/openapi.json: %v", err)
-	}
-	if err := doc.Validate(loader.Context); err != nil {
-		t.Fatalf("/v1/openapi.json is not a valid OpenAPI document: %v", err)
-	}
-	if !strings.HasPrefix(doc.OpenAPI, "3.0.") {
-		t.Fatalf("/v1/openapi.json is OpenAPI %s, want 3.0.x, as the hub's", doc.OpenAPI)
-	}
-	return doc
-}
-
-// oaOperations lists the document's operations as "METHOD path".
-func oaOperations(doc *openapi3.T) map[string]*openapi3.Operation {
-	out := map[string]*openapi3.Operation{}
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			out[method+" "+path] = op
-		}
-	}
-	return out
+	return openapitest.Load(t, "/v1/openapi.json", resp.body)
 }
 
 // The document describes exactly the routes the server serves, each the
@@ -75,7 +54,7 @@ func oaOperations(doc *openapi3.T) map[string]*openapi3.Operation {
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	ts := mustOpenServer(t, Config{})
 	doc := oaLoad(t, ts)
-	ops := oaOperations(doc)
+	ops := openapitest.Operations(doc)
 	served := map[string]route{}
 	for _, rt := range ts.routes() {
 		served[rt.method+" "+rt.pattern] = rt
@@ -256,7 +235,7 @@ func (v *oaValidator) do(ts *testServer, bad bool, want int, method, target, tok
 // operation, that the test did not exercise.
 func (v *oaValidator) checkCoverage() {
 	v.t.Helper()
-	for _, key := range slices.Sorted(maps.Keys(oaOperations(v.doc))) {
+	for _, key := range slices.Sorted(maps.Keys(openapitest.Operations(v.doc))) {
 		got := v.statuses[key]
 		if len(got) == 0 {
 			v.t.Errorf("%s is never exercised by TestOpenAPIResponsesConform: add it to the flow", key)
@@ -267,7 +246,7 @@ func (v *oaValidator) checkCoverage() {
 			ss = append(ss, fmt.Sprintf("%d×%d", s, got[s]))
 		}
 		v.t.Logf("%-62s %s", key, strings.Join(ss, " "))
-		for code := range oaOperations(v.doc)[key].Responses.Map() {
+		for code := range openapitest.Operations(v.doc)[key].Responses.Map() {
 			var c int
 			fmt.Sscan(code, &c)
 			if got[c] == 0 && !oaUnreachable[key+" "+code] {

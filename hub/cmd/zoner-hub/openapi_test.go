@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/hub"
 	hubhttp "github.com/zoner-family/zoner/hub/http"
+	"github.com/zoner-family/zoner/internal/openapitest"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -34,29 +35,7 @@ var oaUUID = openapi3.NewRegexpFormatValidator(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f
 func oaLoad(t *testing.T, base string) *openapi3.T {
 	t.Helper()
 	b := (&client{tb: t, base: base}).json("GET", "/api/openapi.json", nil, 200, nil)
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(b)
-	if err != nil {
-		t.Fatalf("load /api/openapi.json: %v", err)
-	}
-	if err := doc.Validate(loader.Context); err != nil {
-		t.Fatalf("/api/openapi.json is not a valid OpenAPI document: %v", err)
-	}
-	if !strings.HasPrefix(doc.OpenAPI, "3.0.") {
-		t.Fatalf("/api/openapi.json is OpenAPI %s, want 3.0.x", doc.OpenAPI)
-	}
-	return doc
-}
-
-// oaOperations lists the document's operations as "METHOD path".
-func oaOperations(doc *openapi3.T) map[string]*openapi3.Operation {
-	out := map[string]*openapi3.Operation{}
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			out[method+" "+path] = op
-		}
-	}
-	return out
+	return openapitest.Load(t, "/api/openapi.json", b)
 }
 
 // The document describes exactly the routes the server serves: a route
@@ -65,7 +44,7 @@ func oaOperations(doc *openapi3.T) map[string]*openapi3.Operation {
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	m := mustRun(t, t.TempDir())
 	doc := oaLoad(t, m.URL)
-	ops := oaOperations(doc)
+	ops := openapitest.Operations(doc)
 
 	open := (&hubhttp.Server{}).Routes()
 	open["GET /metrics"] = true
@@ -250,7 +229,7 @@ func (v *oaValidator) checkCoverage() {
 	v.t.Helper()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for _, op := range slices.Sorted(maps.Keys(oaOperations(v.doc))) {
+	for _, op := range slices.Sorted(maps.Keys(openapitest.Operations(v.doc))) {
 		got := v.statuses[op]
 		if len(got) == 0 {
 			v.t.Errorf("%s is never exercised by TestOpenAPIResponsesConform: add it to the flow", op)
