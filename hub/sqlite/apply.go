@@ -28,7 +28,7 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 	if err != nil {
 		return changes, err
 	}
-	fold := &txFold{ctx: ctx, q: tx, tx: tx}
+	fold := &txFold{ctx: ctx, q: tx, tx: tx, at: s.now().UnixMilli()}
 	news, err := newsHLC(ctx, tx)
 	if err != nil {
 		return changes, err
@@ -53,6 +53,9 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 	}
 	if last == applied {
 		return changes, nil
+	}
+	if err := s.pruneRaw(ctx, tx); err != nil {
+		return changes, err
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('applied_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", strconv.FormatUint(last, 10)); err != nil {
 		return changes, fmt.Errorf("apply: record position: %w", err)
@@ -100,8 +103,9 @@ type querier interface {
 
 func (s *Store) applyOne(ctx context.Context, tx *sql.Tx, ev hub.Event, fold *txFold, changes *hub.Changes, news *syncproto.HLC) error {
 	if ev.Lost {
-		_, err := fold.exec(`INSERT INTO events (seq, type, hlc, v, status, reason, raw) VALUES (?, '', '', 0, ?, ?, ?)`,
-			ev.Seq, string(hub.StatusIgnored), hub.LostReason, []byte("null"))
+		// The log lacks it, and so does the state: its JSON reads as null.
+		_, err := fold.exec(`INSERT INTO events (seq, type, hlc, v, status, reason) VALUES (?, '', 0, 0, ?, ?)`,
+			ev.Seq, string(hub.StatusIgnored), hub.LostReason)
 		return err
 	}
 	status, reason := hub.StatusApplied, ""
@@ -116,23 +120,23 @@ func (s *Store) applyOne(ctx context.Context, tx *sql.Tx, ev hub.Event, fold *tx
 			}
 		}
 	}
-	var id, member any
-	var hlc string
+	var hlc int64
 	if h.ID != uuid.Nil {
-		id = h.ID.String()
-		hlc = h.HLC.String()
+		hlc = hlcInt(h.HLC)
 	}
-	if h.MemberID != uuid.Nil {
-		member = h.MemberID.String()
-	}
-	res, err := fold.exec(`INSERT INTO events (seq, id, type, member_id, hlc, v, status, reason, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		ev.Seq, id, string(h.Type), member, hlc, h.V, string(status), reason, ev.Raw)
+	res, err := fold.exec(`INSERT INTO events (seq, id, type, member_id, hlc, v, status, reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		ev.Seq, idBlob(h.ID), string(h.Type), idBlob(h.MemberID), hlc, h.V, string(status), reason)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil // the same id earlier in the log: applied once already
+	}
+	if s.keepsRaw(ev.Seq) {
+		if _, err := fold.exec("INSERT INTO recent (seq, at_ms, raw) VALUES (?, ?, ?)", ev.Seq, fold.at, ev.Raw); err != nil {
+			return err
+		}
 	}
 	if status != hub.StatusApplied {
 		return nil

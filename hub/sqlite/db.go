@@ -53,8 +53,14 @@ type Store struct {
 	Rebuilt string
 	// Now is the hub's clock, for the fold's horizon: stamps more than
 	// family.StampHorizon after it lose to any plausible version of the
-	// same thing. Nil: every stamp is plausible.
+	// same thing, and for how long the JSON of applied events is kept.
+	// Nil: every stamp is plausible, and the JSON ages by the real time.
 	Now func() time.Time
+	// log reads the JSON of the events the state does not keep (SetLog);
+	// durable and rawTail say which it keeps.
+	log     RawReader
+	durable uint64
+	rawTail time.Duration
 }
 
 // Open opens the database at path, creating it when missing. A file that

@@ -25,6 +25,8 @@ type txFold struct {
 	// (a batch folds hundreds of events with the same dozen statements).
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	// at is when the batch is applied, Unix ms.
+	at int64
 }
 
 func (t *txFold) stmt(query string) (*sql.Stmt, error) {

@@ -75,6 +75,9 @@ type Main struct {
 	// replaces the file system's answer (tests play a full disk with it).
 	MinFree   int64
 	FreeSpace func() (uint64, error)
+	// RawTail is how long the state database keeps the JSON of an applied
+	// event beside the log (0: sqlite.DefaultRawTail), by Now.
+	RawTail time.Duration
 	Limits    hubhttp.Limits
 	Logger    *slog.Logger
 	// Stdout receives what is shown once to the person running the hub
@@ -255,6 +258,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("check the event log: %w", err)
 	}
 	accepted := integrity.Accepted
+	// The log is where each event's JSON lives; the state keeps it only
+	// for the events applied lately, past what the log holds on disk now.
+	m.store.SetLog(m.nats, integrity.Log.Last, m.RawTail)
 	if m.Command == "rebuild" {
 		if len(missing) > 0 && !m.AcceptLoss {
 			return fmt.Errorf("%s; nothing was changed. `zoner-hub rebuild -accept-loss` rebuilds from what the log holds, saving the lost events the state database holds to a file", lostReport(integrity, missing))
