@@ -78,8 +78,8 @@ type Main struct {
 	// RawTail is how long the state database keeps the JSON of an applied
 	// event beside the log (0: sqlite.DefaultRawTail), by Now.
 	RawTail time.Duration
-	Limits    hubhttp.Limits
-	Logger    *slog.Logger
+	Limits  hubhttp.Limits
+	Logger  *slog.Logger
 	// Stdout receives what is shown once to the person running the hub
 	// (a new pairing token); never the log.
 	Stdout io.Writer
