@@ -61,6 +61,9 @@ type Store struct {
 	log     RawReader
 	durable uint64
 	rawTail time.Duration
+	// targets are kept across batches for the fold (loaded by the first
+	// Apply; dropped with the database).
+	targets *targets
 }
 
 // Open opens the database at path, creating it when missing. A file that
@@ -88,6 +91,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	}
 	s.db = db
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.BuildIndexes(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -148,6 +155,7 @@ func (s *Store) openMemory(ctx context.Context) error {
 
 // Reset empties the database, for a rebuild from the log.
 func (s *Store) Reset(ctx context.Context) error {
+	s.targets = nil
 	if s.memory {
 		if err := s.Close(); err != nil {
 			return err

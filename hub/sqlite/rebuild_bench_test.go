@@ -73,10 +73,16 @@ func BenchmarkRebuild(b *testing.B) {
 		s.SetLog(log, uint64(len(events)), 0)
 		b.StartTimer()
 		start := time.Now()
+		if err := s.DeferIndexes(ctx); err != nil {
+			b.Fatal(err)
+		}
 		for i := 0; i < len(events); i += 500 {
 			if _, err := s.Apply(ctx, events[i:min(i+500, len(events))]); err != nil {
 				b.Fatal(err)
 			}
+		}
+		if err := s.BuildIndexes(ctx); err != nil {
+			b.Fatal(err)
 		}
 		rebuild += time.Since(start)
 		b.StopTimer()

@@ -289,6 +289,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if m.store.Rebuilt != "" {
 		m.Logger.Info("building the state database from the event log", "why", m.store.Rebuilt)
+		// The indexes the fold does not read are built once caught up.
+		if err := m.store.DeferIndexes(ctx); err != nil {
+			return err
+		}
 	}
 
 	metrics := hub.NewMetrics()
@@ -335,6 +339,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := m.projector.CatchUp(startCtx); err != nil && m.projector.Fault() == nil {
 		return fmt.Errorf("catch up with the event log: %w", err)
+	}
+	if err := m.store.BuildIndexes(ctx); err != nil {
+		return err
 	}
 	clock := syncproto.NewClock(m.Now)
 	if h, err := m.store.MaxHLC(ctx); err != nil {

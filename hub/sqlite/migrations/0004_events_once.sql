@@ -25,5 +25,8 @@ CREATE TABLE recent (
 	raw   BLOB NOT NULL
 ) STRICT;
 
--- Reads by member and start go through facts_counting.
+-- Reads by member and start go through facts_counting; few facts are
+-- corrections.
 DROP INDEX IF EXISTS facts_member;
+DROP INDEX IF EXISTS facts_supersedes;
+CREATE INDEX facts_supersedes ON facts (supersedes) WHERE supersedes IS NOT NULL;
