@@ -35,7 +35,10 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 			return changes, err
 		}
 	}
-	fold := &txFold{ctx: ctx, q: tx, tx: tx, at: s.now().UnixMilli(), targets: s.targets}
+	// The fold's statements run without ctx: the driver would watch a
+	// context that can end on a goroutine of its own for each statement.
+	// The loop checks ctx between events instead.
+	fold := &txFold{ctx: context.WithoutCancel(ctx), q: tx, tx: tx, at: s.now().UnixMilli(), targets: s.targets}
 	news, err := newsHLC(ctx, tx)
 	if err != nil {
 		return changes, err
@@ -48,8 +51,8 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 			continue
 		}
 		d, ok := <-decoded[i]
-		if !ok {
-			return changes, ctx.Err()
+		if !ok || ctx.Err() != nil {
+			return changes, fmt.Errorf("apply: %w", context.Cause(ctx))
 		}
 		if ev.Seq != last+1 {
 			// The events between were delivered and not applied: recording
