@@ -3,7 +3,9 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,5 +186,52 @@ func TestDeferredIndexesAreBuilt(t *testing.T) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM meta WHERE key LIKE 'deferred_index.%'").Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d deferred indexes left recorded (%v)", n, err)
+	}
+}
+
+// A state database of the schema that kept every event's JSON is set
+// aside, and the new one rebuilds from the log.
+func TestOldSchemaRebuilds(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hub.db")
+	db, err := openDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"migrations/0001_init.sql", "migrations/0002_fold.sql"} {
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, string(body)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO events (seq, id, type, hlc, v, status, raw) VALUES (1, 'x', 'family.upserted', '', 1, 'applied', X'7b7d')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := mustOpen(t, path)
+	if !strings.Contains(s.Rebuilt, "schema version 2") {
+		t.Errorf("rebuilt %q", s.Rebuilt)
+	}
+	events := historyEvents(t, 50)
+	if err := s.DeferIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BuildIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if seq, _ := s.AppliedSeq(ctx); seq != 50 {
+		t.Errorf("applied %d of 50", seq)
+	}
+	if page, err := s.Events(ctx, hub.EventQuery{After: 49, Limit: 5}); err != nil || len(page) != 1 || !bytes.Equal(page[0].Event, events[49].Raw) {
+		t.Errorf("last event: %v %+v", err, page)
 	}
 }
