@@ -143,7 +143,7 @@ func TestDeferredIndexesAreBuilt(t *testing.T) {
 		return out
 	}
 	all := indexes(s)
-	if !all["events_member"] || !all["facts_counting"] || !all["facts_supersedes"] {
+	if !all["events_member"] || !all["events_type"] || !all["facts_supersedes"] {
 		t.Fatalf("indexes %v", all)
 	}
 	if err := s.DeferIndexes(ctx); err != nil {
