@@ -213,7 +213,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		AllowAtomicPublish: true,
 		// Each block of the log, once full, is compressed (and then
 		// encrypted, with a store key). A log made without compression
-		// takes it at the next start; its full blocks stay as they are.
+		// is updated to it here, which the server applies from its next
+		// start on; the blocks full before stay as they are.
 		Compression: jetstream.S2Compression,
 		// ReadRaw reads events by sequence with direct gets.
 		AllowDirect: true,
