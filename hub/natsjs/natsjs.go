@@ -211,6 +211,13 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		MaxBytes:    cmp.Or(cfg.MaxBytes, -1),
 		// A batch of events is stored all or none.
 		AllowAtomicPublish: true,
+		// Each block of the log, once full, is compressed (and then
+		// encrypted, with a store key). A log made without compression
+		// is updated to it here, which the server applies from its next
+		// start on; the blocks full before stay as they are.
+		Compression: jetstream.S2Compression,
+		// ReadRaw reads events by sequence with direct gets.
+		AllowDirect: true,
 	})
 	if err != nil {
 		s.Close()
@@ -478,6 +485,23 @@ func (s *Server) Restore(ctx context.Context, events []hub.Event) error {
 		}
 	}
 	return nil
+}
+
+// ReadRaw reads events by sequence, as stored: the map lacks the
+// sequences the log does not hold.
+func (s *Server) ReadRaw(ctx context.Context, seqs []uint64) (map[uint64][]byte, error) {
+	out := make(map[uint64][]byte, len(seqs))
+	for _, seq := range seqs {
+		msg, err := s.stream.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read event %d: %w", seq, err)
+		}
+		out[seq] = msg.Data
+	}
+	return out, nil
 }
 
 // LastSeq is the sequence of the newest event in the log.

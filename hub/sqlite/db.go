@@ -53,8 +53,17 @@ type Store struct {
 	Rebuilt string
 	// Now is the hub's clock, for the fold's horizon: stamps more than
 	// family.StampHorizon after it lose to any plausible version of the
-	// same thing. Nil: every stamp is plausible.
+	// same thing, and for how long the JSON of applied events is kept.
+	// Nil: every stamp is plausible, and the JSON ages by the real time.
 	Now func() time.Time
+	// log reads the JSON of the events the state does not keep (SetLog);
+	// durable and rawTail say which it keeps.
+	log     RawReader
+	durable uint64
+	rawTail time.Duration
+	// targets are kept across batches for the fold (loaded by the first
+	// Apply; dropped with the database).
+	targets *targets
 }
 
 // Open opens the database at path, creating it when missing. A file that
@@ -82,6 +91,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	}
 	s.db = db
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.BuildIndexes(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -142,6 +155,7 @@ func (s *Store) openMemory(ctx context.Context) error {
 
 // Reset empties the database, for a rebuild from the log.
 func (s *Store) Reset(ctx context.Context) error {
+	s.targets = nil
 	if s.memory {
 		if err := s.Close(); err != nil {
 			return err

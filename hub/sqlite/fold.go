@@ -25,6 +25,54 @@ type txFold struct {
 	// (a batch folds hundreds of events with the same dozen statements).
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	// at is when the batch is applied, Unix ms.
+	at int64
+	// fresh is the id of the event being applied when no event before it
+	// had that id: no fact has it yet.
+	fresh uuid.UUID
+	// targets, when set, are the ids that may have corrections or
+	// retractions; the others have none.
+	targets *targets
+}
+
+// targets are the ids that corrections and retractions name, or more (a
+// batch that rolls back leaves its own): most logged facts are never
+// corrected nor retracted, and the fold asks about each, so the store
+// answers those from memory.
+type targets struct {
+	corrected, retracted map[uuid.UUID]bool
+}
+
+// loadTargets reads the ids that corrections and retractions name.
+func loadTargets(ctx context.Context, q dbtx) (*targets, error) {
+	t := &targets{corrected: map[uuid.UUID]bool{}, retracted: map[uuid.UUID]bool{}}
+	for _, src := range []struct {
+		query string
+		into  map[uuid.UUID]bool
+	}{
+		{"SELECT DISTINCT supersedes FROM facts WHERE supersedes IS NOT NULL", t.corrected},
+		{"SELECT DISTINCT target FROM retractions", t.retracted},
+	} {
+		rows, err := q.QueryContext(ctx, src.query)
+		if err != nil {
+			return nil, fmt.Errorf("read corrected and retracted ids: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read corrected and retracted ids: %w", err)
+			}
+			if u, err := uuid.Parse(id); err == nil {
+				src.into[u] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read corrected and retracted ids: %w", err)
+		}
+	}
+	return t, nil
 }
 
 func (t *txFold) stmt(query string) (*sql.Stmt, error) {
@@ -275,6 +323,9 @@ func scanFact(sc scanner) (family.Fact, error) {
 }
 
 func (t *txFold) Fact(id uuid.UUID) (*family.Fact, error) {
+	if id == t.fresh && id != uuid.Nil {
+		return nil, nil
+	}
 	f, err := scanFact(t.row("SELECT "+factColumns+" FROM facts WHERE id = ?", id.String()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -292,6 +343,12 @@ func (t *txFold) PutFact(f family.Fact) error {
 	}
 	if f.Supersedes != uuid.Nil {
 		sup = f.Supersedes.String()
+		if t.targets != nil {
+			t.targets.corrected[f.Supersedes] = true
+		}
+	}
+	if f.ID == t.fresh {
+		t.fresh = uuid.Nil
 	}
 	_, err := t.exec(`INSERT INTO facts (id, member_id, type, hlc, tz, kind, start_ms, end_ms, lux, supersedes, counts)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET counts = excluded.counts`,
@@ -301,6 +358,9 @@ func (t *txFold) PutFact(f family.Fact) error {
 }
 
 func (t *txFold) Corrections(target uuid.UUID) ([]family.Fact, error) {
+	if t.targets != nil && !t.targets.corrected[target] {
+		return nil, nil
+	}
 	rows, err := t.query("SELECT "+factColumns+" FROM facts WHERE supersedes = ?", target.String())
 	if err != nil {
 		return nil, fmt.Errorf("read corrections: %w", err)
@@ -318,12 +378,18 @@ func (t *txFold) Corrections(target uuid.UUID) ([]family.Fact, error) {
 }
 
 func (t *txFold) AddRetraction(r family.Retraction) error {
+	if t.targets != nil {
+		t.targets.retracted[r.Target] = true
+	}
 	_, err := t.exec("INSERT OR IGNORE INTO retractions (event_id, member_id, target) VALUES (?, ?, ?)",
 		r.ID.String(), r.Member.String(), r.Target.String())
 	return err
 }
 
 func (t *txFold) Retractions(target uuid.UUID) ([]family.Retraction, error) {
+	if t.targets != nil && !t.targets.retracted[target] {
+		return nil, nil
+	}
 	rows, err := t.query("SELECT event_id, member_id FROM retractions WHERE target = ?", target.String())
 	if err != nil {
 		return nil, fmt.Errorf("read retractions: %w", err)

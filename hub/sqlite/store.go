@@ -23,14 +23,11 @@ func (s *Store) AppliedSeq(ctx context.Context) (uint64, error) { return applied
 
 // MaxHLC is the greatest stamp of any stored event.
 func (s *Store) MaxHLC(ctx context.Context) (syncproto.HLC, error) {
-	var v sql.NullString
-	if err := s.db.QueryRowContext(ctx, "SELECT max(hlc) FROM events WHERE hlc != ''").Scan(&v); err != nil {
+	var v sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, "SELECT max(hlc) FROM events").Scan(&v); err != nil {
 		return syncproto.HLC{}, fmt.Errorf("read greatest stamp: %w", err)
 	}
-	if !v.Valid {
-		return syncproto.HLC{}, nil
-	}
-	return syncproto.ParseHLC(v.String)
+	return hlcFromInt(v.Int64), nil
 }
 
 // Family is the household, nil before setup.
@@ -197,7 +194,7 @@ func (s *Store) Fact(ctx context.Context, id uuid.UUID) (*hub.Fact, error) {
 // EventSeq finds an event's sequence by its id.
 func (s *Store) EventSeq(ctx context.Context, id uuid.UUID) (uint64, bool, error) {
 	var seq uint64
-	err := s.db.QueryRowContext(ctx, "SELECT seq FROM events WHERE id = ?", id.String()).Scan(&seq)
+	err := s.db.QueryRowContext(ctx, "SELECT seq FROM events WHERE id = ?", id[:]).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -216,46 +213,81 @@ func (s *Store) Unsupported(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Events is a page of the log in sequence order.
+// Events is a page of the log in sequence order. The JSON of the events
+// the state does not keep comes from the log.
 func (s *Store) Events(ctx context.Context, q hub.EventQuery) ([]hub.StoredEvent, error) {
-	where := []string{"seq > ?"}
+	where := []string{"e.seq > ?"}
 	args := []any{q.After}
 	if q.Member != uuid.Nil {
-		where = append(where, "member_id = ?")
-		args = append(args, q.Member.String())
+		where = append(where, "e.member_id = ?")
+		args = append(args, q.Member[:])
 	}
 	if q.Type != "" {
-		where = append(where, "type = ?")
+		where = append(where, "e.type = ?")
 		args = append(args, string(q.Type))
 	}
 	args = append(args, q.Limit)
-	rows, err := s.db.QueryContext(ctx, "SELECT seq, coalesce(id, ''), type, coalesce(member_id, ''), hlc, v, status, reason, raw FROM events WHERE "+
-		strings.Join(where, " AND ")+" ORDER BY seq LIMIT ?", args...)
+	rows, err := s.db.QueryContext(ctx, "SELECT e.seq, e.id, e.type, e.member_id, e.hlc, e.v, e.status, e.reason, r.raw FROM events e LEFT JOIN recent r ON r.seq = e.seq WHERE "+
+		strings.Join(where, " AND ")+" ORDER BY e.seq LIMIT ?", args...)
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
-	defer rows.Close()
 	out := []hub.StoredEvent{}
+	var need []uint64
 	for rows.Next() {
 		var e hub.StoredEvent
-		var id, member, typ, status string
-		var raw []byte
-		if err := rows.Scan(&e.Seq, &id, &typ, &member, &e.HLC, &e.V, &status, &e.Reason, &raw); err != nil {
+		var id, member, raw []byte
+		var hlc int64
+		var typ, status string
+		if err := rows.Scan(&e.Seq, &id, &typ, &member, &hlc, &e.V, &status, &e.Reason, &raw); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("read events: %w", err)
 		}
-		e.ID, _ = uuid.Parse(id)
-		if m, err := uuid.Parse(member); err == nil {
+		e.ID = idFromBlob(id)
+		if m := idFromBlob(member); m != uuid.Nil {
 			e.Member = &m
 		}
+		if h := hlcFromInt(hlc); !h.IsZero() {
+			e.HLC = h.String()
+		}
 		e.Type, e.Status = syncproto.Type(typ), hub.EventStatus(status)
-		if json.Valid(raw) {
-			e.Event = raw
-		} else {
-			e.Event, _ = json.Marshal(string(raw))
+		switch {
+		case raw != nil:
+			e.Event = rawJSON(raw)
+		case e.Reason == hub.LostReason && e.ID == uuid.Nil:
+			e.Event = json.RawMessage("null")
+		default:
+			need = append(need, e.Seq)
 		}
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	got, err := s.raws(ctx, need)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Event == nil {
+			out[i].Event = rawJSON(got[out[i].Seq])
+		}
+	}
+	return out, nil
+}
+
+// rawJSON is an event as the API shows it: its JSON, or the bytes as a
+// JSON string when they are not JSON, or null when missing.
+func rawJSON(raw []byte) json.RawMessage {
+	switch {
+	case raw == nil:
+		return json.RawMessage("null")
+	case json.Valid(raw):
+		return raw
+	}
+	b, _ := json.Marshal(string(raw))
+	return b
 }
 
 // TripsOf lists the live trips a member travels on.
@@ -456,27 +488,57 @@ func (s *Store) NewsHLC(ctx context.Context) (syncproto.HLC, error) { return new
 // Logged lists a member's logged facts that count and began at or after
 // since, newest first, each with the event it corrects, if any.
 func (s *Store) Logged(ctx context.Context, member uuid.UUID, since time.Time) ([]hub.LoggedFact, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT e.seq, e.raw, coalesce(r.raw, x'') FROM facts f
-		JOIN events e ON e.id = f.id
-		LEFT JOIN events r ON r.id = f.supersedes
+	rows, err := s.db.QueryContext(ctx, `SELECT e.seq, re.raw, coalesce(x.seq, 0), rx.raw FROM facts f
+		JOIN events e ON e.id = unhex(replace(f.id, '-', ''))
+		LEFT JOIN recent re ON re.seq = e.seq
+		LEFT JOIN events x ON x.id = unhex(replace(f.supersedes, '-', ''))
+		LEFT JOIN recent rx ON rx.seq = x.seq
 		WHERE f.member_id = ? AND f.counts = 1 AND f.start_ms >= ?
 		ORDER BY f.start_ms DESC, f.id DESC`, member.String(), since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("read logged facts: %w", err)
 	}
-	defer rows.Close()
 	out := []hub.LoggedFact{}
+	var replaces []uint64 // the sequence of what each fact replaces, 0 for none
+	var need []uint64
 	for rows.Next() {
 		var f hub.LoggedFact
-		var raw, replaces []byte
-		if err := rows.Scan(&f.Seq, &raw, &replaces); err != nil {
+		var raw, xraw []byte
+		var xseq uint64
+		if err := rows.Scan(&f.Seq, &raw, &xseq, &xraw); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("read logged facts: %w", err)
 		}
-		f.Event = raw
-		if len(replaces) > 0 {
-			f.Replaces = replaces
+		if raw != nil {
+			f.Event = raw
+		} else {
+			need = append(need, f.Seq)
+		}
+		if xraw != nil {
+			f.Replaces = xraw
+		} else if xseq != 0 {
+			need = append(need, xseq)
 		}
 		out = append(out, f)
+		replaces = append(replaces, xseq)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read logged facts: %w", err)
+	}
+	got, err := s.raws(ctx, need)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Event == nil {
+			out[i].Event = rawJSON(got[out[i].Seq])
+		}
+		if out[i].Replaces == nil && replaces[i] != 0 {
+			if r, ok := got[replaces[i]]; ok {
+				out[i].Replaces = r
+			}
+		}
+	}
+	return out, nil
 }

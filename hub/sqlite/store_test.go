@@ -227,7 +227,7 @@ func TestOpenSetsAsideUnusableDatabases(t *testing.T) {
 	if len(aside) == 0 {
 		t.Error("the old database was not kept aside")
 	}
-	if _, err := s.db.ExecContext(ctx, "INSERT INTO events (seq, id, type, hlc, v, status, raw) VALUES (1, 'x', 'sleep', '', 1, 'unsupported', X'78')"); err != nil {
+	if _, err := s.db.ExecContext(ctx, "INSERT INTO events (seq, id, type, hlc, v, status) VALUES (1, X'78', 'sleep', 0, 1, 'unsupported')"); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

@@ -59,27 +59,10 @@ func (m *Main) checkLog(ctx context.Context) (hub.Integrity, []hub.SeqRange, err
 	return in, missing, nil
 }
 
-// heldEvents are the events of r the state database holds, in order.
+// heldEvents are the events of r whose JSON the state database holds (the
+// recent ones: the rest are in the log only), in order.
 func (m *Main) heldEvents(ctx context.Context, r hub.SeqRange) ([]hub.Event, error) {
-	var out []hub.Event
-	after := r.From - 1
-	for after < r.To {
-		page, err := m.store.Events(ctx, hub.EventQuery{After: after, Limit: 1000})
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range page {
-			if e.Seq > r.To {
-				return out, nil
-			}
-			out = append(out, hub.Event{Seq: e.Seq, Raw: e.Event})
-		}
-		if len(page) < 1000 {
-			break
-		}
-		after = page[len(page)-1].Seq
-	}
-	return out, nil
+	return m.store.Held(ctx, r.From, r.To)
 }
 
 // contiguous reports whether events hold every sequence of r.

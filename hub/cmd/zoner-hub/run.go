@@ -75,8 +75,11 @@ type Main struct {
 	// replaces the file system's answer (tests play a full disk with it).
 	MinFree   int64
 	FreeSpace func() (uint64, error)
-	Limits    hubhttp.Limits
-	Logger    *slog.Logger
+	// RawTail is how long the state database keeps the JSON of an applied
+	// event beside the log (0: sqlite.DefaultRawTail), by Now.
+	RawTail time.Duration
+	Limits  hubhttp.Limits
+	Logger  *slog.Logger
 	// Stdout receives what is shown once to the person running the hub
 	// (a new pairing token); never the log.
 	Stdout io.Writer
@@ -255,6 +258,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("check the event log: %w", err)
 	}
 	accepted := integrity.Accepted
+	// The log is where each event's JSON lives; the state keeps it only
+	// for the events applied lately, past what the log holds on disk now.
+	m.store.SetLog(m.nats, integrity.Log.Last, m.RawTail)
 	if m.Command == "rebuild" {
 		if len(missing) > 0 && !m.AcceptLoss {
 			return fmt.Errorf("%s; nothing was changed. `zoner-hub rebuild -accept-loss` rebuilds from what the log holds, saving the lost events the state database holds to a file", lostReport(integrity, missing))
@@ -283,6 +289,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if m.store.Rebuilt != "" {
 		m.Logger.Info("building the state database from the event log", "why", m.store.Rebuilt)
+		// The indexes the fold does not read are built once caught up.
+		if err := m.store.DeferIndexes(ctx); err != nil {
+			return err
+		}
 	}
 
 	metrics := hub.NewMetrics()
@@ -329,6 +339,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := m.projector.CatchUp(startCtx); err != nil && m.projector.Fault() == nil {
 		return fmt.Errorf("catch up with the event log: %w", err)
+	}
+	if err := m.store.BuildIndexes(ctx); err != nil {
+		return err
 	}
 	clock := syncproto.NewClock(m.Now)
 	if h, err := m.store.MaxHLC(ctx); err != nil {

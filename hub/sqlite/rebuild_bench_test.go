@@ -1,0 +1,163 @@
+package sqlite
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zoner-family/zoner/hub"
+	famhistory "github.com/zoner-family/zoner/internal/history"
+	"github.com/zoner-family/zoner/syncproto"
+)
+
+// benchEvents is the size of a benchmark's log: ZONER_BENCH_EVENTS,
+// default 100,000.
+func benchEvents() int {
+	if n, err := strconv.Atoi(os.Getenv("ZONER_BENCH_EVENTS")); err == nil && n > 0 {
+		return n
+	}
+	return 100_000
+}
+
+// historyEvents is a family's history of n events as the log delivers
+// them: sequence and JSON.
+func historyEvents(tb testing.TB, n int) []hub.Event {
+	f := famhistory.New(1, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	raws, err := famhistory.Encode(f.History(n))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := make([]hub.Event, len(raws))
+	for i, r := range raws {
+		out[i] = hub.Event{Seq: uint64(i + 1), Raw: r}
+	}
+	return out
+}
+
+// logOnDisk is a log that holds every event: a rebuild keeps none of
+// their JSON in the state.
+type logOnDisk map[uint64][]byte
+
+func (l logOnDisk) ReadRaw(_ context.Context, seqs []uint64) (map[uint64][]byte, error) {
+	out := map[uint64][]byte{}
+	for _, s := range seqs {
+		if r, ok := l[s]; ok {
+			out[s] = r
+		}
+	}
+	return out, nil
+}
+
+// BenchmarkRebuild folds a family's history of ZONER_BENCH_EVENTS events
+// (default 100,000) into an empty state database file in batches of 500,
+// as a rebuild does (the log holds every event on disk, so the state keeps
+// none of their JSON), and, in the same run, inserts the same events raw:
+// sequence, id and JSON into a table with its primary key and a unique id
+// index, 500 rows a transaction through one prepared statement, with the
+// same pragmas. It reports both in seconds of wall time, "s" and "raw-s",
+// and "ratio" = s/raw-s, lower is better (the target is at most 2); and,
+// since a shared machine makes wall time noisy, the process's CPU time of
+// each, "cpu-s" and "raw-cpu-s", with "cpu-ratio".
+func BenchmarkRebuild(b *testing.B) {
+	events := historyEvents(b, benchEvents())
+	log := logOnDisk{}
+	for _, e := range events {
+		log[e.Seq] = e.Raw
+	}
+	ctx := context.Background()
+	var rebuild, raw, rebuildCPU, rawCPU time.Duration
+	for range b.N {
+		b.StopTimer()
+		s := mustOpen(b, filepath.Join(b.TempDir(), "hub.db"))
+		s.SetLog(log, uint64(len(events)), 0)
+		b.StartTimer()
+		start, startCPU := time.Now(), cpuTime(b)
+		if err := s.DeferIndexes(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < len(events); i += 500 {
+			if _, err := s.Apply(ctx, events[i:min(i+500, len(events))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.BuildIndexes(ctx); err != nil {
+			b.Fatal(err)
+		}
+		rebuild += time.Since(start)
+		rebuildCPU += cpuTime(b) - startCPU
+		b.StopTimer()
+		s.Close()
+		wall, cpu := rawInserts(b, filepath.Join(b.TempDir(), "raw.db"), events)
+		raw += wall
+		rawCPU += cpu
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(rebuild.Seconds()/n, "s")
+	b.ReportMetric(raw.Seconds()/n, "raw-s")
+	b.ReportMetric(rebuild.Seconds()/raw.Seconds(), "ratio")
+	b.ReportMetric(rebuildCPU.Seconds()/n, "cpu-s")
+	b.ReportMetric(rawCPU.Seconds()/n, "raw-cpu-s")
+	b.ReportMetric(rebuildCPU.Seconds()/rawCPU.Seconds(), "cpu-ratio")
+	b.ReportMetric(float64(len(events))*n/rebuild.Seconds(), "events/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// cpuTime is the CPU time the process has used.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rawInserts is how long plain inserts of events take, in wall and CPU
+// time: the floor of any fold that stores each event's id.
+func rawInserts(tb testing.TB, path string, events []hub.Event) (time.Duration, time.Duration) {
+	ctx := context.Background()
+	db, err := openDB(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT UNIQUE, raw BLOB NOT NULL) STRICT"); err != nil {
+		tb.Fatal(err)
+	}
+	ids := make([]string, len(events))
+	for i, e := range events {
+		h, err := syncproto.DecodeHeader(e.Raw)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ids[i] = h.ID.String()
+	}
+	start, startCPU := time.Now(), cpuTime(tb)
+	for i := 0; i < len(events); i += 500 {
+		err := func() error {
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			st, err := tx.PrepareContext(ctx, "INSERT INTO events (seq, id, raw) VALUES (?, ?, ?)")
+			if err != nil {
+				return err
+			}
+			for j := i; j < min(i+500, len(events)); j++ {
+				if _, err := st.ExecContext(ctx, events[j].Seq, ids[j], events[j].Raw); err != nil {
+					return err
+				}
+			}
+			return tx.Commit()
+		}()
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return time.Since(start), cpuTime(tb) - startCPU
+}
