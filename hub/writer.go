@@ -134,11 +134,31 @@ func (w *Writer) FamilyID() uuid.UUID {
 // refused nothing is appended and the *Error lists every problem. With
 // setup set the batch must create the family and the hub must have none.
 func (w *Writer) Write(ctx context.Context, raws [][]byte, setup bool) ([]Written, error) {
+	r, err := w.newRequest(ctx, raws, setup)
+	if err != nil {
+		return nil, w.reject(err)
+	}
+	if setup {
+		// Setting up decides the hub's family: a round of its own.
+		w.round([]*request{r})
+	} else {
+		w.enqueue(r)
+	}
+	<-r.done
+	if r.refused {
+		return nil, w.reject(r.err)
+	}
+	return r.out, r.err
+}
+
+// newRequest validates raws with syncproto: a request for a round, or
+// the *Error that lists every problem.
+func (w *Writer) newRequest(ctx context.Context, raws [][]byte, setup bool) (*request, error) {
 	if len(raws) == 0 {
-		return nil, w.reject(&Error{Code: CodeInvalid, Message: "no events: send one event or a JSON array of them"})
+		return nil, &Error{Code: CodeInvalid, Message: "no events: send one event or a JSON array of them"}
 	}
 	if len(raws) > MaxBatch {
-		return nil, w.reject(&Error{Code: CodeTooLarge, Message: fmt.Sprintf("%d events in one request; at most %d", len(raws), MaxBatch)})
+		return nil, &Error{Code: CodeTooLarge, Message: fmt.Sprintf("%d events in one request; at most %d", len(raws), MaxBatch)}
 	}
 	batch := make([]pending, len(raws))
 	var problems []Problem
@@ -162,21 +182,9 @@ func (w *Writer) Write(ctx context.Context, raws [][]byte, setup bool) ([]Writte
 		problems = append(problems, problemsOf(i, err)...)
 	}
 	if len(problems) > 0 {
-		return nil, w.reject(&Error{Code: CodeInvalid, Message: "events refused; none were stored", Problems: problems})
+		return nil, &Error{Code: CodeInvalid, Message: "events refused; none were stored", Problems: problems}
 	}
-
-	r := &request{ctx: ctx, batch: batch, setup: setup, done: make(chan struct{})}
-	if setup {
-		// Setting up decides the hub's family: a round of its own.
-		w.round([]*request{r})
-	} else {
-		w.enqueue(r)
-	}
-	<-r.done
-	if r.refused {
-		return nil, w.reject(r.err)
-	}
-	return r.out, r.err
+	return &request{ctx: ctx, batch: batch, setup: setup, done: make(chan struct{})}, nil
 }
 
 // sameAsStored reports whether raw is the event stored at seq: the same
