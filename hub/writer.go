@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/syncproto"
@@ -144,11 +145,7 @@ func (w *Writer) Write(ctx context.Context, raws [][]byte, setup bool) ([]Writte
 	} else {
 		w.enqueue(r)
 	}
-	<-r.done
-	if r.refused {
-		return nil, w.reject(r.err)
-	}
-	return r.out, r.err
+	return w.await(r)
 }
 
 // newRequest validates raws with syncproto: a request for a round, or
@@ -345,6 +342,10 @@ type request struct {
 	// at is, for each event, its index in the round's appended events, or
 	// -1 when out holds its sequence already (it was stored before).
 	at []int
+	// flight, when set, is the round in flight the request must wait for:
+	// until the projector has applied seq.
+	flight *flight
+	seq    uint64
 }
 
 func (r *request) answer(out []Written, err error, refused bool) {
@@ -491,7 +492,7 @@ func (w *Writer) round(reqs []*request) {
 	}
 	if len(st.fresh) == 0 {
 		st.c.commit()
-		w.answer(ctx, live, nil)
+		w.answer(live, nil)
 		return
 	}
 	if f := w.applied.Fault(); f != nil {
@@ -538,37 +539,57 @@ func (w *Writer) round(reqs []*request) {
 			}
 		}
 	}
-	w.answer(ctx, live, acks)
+	w.answer(live, acks)
 }
 
-// answer answers the accepted requests of a round once the projector has
-// applied every event appended so far: at once when nothing is in flight
-// and nothing was appended, otherwise from a goroutine of their own, while
-// the next round goes on. Should applying stall, the answer still goes out
-// after a while (the events are durable; the next round waits instead).
-// Call it with w.mu held.
-func (w *Writer) answer(ctx context.Context, reqs []*request, acks []Appended) {
-	if len(acks) == 0 && w.inFlight == 0 {
+// answer answers the accepted requests of a round. When nothing is in
+// flight and nothing was appended, the answer is final; otherwise the
+// round is in flight, and each request waits for the projector in await
+// while the next round goes on. Call it with w.mu held.
+func (w *Writer) answer(reqs []*request, acks []Appended) {
+	if len(reqs) == 0 || len(acks) == 0 && w.inFlight == 0 {
 		for _, r := range reqs {
 			r.answer(r.out, nil, false)
 		}
 		return
 	}
-	seq := w.lastSeq
+	f := &flight{}
+	f.waiting.Store(int32(len(reqs)))
 	w.inFlight++
-	go func() {
-		w.applied.WaitApplied(ctx, seq)
-		for _, r := range reqs {
-			r.answer(r.out, nil, false)
+	for _, r := range reqs {
+		r.seq, r.flight = w.lastSeq, f
+		r.answer(r.out, nil, false)
+	}
+}
+
+// flight is a round in flight: appended, its requests not all answered.
+type flight struct {
+	waiting atomic.Int32 // requests still waiting for the projector
+}
+
+// await waits for r's round, and then, if the round is in flight, for the
+// projector to apply every event appended up to it, so that a read right
+// after the write sees it. Should applying stall, the answer still goes
+// out after a while (the events are durable; the next round waits
+// instead).
+func (w *Writer) await(r *request) ([]Written, error) {
+	<-r.done
+	if r.flight != nil {
+		w.applied.WaitApplied(r.ctx, r.seq)
+		if r.flight.waiting.Add(-1) == 0 {
+			w.mu.Lock()
+			w.inFlight--
+			if w.inFlight == 0 {
+				w.carry = nil
+			}
+			w.idle.Broadcast()
+			w.mu.Unlock()
 		}
-		w.mu.Lock()
-		w.inFlight--
-		if w.inFlight == 0 {
-			w.carry = nil
-		}
-		w.idle.Broadcast()
-		w.mu.Unlock()
-	}()
+	}
+	if r.refused {
+		return nil, w.reject(r.err)
+	}
+	return r.out, r.err
 }
 
 // GroupLog is a Log that appends the events of several writes at once,

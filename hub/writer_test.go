@@ -338,8 +338,8 @@ func roundOf(t *testing.T, r *rig, batches ...[][]byte) []reply {
 	r.writer.round(reqs)
 	out := make([]reply, len(reqs))
 	for i, req := range reqs {
-		<-req.done
-		out[i] = reply{req.out, req.err}
+		written, err := r.writer.await(req)
+		out[i] = reply{written, err}
 	}
 	return out
 }
@@ -478,7 +478,7 @@ func TestRoundAppendFailure(t *testing.T) {
 						t.Fatal(err)
 					}
 					r.writer.round([]*request{req})
-					defer func() { <-req.done }()
+					defer r.writer.await(req)
 					before = 1
 				}
 				x := uuid.New()
