@@ -10,11 +10,12 @@ import (
 	"github.com/zoner-family/zoner/syncproto"
 )
 
-// check refuses a batch whose events do not fit the hub's state: another
-// family's events, and references to members, trips or logged facts that
-// do not exist. Events earlier in the batch count as existing.
-func (w *Writer) check(ctx context.Context, batch []pending, setup bool) error {
-	family := w.family
+// check refuses a batch whose events do not fit the hub's state as c
+// knows it: another family's events, and references to members, trips or
+// logged facts that do not exist. Events earlier in the batch, and in
+// batches c accepted before, count as existing. family is the hub's family
+// so far (uuid.Nil before setup); check returns it as of the batch.
+func (w *Writer) check(c *refChecker, family uuid.UUID, batch []pending, setup bool) (uuid.UUID, error) {
 	if family == uuid.Nil {
 		for _, b := range batch {
 			if b.ok && b.env.Type == syncproto.TypeFamilyUpserted {
@@ -23,15 +24,14 @@ func (w *Writer) check(ctx context.Context, batch []pending, setup bool) error {
 			}
 		}
 		if family == uuid.Nil {
-			return &Error{Code: CodeNoFamily, Message: "this hub has no family yet: set it up first with a family.upserted event (POST /api/v1/setup)"}
+			return family, &Error{Code: CodeNoFamily, Message: "this hub has no family yet: set it up first with a family.upserted event (POST /api/v1/setup)"}
 		}
 	} else if setup {
-		return &Error{Code: CodeConflict, Message: "this hub is already set up for family " + w.family.String() + "; send further events to /api/v1/events"}
+		return family, &Error{Code: CodeConflict, Message: "this hub is already set up for family " + family.String() + "; send further events to /api/v1/events"}
 	}
 	if w.linked != uuid.Nil && family != w.linked {
-		return &Error{Code: CodeConflict, Message: "this hub syncs with the cloud as family " + w.linked.String() + ": set up that family (its id is in the hub's cloud credentials), or wait for it to come from the cloud"}
+		return family, &Error{Code: CodeConflict, Message: "this hub syncs with the cloud as family " + w.linked.String() + ": set up that family (its id is in the hub's cloud credentials), or wait for it to come from the cloud"}
 	}
-	c := refChecker{ctx: ctx, store: w.store, members: map[uuid.UUID]memberState{}, trips: map[uuid.UUID]*syncproto.TripUpserted{}, facts: map[uuid.UUID]Fact{}}
 	var problems []Problem
 	add := func(i int, path, rule string) {
 		problems = append(problems, Problem{Index: i, Code: syncproto.CodeInvalid, Path: path, Rule: rule})
@@ -61,18 +61,18 @@ func (w *Writer) check(ctx context.Context, batch []pending, setup bool) error {
 			}
 			newer++
 			if err := c.newer(i, b.env.Header, add); err != nil {
-				return err
+				return family, err
 			}
 			continue
 		}
 		if err := c.event(i, b.env, add); err != nil {
-			return err
+			return family, err
 		}
 	}
 	if newer > 0 {
-		held, err := w.store.Unsupported(ctx)
+		held, err := c.unsupported()
 		if err != nil {
-			return err
+			return family, err
 		}
 		if held+newer > MaxUnsupported {
 			add(firstNewer, "v", fmt.Sprintf("this hub reads schema version %d and already keeps %d events of newer versions, unapplied; it keeps at most %d. Upgrade the hub, then send the events again",
@@ -80,17 +80,77 @@ func (w *Writer) check(ctx context.Context, batch []pending, setup bool) error {
 		}
 	}
 	if len(problems) > 0 {
-		return &Error{Code: CodeInvalid, Message: "events refused; none were stored", Problems: problems}
+		return family, &Error{Code: CodeInvalid, Message: "events refused; none were stored", Problems: problems}
 	}
-	return nil
+	c.addNewer(newer)
+	return family, nil
 }
 
+// refChecker knows the state as of the batches it checked so far: what it
+// looked up in the store, and what the accepted batches change. The
+// changes of a batch are kept in an undo log until the batch is accepted
+// (commit) or refused (rollback), so that a refused batch leaves no trace.
 type refChecker struct {
-	ctx     context.Context
-	store   Store
-	members map[uuid.UUID]memberState             // as of the batch so far
-	trips   map[uuid.UUID]*syncproto.TripUpserted // nil value: removed
-	facts   map[uuid.UUID]Fact
+	ctx      context.Context
+	store    Store
+	members  map[uuid.UUID]memberState             // as of the batches so far
+	trips    map[uuid.UUID]*syncproto.TripUpserted // nil value: removed
+	facts    map[uuid.UUID]Fact
+	held     int // events of a newer version the store keeps; -1 until looked up
+	admitted int // events of a newer version accepted since
+	undo     []func()
+}
+
+func newRefChecker(ctx context.Context, store Store) *refChecker {
+	return &refChecker{ctx: ctx, store: store, members: map[uuid.UUID]memberState{},
+		trips: map[uuid.UUID]*syncproto.TripUpserted{}, facts: map[uuid.UUID]Fact{}, held: -1}
+}
+
+// mark is where a batch's changes start; rollback undoes them.
+func (c *refChecker) mark() int { return len(c.undo) }
+
+func (c *refChecker) rollback(mark int) {
+	for i := len(c.undo) - 1; i >= mark; i-- {
+		c.undo[i]()
+	}
+	c.undo = c.undo[:mark]
+}
+
+// commit keeps every change made so far.
+func (c *refChecker) commit() { c.undo = c.undo[:0] }
+
+// set changes m[k] to v, undoably.
+func set[K comparable, V any](c *refChecker, m map[K]V, k K, v V) {
+	old, had := m[k]
+	c.undo = append(c.undo, func() {
+		if had {
+			m[k] = old
+		} else {
+			delete(m, k)
+		}
+	})
+	m[k] = v
+}
+
+func (c *refChecker) setMember(id uuid.UUID, st memberState) { set(c, c.members, id, st) }
+
+func (c *refChecker) unsupported() (int, error) {
+	if c.held < 0 {
+		n, err := c.store.Unsupported(c.ctx)
+		if err != nil {
+			return 0, fmt.Errorf("count events of newer versions: %w", err)
+		}
+		c.held = n
+	}
+	return c.held + c.admitted, nil
+}
+
+func (c *refChecker) addNewer(n int) {
+	if n == 0 {
+		return
+	}
+	c.admitted += n
+	c.undo = append(c.undo, func() { c.admitted -= n })
 }
 
 type memberState int8
@@ -133,7 +193,7 @@ func (c *refChecker) newer(i int, h syncproto.Header, add func(i int, path, rule
 		return nil
 	}
 	if h.Type == syncproto.TypeMemberUpserted {
-		c.members[h.MemberID] = memberAlive
+		c.setMember(h.MemberID, memberAlive)
 		return nil
 	}
 	alive, err := c.member(h.MemberID)
@@ -202,7 +262,7 @@ func (c *refChecker) event(i int, e syncproto.Envelope, add func(i int, path, ru
 
 	switch d := e.Data.(type) {
 	case *syncproto.MemberUpserted:
-		c.members[e.MemberID] = memberAlive
+		c.setMember(e.MemberID, memberAlive)
 	case *syncproto.MemberRemoved:
 		// Removing a removed member again is harmless (two devices may do
 		// it at once); removing one never added is a mistake.
@@ -213,7 +273,7 @@ func (c *refChecker) event(i int, e syncproto.Envelope, add func(i int, path, ru
 		if st == memberUnknown {
 			add(i, "member_id", "no member "+e.MemberID.String()+" in this family")
 		}
-		c.members[e.MemberID] = memberRemoved
+		c.setMember(e.MemberID, memberRemoved)
 	case *syncproto.TripUpserted:
 		for j, id := range d.Travellers {
 			alive, err := c.member(id)
@@ -224,7 +284,7 @@ func (c *refChecker) event(i int, e syncproto.Envelope, add func(i int, path, ru
 				add(i, fmt.Sprintf("data.travellers[%d]", j), "no member "+id.String()+" in this family")
 			}
 		}
-		c.trips[d.TripID] = d
+		set(c, c.trips, d.TripID, d)
 	case *syncproto.TripRemoved:
 		t, err := c.trip(d.TripID)
 		if err != nil {
@@ -233,7 +293,7 @@ func (c *refChecker) event(i int, e syncproto.Envelope, add func(i int, path, ru
 		if t == nil {
 			add(i, "data.trip_id", "no trip "+d.TripID.String()+" in this family (never added, or removed)")
 		}
-		c.trips[d.TripID] = nil
+		set(c, c.trips, d.TripID, nil)
 	case *syncproto.FlightUpdated:
 		t, err := c.trip(d.TripID)
 		if err != nil {
@@ -255,7 +315,7 @@ func (c *refChecker) event(i int, e syncproto.Envelope, add func(i int, path, ru
 		if err := checkFact("data.supersedes", family.Supersedes(e.Data), e.Type); err != nil {
 			return err
 		}
-		c.facts[e.ID] = Fact{ID: e.ID, MemberID: e.MemberID, Type: e.Type}
+		set(c, c.facts, e.ID, Fact{ID: e.ID, MemberID: e.MemberID, Type: e.Type})
 	case *syncproto.LogRetracted:
 		ok, err := needMember()
 		if err != nil || !ok {

@@ -29,10 +29,16 @@ type Projector struct {
 	// accepted is the sequence up to which the owner accepted what the
 	// log lost: a gap at or below it is moved past with Lost events.
 	accepted uint64
+	// lagAt is when a busy step last measured the lag (the projector's
+	// goroutine only).
+	lagAt time.Time
 	// fault, once set, is why the hub takes no writes: the log is damaged
 	// in a way only its owner can settle. Applying stops.
 	fault *Error
 }
+
+// lagEvery is how often a projector applying events measures its lag.
+const lagEvery = 250 * time.Millisecond
 
 // NewProjector returns a projector that starts after the store's applied
 // sequence. onChange may be nil.
@@ -169,7 +175,13 @@ func (p *Projector) step(ctx context.Context) error {
 		p.advance = make(chan struct{})
 	}
 	p.mu.Unlock()
-	p.updateLag(ctx)
+	// Asking the log for its end is a round trip to JetStream: while
+	// events stream in, once in a while is enough (an idle step asks each
+	// time).
+	if now := time.Now(); now.Sub(p.lagAt) >= lagEvery {
+		p.lagAt = now
+		p.updateLag(ctx)
+	}
 	if p.onChange != nil && !changes.Empty() {
 		p.onChange(changes, last)
 	}

@@ -2,7 +2,10 @@ package hub
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -311,5 +314,287 @@ func TestReceive(t *testing.T) {
 		if _, _, err := r.writer.Receive(ctx, w.f.raws(w.meal(member, uuid.Nil)), w.f.id); ErrorCodeOf(err) != CodeUnavailable {
 			t.Fatalf("log down: %v", err)
 		}
+	})
+}
+
+// reply is a request's answer.
+type reply struct {
+	out []Written
+	err error
+}
+
+// roundOf runs one round of writes of raws, in this order, and returns
+// their answers.
+func roundOf(t *testing.T, r *rig, batches ...[][]byte) []reply {
+	t.Helper()
+	reqs := make([]*request, len(batches))
+	for i, raws := range batches {
+		req, err := r.writer.newRequest(t.Context(), raws, false)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		reqs[i] = req
+	}
+	r.writer.round(reqs)
+	out := make([]reply, len(reqs))
+	for i, req := range reqs {
+		written, err := r.writer.await(req)
+		out[i] = reply{written, err}
+	}
+	return out
+}
+
+// storedIDs are the ids of the events in the log, in order.
+func storedIDs(t *testing.T, l *memLog) []uuid.UUID {
+	t.Helper()
+	var ids []uuid.UUID
+	for _, e := range l.stored() {
+		ids = append(ids, e.Header.ID)
+	}
+	return ids
+}
+
+// TestRoundCrossRequestReferences: the writes of one round are checked in
+// arrival order, each against the state and the writes accepted before it:
+// a member made by one write can be used by a later one, not by an earlier
+// one, nor after the write that made it was refused.
+func TestRoundCrossRequestReferences(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// requests makes the round's writes; x is a member no write has
+		// made before.
+		requests func(w *world, x uuid.UUID) [][]syncproto.Envelope
+		ok       []bool
+	}{
+		{"made, then used", func(w *world, x uuid.UUID) [][]syncproto.Envelope {
+			return [][]syncproto.Envelope{{w.f.memberUpserted(x)}, {w.sleep(x, uuid.Nil)}}
+		}, []bool{true, true}},
+		{"used, then made", func(w *world, x uuid.UUID) [][]syncproto.Envelope {
+			return [][]syncproto.Envelope{{w.sleep(x, uuid.Nil)}, {w.f.memberUpserted(x)}}
+		}, []bool{false, true}},
+		{"made by a refused write", func(w *world, x uuid.UUID) [][]syncproto.Envelope {
+			return [][]syncproto.Envelope{{w.f.memberUpserted(x), w.meal(uuid.New(), uuid.Nil)}, {w.sleep(x, uuid.Nil)}}
+		}, []bool{false, false}},
+		{"removed, then used", func(w *world, x uuid.UUID) [][]syncproto.Envelope {
+			return [][]syncproto.Envelope{{w.f.event(w.ada, &syncproto.MemberRemoved{})}, {w.meal(w.ada, uuid.Nil)}, {w.meal(w.bo, uuid.Nil)}}
+		}, []bool{true, false, true}},
+		{"a fact logged, then corrected", func(w *world, x uuid.UUID) [][]syncproto.Envelope {
+			first := w.sleep(w.ada, uuid.Nil)
+			return [][]syncproto.Envelope{{first}, {w.sleep(w.ada, first.ID)}, {w.retract(w.ada, first.ID)}}
+		}, []bool{true, true, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t, true)
+				r := newRig(t, w.store)
+				reqs := tc.requests(w, uuid.New())
+				batches := make([][][]byte, len(reqs))
+				for i, es := range reqs {
+					batches[i] = w.f.raws(es...)
+				}
+				var want []uuid.UUID
+				for i, rep := range roundOf(t, r, batches...) {
+					if got := rep.err == nil; got != tc.ok[i] {
+						t.Fatalf("write %d: accepted %v, want %v (%v)", i, got, tc.ok[i], rep.err)
+					}
+					if rep.err != nil {
+						if ErrorCodeOf(rep.err) != CodeInvalid {
+							t.Errorf("write %d: %v, want a refusal", i, rep.err)
+						}
+						continue
+					}
+					for j, e := range reqs[i] {
+						want = append(want, e.ID)
+						if rep.out[j].ID != e.ID || rep.out[j].Seq != uint64(len(want)) {
+							t.Errorf("write %d, event %d: %+v, want seq %d", i, j, rep.out[j], len(want))
+						}
+					}
+				}
+				if got := storedIDs(t, r.log); !slices.Equal(got, want) {
+					t.Fatalf("log holds %v, want the accepted writes' %v", got, want)
+				}
+				if r.log.appends != 1 && len(want) > 0 {
+					t.Errorf("%d appends for one round", r.log.appends)
+				}
+			})
+		})
+	}
+}
+
+// TestRoundDuplicateIDs: an id sent by two writes of a round is stored
+// once and both get its sequence; sent with different content, the later
+// write is refused as a conflict and the others stand.
+func TestRoundDuplicateIDs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		r := newRig(t, w.store)
+		meal, sleep := w.meal(w.ada, uuid.Nil), w.sleep(w.bo, uuid.Nil)
+		changed := meal
+		changed.Data = &syncproto.Meal{Kind: syncproto.MealDinner}
+		spelled := bytes.Replace(w.f.raw(meal), []byte(`,"tz"`), []byte(`, "tz"`), 1)
+		got := roundOf(t, r, w.f.raws(meal), [][]byte{spelled}, w.f.raws(changed), w.f.raws(sleep, meal))
+		for i, want := range [][]uint64{{1}, {1}, nil, {2, 1}} {
+			rep := got[i]
+			if want == nil {
+				if ErrorCodeOf(rep.err) != CodeConflict || rep.err.(*Error).Problems[0].Rule != ConflictRule {
+					t.Errorf("write %d: %v, want a conflict", i, rep.err)
+				}
+				continue
+			}
+			if rep.err != nil || len(rep.out) != len(want) {
+				t.Fatalf("write %d: %+v, %v", i, rep.out, rep.err)
+			}
+			for j, seq := range want {
+				if rep.out[j].Seq != seq {
+					t.Errorf("write %d, event %d: seq %d, want %d", i, j, rep.out[j].Seq, seq)
+				}
+			}
+		}
+		if ids := storedIDs(t, r.log); !slices.Equal(ids, []uuid.UUID{meal.ID, sleep.ID}) {
+			t.Fatalf("log holds %v, want the meal and the sleep once", ids)
+		}
+		if n := r.metrics.counter(`zoner_hub_events_accepted_total{type="meal"}`); n != 1 {
+			t.Errorf("%d meals counted as accepted, want 1", n)
+		}
+	})
+}
+
+// TestRoundAppendFailure: when the log fails to take a round, every write
+// of it fails with nothing stored, and nothing of it counts for the next
+// round's checks, whether or not an earlier round is still in flight.
+func TestRoundAppendFailure(t *testing.T) {
+	for _, inFlight := range []bool{false, true} {
+		t.Run(fmt.Sprintf("in-flight=%v", inFlight), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t, true)
+				r := newRig(t, w.store)
+				before := 0
+				if inFlight {
+					// A round appended and not yet applied: the next
+					// rounds are checked against what it carries.
+					w.store.applyErrs = 3
+					req, err := r.writer.newRequest(t.Context(), w.f.raws(w.meal(w.ada, uuid.Nil)), false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					r.writer.round([]*request{req})
+					defer r.writer.await(req)
+					before = 1
+				}
+				x := uuid.New()
+				r.log.failAfter = 0
+				got := roundOf(t, r, w.f.raws(w.f.memberUpserted(x)), w.f.raws(w.sleep(x, uuid.Nil)), w.f.raws(w.meal(w.ada, uuid.Nil), w.meal(w.bo, uuid.Nil)))
+				for i, rep := range got {
+					if ErrorCodeOf(rep.err) != CodeUnavailable || rep.err.(*Error).Message != NotStoredMessage {
+						t.Errorf("write %d: %+v, %v; want unavailable", i, rep.out, rep.err)
+					}
+				}
+				if n := len(r.log.stored()); n != before {
+					t.Fatalf("%d events stored by a failed round", n-before)
+				}
+				r.log.failAfter = -1
+				got = roundOf(t, r, w.f.raws(w.sleep(x, uuid.Nil)))
+				if ErrorCodeOf(got[0].err) != CodeInvalid {
+					t.Fatalf("a member made by a failed round was taken as existing: %+v, %v", got[0].out, got[0].err)
+				}
+			})
+		})
+	}
+}
+
+// TestRoundChecksAgainstRoundsInFlight: a write is checked against the
+// writes appended before it and not yet applied, rather than waiting for
+// them; each is answered once its events are applied.
+func TestRoundChecksAgainstRoundsInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		w.store.applyErrs = 3 // the projector is stuck for a while
+		r := newRig(t, w.store)
+		x := uuid.New()
+		made, used := w.f.memberUpserted(x), w.sleep(x, uuid.Nil)
+		replies := make(chan reply, 2)
+		write := func(e syncproto.Envelope) {
+			out, err := r.writer.Write(t.Context(), w.f.raws(e), false)
+			replies <- reply{out, err}
+		}
+		go write(made)
+		synctest.Wait()
+		go write(used)
+		synctest.Wait()
+		if ids := storedIDs(t, r.log); !slices.Equal(ids, []uuid.UUID{made.ID, used.ID}) {
+			t.Fatalf("while the first write is not applied, the log holds %v; want both writes", ids)
+		}
+		if len(replies) != 0 {
+			t.Fatal("a write was answered before its events were applied")
+		}
+		for range 2 {
+			rep := <-replies
+			if rep.err != nil {
+				t.Fatal(rep.err)
+			}
+		}
+		if r.proj.Applied() != 2 {
+			t.Fatalf("answered with %d events applied", r.proj.Applied())
+		}
+	})
+}
+
+// TestManyConcurrentWriters: concurrent writes, some refused, each get
+// their own answer; the log holds exactly the accepted ones' events, once.
+func TestManyConcurrentWriters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		r := newRig(t, w.store)
+		const writers = 40
+		events := make([][]syncproto.Envelope, writers)
+		for i := range events {
+			switch i % 4 {
+			case 0:
+				events[i] = []syncproto.Envelope{w.meal(w.ada, uuid.Nil)}
+			case 1:
+				events[i] = []syncproto.Envelope{w.sleep(w.bo, uuid.Nil), w.meal(w.bo, uuid.Nil)}
+			case 2:
+				events[i] = []syncproto.Envelope{w.meal(uuid.New(), uuid.Nil)} // no such member
+			case 3:
+				events[i] = []syncproto.Envelope{w.meal(w.ada, uuid.Nil), w.sleep(w.gone, uuid.Nil)} // removed
+			}
+		}
+		replies := make([]reply, writers)
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Go(func() {
+				out, err := r.writer.Write(t.Context(), w.f.raws(events[i]...), false)
+				replies[i] = reply{out, err}
+			})
+		}
+		wg.Wait()
+		seqOf := map[uint64]uuid.UUID{}
+		for i, rep := range replies {
+			if refused := i%4 >= 2; refused {
+				if ErrorCodeOf(rep.err) != CodeInvalid {
+					t.Errorf("write %d: %+v, %v; want refused", i, rep.out, rep.err)
+				}
+				continue
+			}
+			if rep.err != nil {
+				t.Fatalf("write %d: %v", i, rep.err)
+			}
+			for j, wr := range rep.out {
+				if wr.ID != events[i][j].ID || seqOf[wr.Seq] != uuid.Nil {
+					t.Fatalf("write %d, event %d: %+v", i, j, wr)
+				}
+				seqOf[wr.Seq] = wr.ID
+			}
+		}
+		stored := r.log.stored()
+		if len(stored) != len(seqOf) {
+			t.Fatalf("%d events stored, %d accepted", len(stored), len(seqOf))
+		}
+		for _, e := range stored {
+			if seqOf[e.Seq] != e.Header.ID {
+				t.Fatalf("the log holds %s at %d; the answers say %s", e.Header.ID, e.Seq, seqOf[e.Seq])
+			}
+		}
+		t.Logf("%d writes in %d appends", writers, r.log.appends)
 	})
 }

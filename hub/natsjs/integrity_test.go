@@ -135,3 +135,43 @@ func TestStateNamesHoles(t *testing.T) {
 		t.Fatalf("missing past the accepted loss %q, want 4", got)
 	}
 }
+
+// AppendGroups stores the groups in order, each of several events as one
+// batch; an event the log holds is acknowledged as a repeat.
+func TestAppendGroups(t *testing.T) {
+	ctx := context.Background()
+	s := startWith(t, Config{StoreDir: t.TempDir(), MinFree: -1})
+	a, b, c := batchOf(1, 10), batchOf(3, 10), batchOf(1, 10)
+	acks, err := s.AppendGroups(ctx, [][]hub.Event{a, b, c})
+	if err != nil || len(acks) != 5 {
+		t.Fatalf("%v %+v", err, acks)
+	}
+	for i, ack := range acks {
+		if ack.Seq != uint64(i+1) || ack.Duplicate {
+			t.Fatalf("ack %d: %+v", i, ack)
+		}
+	}
+	d := batchOf(1, 10)
+	acks, err = s.AppendGroups(ctx, [][]hub.Event{c, d, {b[2], d[0]}})
+	if err != nil || len(acks) != 4 || !acks[0].Duplicate || acks[0].Seq != 5 || acks[1].Seq != 6 || !acks[2].Duplicate || acks[2].Seq != 4 || acks[3].Seq != 6 {
+		t.Fatalf("repeats: %v %+v", err, acks)
+	}
+	if last, _ := s.LastSeq(ctx); last != 6 {
+		t.Fatalf("last seq %d, want 6", last)
+	}
+}
+
+// A full disk refuses a whole round of writes before any is stored.
+func TestAppendGroupsFullDisk(t *testing.T) {
+	ctx := context.Background()
+	free := uint64(1 << 40)
+	s := startWith(t, Config{StoreDir: t.TempDir(), FreeSpace: func() (uint64, error) { return free, nil }})
+	free = DefaultMinFree
+	_, err := s.AppendGroups(ctx, [][]hub.Event{batchOf(1, 10), batchOf(2, 10)})
+	if !errors.Is(err, hub.ErrStorageFull) {
+		t.Fatalf("%v, want storage full", err)
+	}
+	if last, _ := s.LastSeq(ctx); last != 0 {
+		t.Fatalf("%d events stored", last)
+	}
+}
