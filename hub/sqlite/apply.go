@@ -38,7 +38,8 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 	// The fold's statements run without ctx: the driver would watch a
 	// context that can end on a goroutine of its own for each statement.
 	// The loop checks ctx between events instead.
-	fold := &txFold{ctx: context.WithoutCancel(ctx), q: tx, tx: tx, at: s.now().UnixMilli(), targets: s.targets}
+	s.stmts.use(s.db)
+	fold := &txFold{ctx: context.WithoutCancel(ctx), q: tx, tx: tx, cache: &s.stmts, at: s.now().UnixMilli(), targets: s.targets}
 	news, err := newsHLC(ctx, tx)
 	if err != nil {
 		return changes, err
@@ -83,6 +84,9 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 	if err := tx.Commit(); err != nil {
 		return changes, fmt.Errorf("apply: commit: %w", err)
 	}
+	// The batch is applied; a statement that fails to prepare now is
+	// prepared for each transaction instead, and asked for again.
+	s.stmts.prepare(ctx)
 	return changes, nil
 }
 

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -12,27 +13,30 @@ import (
 	"github.com/zoner-family/zoner/syncproto"
 )
 
-// BenchmarkApply folds a family's log in batches of 500, as a rebuild
-// does: a family, two members, and logged facts of which every tenth
-// corrects the one before and every twentieth is retracted.
+// BenchmarkApply folds a family's log: a family, two members, and
+// logged facts of which every tenth corrects the one before and every
+// twentieth is retracted. In batches of 500, as a rebuild does, and of 5,
+// as the projector applies concurrent single-event writes.
 func BenchmarkApply(b *testing.B) {
-	b.Run("file", func(b *testing.B) {
-		benchmarkApply(b, func() *Store { return mustOpen(b, filepath.Join(b.TempDir(), "hub.db")) })
-	})
-	// In memory, as with a store key.
-	b.Run("memory", func(b *testing.B) {
-		benchmarkApply(b, func() *Store {
-			s, err := OpenMemory(context.Background(), mapSettings{}, slog.New(slog.DiscardHandler))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { s.Close() })
-			return s
+	for _, batch := range []int{500, 5} {
+		b.Run(fmt.Sprintf("file/batch=%d", batch), func(b *testing.B) {
+			benchmarkApply(b, batch, func() *Store { return mustOpen(b, filepath.Join(b.TempDir(), "hub.db")) })
 		})
-	})
+		// In memory, as with a store key.
+		b.Run(fmt.Sprintf("memory/batch=%d", batch), func(b *testing.B) {
+			benchmarkApply(b, batch, func() *Store {
+				s, err := OpenMemory(context.Background(), mapSettings{}, slog.New(slog.DiscardHandler))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { s.Close() })
+				return s
+			})
+		})
+	}
 }
 
-func benchmarkApply(b *testing.B, open func() *Store) {
+func benchmarkApply(b *testing.B, batch int, open func() *Store) {
 	g := &gen{tb: b, family: syncproto.NewID(), wall: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	ada, kemi := syncproto.NewID(), syncproto.NewID()
 	person := func(name string) *syncproto.MemberUpserted {
@@ -79,8 +83,8 @@ func benchmarkApply(b *testing.B, open func() *Store) {
 		b.StopTimer()
 		s := open()
 		b.StartTimer()
-		for i := 0; i < len(events); i += 500 {
-			if _, err := s.Apply(context.Background(), events[i:min(i+500, len(events))]); err != nil {
+		for i := 0; i < len(events); i += batch {
+			if _, err := s.Apply(context.Background(), events[i:min(i+batch, len(events))]); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -64,6 +64,8 @@ type Store struct {
 	// targets are kept across batches for the fold (loaded by the first
 	// Apply; dropped with the database).
 	targets *targets
+	// stmts are the fold's statements, prepared once for the database.
+	stmts stmtCache
 }
 
 // Open opens the database at path, creating it when missing. A file that

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,9 +22,11 @@ type txFold struct {
 	q    dbtx
 	home *family.Household // cached for the batch; nil before setup
 	read bool
-	// tx, when set, prepares each statement once for the transaction
-	// (a batch folds hundreds of events with the same dozen statements).
+	// tx, when set, runs each statement through cache, prepared once for
+	// the database (a batch folds hundreds of events with the same dozen
+	// statements, and a hub applies many small batches).
 	tx    *sql.Tx
+	cache *stmtCache
 	stmts map[string]*sql.Stmt
 	// at is when the batch is applied, Unix ms.
 	at int64
@@ -79,9 +82,18 @@ func (t *txFold) stmt(query string) (*sql.Stmt, error) {
 	if st := t.stmts[query]; st != nil {
 		return st, nil
 	}
-	st, err := t.tx.PrepareContext(t.ctx, query)
-	if err != nil {
-		return nil, err
+	var st *sql.Stmt
+	if base := t.cache.lookup(query); base != nil {
+		st = t.tx.StmtContext(t.ctx, base)
+	} else {
+		// Not prepared for the database yet: prepared for this
+		// transaction, and for the database once it ends (preparing
+		// now could wait for a connection this transaction holds).
+		var err error
+		if st, err = t.tx.PrepareContext(t.ctx, query); err != nil {
+			return nil, err
+		}
+		t.cache.want(query)
 	}
 	if t.stmts == nil {
 		t.stmts = map[string]*sql.Stmt{}
@@ -123,6 +135,72 @@ func (t *txFold) row(query string, args ...any) scanner {
 		return errRow{err}
 	}
 	return st.QueryRowContext(t.ctx, args...)
+}
+
+// stmtCache keeps statements prepared on a database for as long as the
+// database is open. A transaction takes one with Tx.StmtContext, which
+// reuses what its connection prepared before instead of preparing again.
+type stmtCache struct {
+	mu     sync.Mutex
+	db     *sql.DB
+	stmts  map[string]*sql.Stmt
+	wanted []string
+}
+
+// use makes the cache prepare on db, dropping what it prepared on
+// another (a store that was reset has a new database).
+func (c *stmtCache) use(db *sql.DB) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.db == db {
+		return
+	}
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	c.db, c.stmts, c.wanted = db, nil, nil
+}
+
+// lookup is the statement prepared for query, nil when there is none yet.
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stmts[query]
+}
+
+// want notes a query to prepare once no transaction holds a connection.
+func (c *stmtCache) want(query string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wanted = append(c.wanted, query)
+}
+
+// prepare prepares the queries wanted since the last call. Call it with
+// no transaction open: it takes a connection of its own.
+func (c *stmtCache) prepare(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, q := range c.wanted {
+		if c.stmts[q] != nil {
+			continue
+		}
+		st, err := c.db.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		if c.stmts == nil {
+			c.stmts = map[string]*sql.Stmt{}
+		}
+		c.stmts[q] = st
+	}
+	c.wanted = nil
+	return nil
 }
 
 type scanner interface{ Scan(...any) error }
