@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -26,12 +27,14 @@ const maxDepth = 16
 // CodeUnsupportedVersion; relays that must pass such events on use
 // DecodeHeader.
 func Unmarshal(b []byte) (Envelope, error) {
+	nodes := getNodes()
+	defer putNodes(nodes)
 	var p problems
-	root := parse(&p, b)
+	doc := parse(&p, b, nodes)
 	if !p.ok() {
 		return Envelope{}, p.err()
 	}
-	o := readObject(&p, "", root)
+	o := readObject(&p, nil, "", -1, doc, 0)
 	h, data := readHeader(o)
 	if !p.ok() {
 		return Envelope{}, p.err()
@@ -46,7 +49,7 @@ func Unmarshal(b []byte) (Envelope, error) {
 		unknownType(&p, h.Type)
 		return Envelope{}, p.err()
 	}
-	if d := readObject(&p, "data", data); d != nil {
+	if d := readObject(&p, o, "data", -1, doc, data); d != nil {
 		payload.decode(d)
 		d.done()
 	}
@@ -71,16 +74,26 @@ func Unmarshal(b []byte) (Envelope, error) {
 // any well-formed type name and ignores unknown top-level fields, since a
 // newer schema may define them. The payload is only checked to be an
 // object, and rules that tie the header to the type (whether member_id or
-// end is required) are not applied: Unmarshal does that.
+// end is required) are not applied: Unmarshal does that. The whole
+// document is still checked to be well-formed JSON (valid UTF-8, no
+// duplicate keys, bounded nesting), so a header it returns can be trusted.
 func DecodeHeader(b []byte) (Header, error) {
+	nodes := getNodes()
+	defer putNodes(nodes)
 	var p problems
-	root := parse(&p, b)
+	doc := parse(&p, b, nodes)
 	if !p.ok() {
 		return Header{}, p.err()
 	}
-	o := readObject(&p, "", root)
+	var root object // on the stack: nothing below keeps it
+	o := &root
+	if !root.read(&p, nil, "", -1, doc, 0) {
+		o = nil
+	}
 	h, data := readHeader(o)
-	readObject(&p, "data", data)
+	if data >= 0 && doc[data].kind != kindObject {
+		p.add(CodeMalformed, "data", "must be an object, not %s", kind(&doc[data]))
+	}
 	if !p.ok() {
 		return Header{}, p.err()
 	}
@@ -102,37 +115,53 @@ func DecodeHeader(b []byte) (Header, error) {
 	return h, nil
 }
 
-// readHeader reads the envelope fields and returns the raw data member.
-func readHeader(o *object) (Header, any) {
+// readHeader reads the envelope fields and returns the index of the data
+// member's node, or -1.
+func readHeader(o *object) (Header, int) {
 	var h Header
 	h.ID = o.uuid("id")
 	h.FamilyID = o.uuid("family_id")
 	// DESIGN.md calls member_id "empty" for family-level events: absent,
 	// null and "" all mean none.
-	h.MemberID = parsed(o, "member_id", func(s string) (uuid.UUID, error) {
-		if s == "" {
+	h.MemberID = parsed(o, "member_id", func(s []byte) (uuid.UUID, error) {
+		if len(s) == 0 {
 			return uuid.Nil, nil
 		}
-		return ParseID(s)
+		return parseID(s)
 	})
 	h.Origin = o.str("origin")
-	h.Type = Type(o.str("type"))
+	h.Type = typeName(o.text("type"))
 	h.Start = o.time("start")
 	h.End = o.time("end")
-	h.TZ = o.str("tz")
+	h.TZ = o.zone("tz")
 	h.HLC = o.hlc("hlc")
 	h.V = o.integer("v")
-	data, _ := o.get("data")
-	if data == nil && o != nil {
+	data := o.find("data")
+	if data < 0 && o != nil {
 		o.p.invalid("data", "required: an object, {} when the type has no fields")
 	}
 	return h, data
 }
 
-// parse reads a JSON document into maps, slices, strings, json.Numbers,
-// booleans and nils, rejecting what encoding/json would let through:
-// invalid UTF-8, duplicate keys, trailing data and deep nesting.
-func parse(p *problems, b []byte) any {
+// typeName returns the event type spelled s, sharing the constant's memory
+// when s names a known type.
+func typeName(s []byte) Type {
+	for _, t := range types {
+		if string(t) == string(s) {
+			return t
+		}
+	}
+	return Type(s)
+}
+
+// types is Types, for lookups that must not allocate.
+var types = Types()
+
+// parse reads a JSON document into nodes, rejecting what encoding/json
+// would let through: invalid UTF-8, duplicate keys, trailing data and deep
+// nesting. The root is the first node. The nodes live in buf until the
+// caller recycles it; nil means the document was rejected.
+func parse(p *problems, b []byte, buf *[]node) []node {
 	if len(b) > MaxEnvelopeBytes {
 		p.add(CodeTooLarge, "", "envelope is %d bytes; the limit is %d", len(b), MaxEnvelopeBytes)
 		return nil
@@ -141,6 +170,25 @@ func parse(p *problems, b []byte) any {
 		p.add(CodeMalformed, "", "not valid UTF-8")
 		return nil
 	}
+	nodes, ok := scan(b, (*buf)[:0])
+	if !ok {
+		// Something is wrong, or unusual: encoding/json's decoder says
+		// what, in the words the contract promises.
+		v := parseSlow(p, b)
+		if !p.ok() {
+			*buf = nodes
+			return nil
+		}
+		nodes = appendValue(nodes[:0], nil, v)
+	}
+	*buf = nodes
+	return nodes
+}
+
+// parseSlow reads a JSON document into maps, slices, strings, json.Numbers,
+// booleans and nils with encoding/json's token stream. It is the reference
+// for what parse accepts and for the errors it reports.
+func parseSlow(p *problems, b []byte) any {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	v, err := parseValue(dec, "", 0)
@@ -267,111 +315,179 @@ func wellFormedTypeName(s string) bool {
 // object reads the members of one JSON object, recording a problem for each
 // value of the wrong JSON type. A nil *object reads nothing: the problem
 // that made it nil is already recorded. JSON null means absent.
+//
+// An object knows where it sits (its parent, its key there and, inside an
+// array, its index) and builds its JSON path only for a problem, so that
+// reading a valid document builds no paths.
 type object struct {
-	p    *problems
-	path string
-	m    map[string]any
-	seen map[string]bool
+	p      *problems
+	parent *object
+	key    string
+	idx    int // the index in the array at parent's key, or -1
+	nodes  []node
+	at     int // the index of the object's node in nodes
 }
 
-func readObject(p *problems, path string, v any) *object {
+// readObject reads v, the member key of parent (at index idx of that
+// member's array, unless idx is -1), as an object. A nil parent and an
+// empty key mean the envelope itself.
+func readObject(p *problems, parent *object, key string, idx int, nodes []node, at int) *object {
+	o := new(object)
+	if !o.read(p, parent, key, idx, nodes, at) {
+		return nil
+	}
+	return o
+}
+
+// read is readObject into o; it reports whether v is an object.
+func (o *object) read(p *problems, parent *object, key string, idx int, nodes []node, at int) bool {
+	root := parent == nil && key == ""
+	var v *node
+	if at >= 0 {
+		v = value(&nodes[at])
+	}
 	if v == nil {
-		if path == "" {
+		if root {
 			p.add(CodeMalformed, "", "an envelope must be a JSON object, not null")
 		}
-		return nil
+		return false
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		if path == "" {
+	*o = object{p: p, parent: parent, key: key, idx: idx, nodes: nodes, at: at}
+	if v.kind != kindObject {
+		if root {
 			p.add(CodeMalformed, "", "an envelope must be a JSON object, not %s", kind(v))
 		} else {
-			p.add(CodeMalformed, path, "must be an object, not %s", kind(v))
+			p.add(CodeMalformed, o.path(), "must be an object, not %s", kind(v))
 		}
-		return nil
+		return false
 	}
-	return &object{p: p, path: path, m: m, seen: make(map[string]bool, len(m))}
+	return true
 }
 
-func kind(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "true or false"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	default:
-		return fmt.Sprintf("%T", v)
+// path is the object's JSON path, like "data.legs[1]".
+func (o *object) path() string {
+	if o.parent == nil {
+		return o.key
 	}
+	path := member(o.parent.path(), o.key)
+	if o.idx >= 0 {
+		path = index(path, o.idx)
+	}
+	return path
+}
+
+// value returns n, or nil when n is JSON null.
+func value(n *node) *node {
+	if n.kind == kindNull {
+		return nil
+	}
+	return n
+}
+
+func kind(v *node) string {
+	if v == nil {
+		return "null"
+	}
+	switch v.kind {
+	case kindString:
+		return "a string"
+	case kindNumber:
+		return "a number"
+	case kindBool:
+		return "true or false"
+	case kindArray:
+		return "an array"
+	case kindObject:
+		return "an object"
+	}
+	return "null"
 }
 
 // get returns the member key, if present and not null.
-func (o *object) get(key string) (any, bool) {
-	if o == nil {
+func (o *object) get(key string) (*node, bool) {
+	at := o.find(key)
+	if at < 0 {
 		return nil, false
 	}
-	o.seen[key] = true
-	v := o.m[key]
-	return v, v != nil
+	return &o.nodes[at], true
 }
 
-func (o *object) wrong(key, want string, v any) {
-	o.p.add(CodeMalformed, member(o.path, key), "must be %s, not %s", want, kind(v))
+// find returns the index of the member key, or -1 if it is absent or null.
+func (o *object) find(key string) int {
+	if o == nil {
+		return -1
+	}
+	for j := o.at + 1; j < o.nodes[o.at].end; j = o.nodes[j].end {
+		if string(o.nodes[j].key) == key {
+			o.nodes[j].seen = true
+			if o.nodes[j].kind == kindNull {
+				return -1
+			}
+			return j
+		}
+	}
+	return -1
 }
 
-// typed returns the member key if it is present and of JSON kind T, and
+func (o *object) wrong(key, want string, v *node) {
+	o.p.add(CodeMalformed, member(o.path(), key), "must be %s, not %s", want, kind(v))
+}
+
+// typed returns the member key if it is present and of JSON kind k, and
 // records a problem if it is present and of another kind.
-func typed[T any](o *object, key, want string) (T, bool) {
-	var zero T
+func (o *object) typed(key string, k valueKind, want string) (*node, bool) {
 	v, ok := o.get(key)
 	if !ok {
-		return zero, false
+		return nil, false
 	}
-	t, ok := v.(T)
-	if !ok {
+	if v.kind != k {
 		o.wrong(key, want, v)
+		return nil, false
 	}
-	return t, ok
+	return v, true
 }
 
-func (o *object) str(key string) string {
-	s, _ := typed[string](o, key, "a string")
-	return s
+// text returns a string member's text, which is only valid while the
+// document is.
+func (o *object) text(key string) []byte {
+	v, ok := o.typed(key, kindString, "a string")
+	if !ok {
+		return nil
+	}
+	return v.val
 }
+
+func (o *object) str(key string) string { return string(o.text(key)) }
+
+// zone reads a string member that names a time zone.
+func (o *object) zone(key string) string { return zoneName(o.text(key)) }
 
 func (o *object) boolean(key string) bool {
-	b, _ := typed[bool](o, key, "true or false")
-	return b
+	v, ok := o.typed(key, kindBool, "true or false")
+	return ok && v.val[0] == 't'
 }
 
 func (o *object) integer(key string) int {
-	n, ok := typed[json.Number](o, key, "a whole number")
+	v, ok := o.typed(key, kindNumber, "a whole number")
 	if !ok {
 		return 0
 	}
-	i, err := strconv.ParseInt(string(n), 10, 32)
+	i, err := strconv.ParseInt(string(v.val), 10, 32)
 	if err != nil {
-		o.p.add(CodeMalformed, member(o.path, key), "must be a whole number between %d and %d, not %s", math.MinInt32, math.MaxInt32, n)
+		o.p.add(CodeMalformed, member(o.path(), key), "must be a whole number between %d and %d, not %s", math.MinInt32, math.MaxInt32, v.val)
 		return 0
 	}
 	return int(i)
 }
 
 func (o *object) number(key string) *float64 {
-	n, ok := typed[json.Number](o, key, "a number")
+	v, ok := o.typed(key, kindNumber, "a number")
 	if !ok {
 		return nil
 	}
-	f, err := strconv.ParseFloat(string(n), 64)
+	f, err := strconv.ParseFloat(string(v.val), 64)
 	if err != nil {
-		o.p.add(CodeMalformed, member(o.path, key), "number %s is out of range", n)
+		o.p.add(CodeMalformed, member(o.path(), key), "number %s is out of range", v.val)
 		return nil
 	}
 	return &f
@@ -379,46 +495,71 @@ func (o *object) number(key string) *float64 {
 
 // parsed reads a string member and converts it with conv, whose error is
 // reported against the member.
-func parsed[T any](o *object, key string, conv func(string) (T, error)) T {
+func parsed[T any](o *object, key string, conv func([]byte) (T, error)) T {
 	var zero T
-	s, ok := typed[string](o, key, "a string")
+	v, ok := o.typed(key, kindString, "a string")
 	if !ok {
 		return zero
 	}
-	t, err := conv(s)
+	t, err := conv(v.val)
 	if err != nil {
-		o.p.add(CodeMalformed, member(o.path, key), "%s", err.Error())
+		o.p.add(CodeMalformed, member(o.path(), key), "%s", err.Error())
 		return zero
 	}
 	return t
 }
 
-func (o *object) time(key string) time.Time { return parsed(o, key, parseTime) }
+func (o *object) time(key string) time.Time {
+	return parsed(o, key, func(b []byte) (time.Time, error) { return parseTime(string(b)) })
+}
 
-func (o *object) uuid(key string) uuid.UUID { return parsed(o, key, ParseID) }
+func (o *object) uuid(key string) uuid.UUID { return parsed(o, key, parseID[[]byte]) }
 
-func (o *object) hlc(key string) HLC { return parsed(o, key, ParseHLC) }
+func (o *object) hlc(key string) HLC { return parsed(o, key, parseHLC[[]byte]) }
 
-func (o *object) clock(key string) ClockTime { return parsed(o, key, ParseClockTime) }
+func (o *object) clock(key string) ClockTime {
+	return parsed(o, key, func(b []byte) (ClockTime, error) { return ParseClockTime(string(b)) })
+}
 
-func (o *object) date(key string) Date { return parsed(o, key, ParseDate) }
+func (o *object) date(key string) Date {
+	return parsed(o, key, func(b []byte) (Date, error) { return ParseDate(string(b)) })
+}
 
-func (o *object) array(key string) []any {
-	a, _ := typed[[]any](o, key, "an array")
-	return a
+// array returns the index of the array member key and its length, or -1
+// when there is no such array.
+func (o *object) array(key string) (int, int) {
+	at := o.find(key)
+	if at < 0 {
+		return -1, 0
+	}
+	if v := &o.nodes[at]; v.kind != kindArray {
+		o.wrong(key, "an array", v)
+		return -1, 0
+	}
+	n := 0
+	for j := at + 1; j < o.nodes[at].end; j = o.nodes[j].end {
+		n++
+	}
+	return at, n
 }
 
 // objects reads an array of objects.
 func (o *object) objects(key string) []*object {
-	items := o.array(key)
-	if items == nil {
+	arr, n := o.array(key)
+	if arr < 0 {
 		return nil
 	}
-	out := make([]*object, len(items))
-	for i, it := range items {
-		out[i] = readObject(o.p, index(member(o.path, key), i), it)
-		if it == nil {
-			o.p.add(CodeMalformed, index(member(o.path, key), i), "must be an object, not null")
+	out := make([]*object, 0, n)
+	objs := make([]object, n)
+	for j := arr + 1; j < o.nodes[arr].end; j = o.nodes[j].end {
+		i := len(out)
+		if objs[i].read(o.p, o, key, i, o.nodes, j) {
+			out = append(out, &objs[i])
+		} else {
+			out = append(out, nil)
+		}
+		if o.nodes[j].kind == kindNull {
+			o.p.add(CodeMalformed, index(member(o.path(), key), i), "must be an object, not null")
 		}
 	}
 	return out
@@ -426,21 +567,22 @@ func (o *object) objects(key string) []*object {
 
 // uuids reads an array of UUID strings.
 func (o *object) uuids(key string) []uuid.UUID {
-	items := o.array(key)
-	if items == nil {
+	arr, n := o.array(key)
+	if arr < 0 {
 		return nil
 	}
-	path := member(o.path, key)
-	out := make([]uuid.UUID, len(items))
-	for i, it := range items {
-		s, ok := it.(string)
-		if !ok {
-			o.p.add(CodeMalformed, index(path, i), "must be a string, not %s", kind(it))
+	out := make([]uuid.UUID, 0, n)
+	for j := arr + 1; j < o.nodes[arr].end; j = o.nodes[j].end {
+		it := value(&o.nodes[j])
+		i := len(out)
+		out = append(out, uuid.Nil)
+		if it == nil || it.kind != kindString {
+			o.p.add(CodeMalformed, index(member(o.path(), key), i), "must be a string, not %s", kind(it))
 			continue
 		}
-		id, err := ParseID(s)
+		id, err := parseID(it.val)
 		if err != nil {
-			o.p.add(CodeMalformed, index(path, i), "%s", err.Error())
+			o.p.add(CodeMalformed, index(member(o.path(), key), i), "%s", err.Error())
 		}
 		out[i] = id
 	}
@@ -453,14 +595,14 @@ func (o *object) done() {
 		return
 	}
 	var unknown []string
-	for k := range o.m {
-		if !o.seen[k] {
-			unknown = append(unknown, k)
+	for j := o.at + 1; j < o.nodes[o.at].end; j = o.nodes[j].end {
+		if !o.nodes[j].seen {
+			unknown = append(unknown, string(o.nodes[j].key))
 		}
 	}
 	slices.Sort(unknown)
 	for _, k := range unknown {
-		o.p.add(CodeUnknownField, member(o.path, k), "unknown field")
+		o.p.add(CodeUnknownField, member(o.path(), k), "unknown field")
 	}
 }
 
@@ -485,35 +627,66 @@ func normalize(t time.Time) time.Time {
 		return t
 	}
 	if _, off := t.Zone(); off != 0 {
-		return t.In(time.FixedZone("", off))
+		return t.In(fixedZone(off))
 	}
 	return t.UTC()
+}
+
+// fixedZones holds the unnamed zones of whole-minute offsets under a day,
+// made on first use and shared: a location never changes.
+var fixedZones [2*24*60 + 1]atomic.Pointer[time.Location]
+
+// fixedZone returns time.FixedZone("", off), shared between times.
+func fixedZone(off int) *time.Location {
+	if off%60 != 0 || off <= -24*60*60 || off >= 24*60*60 {
+		return time.FixedZone("", off)
+	}
+	slot := &fixedZones[off/60+24*60]
+	if loc := slot.Load(); loc != nil {
+		return loc
+	}
+	slot.CompareAndSwap(nil, time.FixedZone("", off))
+	return slot.Load()
 }
 
 // ParseID reads an id as events spell it: an RFC 9562 UUID (versions 1 to 8; not the nil UUID) in
 // its canonical lowercase form only. Other
 // spellings of the same UUID would be different strings wherever ids are
 // compared as text: in a Kafka header, a warehouse key, a URL.
-func ParseID(s string) (uuid.UUID, error) {
+func ParseID(s string) (uuid.UUID, error) { return parseID(s) }
+
+// parseID is ParseID for text held as a string or as bytes.
+func parseID[T string | []byte](s T) (uuid.UUID, error) {
+	var u uuid.UUID
 	ok := len(s) == 36
-	for i := 0; ok && i < len(s); i++ {
-		c := s[i]
+	for i, n := 0, 0; ok && i < len(s); {
 		switch i {
 		case 8, 13, 18, 23:
-			ok = c == '-'
-		default:
-			ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'f'
+			ok = s[i] == '-'
+			i++
+			continue
 		}
+		hi, okHi := lowerHex(s[i])
+		lo, okLo := lowerHex(s[i+1])
+		ok = okHi && okLo
+		u[n] = hi<<4 | lo
+		i, n = i+2, n+1
 	}
-	var u uuid.UUID
-	if ok {
-		var err error
-		u, err = uuid.Parse(s)
-		// An RFC 9562 UUID: its variant bits 10, a version from 1 to 8.
-		ok = err == nil && u.Variant() == uuid.RFC4122 && u.Version() >= 1 && u.Version() <= 8
-	}
+	// An RFC 9562 UUID: its variant bits 10, a version from 1 to 8.
+	ok = ok && u.Variant() == uuid.RFC4122 && u.Version() >= 1 && u.Version() <= 8
 	if !ok {
-		return uuid.Nil, fmt.Errorf("%s is not a UUID (RFC 9562, version 1 to 8) in lowercase canonical form, like 0193f0b4-8c2e-7c3a-9d4e-5f6a7b8c9d0e", quote(s))
+		return uuid.Nil, fmt.Errorf("%s is not a UUID (RFC 9562, version 1 to 8) in lowercase canonical form, like 0193f0b4-8c2e-7c3a-9d4e-5f6a7b8c9d0e", quote(string(s)))
 	}
 	return u, nil
+}
+
+// lowerHex reads one lowercase hexadecimal digit.
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }

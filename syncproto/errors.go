@@ -126,3 +126,40 @@ func join(parent, key string) string {
 func index(parent string, i int) string {
 	return fmt.Sprintf("%s[%d]", parent, i)
 }
+
+// elementPaths holds the JSON paths of the fields of an array's first
+// elements, so that validating a valid event builds no strings.
+type elementPaths struct {
+	array string
+	// paths[field][i] is the path of field of element i; field "" is the
+	// element itself.
+	paths map[string][]string
+}
+
+func newElementPaths(array string, n int, fields ...string) *elementPaths {
+	e := &elementPaths{array: array, paths: make(map[string][]string, len(fields))}
+	for _, f := range fields {
+		ps := make([]string, n)
+		for i := range ps {
+			ps[i] = index(array, i) + f
+		}
+		e.paths[f] = ps
+	}
+	return e
+}
+
+// of returns the path of field (like ".start", or "" for the element
+// itself) of element i.
+func (e *elementPaths) of(i int, field string) string {
+	if ps, ok := e.paths[field]; ok && i < len(ps) {
+		return ps[i]
+	}
+	return index(e.array, i) + field
+}
+
+// The paths validation names inside arrays, up to each array's bound.
+var (
+	legPaths  = newElementPaths("data.legs", MaxLegs, "", ".flight", ".from", ".to", ".from_tz", ".to_tz", ".depart", ".arrive")
+	napPaths  = newElementPaths("data.naps", MaxNaps, "", ".start", ".duration_min")
+	itemPaths = newElementPaths("data.items", MaxAdvice, "", ".kind", ".start", ".end")
+)

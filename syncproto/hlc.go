@@ -23,6 +23,8 @@ const (
 	hlcLayout  = "2006-01-02T15:04:05.000Z"
 	hlcLen     = len(hlcLayout) + 5 // "-0001"
 	maxLogical = 9999
+	// hlcShape is the text form with every digit written 0.
+	hlcShape = "0000-00-00T00:00:00.000Z-0000"
 )
 
 // NewHLC returns the stamp at wall-clock instant t (truncated to the
@@ -33,20 +35,45 @@ func NewHLC(t time.Time, logical int) HLC {
 }
 
 // ParseHLC reads a stamp in its text form.
-func ParseHLC(s string) (HLC, error) {
-	bad := fmt.Errorf("%q is not a clock stamp like 2026-11-26T01:11:00.123Z-0001", s)
-	if len(s) != hlcLen || s[hlcLen-5] != '-' || !digits(s[hlcLen-4:]) {
-		return HLC{}, bad
+func ParseHLC(s string) (HLC, error) { return parseHLC(s) }
+
+// parseHLC is ParseHLC for text held as a string or as bytes. It reads the
+// fixed-width form by hand: every field zero-padded, a real date, a time of
+// day up to 23:59:59.999, milliseconds and a four-digit counter.
+func parseHLC[T string | []byte](s T) (HLC, error) {
+	if len(s) != hlcLen {
+		return HLC{}, badHLC(string(s))
 	}
-	t, err := time.Parse(hlcLayout, s[:hlcLen-5])
-	if err != nil || t.Format(hlcLayout) != s[:hlcLen-5] {
-		return HLC{}, bad
+	for i := range hlcLen {
+		if c := hlcShape[i]; c == '0' && (s[i] < '0' || s[i] > '9') || c != '0' && s[i] != c {
+			return HLC{}, badHLC(string(s))
+		}
 	}
-	n := 0
-	for _, c := range s[hlcLen-4:] {
-		n = n*10 + int(c-'0')
+	num := func(from, to int) int {
+		n := 0
+		for i := from; i < to; i++ {
+			n = n*10 + int(s[i]-'0')
+		}
+		return n
 	}
-	return HLC{wall: t.UnixMilli(), logical: n}, nil
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec, ms := num(11, 13), num(14, 16), num(17, 19), num(20, 23)
+	if month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return HLC{}, badHLC(string(s))
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, ms*int(time.Millisecond), time.UTC)
+	return HLC{wall: t.UnixMilli(), logical: num(25, 29)}, nil
+}
+
+// daysIn is the number of days in month of year, leap years as the
+// proleptic Gregorian calendar has them.
+func daysIn(month time.Month, year int) int {
+	return time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+func badHLC(s string) error {
+	return fmt.Errorf("%q is not a clock stamp like 2026-11-26T01:11:00.123Z-0001", s)
 }
 
 // Time is the stamp's wall-clock part.
@@ -68,7 +95,17 @@ func (h HLC) Compare(o HLC) int {
 
 // String formats the stamp in its sortable text form.
 func (h HLC) String() string {
-	return fmt.Sprintf("%s-%04d", h.Time().Format(hlcLayout), h.logical)
+	return string(h.appendText(make([]byte, 0, hlcLen)))
+}
+
+// appendText appends the sortable text form.
+func (h HLC) appendText(b []byte) []byte {
+	b = h.Time().AppendFormat(b, hlcLayout)
+	b = append(b, '-')
+	if n := h.logical; n >= 0 && n <= maxLogical {
+		return append(b, byte('0'+n/1000), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10))
+	}
+	return fmt.Appendf(b, "%04d", h.logical)
 }
 
 // MarshalText writes the sortable text form.
@@ -76,7 +113,7 @@ func (h HLC) MarshalText() ([]byte, error) {
 	if !h.valid() {
 		return nil, fmt.Errorf("clock stamp out of range")
 	}
-	return []byte(h.String()), nil
+	return h.appendText(make([]byte, 0, hlcLen)), nil
 }
 
 // UnmarshalText reads the sortable text form.

@@ -1,6 +1,7 @@
 package syncproto
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -223,6 +224,61 @@ func TestParseHLCRejects(t *testing.T) {
 	} {
 		if h, err := ParseHLC(s); err == nil {
 			t.Errorf("ParseHLC(%q) = %s, want an error", s, h)
+		}
+	}
+}
+
+// parseHLCWithTime is how ParseHLC read stamps with the time package: the
+// reference for the hand-written reader.
+func parseHLCWithTime(s string) (HLC, bool) {
+	if len(s) != hlcLen || s[hlcLen-5] != '-' || !digits(s[hlcLen-4:]) {
+		return HLC{}, false
+	}
+	t, err := time.Parse(hlcLayout, s[:hlcLen-5])
+	if err != nil || t.Format(hlcLayout) != s[:hlcLen-5] {
+		return HLC{}, false
+	}
+	n := 0
+	for _, c := range s[hlcLen-4:] {
+		n = n*10 + int(c-'0')
+	}
+	return HLC{wall: t.UnixMilli(), logical: n}, true
+}
+
+func TestParseHLCAgreesWithTimePackage(t *testing.T) {
+	stamps := []string{
+		"2026-11-26T01:11:00.123Z-0001", "2024-02-29T23:59:59.999Z-9999", "2023-02-29T00:00:00.000Z-0000",
+		"2100-02-29T00:00:00.000Z-0000", "2000-02-29T00:00:00.000Z-0000", "0000-01-01T00:00:00.000Z-0000",
+		"2026-00-10T00:00:00.000Z-0000", "2026-13-10T00:00:00.000Z-0000", "2026-04-31T00:00:00.000Z-0000",
+		"2026-04-00T00:00:00.000Z-0000", "2026-04-30T24:00:00.000Z-0000", "2026-04-30T23:60:00.000Z-0000",
+		"2026-04-30T23:59:60.000Z-0000", "2026-04-30 23:59:59.000Z-0000", "2026-04-30T23:59:59,000Z-0000",
+		"2026-04-30T23:59:59.000z-0000", "2026-04-30T23:59:59.000Z+0000", "2026-04-30T23:59:59.00Z-00001",
+		"+026-04-30T23:59:59.000Z-0000", "2026-04-30T23:59:59.000Z-00a0", "", "2026-11-26T01:11:00.123Z-001",
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	const alphabet = "0123456789-T:.Z+ z"
+	for range 20000 { // valid stamps with one byte changed
+		b := []byte(NewHLC(time.UnixMilli(r.Int64N(8e12)-1e12), r.IntN(10000)).String())
+		b[r.IntN(len(b))] = alphabet[r.IntN(len(alphabet))]
+		stamps = append(stamps, string(b))
+	}
+	for _, s := range stamps {
+		want, wantOK := parseHLCWithTime(s)
+		got, err := ParseHLC(s)
+		if (err == nil) != wantOK || got != want {
+			t.Errorf("ParseHLC(%q) = %v, %v; the time package reads %v, %v", s, got, err, want, wantOK)
+		}
+	}
+}
+
+func TestHLCStringMatchesPrintf(t *testing.T) {
+	for _, logical := range []int{-12345, -5, 0, 7, 42, 999, 1000, 9999, 10000, 123456} {
+		for _, at := range []time.Time{t0, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)} {
+			h := NewHLC(at, logical)
+			want := fmt.Sprintf("%s-%04d", h.Time().Format(hlcLayout), logical)
+			if got := h.String(); got != want {
+				t.Errorf("NewHLC(%v, %d).String() = %q, want %q", at, logical, got, want)
+			}
 		}
 	}
 }

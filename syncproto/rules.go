@@ -33,7 +33,7 @@ var (
 
 func (f *FamilyUpserted) decode(o *object) {
 	f.Name = o.str("name")
-	f.HomeTZ = o.str("home_tz")
+	f.HomeTZ = o.zone("home_tz")
 }
 
 func (f *FamilyUpserted) validate(p *problems, h *Header) {
@@ -47,10 +47,14 @@ func (m *MemberUpserted) decode(o *object) {
 	m.DisplayName = o.str("display_name")
 	m.BirthDate = o.date("birth_date")
 	m.AgeBand = AgeBand(o.str("age_band"))
-	m.HomeTZ = o.str("home_tz")
+	m.HomeTZ = o.zone("home_tz")
 	m.SleepTime = o.clock("sleep_time")
 	m.WakeTime = o.clock("wake_time")
-	for _, n := range o.objects("naps") {
+	naps := o.objects("naps")
+	if len(naps) > 0 {
+		m.Naps = make([]Nap, 0, len(naps))
+	}
+	for _, n := range naps {
 		var nap Nap
 		if n != nil {
 			nap.Start = n.clock("start")
@@ -135,14 +139,13 @@ func (m *MemberUpserted) validateNaps(p *problems, nightKnown bool) {
 	var spans []span
 	awake := mod(m.SleepTime.Minutes()-m.WakeTime.Minutes(), 24*60)
 	for i, n := range m.Naps {
-		path := index("data.naps", i)
-		startOK := clockTime(p, path+".start", n.Start)
+		startOK := clockTime(p, napPaths.of(i, ".start"), n.Start)
 		switch {
 		case n.DurationMin == 0:
-			p.invalid(path+".duration_min", "required: %d to %d minutes", minNapMin, maxNapMin)
+			p.invalid(napPaths.of(i, ".duration_min"), "required: %d to %d minutes", minNapMin, maxNapMin)
 			continue
 		case n.DurationMin < minNapMin || n.DurationMin > maxNapMin:
-			p.invalid(path+".duration_min", "must be %d to %d minutes", minNapMin, maxNapMin)
+			p.invalid(napPaths.of(i, ".duration_min"), "must be %d to %d minutes", minNapMin, maxNapMin)
 			continue
 		}
 		if !startOK || !nightKnown {
@@ -150,7 +153,7 @@ func (m *MemberUpserted) validateNaps(p *problems, nightKnown bool) {
 		}
 		from := mod(n.Start.Minutes()-m.WakeTime.Minutes(), 24*60)
 		if from+n.DurationMin > awake {
-			p.invalid(path, "must fall between wake_time %s and sleep_time %s", m.WakeTime, m.SleepTime)
+			p.invalid(napPaths.of(i, ""), "must fall between wake_time %s and sleep_time %s", m.WakeTime, m.SleepTime)
 			continue
 		}
 		spans = append(spans, span{i, from, from + n.DurationMin})
@@ -187,14 +190,18 @@ func (*MemberRemoved) validate(p *problems, h *Header) {
 func (t *TripUpserted) decode(o *object) {
 	t.TripID = o.uuid("trip_id")
 	t.Name = o.str("name")
-	for _, l := range o.objects("legs") {
+	legs := o.objects("legs")
+	if len(legs) > 0 {
+		t.Legs = make([]Leg, 0, len(legs))
+	}
+	for _, l := range legs {
 		var leg Leg
 		if l != nil {
 			leg.Flight = l.str("flight")
 			leg.From = l.str("from")
 			leg.To = l.str("to")
-			leg.FromTZ = l.str("from_tz")
-			leg.ToTZ = l.str("to_tz")
+			leg.FromTZ = l.zone("from_tz")
+			leg.ToTZ = l.zone("to_tz")
 			leg.Depart = l.time("depart")
 			leg.Arrive = l.time("arrive")
 			l.done()
@@ -222,19 +229,18 @@ func (t *TripUpserted) validate(p *problems, h *Header) {
 		if i >= MaxLegs {
 			break
 		}
-		path := index("data.legs", i)
-		flightNumber(p, path+".flight", l.Flight)
-		airport(p, path+".from", l.From)
-		airport(p, path+".to", l.To)
-		zone(p, path+".from_tz", l.FromTZ, true)
-		zone(p, path+".to_tz", l.ToTZ, true)
-		depOK := instant(p, path+".depart", l.Depart, true)
-		arrOK := instant(p, path+".arrive", l.Arrive, true)
+		flightNumber(p, legPaths.of(i, ".flight"), l.Flight)
+		airport(p, legPaths.of(i, ".from"), l.From)
+		airport(p, legPaths.of(i, ".to"), l.To)
+		zone(p, legPaths.of(i, ".from_tz"), l.FromTZ, true)
+		zone(p, legPaths.of(i, ".to_tz"), l.ToTZ, true)
+		depOK := instant(p, legPaths.of(i, ".depart"), l.Depart, true)
+		arrOK := instant(p, legPaths.of(i, ".arrive"), l.Arrive, true)
 		if depOK && arrOK {
-			flightTimes(p, path, l.Depart, l.Arrive)
+			flightTimes(p, legPaths.of(i, ""), l.Depart, l.Arrive)
 		}
 		if i > 0 && depOK && !t.Legs[i-1].Arrive.IsZero() && l.Depart.Before(t.Legs[i-1].Arrive) {
-			p.invalid(path+".depart", "must not be before data.legs[%d].arrive: legs are in the order flown", i-1)
+			p.invalid(legPaths.of(i, ".depart"), "must not be before data.legs[%d].arrive: legs are in the order flown", i-1)
 		}
 	}
 	switch {
@@ -338,7 +344,7 @@ func (f *FlightUpdated) decode(o *object) {
 	f.Depart = o.time("depart")
 	f.Arrive = o.time("arrive")
 	f.DivertedTo = o.str("diverted_to")
-	f.DivertedToTZ = o.str("diverted_to_tz")
+	f.DivertedToTZ = o.zone("diverted_to_tz")
 }
 
 func (f *FlightUpdated) validate(p *problems, h *Header) {
@@ -450,13 +456,12 @@ func (r *RecommendationUpdated) validate(p *problems, h *Header) {
 		return
 	}
 	for i, a := range r.Items {
-		path := index("data.items", i)
-		oneOf(p, path+".kind", a.Kind, true, AdviceSleep, AdviceNap, AdviceLightSeek, AdviceLightAvoid,
+		oneOf(p, itemPaths.of(i, ".kind"), a.Kind, true, AdviceSleep, AdviceNap, AdviceLightSeek, AdviceLightAvoid,
 			AdviceMeal, AdviceMelatonin, AdviceCaffeineOK, AdviceCaffeineCutoff)
-		startOK := instant(p, path+".start", a.Start, true)
-		endOK := instant(p, path+".end", a.End, true)
+		startOK := instant(p, itemPaths.of(i, ".start"), a.Start, true)
+		endOK := instant(p, itemPaths.of(i, ".end"), a.End, true)
 		if startOK && endOK && a.End.Before(a.Start) {
-			p.invalid(path+".end", "must not be before start")
+			p.invalid(itemPaths.of(i, ".end"), "must not be before start")
 		}
 	}
 }

@@ -20,21 +20,11 @@ import (
 //go:embed zones.txt
 var zoneList string
 
-// zoneSet is zoneList as a set, built on first use and never changed.
-var zoneSet = sync.OnceValue(func() map[string]struct{} {
-	names := strings.Fields(zoneList)
-	set := make(map[string]struct{}, len(names))
-	for _, n := range names {
-		set[n] = struct{}{}
-	}
-	return set
-})
-
 // ValidZone reports whether name is an IANA time zone name that every hub
 // knows, such as "Europe/London" or "UTC". "Local" and "" are not valid:
 // they mean different places on different devices.
 func ValidZone(name string) bool {
-	_, ok := zoneSet()[name]
+	_, ok := zoneNames()[name]
 	return ok
 }
 
@@ -50,3 +40,23 @@ func LoadZone(name string) (*time.Location, error) {
 	}
 	return time.LoadLocation(name)
 }
+
+// zoneName returns the zone name spelled s, sharing the memory of the
+// embedded list when s is a valid name.
+func zoneName(s []byte) string {
+	if name, ok := zoneNames()[string(s)]; ok {
+		return name
+	}
+	return string(s)
+}
+
+// zoneNames maps every valid zone name to itself, built on first use and
+// never changed.
+var zoneNames = sync.OnceValue(func() map[string]string {
+	names := strings.Fields(zoneList)
+	m := make(map[string]string, len(names))
+	for _, n := range names {
+		m[n] = n
+	}
+	return m
+})
