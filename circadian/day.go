@@ -528,7 +528,7 @@ func (r *run) adjustTonight(fi, lo int) {
 func (r *run) missedNap(f frame) bool {
 	logged := false
 	for _, l := range r.logs {
-		if (l.Kind == LogSleep || l.Kind == LogNap) && l.Start.Before(f.end) && (l.End.IsZero() || l.End.After(f.start.Add(-12*time.Hour))) {
+		if (l.Kind == LogSleep || l.Kind == LogNap) && l.Start.Before(f.end) && (l.End.IsZero() || l.End.After(f.start.Add(-missedNapLookback))) {
 			logged = true
 		}
 	}
@@ -558,7 +558,7 @@ func (r *run) lastNight(f frame) (slept, planned float64) {
 	for _, s := range r.sleeps {
 		if s.kind == ItemSleep && s.end.After(f.start) && s.end.Before(f.end) && s.start.Before(f.start.Add(6*time.Hour)) {
 			planned += s.end.Sub(s.start).Hours()
-			lo, hi := s.start.Add(-4*time.Hour), s.end.Add(4*time.Hour)
+			lo, hi := s.start.Add(-lastNightSlack), s.end.Add(lastNightSlack)
 			for _, l := range r.logs {
 				if l.Kind == LogSleep && !l.End.IsZero() && l.Start.Before(hi) && l.End.After(lo) {
 					slept += l.End.Sub(l.Start).Hours()

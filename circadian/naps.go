@@ -13,7 +13,7 @@ import (
 func (r *run) wakeIn(f frame) time.Time {
 	wake := time.Time{}
 	for _, s := range r.sleeps {
-		if s.kind == ItemSleep && !s.end.Before(f.start) && s.end.Before(f.start.Add(16*time.Hour)) && s.end.Before(f.end) {
+		if s.kind == ItemSleep && !s.end.Before(f.start) && s.end.Before(f.start.Add(wakeWithin)) && s.end.Before(f.end) {
 			wake = s.end
 			break
 		}
@@ -47,7 +47,7 @@ func (r *run) bedIn(f frame, wake time.Time) time.Time {
 // sleptBefore is the sleep in the 24 h before t, in hours: logged where
 // the logs cover that time, planned otherwise.
 func (r *run) sleptBefore(t time.Time) float64 {
-	lo := t.Add(-24 * time.Hour)
+	lo := t.Add(-sleptLookback)
 	var logged, planned float64
 	for _, l := range r.logs {
 		if (l.Kind == LogSleep || l.Kind == LogNap) && !l.End.IsZero() {

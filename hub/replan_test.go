@@ -135,6 +135,7 @@ func TestReplannerReplans(t *testing.T) {
 		defer func() { cancel(); <-done }()
 		idle := func() {
 			t.Helper()
+			time.Sleep(ReplanMaxDelay) // changes wait to be coalesced
 			synctest.Wait()
 			select {
 			case <-r.Idle():

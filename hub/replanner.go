@@ -15,8 +15,12 @@ import (
 
 // Replanner keeps plans current: the projector tells it what changed, and
 // it re-plans the affected travellers of the affected trips in the
-// background, stores the plans and tells listeners. Changes that arrive
-// while it works are coalesced into the next round.
+// background, stores the plans and tells listeners. Changes are coalesced:
+// a round starts once no change has come for ReplanQuiet, or ReplanMaxDelay
+// after the first change it holds, whichever is sooner, so a burst of
+// events for one member (a day's logs synced at once) makes one plan and a
+// steady stream still makes one at least every ReplanMaxDelay. Changes
+// that arrive while it works go into the next round.
 type Replanner struct {
 	store   Store
 	planner *circadian.Planner
@@ -24,19 +28,37 @@ type Replanner struct {
 	logger  *slog.Logger
 	metrics *Metrics
 	broker  *Broker
+	// quiet and maxDelay are ReplanQuiet and ReplanMaxDelay.
+	quiet, maxDelay time.Duration
 
 	mu    sync.Mutex
 	dirty map[uuid.UUID]map[uuid.UUID]bool // trip → members; an empty set means every traveller
 	seq   uint64
-	wake  chan struct{}
-	idle  chan struct{} // closed when no work is pending or running
+	// first and last are when the oldest and the newest change held in
+	// dirty were marked, on the machine's clock (not now, the clock plans
+	// are made at).
+	first, last time.Time
+	wake        chan struct{}
+	idle        chan struct{} // closed when no work is pending or running
 }
+
+// How long changes wait to be re-planned together.
+const (
+	// ReplanQuiet is the pause in changes after which a round starts:
+	// longer than the gap between the events of one sync or batch, short
+	// enough not to be noticed.
+	ReplanQuiet = 30 * time.Millisecond
+	// ReplanMaxDelay is the longest a change waits while others keep
+	// coming.
+	ReplanMaxDelay = 250 * time.Millisecond
+)
 
 // NewReplanner returns a re-planner. now is the clock plans are made at.
 func NewReplanner(store Store, planner *circadian.Planner, now func() time.Time, logger *slog.Logger, m *Metrics, b *Broker) *Replanner {
 	idle := make(chan struct{})
 	close(idle)
 	return &Replanner{store: store, planner: planner, now: now, logger: logger, metrics: m, broker: b,
+		quiet: ReplanQuiet, maxDelay: ReplanMaxDelay,
 		dirty: map[uuid.UUID]map[uuid.UUID]bool{}, wake: make(chan struct{}, 1), idle: idle}
 }
 
@@ -97,6 +119,11 @@ func (r *Replanner) mark(trips map[uuid.UUID]map[uuid.UUID]bool, seq uint64) {
 		return
 	}
 	r.mu.Lock()
+	at := time.Now()
+	if len(r.dirty) == 0 {
+		r.first = at
+	}
+	r.last = at
 	for t, members := range trips {
 		cur, ok := r.dirty[t]
 		switch {
@@ -137,15 +164,41 @@ func (r *Replanner) Idle() <-chan struct{} {
 func (r *Replanner) Run(ctx context.Context) {
 	for {
 		r.mu.Lock()
-		dirty, seq := r.dirty, r.seq
-		r.dirty = map[uuid.UUID]map[uuid.UUID]bool{}
-		if len(dirty) == 0 {
+		if len(r.dirty) == 0 {
 			select {
 			case <-r.idle:
 			default:
 				close(r.idle)
 			}
+			r.mu.Unlock()
+			select {
+			case <-r.wake:
+				continue
+			case <-ctx.Done():
+				return
+			}
 		}
+		// Wait for a pause in the changes, but not past the oldest's
+		// deadline; a change meanwhile moves the pause.
+		due := r.last.Add(r.quiet)
+		if deadline := r.first.Add(r.maxDelay); deadline.Before(due) {
+			due = deadline
+		}
+		if wait := time.Until(due); wait > 0 {
+			r.mu.Unlock()
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-r.wake:
+				t.Stop()
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+			continue
+		}
+		dirty, seq := r.dirty, r.seq
+		r.dirty = map[uuid.UUID]map[uuid.UUID]bool{}
 		r.mu.Unlock()
 		for trip, members := range dirty {
 			if ctx.Err() != nil {
@@ -154,14 +207,6 @@ func (r *Replanner) Run(ctx context.Context) {
 			if err := r.replan(ctx, trip, members, seq); err != nil && ctx.Err() == nil {
 				r.logger.Error("re-plan", "trip", trip, "err", err)
 			}
-		}
-		if len(dirty) > 0 {
-			continue
-		}
-		select {
-		case <-r.wake:
-		case <-ctx.Done():
-			return
 		}
 	}
 }

@@ -2,9 +2,12 @@ package hub
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,4 +56,98 @@ func TestReplannerLogsABrokenPlan(t *testing.T) {
 	if got := logs.String(); !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "rule=overlap") {
 		t.Errorf("a plan with overlapping meals was not logged as an error:\n%s", got)
 	}
+}
+
+// coalescing runs a re-planner over a store holding one trip of ada and
+// bo, its plans made at the bubble's clock; call it inside a synctest
+// bubble. It returns the re-planner, a function that tells it bo logged
+// something, and one that takes the plans saved so far.
+func coalescing(t *testing.T) (r *Replanner, logged func(), saved func() []StoredPlan) {
+	t.Helper()
+	ada, bo, trip := uuid.New(), uuid.New(), uuid.New()
+	s := newMemStore()
+	s.tripsOf[bo] = []uuid.UUID{trip}
+	s.inputs[trip] = planInputs(t, trip, ada, bo)
+	r = NewReplanner(s, &circadian.Planner{}, time.Now, discardLogger(), nil, NewBroker())
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	seq := uint64(0)
+	logged = func() {
+		seq++
+		r.Changed(ctx, Changes{Members: map[uuid.UUID]bool{bo: true}}, seq)
+	}
+	saved = func() []StoredPlan {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return append([]StoredPlan(nil), s.plans...)
+	}
+	return r, logged, saved
+}
+
+// TestReplannerCoalescesABurst: 50 events for one member within the quiet
+// period make one plan, made once the quiet period after the last has
+// passed; then the re-planner is idle.
+func TestReplannerCoalescesABurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, logged, saved := coalescing(t)
+		start := time.Now()
+		for range 50 {
+			logged()
+			time.Sleep(ReplanQuiet / 60)
+		}
+		last := time.Now().Add(-ReplanQuiet / 60)
+		time.Sleep(2 * ReplanMaxDelay)
+		synctest.Wait()
+		plans := saved()
+		if len(plans) != 1 {
+			t.Fatalf("%d plans for a burst of 50 events, want 1", len(plans))
+		}
+		if at, want := plans[0].ComputedAt, last.Add(ReplanQuiet); !at.Equal(want.UTC()) {
+			t.Errorf("planned %v after the first event, want %v", at.Sub(start), want.Sub(start))
+		}
+		select {
+		case <-r.Idle():
+		default:
+			t.Error("the re-planner is not idle after the burst")
+		}
+	})
+}
+
+// TestReplannerPlansAStreamAtLeastEveryMaxDelay: events coming more often
+// than the quiet period, for two seconds, still make plans: every event is
+// in a plan made within ReplanMaxDelay of it, and the plans are about one
+// per ReplanMaxDelay, not one per event.
+func TestReplannerPlansAStreamAtLeastEveryMaxDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, logged, saved := coalescing(t)
+		const every = 7 * time.Millisecond // not a divisor of the delays
+		var events []time.Time
+		for start := time.Now(); time.Since(start) < 2*time.Second; time.Sleep(every) {
+			logged()
+			events = append(events, time.Now())
+		}
+		time.Sleep(2 * ReplanMaxDelay)
+		synctest.Wait()
+		plans := saved()
+		for _, e := range events {
+			i := slices.IndexFunc(plans, func(p StoredPlan) bool { return p.ComputedAt.After(e) })
+			if i < 0 || plans[i].ComputedAt.Sub(e) > ReplanMaxDelay {
+				t.Fatalf("an event at %v waited longer than %v for a plan (plans at %v)", e, ReplanMaxDelay, planTimes(plans))
+			}
+		}
+		if n, most := len(plans), int(2*time.Second/ReplanMaxDelay)+2; n > most {
+			t.Errorf("%d plans for %d events in 2 s, want at most %d", n, len(events), most)
+		}
+		t.Logf("%d events, %d plans", len(events), len(plans))
+	})
+}
+
+func planTimes(plans []StoredPlan) []time.Time {
+	var out []time.Time
+	for _, p := range plans {
+		out = append(out, p.ComputedAt)
+	}
+	return out
 }

@@ -523,28 +523,85 @@ func (t *txFold) AddAdvice(a family.Advice) error {
 	return err
 }
 
-// counting reads a member's facts that count, by start: what the planner
-// reads.
+// counting reads all of a member's facts that count, by start: the whole
+// history, as the family fold has it.
 func counting(ctx context.Context, q dbtx, member uuid.UUID) ([]circadian.Log, error) {
 	rows, err := q.QueryContext(ctx, `SELECT kind, start_ms, end_ms, lux FROM facts
 		WHERE member_id = ? AND counts = 1 ORDER BY start_ms, id`, member.String())
 	if err != nil {
 		return nil, fmt.Errorf("read logs: %w", err)
 	}
+	logs, _, err := scanLogs(rows, nil)
+	return logs, err
+}
+
+// longLog is where countingIn splits a window's logs: those that began
+// less than this before the window are a range of one index, and those
+// that began earlier yet reach into the window are open, or longer than
+// this, and in an index of their own (migration 0003). syncproto's rules
+// let a sleep or a light exposure last a day at most (a nap 6 h, a meal
+// 3 h), so in practice the second holds only sleeps never ended; either
+// way the two together are exactly the logs that overlap the window. The
+// literal is repeated in the query and the index's WHERE, as SQLite only
+// uses a partial index for a query that repeats its condition.
+const longLog = 24 * time.Hour
+
+// windowQuery reads a member's facts that count and began in [?2, ?3),
+// then those that began before ?2 and are open or longer than longLog:
+// two bounded index ranges, with no filter SQLite must apply to rows
+// outside them, so every row it reads is returned. INDEXED BY holds
+// SQLite to those indexes (a statement fails rather than scan), whatever
+// its statistics would have it choose.
+const windowQuery = `SELECT id, kind, start_ms, end_ms, lux FROM facts INDEXED BY facts_counting
+	WHERE member_id = ?1 AND counts = 1 AND start_ms >= ?2 AND start_ms < ?3
+UNION ALL
+SELECT id, kind, start_ms, end_ms, lux FROM facts INDEXED BY facts_open_or_long
+	WHERE member_id = ?1 AND counts = 1 AND (end_ms IS NULL OR end_ms - start_ms > 86400000) AND start_ms < ?2
+ORDER BY start_ms, id`
+
+// countingIn reads a member's facts that count and can change a plan with
+// window w (w.Holds), by start: the subsequence of counting that the
+// planner needs. The current model reads nothing older than its window,
+// so no summary of older history stands in for what is left out. read is
+// how many rows the database returned, filtered here to the window's
+// ends: it is bounded by the logs of the window's span and a day, plus the
+// sleeps never ended, however long the history.
+func countingIn(ctx context.Context, q dbtx, member uuid.UUID, w circadian.LogWindow) (logs []circadian.Log, read int, err error) {
+	to := w.To.UnixMilli()
+	if w.To.After(time.UnixMilli(to)) {
+		to++ // a window's end between two milliseconds
+	}
+	rows, err := q.QueryContext(ctx, windowQuery, member.String(), w.From.Add(-longLog).UnixMilli(), to)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read logs: %w", err)
+	}
+	return scanLogs(rows, &w)
+}
+
+// scanLogs reads rows of kind, start_ms, end_ms and lux, after an id when
+// w is set, keeping those w holds; read counts every row.
+func scanLogs(rows *sql.Rows, w *circadian.LogWindow) (out []circadian.Log, read int, err error) {
 	defer rows.Close()
-	var out []circadian.Log
 	for rows.Next() {
 		var l circadian.Log
+		var id string
 		var start int64
 		var end sql.NullInt64
-		if err := rows.Scan(&l.Kind, &start, &end, &l.Lux); err != nil {
-			return nil, err
+		dest := []any{&l.Kind, &start, &end, &l.Lux}
+		if w != nil {
+			dest = append([]any{&id}, dest...)
 		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, read, err
+		}
+		read++
 		l.Start = time.UnixMilli(start).UTC()
 		if end.Valid {
 			l.End = time.UnixMilli(end.Int64).UTC()
 		}
-		out = append(out, l)
+		if w == nil || w.Holds(l) {
+			out = append(out, l)
+		}
 	}
-	return out, rows.Err()
+	return out, read, rows.Err()
 }

@@ -315,8 +315,11 @@ func (s *Store) TripsOf(ctx context.Context, member uuid.UUID) ([]uuid.UUID, err
 
 // PlanInputs gathers what the planner needs for a trip, as the family
 // fold defines it: the trip with its flight updates applied, the live
-// members, and each traveller's logged facts that count. It returns nil
-// for a trip that is removed or unknown.
+// members, and each traveller's logged facts that count and can change
+// the plan, those in the trip's circadian.LogWindowOf. It returns nil for
+// a trip that is removed or unknown. Its work does not grow with the
+// family's history: the trip, its flight updates and the members are a
+// few rows, and the logs two bounded ranges of an index per traveller.
 func (s *Store) PlanInputs(ctx context.Context, tripID uuid.UUID) (*hub.PlanInputs, error) {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -346,9 +349,25 @@ func (s *Store) PlanInputs(ctx context.Context, tripID uuid.UUID) (*hub.PlanInpu
 	for i, m := range members {
 		fm[i] = family.Member{ID: m.ID, Data: m.Data, Removed: m.Removed}
 	}
-	in, err := family.BuildInputs(t, ups, fm, func(id uuid.UUID) ([]circadian.Log, error) { return counting(ctx, tx, id) })
+	// The logs come once the trip, with its flight updates, says which
+	// span of them the planner reads.
+	in, err := family.BuildInputs(t, ups, fm, func(uuid.UUID) ([]circadian.Log, error) { return nil, nil })
 	if err != nil || in == nil {
 		return nil, err
+	}
+	if in.Problem == "" {
+		// Only the logs of the plan's window: the planner reads nothing
+		// older (sleeps never ended aside, which the window holds), and
+		// needs no summary of what came before. A trip the planner cannot
+		// plan (its first flight cancelled) has no window and needs no
+		// logs: planning it fails whatever they are.
+		if w, err := circadian.LogWindowOf(in.Trip); err == nil {
+			for _, id := range in.Trip.Travellers {
+				if in.Logs[id], _, err = countingIn(ctx, tx, id, w); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	for _, n := range in.Notes {
 		s.logger.Warn("planning trip "+tripID.String()+": "+n, "trip", tripID)
