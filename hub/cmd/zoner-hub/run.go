@@ -324,7 +324,6 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.Error("the event log is damaged: "+lostReport(integrity, missing), "action", "stop the hub, run `zoner-hub rebuild -accept-loss`, then start it again")
 	}
 	m.goRun(func() { m.projector.Run(ctx) })
-	m.goRun(func() { m.replanner.Run(ctx) })
 
 	feeds, err := m.feeds()
 	if err != nil {
@@ -343,6 +342,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.store.BuildIndexes(ctx); err != nil {
 		return err
 	}
+	// Plans read through the indexes just built: what changed while
+	// catching up was noted, and is planned from here.
+	m.goRun(func() { m.replanner.Run(ctx) })
 	clock := syncproto.NewClock(m.Now)
 	if h, err := m.store.MaxHLC(ctx); err != nil {
 		return err
