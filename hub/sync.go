@@ -241,9 +241,13 @@ func (s *Syncer) wait(ctx context.Context, d time.Duration, wake <-chan struct{}
 	}
 }
 
+// upBatch is the most events one call of Up sends. Each call ends by
+// waiting for its last confirmations, so a large one keeps the link busy.
+const upBatch = 50000
+
 // up sends one batch.
 func (s *Syncer) up(ctx context.Context) (bool, error) {
-	n, err := s.cloud.Up(ctx, 10000, time.Second)
+	n, err := s.cloud.Up(ctx, upBatch, time.Second)
 	if n > 0 {
 		s.metrics.Sent(n)
 		s.mu.Lock()
