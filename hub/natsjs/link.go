@@ -166,6 +166,7 @@ func (c *CloudLink) Up(ctx context.Context, max int, wait time.Duration) (int, e
 	}()
 	// Fetch ahead while publishing.
 	fetched := make(chan []jetstream.Msg, 2)
+	quit := make(chan struct{}) // closed when the publisher failed
 	var fetchErr error
 	go func() {
 		defer close(fetched)
@@ -174,6 +175,9 @@ func (c *CloudLink) Up(ctx context.Context, max int, wait time.Duration) (int, e
 			select {
 			case fetched <- msgs:
 			case <-stop:
+				c.giveBack(msgs)
+				return
+			case <-quit:
 				c.giveBack(msgs)
 				return
 			}
@@ -187,7 +191,9 @@ func (c *CloudLink) Up(ctx context.Context, max int, wait time.Duration) (int, e
 	for chunk := range fetched {
 		for i, msg := range chunk {
 			if pubErr == nil {
-				pubErr = c.room(ctx, slots, stop)
+				if pubErr = c.room(ctx, slots, stop); pubErr != nil {
+					close(quit)
+				}
 			}
 			if pubErr != nil {
 				c.giveBack(chunk[i:]) // after a failure: drain what was fetched
@@ -198,6 +204,7 @@ func (c *CloudLink) Up(ctx context.Context, max int, wait time.Duration) (int, e
 			if err != nil {
 				<-slots
 				pubErr = fmt.Errorf("uplink publish: %w", err)
+				close(quit)
 				c.giveBack(chunk[i:])
 				break
 			}
