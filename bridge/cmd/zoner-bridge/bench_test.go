@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,8 +22,8 @@ import (
 	"github.com/zoner-family/zoner/edge"
 	"github.com/zoner-family/zoner/edge/natsedge"
 	"github.com/zoner-family/zoner/hub"
-	"github.com/zoner-family/zoner/internal/history"
 	hubnats "github.com/zoner-family/zoner/hub/natsjs"
+	"github.com/zoner-family/zoner/internal/history"
 	"github.com/zoner-family/zoner/internal/proctest"
 	"github.com/zoner-family/zoner/syncproto"
 )
@@ -55,12 +56,14 @@ func BenchmarkCatchUp(b *testing.B) {
 	b.ReportMetric(r.produce, "raw-produce-events/s")
 	b.ReportMetric(r.catchUp/min(r.fetch, r.produce), "ratio")
 	b.ReportMetric(r.ingest, "ref-cloud-ingest-events/s")
+	b.ReportMetric(r.cpuPerEvent, "cpu-µs/event")
 	b.ReportMetric(float64(r.uplinkErrors), "uplink-errors")
 }
 
 // catchUpResult is one run's rates, in events per second.
 type catchUpResult struct {
 	catchUp, fetch, produce, ingest float64
+	cpuPerEvent                     float64 // µs of CPU an event took in the catch-up
 	uplinkErrors                    int
 }
 
@@ -130,6 +133,7 @@ func catchUp(b *testing.B, brokerList string, n int) catchUpResult {
 	upCtx, stopUp := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var uplinkErrs []error
+	cpuStart := cpuTime()
 	start := time.Now()
 	wg.Go(func() {
 		for upCtx.Err() == nil {
@@ -157,12 +161,15 @@ func catchUp(b *testing.B, brokerList string, n int) catchUpResult {
 		time.Sleep(20 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpuStart
 	stopUp()
 	wg.Wait()
 	catchRate := float64(n) / elapsed.Seconds()
 	slower := min(fetchRate, produceRate)
 	b.Logf("raw JetStream fetch %.0f events/s, raw franz-go produce %.0f events/s; catch-up hub → cloud → Kafka %.0f events/s (%.2f of the slower raw rate; target ≥ 0.5); the hub's uplink emptied after %s, Kafka had everything after %s; for reference, the cloud's stream alone takes %.0f events/s from an in-process publisher; %d uplink failures",
 		fetchRate, produceRate, catchRate, catchRate/slower, uplinked.Round(time.Millisecond), elapsed.Round(time.Millisecond), ingestRate, len(uplinkErrs))
+	b.Logf("the catch-up took %s of CPU (hub, cloud and bridge in this process): %.0f µs an event, %.2f cores busy on average",
+		cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(n), cpu.Seconds()/elapsed.Seconds())
 	if d := m.Metrics.DeadLettered(); d != 0 {
 		b.Fatalf("%d events dead-lettered", d)
 	}
@@ -171,7 +178,17 @@ func catchUp(b *testing.B, brokerList string, n int) catchUpResult {
 			b.Fatalf("the uplink's publisher stalled: %v", err)
 		}
 	}
-	return catchUpResult{catchUp: catchRate, fetch: fetchRate, produce: produceRate, ingest: ingestRate, uplinkErrors: len(uplinkErrs)}
+	return catchUpResult{catchUp: catchRate, fetch: fetchRate, produce: produceRate, ingest: ingestRate, uplinkErrors: len(uplinkErrs),
+		cpuPerEvent: float64(cpu.Microseconds()) / float64(n)}
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchEvents is a family's history of n events, as the hub logs them.
@@ -236,7 +253,9 @@ func rawIngest(b *testing.B, events []hub.Event) float64 {
 	for _, e := range events {
 		msg := nats.NewMsg(syncproto.IngestSubject(e.Header.FamilyID, e.Header.Type))
 		msg.Data = e.Raw
-		if _, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(e.Header.ID.String())); err != nil {
+		// A full window waits for room (a minute at most) rather than
+		// failing after the client's default 200 ms.
+		if _, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(e.Header.ID.String()), jetstream.WithStallWait(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 	}
