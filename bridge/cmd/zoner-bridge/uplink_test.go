@@ -28,7 +28,7 @@ import (
 // stream, each once, within seconds of its return (the test asserts under
 // 5 s and logs the figure).
 func TestUplinkCatchesUpSoonAfterTheCloudIsKilled(t *testing.T) {
-	const n = 30000
+	const n = 20000
 	p := newPipeline(t, brokers(t))
 	p.cloud.Close() // the bridge process runs the cloud here
 	p.cloud = nil
