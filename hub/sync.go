@@ -68,7 +68,8 @@ const (
 // Syncer keeps the hub and the cloud in step: it sends every event of the
 // log up, and applies what the cloud holds for the family (from its other
 // hubs, and flight news) through the writer. Both directions retry for
-// ever with backoff while the link is down.
+// ever with backoff while the link is up, and wait for it while it is
+// down.
 type Syncer struct {
 	cloud    Cloud
 	writer   *Writer
