@@ -68,7 +68,8 @@ const (
 // Syncer keeps the hub and the cloud in step: it sends every event of the
 // log up, and applies what the cloud holds for the family (from its other
 // hubs, and flight news) through the writer. Both directions retry for
-// ever with backoff while the link is down.
+// ever with backoff while the link is up, and wait for it while it is
+// down.
 type Syncer struct {
 	cloud    Cloud
 	writer   *Writer
@@ -133,8 +134,8 @@ func (s *Syncer) Run(ctx context.Context) {
 	// The uplink's fetch waits for the log's next event by itself; the
 	// downlink sleeps until the cloud rings (or half a minute, in case a
 	// ring was lost while the link was down).
-	wg.Go(func() { s.loop(ctx, "uplink", s.up, 0, nil) })
-	wg.Go(func() { s.loop(ctx, "downlink", s.down, 30*time.Second, s.cloud.Rings()) })
+	wg.Go(func() { s.loop(ctx, "uplink", s.up, uplinkBackoff, 0, nil) })
+	wg.Go(func() { s.loop(ctx, "downlink", s.down, syncBackoff, 30*time.Second, s.cloud.Rings()) })
 	wg.Go(func() {
 		t := time.NewTicker(5 * time.Second)
 		defer t.Stop()
@@ -150,20 +151,32 @@ func (s *Syncer) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// syncBackoff is the wait after failures in a row: 1 s doubling to 30 s,
-// jittered.
+// syncBackoff is the downlink's wait after failures in a row: 1 s
+// doubling to 30 s, jittered.
 var syncBackoff = retry.Policy{Initial: time.Second, Max: 30 * time.Second, Jitter: true}
+
+// uplinkBackoff is the uplink's: 250 ms doubling to 5 s, jittered. Its
+// failures are cheap to retry (what the cloud has already is dropped by
+// id), and a cloud that just came back should not wait out a long one.
+var uplinkBackoff = retry.Policy{Initial: 250 * time.Millisecond, Max: 5 * time.Second, Jitter: true}
+
+// linkPoll is how often a loop looks whether the link is up while it is
+// down or while it waits after a failure.
+const linkPoll = 200 * time.Millisecond
 
 // loop runs step until ctx ends: at once again while it finds work, after
 // idle (or a signal on wake) when it finds none, and with growing waits
-// (1 s to 30 s, jittered) while it fails.
-func (s *Syncer) loop(ctx context.Context, name string, step func(context.Context) (busy bool, err error), idle time.Duration, wake <-chan struct{}) {
+// (per policy) while it fails. The failures are forgotten when the link
+// goes down, and a wait after one ends when it does: once the link is
+// back, step runs at once.
+func (s *Syncer) loop(ctx context.Context, name string, step func(context.Context) (busy bool, err error), policy retry.Policy, idle time.Duration, wake <-chan struct{}) {
 	failures := 0
 	var linkedAt time.Time
 	for ctx.Err() == nil {
 		if !s.cloud.Linked() {
 			linkedAt = time.Time{}
-			s.wait(ctx, 500*time.Millisecond, nil)
+			failures = 0
+			s.wait(ctx, linkPoll, nil)
 			continue
 		}
 		if linkedAt.IsZero() {
@@ -178,9 +191,9 @@ func (s *Syncer) loop(ctx context.Context, name string, step func(context.Contex
 			s.mu.Lock()
 			s.status.LastError = name + ": " + PublicMessage(err, "failed; retrying (the reason is in the hub's log)")
 			s.mu.Unlock()
-			d := syncBackoff.Delay(failures)
+			d := policy.Delay(failures)
 			s.logger.Warn("sync: "+name+" failed; retrying", "err", err, "in", d.Round(time.Millisecond))
-			s.wait(ctx, d, nil)
+			s.waitLinked(ctx, d)
 			continue
 		}
 		if failures > 0 {
@@ -205,6 +218,17 @@ func (s *Syncer) loop(ctx context.Context, name string, step func(context.Contex
 	}
 }
 
+// waitLinked waits d, or until the link is seen down.
+func (s *Syncer) waitLinked(ctx context.Context, d time.Duration) {
+	for end := time.Now().Add(d); ctx.Err() == nil && s.cloud.Linked(); {
+		left := time.Until(end)
+		if left <= 0 {
+			return
+		}
+		s.wait(ctx, min(left, linkPoll), nil)
+	}
+}
+
 func (s *Syncer) wait(ctx context.Context, d time.Duration, wake <-chan struct{}) {
 	if d <= 0 {
 		return
@@ -218,9 +242,13 @@ func (s *Syncer) wait(ctx context.Context, d time.Duration, wake <-chan struct{}
 	}
 }
 
+// upBatch is the most events one call of Up sends. Each call ends by
+// waiting for its last confirmations, so a large one keeps the link busy.
+const upBatch = 50000
+
 // up sends one batch.
 func (s *Syncer) up(ctx context.Context) (bool, error) {
-	n, err := s.cloud.Up(ctx, 10000, time.Second)
+	n, err := s.cloud.Up(ctx, upBatch, time.Second)
 	if n > 0 {
 		s.metrics.Sent(n)
 		s.mu.Lock()

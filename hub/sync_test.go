@@ -100,7 +100,7 @@ func TestSyncerBacksOffAndRecovers(t *testing.T) {
 		cloud.mu.Lock()
 		cloud.linked = true
 		cloud.mu.Unlock()
-		time.Sleep(2 * time.Second)
+		time.Sleep(time.Second)
 		if st := s.Status(ctx); st.LastError == "" {
 			t.Fatalf("no error shown while the uplink fails: %+v", st)
 		}
@@ -111,8 +111,9 @@ func TestSyncerBacksOffAndRecovers(t *testing.T) {
 		if len(calls) < 6 {
 			t.Fatalf("%d uplink attempts", len(calls))
 		}
-		// Waits after the 1st..4th failure: within [d/2, d] for d = 1, 2, 4, 8 s.
-		for i, d := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
+		// The uplink's waits after the 1st..4th failure: within [d/2, d]
+		// for d = 250 ms, 500 ms, 1 s, 2 s.
+		for i, d := range []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second} {
 			gap := calls[i+1].Sub(calls[i])
 			if gap < d/2 || gap > d {
 				t.Errorf("wait after failure %d: %s, want between %s and %s", i+1, gap, d/2, d)
@@ -126,6 +127,53 @@ func TestSyncerBacksOffAndRecovers(t *testing.T) {
 		<-done
 		if v, _ := settings.Setting(ctx, settingPosition); v != "40" {
 			t.Fatalf("position saved as %q", v)
+		}
+	})
+}
+
+// TestSyncerUplinkRetriesAtOnceWhenTheLinkReturns: the uplink's wait after
+// failures ends when the link goes down, and the failures are forgotten:
+// once the link is back (a cloud restarted), the uplink tries at once.
+func TestSyncerUplinkRetriesAtOnceWhenTheLinkReturns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cloud := &fakeCloud{linked: true, failures: 6, pending: 5, rings: make(chan struct{}, 1)}
+		settings := &memSettings{m: map[string]string{}}
+		s, err := NewSyncer(t.Context(), cloud, &Writer{}, settings, uuid.New(), NewMetrics(), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { s.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		calls := func() []time.Time {
+			cloud.mu.Lock()
+			defer cloud.mu.Unlock()
+			return append([]time.Time(nil), cloud.upCalls...)
+		}
+		// Six failures in a row: the wait after the sixth is seconds long.
+		for len(calls()) < 6 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond)
+		cloud.mu.Lock()
+		cloud.linked = false
+		cloud.mu.Unlock()
+		time.Sleep(time.Second)
+		cloud.mu.Lock()
+		cloud.linked = true
+		cloud.mu.Unlock()
+		back := time.Now()
+		time.Sleep(time.Second)
+		got := calls()
+		if len(got) < 7 {
+			t.Fatalf("no uplink attempt in the second after the link came back (%d attempts)", len(got))
+		}
+		if d := got[6].Sub(back); d > 2*linkPoll {
+			t.Errorf("the uplink tried again %s after the link came back, want at most %s", d, 2*linkPoll)
+		}
+		if st := s.Status(ctx); st.Sent != 5 {
+			t.Errorf("status after the link came back: %+v", st)
 		}
 	})
 }

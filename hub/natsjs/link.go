@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -29,6 +30,11 @@ type CloudLink struct {
 	hubID  string
 	rings  chan struct{}
 	ringer *nats.Subscription
+	window int         // most events out at once
+	linked func() bool // whether the leaf link is up (tests play it)
+
+	upMu    sync.Mutex    // one Up at a time
+	latency time.Duration // recent time to a confirmation, under upMu
 }
 
 // OpenCloudLink opens the link's connection and the uplink consumer. hubID
@@ -39,12 +45,15 @@ func (s *Server) OpenCloudLink(ctx context.Context, creds syncproto.Credentials,
 	if err != nil {
 		return nil, fmt.Errorf("connect in-process: %w", err)
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(16384))
+	// The publisher keeps at most upWindow out; the client's own limit
+	// (which fails a publish after a short stall) is never reached.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2*upWindow))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	c := &CloudLink{s: s, nc: nc, js: js, creds: creds, hubID: hubID, rings: make(chan struct{}, 1)}
+	c := &CloudLink{s: s, nc: nc, js: js, creds: creds, hubID: hubID, rings: make(chan struct{}, 1), window: upWindow}
+	c.linked = c.leafUp
 	c.cons, err = s.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:     UplinkKey,
 		Description: "Sends every event up to the cloud; acknowledged once the cloud stored it.",
@@ -80,7 +89,9 @@ func (s *Server) OpenCloudLink(ctx context.Context, creds syncproto.Credentials,
 func (c *CloudLink) Close() { c.nc.Close() }
 
 // Linked reports whether the leaf-node link is up now.
-func (c *CloudLink) Linked() bool { return c.s.ns.NumLeafNodes() > 0 }
+func (c *CloudLink) Linked() bool { return c.linked() }
+
+func (c *CloudLink) leafUp() bool { return c.s.ns.NumLeafNodes() > 0 }
 
 // Rings is signalled when the cloud stored a new event of the family.
 func (c *CloudLink) Rings() <-chan struct{} { return c.rings }
@@ -94,70 +105,68 @@ func (c *CloudLink) Pending(ctx context.Context) (uint64, error) {
 	return info.NumPending + uint64(info.NumAckPending), nil
 }
 
+// The uplink's pace.
+const (
+	// upWindow bounds the events published and not yet confirmed by the
+	// cloud: with that many out, the publisher waits for a confirmation
+	// (a slow cloud slows the uplink; nothing fails for it). 2,048 keeps
+	// a leaf link full at the cloud's full speed on a local network and
+	// bounds what one lost link sends again.
+	upWindow = 2048
+	// upChunk is the most events one fetch from the log takes.
+	upChunk = 1000
+	// The wait for the cloud's next confirmation, while some are due,
+	// before the link is taken for lost: four times the recent time to a
+	// confirmation, within these bounds.
+	ackTimeoutMin = 2 * time.Second
+	ackTimeoutMax = 20 * time.Second
+	// linkPoll is how often a wait for confirmations looks whether the
+	// leaf link is still up.
+	linkPoll = 100 * time.Millisecond
+	// resendDelay is how soon an event handed back to the log is handed
+	// out again.
+	resendDelay = 250 * time.Millisecond
+)
+
+// ErrLinkLost: the leaf link went down while the cloud's confirmations
+// were due; what they were for is sent again once it is back.
+var ErrLinkLost = errors.New("the link to the cloud went down before it confirmed")
+
 // Up sends up to max events from the log, waiting up to wait for the first,
 // and acknowledges each in the log once the cloud's stream stored it (or
 // knew it by its id). It returns how many the cloud confirmed. What was not
-// confirmed is handed back to the log, to be sent again.
+// confirmed is handed back to the log, to be sent again soon. Calls are
+// serialised.
 //
-// Fetching and publishing run ahead of the confirmations, in chunks of up
-// to 1,000, while another goroutine takes the confirmations in order: the
-// link stays full instead of idling for a round trip per chunk.
+// Fetching, publishing and confirming run as a pipeline: a goroutine
+// fetches chunks from the log ahead of the publisher; the publisher keeps
+// up to upWindow events out, waiting for room rather than failing; the
+// confirmations are taken in order. Up gives up (handing everything
+// unconfirmed back) when the cloud refuses an event, when the leaf link
+// goes down, or when no confirmation came for an adaptive timeout.
 func (c *CloudLink) Up(ctx context.Context, max int, wait time.Duration) (int, error) {
-	msgs, err := c.fetch(c.cons.FetchNoWait(min(max, 1000)))
+	c.upMu.Lock()
+	defer c.upMu.Unlock()
+	msgs, err := c.fetch(c.cons.FetchNoWait(min(max, upChunk)))
 	if err == nil && len(msgs) == 0 {
 		msgs, err = c.fetch(c.cons.Fetch(1, jetstream.FetchMaxWait(wait)))
 	}
 	if err != nil || len(msgs) == 0 {
 		return 0, err
 	}
-	type sent struct {
-		msg jetstream.Msg
-		ack jetstream.PubAckFuture // nil: nothing to send
-	}
-	pipe := make(chan sent, 16384)
+	slots := make(chan struct{}, c.window) // a token per event out
+	pipe := make(chan sent, c.window)
 	stop := make(chan struct{}) // closed when a confirmation failed
 	var confirmed int
 	var failed error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		// A stall detector: the link is given up on when no confirmation
-		// came for 30 s.
-		timeout := time.NewTimer(30 * time.Second)
-		defer timeout.Stop()
-		for s := range pipe {
-			if failed == nil && s.ack != nil {
-				select {
-				case <-s.ack.Ok():
-					timeout.Reset(30 * time.Second)
-				case err := <-s.ack.Err():
-					failed = fmt.Errorf("the cloud did not store event %s: %w", s.msg.Headers().Get(syncproto.HeaderID), err)
-				case <-timeout.C:
-					failed = errors.New("the cloud confirmed nothing for 30 s")
-				case <-ctx.Done():
-					failed = ctx.Err()
-				}
-				if failed != nil {
-					close(stop)
-				}
-			}
-			if failed != nil {
-				// Sent again later; the cloud drops a repeat by its id.
-				s.msg.NakWithDelay(time.Second)
-				continue
-			}
-			if err := s.msg.Ack(); err != nil {
-				failed = fmt.Errorf("uplink ack: %w", err)
-				close(stop)
-				continue
-			}
-			if s.ack != nil {
-				confirmed++
-			}
-		}
+		confirmed, failed = c.confirm(ctx, pipe, slots, stop)
 	}()
 	// Fetch ahead while publishing.
-	fetched := make(chan []jetstream.Msg, 4)
+	fetched := make(chan []jetstream.Msg, 2)
+	quit := make(chan struct{}) // closed when the publisher failed
 	var fetchErr error
 	go func() {
 		defer close(fetched)
@@ -168,32 +177,41 @@ func (c *CloudLink) Up(ctx context.Context, max int, wait time.Duration) (int, e
 			case <-stop:
 				c.giveBack(msgs)
 				return
+			case <-quit:
+				c.giveBack(msgs)
+				return
 			}
 			if total += len(msgs); total >= max {
 				return
 			}
-			msgs, fetchErr = c.fetch(c.cons.FetchNoWait(min(max-total, 1000)))
+			msgs, fetchErr = c.fetch(c.cons.FetchNoWait(min(max-total, upChunk)))
 		}
 	}()
 	var pubErr error
 	for chunk := range fetched {
-		select {
-		case <-stop:
-			pubErr = cmp.Or(pubErr, errStopped)
-		default:
-		}
-		if pubErr != nil {
-			c.giveBack(chunk) // after a failure: drain what was fetched
-			continue
-		}
 		for i, msg := range chunk {
+			if pubErr == nil {
+				if pubErr = c.room(ctx, slots, stop); pubErr != nil {
+					close(quit)
+				}
+			}
+			if pubErr != nil {
+				c.giveBack(chunk[i:]) // after a failure: drain what was fetched
+				break
+			}
+			at := time.Now()
 			ack, err := c.publish(msg)
 			if err != nil {
+				<-slots
 				pubErr = fmt.Errorf("uplink publish: %w", err)
+				close(quit)
 				c.giveBack(chunk[i:])
 				break
 			}
-			pipe <- sent{msg, ack}
+			if ack == nil {
+				<-slots // nothing sent: no room taken
+			}
+			pipe <- sent{msg: msg, ack: ack, at: at}
 		}
 	}
 	if pubErr == nil || pubErr == errStopped {
@@ -207,6 +225,119 @@ func (c *CloudLink) Up(ctx context.Context, max int, wait time.Duration) (int, e
 		c.nc.Publish(syncproto.RingSubject(c.creds.FamilyID), []byte(c.hubID))
 	}
 	return confirmed, cmp.Or(failed, pubErr)
+}
+
+// sent is an event of the log on its way up.
+type sent struct {
+	msg jetstream.Msg
+	ack jetstream.PubAckFuture // nil: nothing was sent
+	at  time.Time              // when it was published
+}
+
+// room waits until fewer than the window's events are out, and takes a
+// place; errStopped when a confirmation failed meanwhile.
+func (c *CloudLink) room(ctx context.Context, slots chan struct{}, stop <-chan struct{}) error {
+	select {
+	case slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case slots <- struct{}{}:
+		return nil
+	case <-stop:
+		return errStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// confirm takes the cloud's confirmations in order, acknowledging each
+// event in the log, and frees the event's place in the window. After a
+// failure it closes stop and hands back what is left.
+func (c *CloudLink) confirm(ctx context.Context, pipe <-chan sent, slots <-chan struct{}, stop chan<- struct{}) (confirmed int, failed error) {
+	poll := time.NewTicker(linkPoll)
+	defer poll.Stop()
+	deadline := time.NewTimer(ackTimeoutMax)
+	defer deadline.Stop()
+	last := time.Now() // the last confirmation
+	for s := range pipe {
+		if s.ack != nil {
+			if failed == nil {
+				failed = c.await(ctx, s, poll, deadline, last)
+				if failed != nil {
+					close(stop)
+				} else {
+					last = time.Now()
+					c.observe(last.Sub(s.at))
+				}
+			}
+			<-slots
+		}
+		if failed != nil {
+			// Sent again later; the cloud drops a repeat by its id.
+			s.msg.NakWithDelay(resendDelay)
+			continue
+		}
+		if err := s.msg.Ack(); err != nil {
+			failed = fmt.Errorf("uplink ack: %w", err)
+			close(stop)
+			continue
+		}
+		if s.ack != nil {
+			confirmed++
+		}
+	}
+	return confirmed, failed
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// await waits for one event's confirmation: at most the timeout after the
+// last confirmation, or after the event was sent if that came later.
+func (c *CloudLink) await(ctx context.Context, s sent, poll *time.Ticker, deadline *time.Timer, last time.Time) error {
+	select {
+	case <-s.ack.Ok():
+		return nil // the common case: no timer touched
+	default:
+	}
+	timeout := c.ackTimeout()
+	deadline.Reset(time.Until(later(last, s.at).Add(timeout)))
+	for {
+		select {
+		case <-s.ack.Ok():
+			return nil
+		case err := <-s.ack.Err():
+			return fmt.Errorf("the cloud did not store event %s: %w", s.msg.Headers().Get(syncproto.HeaderID), err)
+		case <-poll.C:
+			if !c.Linked() {
+				return ErrLinkLost
+			}
+		case <-deadline.C:
+			return fmt.Errorf("the cloud confirmed nothing for %s", timeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// observe takes the time one confirmation took into the running average.
+func (c *CloudLink) observe(d time.Duration) {
+	if c.latency == 0 {
+		c.latency = d
+		return
+	}
+	c.latency += (d - c.latency) / 8
+}
+
+// ackTimeout is how long to wait for the next confirmation.
+func (c *CloudLink) ackTimeout() time.Duration {
+	return min(max(4*c.latency, ackTimeoutMin), ackTimeoutMax)
 }
 
 // errStopped: the publisher stopped because a confirmation failed (that
@@ -240,7 +371,7 @@ func (c *CloudLink) publish(msg jetstream.Msg) (jetstream.PubAckFuture, error) {
 // giveBack hands messages back to the log, to be sent again soon.
 func (c *CloudLink) giveBack(msgs []jetstream.Msg) {
 	for _, m := range msgs {
-		m.NakWithDelay(time.Second)
+		m.NakWithDelay(resendDelay)
 	}
 }
 
