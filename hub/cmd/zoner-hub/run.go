@@ -47,8 +47,8 @@ type Main struct {
 	// none (the default: the hub talks to it in-process).
 	NATSPort int
 	// StoreKey, when set, encrypts at rest what the hub writes about the
-	// family: the event log and the sealed settings, while the state lives
-	// in memory only; "" for none.
+	// family: the event log, the sealed settings and the sealed snapshot
+	// of the state, which lives in memory; "" for none.
 	StoreKey    string
 	StoreCipher string // "chacha" (default) or "aes"
 	SyncAlways  bool
@@ -94,6 +94,9 @@ type Main struct {
 	projector *hub.Projector
 	replanner *hub.Replanner
 	cloud     *natsjs.CloudLink
+	// snapApplied is the applied sequence of the state snapshot on disk
+	// (with a store key), so an unchanged state is not saved again.
+	snapApplied uint64
 }
 
 // Serves reports whether Run started a server (the serve command).
@@ -274,6 +277,9 @@ func (m *Main) Run(ctx context.Context) error {
 		if err := m.store.Reset(ctx); err != nil {
 			return fmt.Errorf("reset state database: %w", err)
 		}
+		if err := m.removeSnapshot(); err != nil {
+			return err
+		}
 		if accepted > 0 {
 			if err := m.store.SetSetting(ctx, acceptedKey, strconv.FormatUint(accepted, 10)); err != nil {
 				return err
@@ -315,6 +321,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.goRun(func() { m.projector.Run(ctx) })
 	m.goRun(func() { m.replanner.Run(ctx) })
+	if m.store.InMemory() && m.Command == "serve" {
+		m.goRun(func() { m.snapshotLoop(ctx) })
+	}
 
 	feeds, err := m.feeds()
 	if err != nil {
@@ -543,8 +552,12 @@ func (m *Main) Close() error {
 		m.nats.Close()
 	}
 	m.wg.Wait()
+	if err := m.saveSnapshot(context.Background()); err != nil {
+		m.Logger.Warn("cannot save the state snapshot: the next start catches up from the last one, or rebuilds", "err", err)
+	}
 	if m.store != nil {
 		errs = append(errs, m.store.Close())
+		m.store = nil
 	}
 	return errors.Join(errs...)
 }
