@@ -31,6 +31,13 @@ import (
 	"github.com/zoner-family/zoner/web"
 )
 
+// logDuplicates is how long the event log keeps the ids of recent writes
+// to drop repeats. JetStream reads every write of that window back at
+// each start, so it is short: the writer finds repeats in the state
+// database, and needs the log's memory only for an append whose answer
+// was lost (natsjs.Config.AppendTimeout), then retried.
+const logDuplicates = 2 * time.Minute
+
 // Main is the program. Its exported fields are the configuration, so a
 // test can run the real program on port 0 in a temporary directory.
 type Main struct {
@@ -249,6 +256,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Key: m.StoreKey, Cipher: cipher, SyncAlways: m.SyncAlways,
 		Link: link, Name: "zoner-hub-" + hubID,
 		MinFree: m.MinFree, FreeSpace: m.FreeSpace,
+		Duplicates: logDuplicates,
 	}, m.Logger)
 	if err != nil {
 		return fmt.Errorf("event log: %w", err)
