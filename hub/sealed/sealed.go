@@ -121,6 +121,12 @@ func (k *Key) Seal(purpose string, plaintext []byte) ([]byte, error) {
 
 // Open decrypts what Seal made for purpose.
 func (k *Key) Open(purpose string, sealed []byte) ([]byte, error) {
+	return k.open(purpose, sealed, false)
+}
+
+// open is Open; inPlace decrypts over the ciphertext in sealed, for a
+// large file read only to be opened.
+func (k *Key) open(purpose string, sealed []byte, inPlace bool) ([]byte, error) {
 	if len(sealed) < headerSize || !bytes.HasPrefix(sealed, []byte(magic)) {
 		return nil, errors.New("not a sealed file")
 	}
@@ -136,7 +142,12 @@ func (k *Key) Open(purpose string, sealed []byte) ([]byte, error) {
 	if len(rest) < aead.NonceSize()+aead.Overhead() {
 		return nil, ErrWrongKey
 	}
-	plain, err := aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], aad(header, purpose))
+	nonce, ciphertext := rest[:aead.NonceSize()], rest[aead.NonceSize():]
+	var dst []byte
+	if inPlace {
+		dst = ciphertext[:0]
+	}
+	plain, err := aead.Open(dst, nonce, ciphertext, aad(header, purpose))
 	if err != nil {
 		return nil, ErrWrongKey
 	}
@@ -154,7 +165,7 @@ func (k *Key) ReadFile(path, purpose string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	plain, err := k.Open(purpose, b)
+	plain, err := k.open(purpose, b, true)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

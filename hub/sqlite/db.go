@@ -45,6 +45,8 @@ type Store struct {
 	// database ends with its last connection.
 	memory bool
 	pin    *sql.Conn
+	// memName is the in-memory database's name in SQLite's memdb VFS.
+	memName string
 	// settings, when set, keeps what Setting and SetSetting read and
 	// write instead of the database.
 	settings Settings
@@ -136,7 +138,8 @@ func (s *Store) openMemory(ctx context.Context) error {
 	}
 	q.Set("_txlock", "immediate")
 	q.Set("vfs", "memdb")
-	db, err := sql.Open("sqlite", "file:/zoner-hub-"+uuid.NewString()+"?"+q.Encode())
+	s.memName = "/zoner-hub-" + uuid.NewString()
+	db, err := sql.Open("sqlite", "file:"+s.memName+"?"+q.Encode())
 	if err != nil {
 		return fmt.Errorf("open state database: %w", err)
 	}

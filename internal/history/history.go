@@ -91,7 +91,7 @@ func (f *Family) Setup() []syncproto.Envelope {
 	year := 365 * 24 * time.Hour
 	la := f.TZ
 	at := f.Now.Add(-time.Hour)
-	depart := f.Now.Truncate(24*time.Hour).Add(2*24*time.Hour + 16*time.Hour + 40*time.Minute + 8*time.Hour) // 16:40 in Los Angeles
+	depart := f.Now.Truncate(24 * time.Hour).Add(2*24*time.Hour + 16*time.Hour + 40*time.Minute + 8*time.Hour) // 16:40 in Los Angeles
 	back := depart.Add(13 * 24 * time.Hour)
 	return []syncproto.Envelope{
 		f.event(uuid.Nil, at, time.Time{}, &syncproto.FamilyUpserted{Name: "The Okafors", HomeTZ: la}),
@@ -140,10 +140,12 @@ func (f *Family) Logs(n int) []syncproto.Envelope {
 	if f.clock == nil {
 		f.stamp(n + 10)
 	}
-	// Each day makes about 26 facts: a night each, naps for the small
-	// ones, meals and feeds, and light breaks.
-	days := n/26 + 2
-	day0 := f.Now.Truncate(24*time.Hour).Add(-time.Duration(days) * 24 * time.Hour)
+	// Each day makes about 29 facts: a night each, naps for the small
+	// ones, meals and feeds, and light breaks. The days start early
+	// enough for n facts, and are moved forward by whole days at the end
+	// so that the last ends less than a day before Now.
+	days := n/20 + 2
+	day0 := f.Now.Truncate(24 * time.Hour).Add(-time.Duration(days) * 24 * time.Hour)
 	var out []syncproto.Envelope
 	var recent []syncproto.Envelope
 	jit := func(m int) time.Duration { return time.Duration(f.rng.IntN(2*m+1)-m) * time.Minute }
@@ -202,10 +204,37 @@ func (f *Family) Logs(n int) []syncproto.Envelope {
 		}
 		for _, x := range facts {
 			if !emit(f.event(x.who, x.start, x.end, x.data)) {
-				return out
+				return toNow(out, f.Now)
 			}
 		}
 	}
+}
+
+// toNow moves the logged facts of es forward by whole days (times of day
+// stay), so that the last of them ends less than a day before now.
+// Retractions keep their times: they are stamped when made.
+func toNow(es []syncproto.Envelope, now time.Time) []syncproto.Envelope {
+	var last time.Time
+	for _, e := range es {
+		if e.Type != syncproto.TypeLogRetracted && e.End.After(last) {
+			last = e.End
+		}
+	}
+	day := 24 * time.Hour
+	shift := now.Sub(last) / day * day
+	if last.IsZero() || shift <= 0 {
+		return es
+	}
+	for i := range es {
+		if es[i].Type == syncproto.TypeLogRetracted {
+			continue
+		}
+		es[i].Start = es[i].Start.Add(shift)
+		if !es[i].End.IsZero() {
+			es[i].End = es[i].End.Add(shift)
+		}
+	}
+	return es
 }
 
 // correct is a later entry that corrects e: the same kind of fact, a

@@ -56,6 +56,15 @@ func TestHistoryIsValid(t *testing.T) {
 	if corrections == 0 {
 		t.Errorf("no corrections")
 	}
+	var last time.Time
+	for _, e := range es {
+		if e.End.After(last) {
+			last = e.End
+		}
+	}
+	if gap := now.Sub(last); gap < 0 || gap >= 24*time.Hour {
+		t.Errorf("the last fact ends %s before Now; want less than a day", gap)
+	}
 	again, _ := Encode(New(7, now).History(n))
 	for i := range raws {
 		if !bytes.Equal(raws[i], again[i]) {

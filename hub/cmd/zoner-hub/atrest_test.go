@@ -234,56 +234,6 @@ func runErr(t *testing.T, dir, key string) error {
 	return err
 }
 
-// BenchmarkStartWithKey is the cost of keeping the state in memory: the
-// real binary, with a store key, starts on a log of ZONER_BENCH_EVENTS
-// events (default 10,000: a family, a trip, logged meals) and rebuilds
-// its state before it is ready. It reports the time to ready and the
-// resident memory once ready, with the key and, for comparison, without
-// one (where the state database on disk is already built).
-func BenchmarkStartWithKey(b *testing.B) {
-	n := 10000
-	if v := os.Getenv("ZONER_BENCH_EVENTS"); v != "" {
-		fmt.Sscan(v, &n)
-	}
-	for _, key := range []string{atRestKey, ""} {
-		name := "key"
-		if key == "" {
-			name = "no-key"
-		}
-		b.Run(fmt.Sprintf("%s/events=%d", name, n), func(b *testing.B) {
-			dir := b.TempDir()
-			env := []string{"ZONER_STORE_KEY=" + key}
-			p := startHub(b, dir, env...)
-			c := &client{tb: b, base: p.base}
-			f := newFamily(b)
-			c.json("POST", "/api/v1/setup", f.encode(f.setup()...), 200, nil)
-			const size = 500
-			for i := 0; i < n-5; i += size {
-				var es []syncproto.Envelope
-				for j := i; j < min(i+size, n-5); j++ {
-					at := testNow.Add(-time.Duration(j+1) * time.Minute)
-					es = append(es, f.event(f.kemi, at, at.Add(30*time.Second), "America/Los_Angeles", &syncproto.Meal{Kind: syncproto.MealSnack}))
-				}
-				c.json("POST", "/api/v1/events", f.encode(es...), 200, nil)
-			}
-			c.json("POST", "/api/v1/events", f.encode(f.tripEvent()), 200, nil)
-			p.stop()
-			b.ResetTimer()
-			var rss float64
-			for range b.N {
-				p = startHub(b, dir, env...)
-				b.StopTimer()
-				rss = p.rssMiB(b)
-				p.stop()
-				b.StartTimer()
-			}
-			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms-to-ready")
-			b.ReportMetric(rss, "RSS-MiB")
-			b.ReportMetric(0, "ns/op")
-		})
-	}
-}
-
 // stop ends the hub as a service manager would (SIGTERM) and waits.
 func (p *process) stop() {
 	if p.cmd.ProcessState == nil {

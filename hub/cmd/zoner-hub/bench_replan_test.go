@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -22,17 +20,10 @@ import (
 // of the big log's to the small's, measured in the same run. The target
 // is a ratio of at most 2: re-planning does not grow with the history.
 func BenchmarkReplan(b *testing.B) {
-	big := 100_000
-	if s := os.Getenv("ZONER_BENCH_EVENTS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 100 {
-			b.Fatalf("ZONER_BENCH_EVENTS=%q: want a number of events of at least 100", s)
-		}
-		big = n
-	}
+	big := max(benchEvents(100_000), 100)
 	median := map[int]float64{}
 	for _, n := range []int{100, big} {
-		h := loadHistory(b, n)
+		h := replanHistory(b, n)
 		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
@@ -63,29 +54,19 @@ type replanHub struct {
 	naps   int
 }
 
-// loadHistory runs a hub and loads n events of a family's history into
-// it, in batches of 500, the logged facts moved in time so that the last
-// ends an hour before the hub's clock; it returns once the hub has applied
-// them all and re-planned everyone with the last.
-func loadHistory(b *testing.B, n int) *replanHub {
+// replanHistory runs a hub and gives it n events of a family's history
+// ending at the hub's clock; it returns once the hub has applied them all
+// and re-planned everyone with the last.
+func replanHistory(b *testing.B, n int) *replanHub {
 	b.Helper()
 	m := mustRun(b, b.TempDir())
 	c := &client{tb: b, base: m.URL}
 	f := history.New(uint64(n), testNow)
-	es := f.History(n)
-	setup := len(f.Setup())
-	alignEnd(es[setup:], testNow.Add(-time.Hour))
-	raws, err := history.Encode(es)
+	raws, err := history.Encode(f.History(n))
 	if err != nil {
 		b.Fatal(err)
 	}
-	// The family and its members, then the trip and the logs.
-	c.json("POST", "/api/v1/setup", history.Array(raws[:setup-1]), 200, nil)
-	var res resultsJSON
-	for i := setup - 1; i < len(raws); i += 500 {
-		c.json("POST", "/api/v1/events", history.Array(raws[i:min(i+500, len(raws))]), 200, &res)
-	}
-	last := res.Results[len(res.Results)-1].Seq
+	last := postHistory(b, m.URL, raws)
 	wait.Until(b, 10*time.Minute, "the history applied and planned", func() (bool, string) {
 		var plans plansJSON
 		c.json("GET", "/api/v1/trips/"+f.Trip.String()+"/plan", nil, 200, &plans)
@@ -121,31 +102,4 @@ func (h *replanHub) napToPlan(b *testing.B) time.Duration {
 		return e.Name == "plan" && e.Data["member_id"] == kid.String() && seq >= float64(w.Seq)
 	})
 	return time.Since(began)
-}
-
-// alignEnd moves the logged facts of es in time so that the last of them
-// ends at end: a history's days run out some days before its Now.
-func alignEnd(es []syncproto.Envelope, end time.Time) {
-	fact := func(e syncproto.Envelope) bool {
-		switch e.Data.(type) {
-		case *syncproto.Sleep, *syncproto.Meal, *syncproto.LightExposure:
-			return true
-		}
-		return false
-	}
-	var last time.Time
-	for _, e := range es {
-		if fact(e) && e.End.After(last) {
-			last = e.End
-		}
-	}
-	shift := end.Sub(last)
-	for i := range es {
-		if fact(es[i]) {
-			es[i].Start = es[i].Start.Add(shift)
-			if !es[i].End.IsZero() {
-				es[i].End = es[i].End.Add(shift)
-			}
-		}
-	}
 }

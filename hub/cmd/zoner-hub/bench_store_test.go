@@ -2,13 +2,10 @@ package main
 
 import (
 	"io/fs"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/zoner-family/zoner/hub"
 	"github.com/zoner-family/zoner/internal/history"
 )
 
@@ -23,10 +20,7 @@ import (
 // "B/event", "json-B/event", and "ratio" = B/event over json-B/event,
 // lower is better (the target is at most 2.5).
 func BenchmarkBytesPerEvent(b *testing.B) {
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("ZONER_BENCH_EVENTS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchEvents(100_000)
 	// The history ends a minute ago: the hub refuses stamps ahead of its
 	// clock, the real one here.
 	fam := history.New(1, time.Now().Add(-time.Minute))
@@ -45,9 +39,7 @@ func BenchmarkBytesPerEvent(b *testing.B) {
 			m.Now = time.Now
 			m.RawTail = time.Millisecond
 		})
-		for i := 0; i < len(raws); i += hub.MaxBatch {
-			postOK(b, m.URL+"/api/v1/events", history.Array(raws[i:min(i+hub.MaxBatch, len(raws))]))
-		}
+		postHistory(b, m.URL, raws)
 		if err := m.Close(); err != nil {
 			b.Fatal(err)
 		}

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/hub"
 	hubhttp "github.com/zoner-family/zoner/hub/http"
+	"github.com/zoner-family/zoner/internal/history"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -300,4 +302,23 @@ func allEvents(c *client, limit int) (count map[uuid.UUID]int, order []uuid.UUID
 		}
 		after = page.Next
 	}
+}
+
+// postHistory gives the hub at base a family's history made by
+// internal/history: the family and its members as the hub's setup, then
+// the rest (the trip and the logs) in batches of hub.MaxBatch. It returns
+// the sequence of the last event.
+func postHistory(tb testing.TB, base string, raws [][]byte) uint64 {
+	tb.Helper()
+	const setup = 6 // the family and its five members
+	c := &client{tb: tb, base: base}
+	c.json("POST", "/api/v1/setup", history.Array(raws[:setup]), 200, nil)
+	var res resultsJSON
+	for i := setup; i < len(raws); i += hub.MaxBatch {
+		c.json("POST", "/api/v1/events", history.Array(raws[i:min(i+hub.MaxBatch, len(raws))]), 200, &res)
+	}
+	if len(res.Results) == 0 {
+		return 0
+	}
+	return res.Results[len(res.Results)-1].Seq
 }

@@ -31,6 +31,13 @@ import (
 	"github.com/zoner-family/zoner/web"
 )
 
+// logDuplicates is how long the event log keeps the ids of recent writes
+// to drop repeats. JetStream reads every write of that window back at
+// each start, so it is short: the writer finds repeats in the state
+// database, and needs the log's memory only for an append whose answer
+// was lost (natsjs.Config.AppendTimeout), then retried.
+const logDuplicates = 2 * time.Minute
+
 // Main is the program. Its exported fields are the configuration, so a
 // test can run the real program on port 0 in a temporary directory.
 type Main struct {
@@ -47,8 +54,8 @@ type Main struct {
 	// none (the default: the hub talks to it in-process).
 	NATSPort int
 	// StoreKey, when set, encrypts at rest what the hub writes about the
-	// family: the event log and the sealed settings, while the state lives
-	// in memory only; "" for none.
+	// family: the event log, the sealed settings and the sealed snapshot
+	// of the state, which lives in memory; "" for none.
 	StoreKey    string
 	StoreCipher string // "chacha" (default) or "aes"
 	SyncAlways  bool
@@ -97,6 +104,9 @@ type Main struct {
 	projector *hub.Projector
 	replanner *hub.Replanner
 	cloud     *natsjs.CloudLink
+	// snapApplied is the applied sequence of the state snapshot on disk
+	// (with a store key), so an unchanged state is not saved again.
+	snapApplied uint64
 }
 
 // Serves reports whether Run started a server (the serve command).
@@ -249,6 +259,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Key: m.StoreKey, Cipher: cipher, SyncAlways: m.SyncAlways,
 		Link: link, Name: "zoner-hub-" + hubID,
 		MinFree: m.MinFree, FreeSpace: m.FreeSpace,
+		Duplicates: logDuplicates,
 	}, m.Logger)
 	if err != nil {
 		return fmt.Errorf("event log: %w", err)
@@ -279,6 +290,9 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		if err := m.store.Reset(ctx); err != nil {
 			return fmt.Errorf("reset state database: %w", err)
+		}
+		if err := m.removeSnapshot(); err != nil {
+			return err
 		}
 		if accepted > 0 {
 			if err := m.store.SetSetting(ctx, acceptedKey, strconv.FormatUint(accepted, 10)); err != nil {
@@ -324,6 +338,9 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.Error("the event log is damaged: "+lostReport(integrity, missing), "action", "stop the hub, run `zoner-hub rebuild -accept-loss`, then start it again")
 	}
 	m.goRun(func() { m.projector.Run(ctx) })
+	if m.store.InMemory() && m.Command == "serve" {
+		m.goRun(func() { m.snapshotLoop(ctx) })
+	}
 
 	feeds, err := m.feeds()
 	if err != nil {
@@ -558,8 +575,12 @@ func (m *Main) Close() error {
 		m.nats.Close()
 	}
 	m.wg.Wait()
+	if err := m.saveSnapshot(context.Background()); err != nil {
+		m.Logger.Warn("cannot save the state snapshot: the next start catches up from the last one, or rebuilds", "err", err)
+	}
 	if m.store != nil {
 		errs = append(errs, m.store.Close())
+		m.store = nil
 	}
 	return errors.Join(errs...)
 }

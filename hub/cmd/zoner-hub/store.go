@@ -50,9 +50,10 @@ func (m *Main) sealKey() (*sealed.Key, error) {
 
 // openStore opens the state. Without a store key it is the database file
 // hub.db. With one, nothing about the family is written in plain files:
-// the state lives in memory and is built from the encrypted log at every
-// start, the few settings that the log cannot give back are sealed with
-// the key, and plaintext left from before the key was set is removed.
+// the state lives in memory, opened from its sealed snapshot (see
+// snapshot.go) or else built from the encrypted log; the few settings that
+// the log cannot give back are sealed with the key, and plaintext left
+// from before the key was set is removed.
 func (m *Main) openStore(ctx context.Context) (*sqlite.Store, error) {
 	key, err := m.sealKey()
 	if err != nil {
@@ -95,6 +96,9 @@ func (m *Main) openStore(ctx context.Context) (*sqlite.Store, error) {
 		if err := shred(filepath.Join(stream, "msgs", "index.db")); err != nil {
 			return nil, fmt.Errorf("remove the plaintext index of the event log: %w", err)
 		}
+	}
+	if s := m.openSnapshot(ctx, key, settings); s != nil {
+		return s, nil
 	}
 	return sqlite.OpenMemory(ctx, settings, m.Logger)
 }
