@@ -140,11 +140,33 @@ func (t *txFold) row(query string, args ...any) scanner {
 // stmtCache keeps statements prepared on a database for as long as the
 // database is open. A transaction takes one with Tx.StmtContext, which
 // reuses what its connection prepared before instead of preparing again.
+// It also keeps what the last Apply committed to the database.
 type stmtCache struct {
 	mu     sync.Mutex
 	db     *sql.DB
 	stmts  map[string]*sql.Stmt
 	wanted []string
+	last   *committed
+}
+
+// take is what the last Apply committed, if known, and forgets it: an
+// Apply that fails leaves it unknown, to be read again.
+func (c *stmtCache) take() (committed, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	last := c.last
+	c.last = nil
+	if last == nil {
+		return committed{}, false
+	}
+	return *last, true
+}
+
+// keep records what an Apply committed.
+func (c *stmtCache) keep(last committed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last = &last
 }
 
 // use makes the cache prepare on db, dropping what it prepared on
@@ -158,7 +180,7 @@ func (c *stmtCache) use(db *sql.DB) {
 	for _, st := range c.stmts {
 		st.Close()
 	}
-	c.db, c.stmts, c.wanted = db, nil, nil
+	c.db, c.stmts, c.wanted, c.last = db, nil, nil, nil
 }
 
 // lookup is the statement prepared for query, nil when there is none yet.
