@@ -47,6 +47,11 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 	// The loop checks ctx between events instead.
 	fold := &txFold{ctx: context.WithoutCancel(ctx), q: tx, tx: tx, cache: &s.stmts, at: s.now().UnixMilli(), targets: s.targets,
 		home: last.home, read: last.homeRead}
+	if !s.memory {
+		if _, err := fold.exec(applyCache); err != nil {
+			return changes, fmt.Errorf("apply: set the page cache: %w", err)
+		}
+	}
 	applied, news := last.seq, last.news
 	seq := applied
 	next := decoder(ctx, events, applied)
@@ -97,6 +102,15 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 	s.stmts.prepare(ctx)
 	return changes, nil
 }
+
+// applyCache is the page cache of a connection that applies a batch (a
+// setting of the connection, kept after the batch). A batch of a rebuild
+// dirties some thousand pages of the state's b-trees (its events and
+// facts, and their ids' indexes, each a random place): more than SQLite's
+// default cache of 2 MiB holds, and a cache that overflows writes pages
+// to the WAL before the commit, some of them again and again. An
+// in-memory state has its pages in memory already.
+const applyCache = "PRAGMA cache_size = -16384" // KiB
 
 // committed is what the state holds as of the last Apply that committed:
 // its position, the newest stamp of its plans' news, the household, and
