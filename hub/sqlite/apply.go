@@ -113,9 +113,10 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 const applyCache = "PRAGMA cache_size = -16384" // KiB
 
 // committed is what the state holds as of the last Apply that committed:
-// its position, the newest stamp of its plans' news, the household, and
-// when the oldest JSON it keeps was applied. Apply keeps it between
-// batches so that a batch of a few events does not read it all again.
+// its position, its newest stamp other than the cloud's advice (newsHLC),
+// the household, and when the first JSON it keeps was applied. Apply
+// keeps it between batches so that a batch of a few events does not read
+// it all again.
 type committed struct {
 	seq  uint64
 	news syncproto.HLC
