@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -26,9 +27,15 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 		return changes, fmt.Errorf("apply: %w", err)
 	}
 	defer tx.Rollback()
-	applied, err := appliedSeq(ctx, tx)
-	if err != nil {
-		return changes, err
+	s.stmts.use(s.db)
+	// What the last Apply committed, read from the database only when not
+	// known (the first Apply, or after one that failed): these rows change
+	// through Apply alone. It is known again once this batch commits.
+	last, ok := s.stmts.take()
+	if !ok {
+		if last, err = readCommitted(ctx, tx); err != nil {
+			return changes, err
+		}
 	}
 	if s.targets == nil {
 		if s.targets, err = loadTargets(ctx, tx); err != nil {
@@ -38,56 +45,106 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 	// The fold's statements run without ctx: the driver would watch a
 	// context that can end on a goroutine of its own for each statement.
 	// The loop checks ctx between events instead.
-	s.stmts.use(s.db)
-	fold := &txFold{ctx: context.WithoutCancel(ctx), q: tx, tx: tx, cache: &s.stmts, at: s.now().UnixMilli(), targets: s.targets}
-	news, err := newsHLC(ctx, tx)
-	if err != nil {
-		return changes, err
+	fold := &txFold{ctx: context.WithoutCancel(ctx), q: tx, tx: tx, cache: &s.stmts, at: s.now().UnixMilli(), targets: s.targets,
+		home: last.home, read: last.homeRead}
+	if !s.memory {
+		if _, err := fold.exec(applyCache); err != nil {
+			return changes, fmt.Errorf("apply: set the page cache: %w", err)
+		}
 	}
-	before := news
-	last := applied
-	decoded := decodeAhead(ctx, events, applied)
+	applied, news := last.seq, last.news
+	seq := applied
+	next := decoder(ctx, events, applied)
 	for i, ev := range events {
 		if ev.Seq <= applied {
 			continue
 		}
-		d, ok := <-decoded[i]
+		d, ok := next(i)
 		if !ok || ctx.Err() != nil {
 			return changes, fmt.Errorf("apply: %w", context.Cause(ctx))
 		}
-		if ev.Seq != last+1 {
+		if ev.Seq != seq+1 {
 			// The events between were delivered and not applied: recording
 			// this position would lose them for good. (The hub's stream
 			// never deletes messages, so its sequences have no holes; a
 			// hole whose loss the owner accepted arrives as Lost events.)
-			return changes, fmt.Errorf("apply: got event %d, want %d: the feed skipped events; not applying past them", ev.Seq, last+1)
+			return changes, fmt.Errorf("apply: got event %d, want %d: the feed skipped events; not applying past them", ev.Seq, seq+1)
 		}
-		last = ev.Seq
-		if err := s.applyOne(ctx, tx, ev, d, fold, &changes, &news); err != nil {
+		seq = ev.Seq
+		if err := s.applyOne(ev, d, fold, &changes, &news, &last.first); err != nil {
 			return changes, fmt.Errorf("apply event %d: %w", ev.Seq, err)
 		}
 	}
-	if last == applied {
+	if seq == applied {
+		s.stmts.keep(last) // nothing written: the state is as it was
 		return changes, nil
 	}
-	if err := s.pruneRaw(ctx, tx); err != nil {
+	if err := s.pruneRaw(ctx, fold, &last.first); err != nil {
 		return changes, err
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('applied_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", strconv.FormatUint(last, 10)); err != nil {
-		return changes, fmt.Errorf("apply: record position: %w", err)
+	if news != last.news {
+		_, err = fold.exec(`INSERT INTO meta (key, value) VALUES ('applied_seq', ?), ('news_hlc', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.FormatUint(seq, 10), news.String())
+	} else {
+		_, err = fold.exec(`INSERT INTO meta (key, value) VALUES ('applied_seq', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.FormatUint(seq, 10))
 	}
-	if news != before {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('news_hlc', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", news.String()); err != nil {
-			return changes, fmt.Errorf("apply: record newest stamp: %w", err)
-		}
+	if err != nil {
+		return changes, fmt.Errorf("apply: record position: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return changes, fmt.Errorf("apply: commit: %w", err)
 	}
+	last.seq, last.news, last.home, last.homeRead = seq, news, fold.home, fold.read
+	s.stmts.keep(last)
 	// The batch is applied; a statement that fails to prepare now is
 	// prepared for each transaction instead, and asked for again.
 	s.stmts.prepare(ctx)
 	return changes, nil
+}
+
+// applyCache is the page cache of a connection that applies a batch (a
+// setting of the connection, kept after the batch). A batch of a rebuild
+// dirties some thousand pages of the state's b-trees (its events and
+// facts, and their ids' indexes, each a random place): more than SQLite's
+// default cache of 2 MiB holds, and a cache that overflows writes pages
+// to the WAL before the commit, some of them again and again. An
+// in-memory state has its pages in memory already.
+const applyCache = "PRAGMA cache_size = -16384" // KiB
+
+// committed is what the state holds as of the last Apply that committed:
+// its position, its newest stamp other than the cloud's advice (newsHLC),
+// the household, and when the first JSON it keeps was applied. Apply
+// keeps it between batches so that a batch of a few events does not read
+// it all again.
+type committed struct {
+	seq  uint64
+	news syncproto.HLC
+	// home is the household, when homeRead (nil before setup).
+	home     *family.Household
+	homeRead bool
+	// first is when the first row of recent was applied (Unix ms), or
+	// noneKept when recent is empty, or unknownKept.
+	first int64
+}
+
+const (
+	noneKept    = math.MaxInt64
+	unknownKept = math.MinInt64
+)
+
+// readCommitted reads the position and the newest stamp; the household
+// and the oldest JSON kept are read when first needed.
+func readCommitted(ctx context.Context, q querier) (committed, error) {
+	c := committed{first: unknownKept}
+	var err error
+	if c.seq, err = appliedSeq(ctx, q); err != nil {
+		return c, err
+	}
+	if c.news, err = newsHLC(ctx, q); err != nil {
+		return c, err
+	}
+	return c, nil
 }
 
 func appliedSeq(ctx context.Context, q querier) (uint64, error) {
@@ -142,40 +199,84 @@ func decode(raw []byte) decoded {
 	return d
 }
 
+// decoder gives the decoding of the events after applied, by index,
+// false when ctx ended first. A batch of a few events is decoded as it is
+// read; a longer one ahead of the reader, on goroutines of their own (as
+// many as the machine runs at once), so that decoding overlaps with
+// storing.
+func decoder(ctx context.Context, events []hub.Event, applied uint64) func(i int) (decoded, bool) {
+	if len(events) < 2*decodeChunk {
+		return func(i int) (decoded, bool) {
+			if ctx.Err() != nil {
+				return decoded{}, false
+			}
+			if events[i].Lost {
+				return decoded{}, true
+			}
+			return decode(events[i].Raw), true
+		}
+	}
+	out := decodeAhead(ctx, events, applied)
+	got := 0 // the chunks before are decoded
+	return func(i int) (decoded, bool) {
+		for ; got <= i/decodeChunk; got++ {
+			if _, ok := <-out[got].done; !ok {
+				return decoded{}, false
+			}
+		}
+		return out[i/decodeChunk].d[i%decodeChunk], true
+	}
+}
+
+// decodeChunk is how many events a decoding goroutine takes at once.
+const decodeChunk = 16
+
+// decodedChunk is the decoding of decodeChunk events in a row, done once
+// done has a value (closed: ctx ended first).
+type decodedChunk struct {
+	d    [decodeChunk]decoded
+	done chan struct{}
+}
+
 // decodeAhead decodes the events after applied on goroutines of their
-// own (as many as the machine runs at once), taking them in order, so
-// that decoding overlaps with storing: each channel gets its event's
-// decoding, or is closed when ctx ends first. Lost events and those at or
-// below applied get nothing.
-func decodeAhead(ctx context.Context, events []hub.Event, applied uint64) []chan decoded {
-	out := make([]chan decoded, len(events))
+// own, taking chunks of them in order. Lost events and those at or below
+// applied get nothing.
+func decodeAhead(ctx context.Context, events []hub.Event, applied uint64) []decodedChunk {
+	out := make([]decodedChunk, (len(events)+decodeChunk-1)/decodeChunk)
 	for i := range out {
-		out[i] = make(chan decoded, 1)
+		out[i].done = make(chan struct{}, 1)
 	}
 	var next atomic.Int64
-	for range max(1, min(runtime.GOMAXPROCS(0), len(events)/16)) {
+	for range max(1, min(runtime.GOMAXPROCS(0), len(events)/decodeChunk)) {
 		go func() {
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(events) {
+				c := int(next.Add(1) - 1)
+				if c >= len(out) {
 					return
 				}
-				switch ev := events[i]; {
-				case ev.Seq <= applied:
-				case ctx.Err() != nil:
-					close(out[i])
-				case ev.Lost:
-					out[i] <- decoded{}
-				default:
-					out[i] <- decode(ev.Raw)
+				if ctx.Err() != nil {
+					close(out[c].done)
+					continue
 				}
+				for j := range decodeChunk {
+					i := c*decodeChunk + j
+					if i >= len(events) {
+						break
+					}
+					if ev := events[i]; ev.Seq > applied && !ev.Lost {
+						out[c].d[j] = decode(ev.Raw)
+					}
+				}
+				out[c].done <- struct{}{}
 			}
 		}()
 	}
 	return out
 }
 
-func (s *Store) applyOne(ctx context.Context, tx *sql.Tx, ev hub.Event, d decoded, fold *txFold, changes *hub.Changes, news *syncproto.HLC) error {
+// applyOne stores one event and folds it; first is when the first row of
+// recent was applied (committed.first).
+func (s *Store) applyOne(ev hub.Event, d decoded, fold *txFold, changes *hub.Changes, news *syncproto.HLC, first *int64) error {
 	if ev.Lost {
 		// The log lacks it, and so does the state: its JSON reads as null.
 		_, err := fold.exec(`INSERT INTO events (seq, type, hlc, v, status, reason) VALUES (?, '', 0, 0, ?, ?)`,
@@ -207,6 +308,9 @@ func (s *Store) applyOne(ctx context.Context, tx *sql.Tx, ev hub.Event, d decode
 		if _, err := fold.exec("INSERT INTO recent (seq, at_ms, raw) VALUES (?, ?, ?)", ev.Seq, fold.at, ev.Raw); err != nil {
 			return err
 		}
+		if *first == noneKept {
+			*first = fold.at
+		}
 	}
 	if status != hub.StatusApplied {
 		return nil
@@ -222,7 +326,7 @@ func (s *Store) applyOne(ctx context.Context, tx *sql.Tx, ev hub.Event, d decode
 		return err
 	}
 	if c.Ignored != "" {
-		_, err := tx.ExecContext(ctx, "UPDATE events SET status = ?, reason = ? WHERE seq = ?", string(hub.StatusIgnored), c.Ignored, ev.Seq)
+		_, err := fold.exec("UPDATE events SET status = ?, reason = ? WHERE seq = ?", string(hub.StatusIgnored), c.Ignored, ev.Seq)
 		return err
 	}
 	if e.Type != syncproto.TypeRecommendationUpdated && e.HLC.Compare(*news) > 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,6 +37,12 @@ type txFold struct {
 	// targets, when set, are the ids that may have corrections or
 	// retractions; the others have none.
 	targets *targets
+	// facts are the facts the transaction read or wrote, by id (nil: no
+	// fact has that id), and corrections the corrections of an entry,
+	// once read: a correction's entry is read again as its standing is
+	// recounted, in the same batch that stored it.
+	facts       map[uuid.UUID]*family.Fact
+	corrections map[uuid.UUID][]family.Fact
 }
 
 // targets are the ids that corrections and retractions name, or more (a
@@ -140,11 +147,33 @@ func (t *txFold) row(query string, args ...any) scanner {
 // stmtCache keeps statements prepared on a database for as long as the
 // database is open. A transaction takes one with Tx.StmtContext, which
 // reuses what its connection prepared before instead of preparing again.
+// It also keeps what the last Apply committed to the database.
 type stmtCache struct {
 	mu     sync.Mutex
 	db     *sql.DB
 	stmts  map[string]*sql.Stmt
 	wanted []string
+	last   *committed
+}
+
+// take is what the last Apply committed, if known, and forgets it: an
+// Apply that fails leaves it unknown, to be read again.
+func (c *stmtCache) take() (committed, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	last := c.last
+	c.last = nil
+	if last == nil {
+		return committed{}, false
+	}
+	return *last, true
+}
+
+// keep records what an Apply committed.
+func (c *stmtCache) keep(last committed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last = &last
 }
 
 // use makes the cache prepare on db, dropping what it prepared on
@@ -158,7 +187,7 @@ func (c *stmtCache) use(db *sql.DB) {
 	for _, st := range c.stmts {
 		st.Close()
 	}
-	c.db, c.stmts, c.wanted = db, nil, nil
+	c.db, c.stmts, c.wanted, c.last = db, nil, nil, nil
 }
 
 // lookup is the statement prepared for query, nil when there is none yet.
@@ -404,14 +433,32 @@ func (t *txFold) Fact(id uuid.UUID) (*family.Fact, error) {
 	if id == t.fresh && id != uuid.Nil {
 		return nil, nil
 	}
+	if f, ok := t.facts[id]; ok {
+		if f == nil {
+			return nil, nil
+		}
+		c := *f
+		return &c, nil
+	}
 	f, err := scanFact(t.row("SELECT "+factColumns+" FROM facts WHERE id = ?", id.String()))
 	if errors.Is(err, sql.ErrNoRows) {
+		t.knowFact(id, nil)
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read logged fact: %w", err)
 	}
+	c := f
+	t.knowFact(id, &c)
 	return &f, nil
+}
+
+// knowFact records what the transaction knows of fact id: f, or none.
+func (t *txFold) knowFact(id uuid.UUID, f *family.Fact) {
+	if t.facts == nil {
+		t.facts = map[uuid.UUID]*family.Fact{}
+	}
+	t.facts[id] = f
 }
 
 func (t *txFold) PutFact(f family.Fact) error {
@@ -432,12 +479,34 @@ func (t *txFold) PutFact(f family.Fact) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET counts = excluded.counts`,
 		f.ID.String(), f.Member.String(), string(f.Type), f.Stamp.HLC.String(), f.TZ, string(f.Log.Kind),
 		f.Log.Start.UnixMilli(), end, f.Log.Lux, sup, f.Counts)
-	return err
+	if err != nil {
+		return err
+	}
+	// As the statement did: a fact already stored changes its counts only.
+	stored := t.facts[f.ID]
+	if stored != nil {
+		stored.Counts = f.Counts
+	} else {
+		stored = &f
+		t.knowFact(f.ID, stored)
+	}
+	if corr, ok := t.corrections[stored.Supersedes]; ok && stored.Supersedes != uuid.Nil {
+		i := slices.IndexFunc(corr, func(g family.Fact) bool { return g.ID == stored.ID })
+		if i < 0 {
+			t.corrections[stored.Supersedes] = append(corr, *stored)
+		} else {
+			corr[i] = *stored
+		}
+	}
+	return nil
 }
 
 func (t *txFold) Corrections(target uuid.UUID) ([]family.Fact, error) {
 	if t.targets != nil && !t.targets.corrected[target] {
 		return nil, nil
+	}
+	if corr, ok := t.corrections[target]; ok {
+		return slices.Clone(corr), nil
 	}
 	rows, err := t.query("SELECT "+factColumns+" FROM facts WHERE supersedes = ?", target.String())
 	if err != nil {
@@ -452,7 +521,14 @@ func (t *txFold) Corrections(target uuid.UUID) ([]family.Fact, error) {
 		}
 		out = append(out, f)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read corrections: %w", err)
+	}
+	if t.corrections == nil {
+		t.corrections = map[uuid.UUID][]family.Fact{}
+	}
+	t.corrections[target] = slices.Clone(out)
+	return out, nil
 }
 
 func (t *txFold) AddRetraction(r family.Retraction) error {

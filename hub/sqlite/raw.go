@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -48,23 +49,33 @@ func (s *Store) now() time.Time {
 
 // pruneRaw drops the JSON of the events applied more than the tail ago.
 // The recent events are in sequence order, applied in that order: the
-// scan stops at the first one still young.
-func (s *Store) pruneRaw(ctx context.Context, tx *sql.Tx) error {
+// scan stops at the first one still young. first is when the first row
+// was applied (committed.first): while that row is young, or there is
+// none, nothing is old enough and nothing is read.
+func (s *Store) pruneRaw(ctx context.Context, fold *txFold, first *int64) error {
 	if s.log == nil {
 		return nil
 	}
 	cutoff := s.now().Add(-s.rawTail).UnixMilli()
-	var young sql.NullInt64
-	err := tx.QueryRowContext(ctx, "SELECT seq FROM recent WHERE at_ms >= ? ORDER BY seq LIMIT 1", cutoff).Scan(&young)
-	if err != nil && err != sql.ErrNoRows {
+	if *first != unknownKept && *first >= cutoff {
+		return nil
+	}
+	var young, at sql.NullInt64
+	err := fold.row("SELECT seq, at_ms FROM recent WHERE at_ms >= ? ORDER BY seq LIMIT 1", cutoff).Scan(&young, &at)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("prune the JSON of old events: %w", err)
 	}
-	q, args := "DELETE FROM recent", []any{}
 	if young.Valid {
-		q, args = "DELETE FROM recent WHERE seq < ?", []any{young.Int64}
+		_, err = fold.exec("DELETE FROM recent WHERE seq < ?", young.Int64)
+	} else {
+		_, err = fold.exec("DELETE FROM recent")
 	}
-	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+	if err != nil {
 		return fmt.Errorf("prune the JSON of old events: %w", err)
+	}
+	*first = noneKept
+	if young.Valid {
+		*first = at.Int64
 	}
 	return nil
 }
