@@ -114,6 +114,7 @@ type memStore struct {
 	trips     map[uuid.UUID]*Trip
 	facts     map[uuid.UUID]*Fact
 	tripsOf   map[uuid.UUID][]uuid.UUID
+	tripsOfN  int // TripsOf calls
 	inputs    map[uuid.UUID]*PlanInputs
 	plans     []StoredPlan
 	deleted   [][2]uuid.UUID // DeletePlans calls: trip, member
@@ -238,6 +239,7 @@ func (s *memStore) Events(ctx context.Context, q EventQuery) ([]StoredEvent, err
 func (s *memStore) TripsOf(ctx context.Context, member uuid.UUID) ([]uuid.UUID, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.tripsOfN++
 	return s.tripsOf[member], nil
 }
 

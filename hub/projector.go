@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,7 +37,40 @@ type Projector struct {
 	// fault, once set, is why the hub takes no writes: the log is damaged
 	// in a way only its owner can settle. Applying stops.
 	fault *Error
+
+	// The writer hands what it appended straight to the projector, which
+	// applies it without a round trip to the feed: offered are those
+	// events not yet applied, in log order, and appending counts the
+	// appends under way whose events will be offered. kick wakes the
+	// projector when events are offered.
+	offered   []Event
+	appending int
+	kick      chan struct{}
+	// feedBehind is set once the projector has applied offered events
+	// the feed has not delivered: before it reads the feed again, the
+	// feed is moved past them (the projector's goroutine only).
+	feedBehind bool
+	// logEnd is the log's last sequence when the projector last asked
+	// (the projector's goroutine only; unknown, the most, until then).
+	logEnd uint64
 }
+
+// appendWaker is a Feed that tells what the hub's appends stored: the
+// newest sequence, and a channel closed once a later append stores more.
+// With it, an idle projector waits for the writer's offers (or that
+// channel) instead of waiting on the feed, so that offers are taken at
+// once.
+type appendWaker interface {
+	Appended() (uint64, <-chan struct{})
+}
+
+// maxOffered bounds the events offered and not yet applied: past it
+// offers are dropped, and the projector reads them from the feed.
+const maxOffered = 16 * 1024
+
+// handOffBatch is the most offered events the projector applies at once,
+// as many as it takes from the feed.
+const handOffBatch = 512
 
 // lagEvery is how often a projector applying events measures its lag.
 const lagEvery = 250 * time.Millisecond
@@ -47,7 +82,8 @@ func NewProjector(ctx context.Context, store Store, feed Feed, log Log, logger *
 	if err != nil {
 		return nil, err
 	}
-	return &Projector{store: store, feed: feed, log: log, logger: logger, metrics: m, onChange: onChange, applied: seq, advance: make(chan struct{})}, nil
+	return &Projector{store: store, feed: feed, log: log, logger: logger, metrics: m, onChange: onChange, applied: seq,
+		advance: make(chan struct{}), kick: make(chan struct{}, 1), logEnd: math.MaxUint64}, nil
 }
 
 // AcceptLoss makes the projector move past what the log lacks at or below
@@ -134,13 +170,123 @@ func (p *Projector) Run(ctx context.Context) {
 	}
 }
 
-func (p *Projector) step(ctx context.Context) error {
-	batch, ack, err := p.feed.Next(ctx, 512)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return nil
+// Appending tells the projector that an append is under way whose events
+// will be offered with Appended: rather than wait on the feed, it waits
+// for them.
+func (p *Projector) Appending() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.appending++
+}
+
+// Appended ends an append announced with Appending and offers the events
+// it stored (each with its sequence and raw form, as the feed delivers
+// them; nil when the append failed). The projector applies them as soon
+// as they follow what it applied, without reading them from the feed;
+// anything else it reads from the feed as before.
+func (p *Projector) Appended(events []Event) {
+	p.mu.Lock()
+	p.appending--
+	if len(p.offered)+len(events) <= maxOffered {
+		for _, e := range events {
+			if e.Seq > p.applied {
+				p.offered = append(p.offered, Event{Seq: e.Seq, Raw: e.Raw})
+			}
 		}
-		return err
+		if !slices.IsSortedFunc(p.offered, bySeq) {
+			slices.SortStableFunc(p.offered, bySeq)
+		}
+	}
+	p.mu.Unlock()
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// hasOffered reports whether offers wait that do not follow the applied
+// sequence: the feed holds what comes between.
+func (p *Projector) hasOffered() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.offered) > 0
+}
+
+func bySeq(a, b Event) int {
+	switch {
+	case a.Seq < b.Seq:
+		return -1
+	case a.Seq > b.Seq:
+		return 1
+	}
+	return 0
+}
+
+// takeOffered returns the offered events that follow the applied
+// sequence without a gap, at most handOffBatch of them, and drops those
+// applied already. wait is set when there are none and an append is
+// under way: its events are about to be offered.
+func (p *Projector) takeOffered() (batch []Event, wait bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := 0
+	for i < len(p.offered) && p.offered[i].Seq <= p.applied {
+		i++
+	}
+	p.offered = p.offered[i:]
+	if len(p.offered) == 0 {
+		p.offered = nil
+		return nil, p.appending > 0
+	}
+	n := 0
+	for n < len(p.offered) && n < handOffBatch && p.offered[n].Seq == p.applied+1+uint64(n) {
+		n++
+	}
+	return slices.Clone(p.offered[:n]), false
+}
+
+func (p *Projector) step(ctx context.Context) error {
+	batch, wait := p.takeOffered()
+	var grew <-chan struct{}
+	if w, ok := p.feed.(appendWaker); ok && len(batch) == 0 && !wait && !p.hasOffered() {
+		// Idle: if the log holds nothing past what is applied, wait for
+		// the writer's next offer rather than on the feed.
+		var appended uint64
+		appended, grew = w.Appended()
+		wait = max(appended, p.logEnd) <= p.Applied()
+	}
+	if wait {
+		// The writer is appending: its events come sooner from it than
+		// through the feed. Should it take long, look at the log's end.
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-p.kick:
+		case <-grew:
+		case <-t.C:
+			p.updateLag(ctx)
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	var ack func() error
+	if len(batch) > 0 {
+		p.feedBehind = true
+	} else {
+		if p.feedBehind {
+			// What was applied from offers stays unread in the feed:
+			// start it after the applied sequence instead.
+			if err := p.reposition(ctx); err != nil {
+				return err
+			}
+		}
+		var err error
+		if batch, ack, err = p.feed.Next(ctx, 512); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				return nil
+			}
+			return err
+		}
 	}
 	if len(batch) == 0 {
 		p.updateLag(ctx)
@@ -220,14 +366,20 @@ func (p *Projector) reposition(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return p.feed.Reset(ctx, seq+1)
+	if err := p.feed.Reset(ctx, seq+1); err != nil {
+		return err
+	}
+	p.feedBehind = false
+	return nil
 }
 
 func (p *Projector) updateLag(ctx context.Context) {
 	last, err := p.log.LastSeq(ctx)
 	if err != nil {
+		p.logEnd = math.MaxUint64 // unknown: read the feed
 		return
 	}
+	p.logEnd = last
 	applied := p.Applied()
 	if last < applied {
 		// The log's end went missing under the state: the next write

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -142,6 +143,175 @@ func TestCatchUp(t *testing.T) {
 		}
 		if p.Applied() != 4 {
 			t.Fatalf("applied %d of 4", p.Applied())
+		}
+	})
+}
+
+// offer appends n sleeps to l and hands them to p as the writer does,
+// returning them with their sequences.
+func offer(t *testing.T, l *memLog, p *Projector, f *testFamily, n int) []Event {
+	t.Helper()
+	member := uuid.New()
+	var es []Event
+	for range n {
+		e := f.event(member, &syncproto.Sleep{})
+		es = append(es, Event{Header: e.Header, Raw: f.raw(e)})
+	}
+	p.Appending()
+	acks, err := l.Append(t.Context(), es)
+	p.Appended(stored(es, acks, err))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range es {
+		es[i].Seq = acks[i].Seq
+	}
+	return es
+}
+
+// wakerLog is a memLog whose feed tells what the hub's appends stored,
+// as natsjs's does; note records an append.
+type wakerLog struct {
+	*memLog
+	wmu      sync.Mutex
+	appended uint64
+	grew     chan struct{}
+}
+
+func (l *wakerLog) note(seq uint64) {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.appended = seq
+	close(l.grew)
+	l.grew = make(chan struct{})
+}
+
+// Next waits up to a second, as natsjs's feed does.
+func (l *wakerLog) Next(ctx context.Context, limit int) ([]Event, func() error, error) {
+	wctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	batch, ack, err := l.memLog.Next(wctx, limit)
+	if err != nil && ctx.Err() == nil {
+		return nil, nil, nil
+	}
+	return batch, ack, err
+}
+
+func (l *wakerLog) Appended() (uint64, <-chan struct{}) {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	return l.appended, l.grew
+}
+
+// TestProjectorAppliesOffers: events the writer hands over are applied
+// without being read from the feed; an offer that does not follow what is
+// applied sends the projector to the feed, moved past what the offers
+// covered.
+func TestProjectorAppliesOffers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, s := newMemLog(), newMemStore()
+		f := newTestFamily(t)
+		ctx, cancel := context.WithCancel(t.Context())
+		p, err := NewProjector(ctx, s, l, l, discardLogger(), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Appending() // an append is under way: the projector waits for it
+		done := make(chan struct{})
+		go func() { p.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		synctest.Wait()
+
+		start := time.Now()
+		member := uuid.New()
+		var es []Event
+		for range 3 {
+			e := f.event(member, &syncproto.Sleep{})
+			es = append(es, Event{Header: e.Header, Raw: f.raw(e)})
+		}
+		acks, err := l.Append(t.Context(), es)
+		p.Appended(stored(es, acks, err))
+		if err := p.WaitApplied(t.Context(), 3); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 0 {
+			t.Errorf("applied after %s", took)
+		}
+		// Idle, the projector reads the feed again, from past the offers.
+		appendEvents(t, l, f, 1)
+		if err := p.WaitApplied(t.Context(), 4); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if want := [][]uint64{{1, 2, 3}, {4}}; !slices.EqualFunc(s.batches, want, slices.Equal) {
+			t.Errorf("batches applied: %v, want %v", s.batches, want)
+		}
+		if !slices.Equal(l.resets, []uint64{4}) {
+			t.Errorf("feed reset to %v, want to 4 once (the offers were applied, not read from it)", l.resets)
+		}
+	})
+}
+
+// TestIdleProjectorWaitsForOffers: with a feed that tells what the hub
+// appended, an idle projector applies an offer at once, and finds an
+// event stored otherwise when it next asks the log for its end.
+func TestIdleProjectorWaitsForOffers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := &wakerLog{memLog: newMemLog(), grew: make(chan struct{})}
+		s := newMemStore()
+		f := newTestFamily(t)
+		ctx, cancel := context.WithCancel(t.Context())
+		p, err := NewProjector(ctx, s, l, l, discardLogger(), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { p.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		time.Sleep(3 * time.Second) // idle: the log is empty
+		synctest.Wait()
+
+		start := time.Now()
+		es := offer(t, l.memLog, p, f, 2)
+		l.note(es[1].Seq)
+		if err := p.WaitApplied(t.Context(), 2); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 0 {
+			t.Errorf("an offer applied after %s", took)
+		}
+
+		// Event 3 reaches the log without an offer, 4 with one: the
+		// projector reads both from the feed, moved past the offers.
+		start = time.Now()
+		appendEvents(t, l.memLog, f, 1)
+		es = offer(t, l.memLog, p, f, 1)
+		l.note(es[0].Seq)
+		if err := p.WaitApplied(t.Context(), 4); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 0 {
+			t.Errorf("events after a gap in the offers applied after %s", took)
+		}
+
+		start = time.Now()
+		appendEvents(t, l.memLog, f, 1)
+		if err := p.WaitApplied(t.Context(), 5); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took <= 0 || took > time.Second {
+			t.Errorf("an event appended otherwise applied after %s, want within a second", took)
+		}
+		synctest.Wait()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if want := [][]uint64{{1, 2}, {3, 4}, {5}}; !slices.EqualFunc(s.batches, want, slices.Equal) {
+			t.Errorf("batches applied: %v, want %v", s.batches, want)
+		}
+		if !slices.Equal(l.resets, []uint64{3}) {
+			t.Errorf("feed reset to %v, want to 3 once", l.resets)
 		}
 	})
 }

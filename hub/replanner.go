@@ -40,7 +40,16 @@ type Replanner struct {
 	first, last time.Time
 	wake        chan struct{}
 	idle        chan struct{} // closed when no work is pending or running
+
+	// tripsOf caches the store's TripsOf by member: only a trip's own
+	// events change who travels on it or whether it is live, and each
+	// of them names the trip in Changes, which then clears the cache.
+	tripsMu sync.Mutex
+	tripsOf map[uuid.UUID][]uuid.UUID
 }
+
+// maxTripsOf bounds the members whose trips the re-planner caches.
+const maxTripsOf = 1024
 
 // How long changes wait to be re-planned together.
 const (
@@ -68,8 +77,11 @@ func (r *Replanner) Changed(ctx context.Context, c Changes, seq uint64) {
 	for t := range c.Trips {
 		trips[t] = nil
 	}
+	if len(c.Trips) > 0 || c.Family {
+		r.forgetTrips()
+	}
 	for m := range c.Members {
-		ids, err := r.store.TripsOf(ctx, m)
+		ids, err := r.membersTrips(ctx, m)
 		if err != nil {
 			r.logger.Error("replanner: trips of member", "member", m, "err", err)
 			continue
@@ -95,6 +107,33 @@ func (r *Replanner) Changed(ctx context.Context, c Changes, seq uint64) {
 		}
 	}
 	r.mark(trips, seq)
+}
+
+// membersTrips is the store's TripsOf, cached until a trip changes.
+func (r *Replanner) membersTrips(ctx context.Context, m uuid.UUID) ([]uuid.UUID, error) {
+	r.tripsMu.Lock()
+	ids, ok := r.tripsOf[m]
+	r.tripsMu.Unlock()
+	if ok {
+		return ids, nil
+	}
+	ids, err := r.store.TripsOf(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	r.tripsMu.Lock()
+	defer r.tripsMu.Unlock()
+	if r.tripsOf == nil || len(r.tripsOf) >= maxTripsOf {
+		r.tripsOf = map[uuid.UUID][]uuid.UUID{}
+	}
+	r.tripsOf[m] = ids
+	return ids, nil
+}
+
+func (r *Replanner) forgetTrips() {
+	r.tripsMu.Lock()
+	defer r.tripsMu.Unlock()
+	r.tripsOf = nil
 }
 
 // ReplanAll marks every live trip for a full re-plan, as at start-up after

@@ -151,3 +151,48 @@ func planTimes(plans []StoredPlan) []time.Time {
 	}
 	return out
 }
+
+// TestReplannerCachesTripsOfMembers: the trips of a member are read from
+// the store once, not on every change of the member, and read again once
+// a trip (who travels, or whether it is live) or the family changed.
+func TestReplannerCachesTripsOfMembers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ada, trip, other := uuid.New(), uuid.New(), uuid.New()
+		s := newMemStore()
+		s.tripsOf[ada] = []uuid.UUID{trip}
+		r := NewReplanner(s, &circadian.Planner{}, time.Now, discardLogger(), nil, NewBroker())
+		ctx := t.Context()
+		logged := Changes{Members: map[uuid.UUID]bool{ada: true}}
+		steps := []struct {
+			name  string
+			c     Changes
+			trips []uuid.UUID // the store's trips of ada from this step on
+			reads int         // TripsOf calls so far
+			dirty uuid.UUID   // a trip marked for ada
+		}{
+			{"first change", logged, nil, 1, trip},
+			{"another", logged, nil, 1, trip},
+			{"trip changed", Changes{Members: logged.Members, Trips: map[uuid.UUID]bool{trip: true}}, []uuid.UUID{trip, other}, 2, other},
+			{"after it", logged, nil, 2, other},
+			{"family changed", Changes{Members: logged.Members, Family: true}, []uuid.UUID{other}, 3, other},
+		}
+		for _, st := range steps {
+			if st.trips != nil {
+				s.mu.Lock()
+				s.tripsOf[ada] = st.trips
+				s.mu.Unlock()
+			}
+			r.Changed(ctx, st.c, 1)
+			s.mu.Lock()
+			n := s.tripsOfN
+			s.mu.Unlock()
+			r.mu.Lock()
+			marked := r.dirty[st.dirty][ada]
+			r.dirty = map[uuid.UUID]map[uuid.UUID]bool{}
+			r.mu.Unlock()
+			if n != st.reads || !marked {
+				t.Errorf("%s: %d reads of the store, want %d; trip %v marked for ada: %v", st.name, n, st.reads, st.dirty, marked)
+			}
+		}
+	})
+}

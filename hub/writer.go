@@ -298,7 +298,9 @@ func (w *Writer) Receive(ctx context.Context, raws [][]byte, family uuid.UUID) (
 		return 0, refused, f
 	}
 	applied := w.applied.Applied()
+	w.applied.Appending()
 	acks, err := w.log.Append(ctx, fresh)
+	w.applied.Appended(stored(fresh, acks, err))
 	if err != nil {
 		return 0, refused, appendErr(err, "the hub could not store the cloud's events; it will retry")
 	}
@@ -501,7 +503,9 @@ func (w *Writer) round(reqs []*request) {
 		return
 	}
 	applied := w.applied.Applied()
+	w.applied.Appending()
 	acks, err := w.append(ctx, st)
+	w.applied.Appended(stored(st.fresh, acks, err))
 	if err == nil && len(acks) != len(st.fresh) {
 		err = &Error{Code: CodeUnavailable, Message: NotStoredMessage,
 			Err: fmt.Errorf("append to the event log: %d acknowledgements for %d events", len(acks), len(st.fresh))}
@@ -598,6 +602,22 @@ func (w *Writer) await(r *request) ([]Written, error) {
 // retry stores none of their events twice.
 type GroupLog interface {
 	AppendGroups(ctx context.Context, groups [][]Event) ([]Appended, error)
+}
+
+// stored is what an append of events stored anew, with their sequences,
+// for the projector to apply without reading them back: nothing when the
+// append failed.
+func stored(events []Event, acks []Appended, err error) []Event {
+	if err != nil || len(acks) != len(events) {
+		return nil
+	}
+	out := make([]Event, 0, len(events))
+	for i, a := range acks {
+		if !a.Duplicate {
+			out = append(out, Event{Seq: a.Seq, Raw: events[i].Raw})
+		}
+	}
+	return out
 }
 
 // append appends a round's events: as one batch, all or none, when the

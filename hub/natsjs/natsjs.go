@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -107,6 +108,28 @@ type Server struct {
 	minFree       uint64
 	freeSpace     func() (uint64, error)
 	appendTimeout time.Duration
+
+	// appended is the newest sequence an Append or AppendGroups of this
+	// server stored, and grew is closed and replaced whenever it grows:
+	// the projector waits on it rather than on the consumer.
+	appendMu sync.Mutex
+	appended uint64
+	grew     chan struct{}
+}
+
+// noteAppended records the sequences an append stored.
+func (s *Server) noteAppended(acks []hub.Appended) {
+	var last uint64
+	for _, a := range acks {
+		last = max(last, a.Seq)
+	}
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
+	if last > s.appended {
+		s.appended = last
+		close(s.grew)
+		s.grew = make(chan struct{})
+	}
 }
 
 // Start runs the server, connects to it in-process and makes sure the
@@ -171,7 +194,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	s := &Server{ns: ns, nc: nc, js: js, logger: logger, storeDir: cfg.StoreDir, freeSpace: cfg.FreeSpace,
-		appendTimeout: cmp.Or(cfg.AppendTimeout, 10*time.Second)}
+		appendTimeout: cmp.Or(cfg.AppendTimeout, 10*time.Second), grew: make(chan struct{})}
 	switch {
 	case cfg.MinFree == 0:
 		s.minFree = DefaultMinFree
@@ -272,12 +295,18 @@ func (s *Server) Append(ctx context.Context, events []hub.Event) ([]hub.Appended
 	if len(events) > 1 {
 		out, err := s.appendAtomic(ctx, events)
 		if !errors.Is(err, errBatchRepeats) {
+			if err == nil {
+				s.noteAppended(out)
+			}
 			return out, storageErr(err)
 		}
 		// An event of the batch is in the log already: publish one by
 		// one, which tells each repeat from the new events.
 	}
 	out, err := s.appendEach(ctx, events)
+	if err == nil {
+		s.noteAppended(out)
+	}
 	return out, storageErr(err)
 }
 
@@ -337,6 +366,7 @@ func (s *Server) AppendGroups(ctx context.Context, groups [][]hub.Event) ([]hub.
 			return nil, fmt.Errorf("publish: no answer from the event log: %w", ctx.Err())
 		}
 	}
+	s.noteAppended(out)
 	return out, nil
 }
 
@@ -646,6 +676,17 @@ func (f *Feed) Reset(ctx context.Context, start uint64) error {
 	}
 	f.cons = c
 	return nil
+}
+
+// Appended is the newest sequence this server's appends stored (0 before
+// the first), and a channel closed once a later append stores more. The
+// projector, which is handed what the hub appends, waits on it instead of
+// on the consumer; events stored otherwise (a repair) it finds when it
+// next asks the log for its end.
+func (f *Feed) Appended() (uint64, <-chan struct{}) {
+	f.s.appendMu.Lock()
+	defer f.s.appendMu.Unlock()
+	return f.s.appended, f.s.grew
 }
 
 // Next returns the events available now, up to max; when there are none

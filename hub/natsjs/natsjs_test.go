@@ -100,3 +100,51 @@ func TestAppendDeduplicatesAndFeedResumes(t *testing.T) {
 		t.Fatalf("idle feed: %v %+v after %v", err, got, time.Since(start))
 	}
 }
+
+// TestFeedTellsWhatWasAppended: the feed tells the newest sequence the
+// server's appends stored, single, atomic or in groups, and wakes its
+// waiters once a later append stores more; a repeat stores nothing and
+// wakes no one.
+func TestFeedTellsWhatWasAppended(t *testing.T) {
+	ctx := context.Background()
+	s := mustStart(t, t.TempDir())
+	feed, err := s.OpenFeed(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, grew := feed.Appended()
+	if seq != 0 {
+		t.Fatalf("appended %d before any append", seq)
+	}
+	a, b, c, d := event("a"), event("b"), event("c"), event("d")
+	appends := []struct {
+		name string
+		do   func() error
+		want uint64
+	}{
+		{"one", func() error { _, err := s.Append(ctx, []hub.Event{a}); return err }, 1},
+		{"atomic", func() error { _, err := s.Append(ctx, []hub.Event{b, c}); return err }, 3},
+		{"groups", func() error { _, err := s.AppendGroups(ctx, [][]hub.Event{{d}, {event("e"), event("f")}}); return err }, 6},
+	}
+	for _, tc := range appends {
+		if err := tc.do(); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		select {
+		case <-grew:
+		default:
+			t.Fatalf("%s: waiters not woken", tc.name)
+		}
+		if seq, grew = feed.Appended(); seq != tc.want {
+			t.Fatalf("%s: appended %d, want %d", tc.name, seq, tc.want)
+		}
+	}
+	if _, err := s.Append(ctx, []hub.Event{a}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-grew:
+		t.Fatal("a repeat woke the waiters")
+	default:
+	}
+}
