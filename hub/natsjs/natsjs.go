@@ -163,7 +163,12 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 			return nil, fmt.Errorf("cloud url %q: want nats-leaf://host:port or tls://host:port", l.URL)
 		}
 		u.User = url.UserPassword(l.Creds.FamilyID.String(), l.Creds.Secret)
-		remote := &server.RemoteLeafOpts{URLs: []*url.URL{u}, TLSConfig: l.TLS, TLS: l.TLS != nil || u.Scheme == "tls"}
+		remote := &server.RemoteLeafOpts{URLs: []*url.URL{u}, TLSConfig: l.TLS, TLS: l.TLS != nil || u.Scheme == "tls",
+			// s2_fast, not the server's s2_auto: auto picks by the link's
+			// round trip, and a busy hub's long round trips made it pick
+			// s2_best, whose CPU a small hub cannot spare; s2_fast still
+			// shrinks the JSON events on a home upload link.
+			Compression: server.CompressionOpts{Mode: server.CompressionS2Fast}}
 		if remote.TLS && remote.TLSConfig == nil {
 			remote.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
 		}
