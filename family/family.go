@@ -176,6 +176,12 @@ type Change struct {
 	// at the next round: a sleep logged, a log retracted, flight news, a
 	// trip or member changed.
 	Critical bool
+	// Logged is set for a logged fact or a retraction: only the member's
+	// logs changed, and Logs are those that began or stopped counting
+	// (none when the event changed no count). A plan whose
+	// circadian.LogWindow holds none of them is unchanged.
+	Logged bool
+	Logs   []circadian.Log
 }
 
 // Store is where the fold keeps a family's state. Apply reads and writes

@@ -79,6 +79,14 @@ func TestCorrectionsAndRetractions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			changesNameEveryFlip(t, m.family, tc.events)
+			changesNameEveryFlip(t, m.family, slices.Collect(func(yield func(syncproto.Envelope) bool) {
+				for _, e := range slices.Backward(tc.events) {
+					if !yield(e) {
+						return
+					}
+				}
+			}))
 			s := foldBothWays(t, m.family, ada, tc.events...)
 			got := counting(s, ada)
 			slices.SortFunc(got, func(x, y uuid.UUID) int { return slices.Compare(x[:], y[:]) })
@@ -201,5 +209,44 @@ func TestImplausibleStampsLose(t *testing.T) {
 	}
 	if got := fold(time.Time{}, false).Members[ada].Data.DisplayName; got != "New 2099" {
 		t.Errorf("without a horizon: %q, want the greatest stamp", got)
+	}
+}
+
+// changesNameEveryFlip applies events in order and fails unless each
+// event's Change names, in Logs, every log that began or stopped counting
+// with it: the re-planner skips plans whose window holds none of them.
+func changesNameEveryFlip(t *testing.T, id uuid.UUID, events []syncproto.Envelope) {
+	t.Helper()
+	s := New(id)
+	counted := func(member uuid.UUID) map[uuid.UUID]Fact {
+		out := map[uuid.UUID]Fact{}
+		for _, f := range s.Facts(member) {
+			out[f.ID] = f
+		}
+		return out
+	}
+	for _, e := range events {
+		before := counted(e.MemberID)
+		c, _ := s.Apply(e)
+		after := counted(e.MemberID)
+		var flipped []Fact
+		for fid, f := range before {
+			if _, ok := after[fid]; !ok {
+				flipped = append(flipped, f)
+			}
+		}
+		for fid, f := range after {
+			if _, ok := before[fid]; !ok {
+				flipped = append(flipped, f)
+			}
+		}
+		if len(flipped) > 0 && !c.Logged {
+			t.Errorf("%s %s: counts changed but the change is not marked Logged", e.Type, e.ID)
+		}
+		for _, f := range flipped {
+			if !slices.Contains(c.Logs, f.Log) {
+				t.Errorf("%s %s: fact %s began or stopped counting, but its log is not in the change's %v", e.Type, e.ID, f.ID, c.Logs)
+			}
+		}
 	}
 }

@@ -74,23 +74,34 @@ func ApplyAt(s Store, e syncproto.Envelope, horizon time.Time) (Change, error) {
 		if err := s.PutFact(f); err != nil {
 			return c, err
 		}
-		c.Members = []uuid.UUID{e.MemberID}
+		c.Members, c.Logged = []uuid.UUID{e.MemberID}, true
 		_, c.Critical = e.Data.(*syncproto.Sleep)
-		return c, recountAround(s, f)
+		if f.Counts {
+			c.Logs = append(c.Logs, f.Log)
+		}
+		changed, err := recountAround(s, f)
+		c.Logs = append(c.Logs, changed...)
+		return c, err
 
 	case *syncproto.LogRetracted:
 		if err := s.AddRetraction(Retraction{ID: e.ID, Member: e.MemberID, Target: d.EventID}); err != nil {
 			return c, err
 		}
-		c.Members, c.Critical = []uuid.UUID{e.MemberID}, true
+		c.Members, c.Critical, c.Logged = []uuid.UUID{e.MemberID}, true, true
 		f, err := s.Fact(d.EventID)
 		if err != nil || f == nil {
 			return c, err // counted when the fact arrives
 		}
-		if err := recount(s, f.ID); err != nil {
+		changed, err := recount(s, f.ID)
+		if err != nil {
 			return c, err
 		}
-		return c, recountAround(s, *f)
+		if changed != nil {
+			c.Logs = append(c.Logs, changed.Log)
+		}
+		around, err := recountAround(s, *f)
+		c.Logs = append(c.Logs, around...)
+		return c, err
 
 	case *syncproto.RecommendationUpdated:
 		c.Members, c.Advice = []uuid.UUID{e.MemberID}, true
@@ -111,11 +122,11 @@ func tripVersion(s Store, next Trip, horizon time.Time) (Change, error) {
 // recountAround recounts the facts whose standing can depend on fact f,
 // after f arrived or was retracted: its corrections and, when f is a
 // correction, the entry it corrects and that entry's other corrections.
-func recountAround(s Store, f Fact) error {
+func recountAround(s Store, f Fact) ([]circadian.Log, error) {
 	var ids []uuid.UUID
 	corr, err := s.Corrections(f.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, g := range corr {
 		ids = append(ids, g.ID)
@@ -124,7 +135,7 @@ func recountAround(s Store, f Fact) error {
 		ids = append(ids, f.Supersedes)
 		sib, err := s.Corrections(f.Supersedes)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, g := range sib {
 			if g.ID != f.ID {
@@ -133,27 +144,32 @@ func recountAround(s Store, f Fact) error {
 		}
 	}
 	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	var changed []circadian.Log
 	for _, id := range slices.Compact(ids) {
-		if err := recount(s, id); err != nil {
-			return err
+		g, err := recount(s, id)
+		if err != nil {
+			return changed, err
+		}
+		if g != nil {
+			changed = append(changed, g.Log)
 		}
 	}
-	return nil
+	return changed, nil
 }
 
 // recount decides whether fact id counts and stores the answer if it
 // changed. An unknown id is left alone.
-func recount(s Store, id uuid.UUID) error {
+func recount(s Store, id uuid.UUID) (*Fact, error) {
 	f, err := s.Fact(id)
 	if err != nil || f == nil {
-		return err
+		return nil, err
 	}
 	counts, err := Counts(s, *f)
 	if err != nil || counts == f.Counts {
-		return err
+		return nil, err
 	}
 	f.Counts = counts
-	return s.PutFact(*f)
+	return f, s.PutFact(*f)
 }
 
 // Counts decides whether fact f counts, from what s holds about it: its

@@ -17,7 +17,8 @@ import (
 // TestWhoIsReplanned folds events into the real state database, one at a
 // time, and checks which plans the re-planner then recomputes: a
 // traveller's own news re-plans that traveller, news of the trip re-plans
-// everyone on it, and news of someone on no trip re-plans nobody.
+// everyone on it, and news of someone on no trip re-plans nobody; nor does
+// a log too far from the trip to change its plan.
 func TestWhoIsReplanned(t *testing.T) {
 	ctx := t.Context()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), slog.New(slog.DiscardHandler))
@@ -28,13 +29,14 @@ func TestWhoIsReplanned(t *testing.T) {
 
 	family, ada, bo, cy, trip := syncproto.NewID(), syncproto.NewID(), syncproto.NewID(), syncproto.NewID(), syncproto.NewID()
 	clock := syncproto.NewClock(time.Now)
-	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 12, 9, 9, 0, 0, 0, time.UTC) // the day before the flight
+	logged := now                                       // when logs end
 	var seq uint64
 	event := func(member uuid.UUID, data syncproto.Payload) (uuid.UUID, hub.Event) {
 		start, end := now, time.Time{}
 		switch data.(type) {
 		case *syncproto.Sleep, *syncproto.Meal:
-			start, end = now.Add(-2*time.Hour), now.Add(-time.Hour)
+			start, end = logged.Add(-2*time.Hour), logged.Add(-time.Hour)
 		}
 		e := syncproto.Envelope{Header: syncproto.Header{ID: syncproto.NewID(), FamilyID: family, MemberID: member, Origin: "web:test",
 			Type: data.Type(), Start: start, End: end, TZ: "Europe/London", HLC: clock.Now(), V: syncproto.CurrentVersion}, Data: data}
@@ -81,6 +83,11 @@ func TestWhoIsReplanned(t *testing.T) {
 		}, []uuid.UUID{ada}},
 		{"bo's sleep", func() (uuid.UUID, hub.Event) { return event(bo, &syncproto.Sleep{}) }, []uuid.UUID{bo}},
 		{"ada's meal retracted", func() (uuid.UUID, hub.Event) { return event(ada, &syncproto.LogRetracted{EventID: adaMeal}) }, []uuid.UUID{ada}},
+		{"bo's sleep a month before", func() (uuid.UUID, hub.Event) {
+			logged = now.AddDate(0, -1, 0)
+			defer func() { logged = now }()
+			return event(bo, &syncproto.Sleep{})
+		}, nil},
 		{"cy's sleep", func() (uuid.UUID, hub.Event) { return event(cy, &syncproto.Sleep{}) }, nil},
 		{"bo's habits", func() (uuid.UUID, hub.Event) { return event(bo, person("Bo")) }, []uuid.UUID{bo}},
 		{"the flight is late", func() (uuid.UUID, hub.Event) {

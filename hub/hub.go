@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/circadian"
 	"github.com/zoner-family/zoner/family"
 	"github.com/zoner-family/zoner/syncproto"
 )
@@ -166,9 +167,13 @@ type EventQuery struct {
 
 // Changes is what one applied batch touched, for the re-planner.
 type Changes struct {
-	Members map[uuid.UUID]bool // members whose data or logs changed
-	Trips   map[uuid.UUID]bool // trips that changed (upserted, removed, flight news)
-	Family  bool
+	Members map[uuid.UUID]bool // members whose record changed
+	// Logs are the members whose logged facts changed (logged, corrected
+	// or retracted), with the logs that began or stopped counting: a plan
+	// whose log window holds none of them stays as it is.
+	Logs   map[uuid.UUID][]circadian.Log
+	Trips  map[uuid.UUID]bool // trips that changed (upserted, removed, flight news)
+	Family bool
 	// Advice are the members with new advice from the cloud: Today
 	// changes, plans do not.
 	Advice map[uuid.UUID]bool
@@ -176,7 +181,7 @@ type Changes struct {
 
 // Empty reports whether nothing changed.
 func (c Changes) Empty() bool {
-	return len(c.Members) == 0 && len(c.Trips) == 0 && !c.Family && len(c.Advice) == 0
+	return len(c.Members) == 0 && len(c.Logs) == 0 && len(c.Trips) == 0 && !c.Family && len(c.Advice) == 0
 }
 
 // Store is the hub's state: the fold of the log, kept in a database.

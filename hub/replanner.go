@@ -46,6 +46,10 @@ type Replanner struct {
 	// of them names the trip in Changes, which then clears the cache.
 	tripsMu sync.Mutex
 	tripsOf map[uuid.UUID][]uuid.UUID
+	// windows are the log windows of the trips last planned: a change of
+	// logs that none of a trip's window holds leaves its plans as they
+	// are. Dropped with tripsOf, as a trip's change can move its window.
+	windows map[uuid.UUID]circadian.LogWindow
 }
 
 // maxTripsOf bounds the members whose trips the re-planner caches.
@@ -80,6 +84,25 @@ func (r *Replanner) Changed(ctx context.Context, c Changes, seq uint64) {
 	if len(c.Trips) > 0 || c.Family {
 		r.forgetTrips()
 	}
+	for m, logs := range c.Logs {
+		if c.Members[m] {
+			continue // re-planned whatever its logs
+		}
+		ids, err := r.membersTrips(ctx, m)
+		if err != nil {
+			r.logger.Error("replanner: trips of member", "member", m, "err", err)
+			continue
+		}
+		for _, t := range ids {
+			if set, ok := trips[t]; (ok && set == nil) || !r.mayChange(t, logs) {
+				continue
+			}
+			if trips[t] == nil {
+				trips[t] = map[uuid.UUID]bool{}
+			}
+			trips[t][m] = true
+		}
+	}
 	for m := range c.Members {
 		ids, err := r.membersTrips(ctx, m)
 		if err != nil {
@@ -109,6 +132,40 @@ func (r *Replanner) Changed(ctx context.Context, c Changes, seq uint64) {
 	r.mark(trips, seq)
 }
 
+// mayChange reports whether logs may change the plans of trip: unless the
+// trip's window, as last planned, holds none of them. Logs outside a
+// plan's window cannot change it (circadian.LogWindowOf), whatever the
+// clock reads.
+func (r *Replanner) mayChange(trip uuid.UUID, logs []circadian.Log) bool {
+	r.tripsMu.Lock()
+	w, ok := r.windows[trip]
+	r.tripsMu.Unlock()
+	if !ok {
+		return true
+	}
+	for _, l := range logs {
+		if w.Holds(l) {
+			return true
+		}
+	}
+	return false
+}
+
+// planned notes the log window of a trip as it was planned.
+func (r *Replanner) planned(trip uuid.UUID, t circadian.Trip) {
+	w, err := circadian.LogWindowOf(t)
+	r.tripsMu.Lock()
+	defer r.tripsMu.Unlock()
+	if err != nil {
+		delete(r.windows, trip)
+		return
+	}
+	if r.windows == nil || len(r.windows) >= maxTripsOf {
+		r.windows = map[uuid.UUID]circadian.LogWindow{}
+	}
+	r.windows[trip] = w
+}
+
 // membersTrips is the store's TripsOf, cached until a trip changes.
 func (r *Replanner) membersTrips(ctx context.Context, m uuid.UUID) ([]uuid.UUID, error) {
 	r.tripsMu.Lock()
@@ -133,7 +190,7 @@ func (r *Replanner) membersTrips(ctx context.Context, m uuid.UUID) ([]uuid.UUID,
 func (r *Replanner) forgetTrips() {
 	r.tripsMu.Lock()
 	defer r.tripsMu.Unlock()
-	r.tripsOf = nil
+	r.tripsOf, r.windows = nil, nil
 }
 
 // ReplanAll marks every live trip for a full re-plan, as at start-up after
@@ -262,6 +319,7 @@ func (r *Replanner) replan(ctx context.Context, trip uuid.UUID, members map[uuid
 		r.broker.Publish(Notice{Kind: "plans_removed", TripID: &trip, Seq: seq})
 		return nil
 	}
+	r.planned(trip, in.Trip)
 	everyone := len(members) == 0
 	if everyone {
 		// Travellers may have changed: drop the old set first.

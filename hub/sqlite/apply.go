@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/circadian"
 	"github.com/zoner-family/zoner/family"
 	"github.com/zoner-family/zoner/hub"
 	"github.com/zoner-family/zoner/syncproto"
@@ -21,7 +22,7 @@ import (
 // the batch's last sequence; events at or below the applied sequence are
 // skipped, so a redelivered batch changes nothing.
 func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, error) {
-	changes := hub.Changes{Members: map[uuid.UUID]bool{}, Trips: map[uuid.UUID]bool{}, Advice: map[uuid.UUID]bool{}}
+	changes := hub.Changes{Members: map[uuid.UUID]bool{}, Logs: map[uuid.UUID][]circadian.Log{}, Trips: map[uuid.UUID]bool{}, Advice: map[uuid.UUID]bool{}}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return changes, fmt.Errorf("apply: %w", err)
@@ -334,9 +335,12 @@ func (s *Store) applyOne(ev hub.Event, d decoded, fold *txFold, changes *hub.Cha
 	}
 	changes.Family = changes.Family || c.Household
 	for _, m := range c.Members {
-		if c.Advice {
+		switch {
+		case c.Advice:
 			changes.Advice[m] = true // shown on Today; the hub's plan stands
-		} else {
+		case c.Logged:
+			changes.Logs[m] = append(changes.Logs[m], c.Logs...)
+		default:
 			changes.Members[m] = true
 		}
 	}
