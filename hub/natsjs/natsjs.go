@@ -611,6 +611,43 @@ func (s *Server) LastSeq(ctx context.Context) (uint64, error) {
 type Feed struct {
 	s    *Server
 	cons jetstream.Consumer
+	// ahead, when set, brings the next batch, fetched while the last one
+	// is applied: after a full batch, as when catching up with a long
+	// log, so that applying never waits for the log's round trip.
+	ahead chan fetched
+}
+
+// fetched is a batch read ahead.
+type fetched struct {
+	events []hub.Event
+	last   jetstream.Msg
+	err    error
+}
+
+// readAhead fetches the next batch of up to max events in the background.
+func (f *Feed) readAhead(max int) {
+	ch := make(chan fetched, 1)
+	f.ahead = ch
+	cons := f.cons
+	go func() {
+		batch, err := cons.FetchNoWait(max)
+		if err != nil {
+			ch <- fetched{err: err}
+			return
+		}
+		// A fetch that does not wait ends at once: no context to watch.
+		events, last, err := collect(context.Background(), batch)
+		ch <- fetched{events, last, err}
+	}()
+}
+
+// dropAhead waits for a batch read ahead and drops it: unacknowledged,
+// it is delivered again.
+func (f *Feed) dropAhead() {
+	if f.ahead != nil {
+		<-f.ahead
+		f.ahead = nil
+	}
 }
 
 // OpenFeed returns the projector's durable consumer positioned to deliver
@@ -659,6 +696,7 @@ func (s *Server) openFeed(ctx context.Context, start uint64) (*Feed, error) {
 
 // Reset makes the consumer anew, delivering from start.
 func (f *Feed) Reset(ctx context.Context, start uint64) error {
+	f.dropAhead()
 	s := f.s
 	if err := s.stream.DeleteConsumer(ctx, ProjectorKey); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return fmt.Errorf("reset projector consumer: %w", err)
@@ -698,18 +736,35 @@ func (f *Feed) Appended() (uint64, <-chan struct{}) {
 // it waits up to a second for one, and returns it with whatever followed
 // it meanwhile (a write of several events arrives as one batch).
 func (f *Feed) Next(ctx context.Context, max int) ([]hub.Event, func() error, error) {
-	batch, err := f.cons.FetchNoWait(max)
-	if err != nil {
-		return nil, nil, err
+	var events []hub.Event
+	var last jetstream.Msg
+	var err error
+	if f.ahead != nil {
+		var r fetched
+		select {
+		case r = <-f.ahead:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		f.ahead = nil
+		events, last, err = r.events, r.last, r.err
+	} else {
+		batch, err := f.cons.FetchNoWait(max)
+		if err != nil {
+			return nil, nil, err
+		}
+		events, last, err = collect(ctx, batch)
 	}
-	events, last, err := collect(ctx, batch)
+	if err == nil && len(events) >= max {
+		f.readAhead(max) // more to come, most likely
+	}
 	if err != nil || len(events) > 0 {
 		return events, ackFunc(last), err
 	}
 	if ctx.Err() != nil {
 		return nil, nil, ctx.Err()
 	}
-	batch, err = f.cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
+	batch, err := f.cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -148,3 +148,55 @@ func TestFeedTellsWhatWasAppended(t *testing.T) {
 	default:
 	}
 }
+
+// A feed catching up with a long log reads the next batch while the last
+// is applied: every event comes once, in order, with or without a reset
+// in between (a batch read ahead is dropped, and delivered again).
+func TestFeedReadsAheadInOrder(t *testing.T) {
+	ctx := context.Background()
+	s := mustStart(t, t.TempDir())
+	for range 5 {
+		if _, err := s.Append(ctx, batchOf(300, 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feed, err := s.OpenFeed(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := uint64(1)
+	read := func(max int) {
+		t.Helper()
+		got, ack, err := feed.Next(ctx, max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range got {
+			if e.Seq != next {
+				t.Fatalf("got event %d, want %d", e.Seq, next)
+			}
+			next++
+		}
+		if ack != nil {
+			if err := ack(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	read(200)
+	read(200) // the one read ahead
+	if feed.ahead == nil {
+		t.Fatal("a full batch read nothing ahead")
+	}
+	// Back to 301: what was read ahead (401..600) is dropped.
+	if err := feed.Reset(ctx, 301); err != nil {
+		t.Fatal(err)
+	}
+	next = 301
+	for next <= 1500 {
+		read(200)
+	}
+	if got, _, err := feed.Next(ctx, 200); err != nil || len(got) != 0 {
+		t.Fatalf("after the end: %d events (%v)", len(got), err)
+	}
+}
