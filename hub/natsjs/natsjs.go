@@ -749,9 +749,9 @@ func (f *Feed) Next(ctx context.Context, max int) ([]hub.Event, func() error, er
 		f.ahead = nil
 		events, last, err = r.events, r.last, r.err
 	} else {
-		batch, err := f.cons.FetchNoWait(max)
-		if err != nil {
-			return nil, nil, err
+		batch, ferr := f.cons.FetchNoWait(max)
+		if ferr != nil {
+			return nil, nil, ferr
 		}
 		events, last, err = collect(ctx, batch)
 	}
