@@ -264,23 +264,18 @@ func openDB(path string) (*sql.DB, error) {
 const cleanSuffix = ".clean"
 
 // closedCleanly reports whether the database at path is as a clean Close
-// left it, and removes the marker that says so.
-func closedCleanly(path string) (bool, error) {
+// left it, and removes the marker that says so. A marker that cannot be
+// read or removed counts as none.
+func closedCleanly(path string) bool {
 	marker, err := os.ReadFile(path + cleanSuffix)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("read %s: %w", path+cleanSuffix, err)
-	}
-	if err := os.Remove(path + cleanSuffix); err != nil {
-		return false, fmt.Errorf("remove %s: %w", path+cleanSuffix, err)
+	if err != nil || os.Remove(path+cleanSuffix) != nil {
+		return false
 	}
 	if _, err := os.Stat(path + "-wal"); !errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return false
 	}
 	mark, err := cleanMark(path)
-	return err == nil && mark == string(marker), nil
+	return err == nil && mark == string(marker)
 }
 
 // cleanMark is what the marker of a clean Close holds for the database at
@@ -298,10 +293,7 @@ func cleanMark(path string) (string, error) {
 // hub closed it cleanly and nothing changed it since: then the header,
 // the schema and its version are what is read.
 func (s *Store) unusable(ctx context.Context) string {
-	clean, err := closedCleanly(s.path)
-	if err != nil {
-		return err.Error()
-	}
+	clean := closedCleanly(s.path)
 	db, err := openDB(s.path)
 	if err != nil {
 		return err.Error()

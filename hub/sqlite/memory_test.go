@@ -50,7 +50,7 @@ func TestOpenMemory(t *testing.T) {
 	for i := range events {
 		events[i].Seq = uint64(i + 1)
 	}
-	// Readers on other connections while the projector applies.
+	// Readers while the projector applies.
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for range 3 {
