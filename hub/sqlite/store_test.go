@@ -346,3 +346,31 @@ func TestOpenChecksWhatAStopMayHaveDamaged(t *testing.T) {
 		})
 	}
 }
+
+// What a start reads about the events goes through an index, not through
+// every event: the greatest stamp, and the events kept unapplied.
+func TestStartReadsThroughIndexes(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hub.db"))
+	for query, index := range map[string]string{
+		"SELECT max(hlc) FROM events": "events_hlc",
+		"SELECT count(*) FROM events WHERE status = 'unsupported' AND v <= 1": "events_unsupported",
+	} {
+		rows, err := s.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if got := strings.Join(plan, "; "); !strings.Contains(got, index) {
+			t.Errorf("%s: plan %q, want it through %s", query, got, index)
+		}
+	}
+}
