@@ -352,7 +352,7 @@ func TestOpenChecksWhatAStopMayHaveDamaged(t *testing.T) {
 func TestStartReadsThroughIndexes(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hub.db"))
 	for query, index := range map[string]string{
-		"SELECT max(hlc) FROM events": "events_hlc",
+		"SELECT max(hlc) FROM events":                                         "events_hlc",
 		"SELECT count(*) FROM events WHERE status = 'unsupported' AND v <= 1": "events_unsupported",
 	} {
 		rows, err := s.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query)
