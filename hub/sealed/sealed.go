@@ -7,7 +7,9 @@
 // (HKDF-SHA256), seals the contents with ChaCha20-Poly1305 or AES-256-GCM,
 // binds them to the file's purpose (a file sealed as one thing does not
 // open as another), and replaces the file atomically: temporary file,
-// fsync, rename, fsync of the directory.
+// fsync, rename, fsync of the directory. A large file (WriteLargeFile) is
+// sealed in chunks as it is written, so sealing it takes no second copy of
+// its contents in memory; ReadFile opens either kind, in place.
 package sealed
 
 import (
@@ -17,9 +19,11 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -62,6 +66,17 @@ const (
 	headerSize = len(magic) + 2 + saltSize
 )
 
+// The chunked format (WriteLargeFile): the header with version
+// chunkedVersion, the chunk size (4 bytes, big-endian), then the chunks,
+// each chunkSize bytes of contents (the last one fewer, possibly none)
+// sealed with the nonce of its index, which also marks the last: so
+// chunks cannot be dropped, moved or added.
+const (
+	chunkedVersion    = 2
+	chunkedHeaderSize = headerSize + 4
+	chunkSize         = 1 << 20
+)
+
 // Key is the store key, as given to the hub.
 type Key struct {
 	secret []byte
@@ -81,7 +96,11 @@ func NewKey(secret string, c Cipher) (*Key, error) {
 }
 
 func (k *Key) aead(c Cipher, salt []byte, purpose string) (cipher.AEAD, error) {
-	sub, err := hkdf.Key(sha256.New, k.secret, salt, "zoner-hub sealed file v1: "+purpose, 32)
+	return k.aeadFor(c, salt, "zoner-hub sealed file v1: "+purpose)
+}
+
+func (k *Key) aeadFor(c Cipher, salt []byte, info string) (cipher.AEAD, error) {
+	sub, err := hkdf.Key(sha256.New, k.secret, salt, info, 32)
 	if err != nil {
 		return nil, err
 	}
@@ -119,9 +138,18 @@ func (k *Key) Seal(purpose string, plaintext []byte) ([]byte, error) {
 	return aead.Seal(out, nonce, plaintext, aad(header, purpose)), nil
 }
 
-// Open decrypts what Seal made for purpose.
+// Open decrypts what Seal made for purpose, or a file WriteLargeFile
+// wrote; sealed is left as it was.
 func (k *Key) Open(purpose string, sealed []byte) ([]byte, error) {
+	if chunked(sealed) {
+		return k.openChunks(purpose, bytes.Clone(sealed))
+	}
 	return k.open(purpose, sealed, false)
+}
+
+// chunked reports whether b is in the format of WriteLargeFile.
+func chunked(b []byte) bool {
+	return len(b) > len(magic) && bytes.HasPrefix(b, []byte(magic)) && b[len(magic)] == chunkedVersion
 }
 
 // open is Open; inPlace decrypts over the ciphertext in sealed, for a
@@ -158,14 +186,20 @@ func aad(header []byte, purpose string) []byte {
 	return append(append([]byte(nil), header...), purpose...)
 }
 
-// ReadFile opens the sealed file at path; fs.ErrNotExist when there is
-// none.
+// ReadFile opens the sealed file at path, written by WriteFile or
+// WriteLargeFile; fs.ErrNotExist when there is none. The contents are
+// decrypted over the bytes read: no second copy.
 func (k *Key) ReadFile(path, purpose string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := k.open(purpose, b, true)
+	var plain []byte
+	if chunked(b) {
+		plain, err = k.openChunks(purpose, b)
+	} else {
+		plain, err = k.open(purpose, b, true)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -179,10 +213,102 @@ func (k *Key) WriteFile(path, purpose string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b)
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
-func writeAtomic(path string, b []byte) error {
+// WriteLargeFile is WriteFile for large contents: they are sealed chunk by
+// chunk as the file is written, and data is left as it was. The file
+// opens with ReadFile.
+func (k *Key) WriteLargeFile(path, purpose string, data []byte) error {
+	header := make([]byte, chunkedHeaderSize)
+	copy(header, magic)
+	header[len(magic)] = chunkedVersion
+	header[len(magic)+1] = byte(k.cipher)
+	if _, err := rand.Read(header[len(magic)+2 : headerSize]); err != nil {
+		return err
+	}
+	binary.BigEndian.PutUint32(header[headerSize:], chunkSize)
+	aead, err := k.chunkAEAD(k.cipher, header, purpose)
+	if err != nil {
+		return err
+	}
+	ad := aad(header, purpose)
+	return writeAtomic(path, func(w io.Writer) error {
+		if _, err := w.Write(header); err != nil {
+			return err
+		}
+		buf := make([]byte, 0, chunkSize+aead.Overhead())
+		nonce := make([]byte, aead.NonceSize())
+		for i := uint64(0); ; i++ {
+			n := min(len(data), chunkSize)
+			last := n == len(data)
+			chunkNonce(nonce, i, last)
+			if _, err := w.Write(aead.Seal(buf[:0], nonce, data[:n], ad)); err != nil {
+				return err
+			}
+			if last {
+				return nil
+			}
+			data = data[n:]
+		}
+	})
+}
+
+// chunkAEAD is the AEAD of a chunked file, from its header.
+func (k *Key) chunkAEAD(c Cipher, header []byte, purpose string) (cipher.AEAD, error) {
+	return k.aeadFor(c, header[len(magic)+2:headerSize], "zoner-hub sealed file v2, in chunks: "+purpose)
+}
+
+// chunkNonce is the nonce of chunk i: its index, and whether it is the
+// last.
+func chunkNonce(nonce []byte, i uint64, last bool) {
+	clear(nonce)
+	binary.BigEndian.PutUint64(nonce[len(nonce)-8:], i)
+	if last {
+		nonce[0] = 1
+	}
+}
+
+// openChunks opens a file WriteLargeFile made, in place: each chunk is
+// decrypted where it lies, then moved down after the previous one.
+func (k *Key) openChunks(purpose string, b []byte) ([]byte, error) {
+	if len(b) < chunkedHeaderSize {
+		return nil, errors.New("not a sealed file")
+	}
+	header := b[:chunkedHeaderSize]
+	size := int(binary.BigEndian.Uint32(header[headerSize:]))
+	if size <= 0 || size > 64<<20 {
+		return nil, ErrWrongKey
+	}
+	aead, err := k.chunkAEAD(Cipher(b[len(magic)+1]), header, purpose)
+	if err != nil {
+		return nil, err
+	}
+	ad := aad(header, purpose)
+	nonce := make([]byte, aead.NonceSize())
+	out, pos := 0, chunkedHeaderSize
+	for i := uint64(0); ; i++ {
+		n := min(len(b)-pos, size+aead.Overhead())
+		last := pos+n == len(b)
+		chunkNonce(nonce, i, last)
+		plain, err := aead.Open(b[pos:pos], nonce, b[pos:pos+n], ad)
+		if err != nil {
+			return nil, ErrWrongKey
+		}
+		out += copy(b[out:], plain)
+		pos += n
+		if last {
+			return b[:out:out], nil
+		}
+	}
+}
+
+// writeAtomic replaces the file at path with what write writes, through a
+// temporary file synced to disk and renamed.
+func writeAtomic(path string, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -194,7 +320,7 @@ func writeAtomic(path string, b []byte) error {
 		f.Close()
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		return err
 	}

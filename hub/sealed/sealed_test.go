@@ -105,3 +105,71 @@ func TestMap(t *testing.T) {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
 }
+
+// A large file, sealed in chunks, opens as it was written, with its key
+// and purpose only; a change, a dropped, moved or added chunk is noticed.
+func TestLargeFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []Cipher{ChaCha, AES} {
+		k := mustKey(t, "correct horse", c)
+		for _, size := range []int{0, 1, chunkSize - 1, chunkSize, chunkSize + 1, 2*chunkSize + chunkSize/2} {
+			data := bytes.Repeat([]byte("Zephyrine slept "), size/16+1)[:size]
+			path := filepath.Join(dir, "state.sealed")
+			if err := k.WriteLargeFile(path, "state", data); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if size > 0 && bytes.Contains(raw, []byte("Zephyrine")) {
+				t.Fatalf("cipher %d, %d bytes: the file holds the plaintext", c, size)
+			}
+			if got, err := k.ReadFile(path, "state"); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("cipher %d, %d bytes: read back %d bytes, %v", c, size, len(got), err)
+			}
+			if got, err := k.Open("state", raw); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("cipher %d, %d bytes: Open: %d bytes, %v", c, size, len(got), err)
+			}
+			if _, err := mustKey(t, "wrong", c).ReadFile(path, "state"); !errors.Is(err, ErrWrongKey) {
+				t.Errorf("cipher %d, %d bytes: wrong key: %v", c, size, err)
+			}
+			if _, err := k.ReadFile(path, "settings"); !errors.Is(err, ErrWrongKey) {
+				t.Errorf("cipher %d, %d bytes: wrong purpose: %v", c, size, err)
+			}
+			sealedChunk := chunkSize + 16
+			damaged := map[string][]byte{
+				"flipped last byte": append(bytes.Clone(raw[:len(raw)-1]), raw[len(raw)-1]^1),
+				"flipped salt":      append(append(bytes.Clone(raw[:len(magic)+2]), raw[len(magic)+2]^1), raw[len(magic)+3:]...),
+				"a byte added":      append(bytes.Clone(raw), 0),
+				"truncated":         raw[:len(raw)-1],
+			}
+			if size > chunkSize {
+				damaged["last chunk dropped"] = raw[:chunkedHeaderSize+sealedChunk]
+			}
+			if size > 2*chunkSize {
+				swapped := bytes.Clone(raw)
+				copy(swapped[chunkedHeaderSize:], raw[chunkedHeaderSize+sealedChunk:chunkedHeaderSize+2*sealedChunk])
+				copy(swapped[chunkedHeaderSize+sealedChunk:], raw[chunkedHeaderSize:chunkedHeaderSize+sealedChunk])
+				damaged["chunks swapped"] = swapped
+			}
+			for name, bad := range damaged {
+				if err := os.WriteFile(path, bad, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := k.ReadFile(path, "state"); err == nil {
+					t.Errorf("cipher %d, %d bytes: %s went unnoticed", c, size, name)
+				}
+			}
+		}
+	}
+	// A small file written by WriteFile still opens.
+	k := mustKey(t, "correct horse", ChaCha)
+	path := filepath.Join(dir, "settings.sealed")
+	if err := k.WriteFile(path, "settings", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := k.ReadFile(path, "settings"); err != nil || string(got) != "{}" {
+		t.Errorf("a file of WriteFile: %q, %v", got, err)
+	}
+}

@@ -8,6 +8,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -17,11 +18,11 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/syncproto"
-	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+	"modernc.org/sqlite" // also the database/sql driver "sqlite"
 )
 
 //go:embed migrations/*.sql
@@ -40,13 +41,9 @@ type Store struct {
 	db     *sql.DB
 	path   string
 	logger *slog.Logger
-	// memory is set for a store that keeps its state in memory only; pin
-	// is a connection held open for the store's life, since an in-memory
-	// database ends with its last connection.
+	// memory is set for a store that keeps its state in memory only, in
+	// the one connection of db (see openMemory).
 	memory bool
-	pin    *sql.Conn
-	// memName is the in-memory database's name in SQLite's memdb VFS.
-	memName string
 	// settings, when set, keeps what Setting and SetSetting read and
 	// write instead of the database.
 	settings Settings
@@ -120,43 +117,84 @@ type Settings interface {
 func OpenMemory(ctx context.Context, settings Settings, logger *slog.Logger) (*Store, error) {
 	s := &Store{logger: logger, memory: true, settings: settings,
 		Rebuilt: "the state is kept in memory only: built from the encrypted event log at every start"}
-	if err := s.openMemory(ctx); err != nil {
+	if err := s.openMemory(ctx, nil); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// openMemory makes a fresh in-memory database: SQLite's memdb VFS, under
-// a name of its own. One connection does the work, so nothing waits on
-// SQLite's locks (memdb has no WAL: a writer would block readers and
-// could be starved by them); a second, pinned and idle, keeps the
-// database alive should the pool replace the first.
-func (s *Store) openMemory(ctx context.Context) error {
+// openMemory makes the in-memory database, empty or, with image, opened
+// from a database that Snapshot made. It lives in one connection that
+// stays open for the store's life (an in-memory database ends with its
+// connection), so the image is deserialized straight into it: no second
+// copy of the state. Should the pool ever lose that connection, the store
+// fails with errMemoryLost rather than going on with an empty database.
+func (s *Store) openMemory(ctx context.Context, image []byte) error {
 	q := url.Values{}
 	for _, p := range []string{"busy_timeout(10000)", "foreign_keys(ON)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	q.Set("vfs", "memdb")
-	s.memName = "/zoner-hub-" + uuid.NewString()
-	db, err := sql.Open("sqlite", "file:"+s.memName+"?"+q.Encode())
-	if err != nil {
-		return fmt.Errorf("open state database: %w", err)
+	db := sql.OpenDB(&memConnector{dsn: "file::memory:?" + q.Encode(), image: image})
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	s.db = db
+	if image != nil {
+		if err := s.checkImage(ctx, len(image)); err != nil {
+			db.Close()
+			return err
+		}
+		return nil
 	}
-	db.SetMaxOpenConns(2)
-	db.SetMaxIdleConns(2)
-	pin, err := db.Conn(ctx)
-	if err != nil {
-		db.Close()
-		return fmt.Errorf("open state database: %w", err)
-	}
-	s.db, s.pin = db, pin
 	if err := s.migrate(ctx); err != nil {
-		s.Close()
+		db.Close()
 		return err
 	}
 	return nil
 }
+
+// errMemoryLost is returned by an in-memory store whose connection, and so
+// its database, was closed.
+var errMemoryLost = errors.New("state database: the in-memory database's connection was closed and its content is gone; restart the hub to rebuild it")
+
+// memConnector opens the one connection of an in-memory database, and
+// refuses to open another: a second would be a new, empty database.
+type memConnector struct {
+	dsn    string
+	mu     sync.Mutex
+	image  []byte
+	opened bool
+}
+
+func (c *memConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.opened {
+		return nil, errMemoryLost
+	}
+	conn, err := c.Driver().Open(c.dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open state database: %w", err)
+	}
+	if c.image != nil {
+		d, ok := conn.(deserializer)
+		if !ok {
+			conn.Close()
+			return nil, fmt.Errorf("the driver's connection (%T) cannot deserialize", conn)
+		}
+		if err := d.Deserialize(c.image); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("open the image: %w", err)
+		}
+		c.image = nil
+	}
+	c.opened = true
+	return conn, nil
+}
+
+func (c *memConnector) Driver() driver.Driver { return &sqlite.Driver{} }
 
 // Reset empties the database, for a rebuild from the log.
 func (s *Store) Reset(ctx context.Context) error {
@@ -166,7 +204,7 @@ func (s *Store) Reset(ctx context.Context) error {
 			return err
 		}
 		s.Rebuilt = "rebuild requested"
-		return s.openMemory(ctx)
+		return s.openMemory(ctx, nil)
 	}
 	if err := s.db.Close(); err != nil {
 		return err
@@ -185,13 +223,20 @@ func (s *Store) Reset(ctx context.Context) error {
 	return s.migrate(ctx)
 }
 
-// Close closes the database; an in-memory one is gone.
+// Close closes the database; an in-memory one is gone. A database file
+// closed without error is marked as closed cleanly (see cleanSuffix).
 func (s *Store) Close() error {
-	if s.pin != nil {
-		s.pin.Close()
-		s.pin = nil
+	if err := s.db.Close(); err != nil || s.memory {
+		return err
 	}
-	return s.db.Close()
+	mark, err := cleanMark(s.path)
+	if err != nil {
+		return nil // nothing to mark: the next Open checks the whole file
+	}
+	if err := os.WriteFile(s.path+cleanSuffix, []byte(mark), 0o600); err != nil {
+		return fmt.Errorf("mark the state database as closed cleanly: %w", err)
+	}
+	return nil
 }
 
 // InMemory reports whether the state lives in memory only.
@@ -211,20 +256,62 @@ func openDB(path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// unusable opens the existing file read-only-ish and says why it cannot be
-// used, or "" when it can.
+// cleanSuffix names the file, beside the database, that a clean Close
+// leaves: the database's size and modification time then. A start that
+// finds the database as that file says skips the full integrity check;
+// Open removes it, so a crash, or a change to the database while the hub
+// was stopped, means a full check at the next start.
+const cleanSuffix = ".clean"
+
+// closedCleanly reports whether the database at path is as a clean Close
+// left it, and removes the marker that says so. A marker that cannot be
+// read or removed counts as none.
+func closedCleanly(path string) bool {
+	marker, err := os.ReadFile(path + cleanSuffix)
+	if err != nil || os.Remove(path+cleanSuffix) != nil {
+		return false
+	}
+	if _, err := os.Stat(path + "-wal"); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	mark, err := cleanMark(path)
+	return err == nil && mark == string(marker)
+}
+
+// cleanMark is what the marker of a clean Close holds for the database at
+// path: its size and modification time.
+func cleanMark(path string) (string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d %d\n", info.Size(), info.ModTime().UnixNano()), nil
+}
+
+// unusable opens the existing file and says why it cannot be used, or ""
+// when it can. The whole file is checked (PRAGMA quick_check) unless the
+// hub closed it cleanly and nothing changed it since: then the header,
+// the schema and its version are what is read.
 func (s *Store) unusable(ctx context.Context) string {
+	clean := closedCleanly(s.path)
 	db, err := openDB(s.path)
 	if err != nil {
 		return err.Error()
 	}
 	defer db.Close()
-	var check string
-	if err := db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&check); err != nil {
-		return "corrupt: " + err.Error()
-	}
-	if check != "ok" {
-		return "corrupt: " + check
+	if clean {
+		var tables int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+			return "corrupt: " + err.Error()
+		}
+	} else {
+		var check string
+		if err := db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&check); err != nil {
+			return "corrupt: " + err.Error()
+		}
+		if check != "ok" {
+			return "corrupt: " + check
+		}
 	}
 	var version int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
@@ -233,6 +320,11 @@ func (s *Store) unusable(ctx context.Context) string {
 	if version != SchemaVersion() {
 		return fmt.Sprintf("schema version %d, this build uses %d", version, SchemaVersion())
 	}
+	if _, err := appliedSeq(ctx, db); err != nil {
+		return "corrupt: " + err.Error()
+	}
+	// Through the partial index events_unsupported: few rows, most often
+	// none.
 	var readable int
 	err = db.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE status = 'unsupported' AND v <= ?", syncproto.CurrentVersion).Scan(&readable)
 	if err != nil {

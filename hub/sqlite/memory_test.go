@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -49,7 +50,7 @@ func TestOpenMemory(t *testing.T) {
 	for i := range events {
 		events[i].Seq = uint64(i + 1)
 	}
-	// Readers on other connections while the projector applies.
+	// Readers while the projector applies.
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for range 3 {
@@ -127,5 +128,22 @@ func TestReadSettings(t *testing.T) {
 	got, err := ReadSettings(ctx, path)
 	if err != nil || len(got) != 1 || got["hub.id"] != "h2" {
 		t.Fatalf("settings %v, %v", got, err)
+	}
+}
+
+// An in-memory store whose connection the pool closed fails loudly
+// instead of going on with a new, empty database.
+func TestOpenMemoryLostConnection(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenMemory(ctx, mapSettings{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	events, _, _ := snapshotEvents(t, 10)
+	applyAll(t, s, events)
+	s.db.SetMaxIdleConns(0) // the pool closes its idle connection
+	if seq, err := s.AppliedSeq(ctx); !errors.Is(err, errMemoryLost) {
+		t.Errorf("after the connection closed: applied %d, %v; want %v", seq, err, errMemoryLost)
 	}
 }

@@ -1,9 +1,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -262,5 +265,112 @@ func TestApplyRefusesAGap(t *testing.T) {
 	}
 	if ms, _ := s.Members(ctx); len(ms) != 1 {
 		t.Errorf("%d members after the whole batch", len(ms))
+	}
+}
+
+// A database closed cleanly and untouched since opens without the full
+// check; one damaged after a clean close, or after a crash (no marker),
+// is still found corrupt, set aside and started afresh.
+func TestOpenChecksWhatAStopMayHaveDamaged(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	damage := func(t *testing.T, path string) {
+		// The last page, overwritten: the header, the schema and the
+		// meta rows still read.
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt(bytes.Repeat([]byte{0xa5}, 4096), info.Size()-4096); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	for _, tc := range []struct {
+		name    string
+		damage  bool
+		crash   bool
+		rebuilt string
+	}{
+		{name: "untouched"},
+		{name: "damaged after a clean stop", damage: true, rebuilt: "corrupt"},
+		{name: "damaged after a crash", damage: true, crash: true, rebuilt: "corrupt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "hub.db")
+			s, err := Open(ctx, path, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			events, _, _ := snapshotEvents(t, 300)
+			applyAll(t, s, events)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(path + cleanSuffix); err != nil {
+				t.Fatalf("a clean close left no marker: %v", err)
+			}
+			if tc.crash {
+				os.Remove(path + cleanSuffix)
+			}
+			if tc.damage {
+				damage(t, path)
+			}
+			s, err = Open(ctx, path, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := os.Stat(path + cleanSuffix); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the marker of a clean close outlived the open: %v", err)
+			}
+			if tc.rebuilt == "" {
+				if s.Rebuilt != "" {
+					t.Fatalf("rebuilt: %q", s.Rebuilt)
+				}
+				if seq, err := s.AppliedSeq(ctx); err != nil || seq != uint64(len(events)) {
+					t.Errorf("applied %d, %v", seq, err)
+				}
+				return
+			}
+			if !strings.Contains(s.Rebuilt, tc.rebuilt) {
+				t.Errorf("rebuilt %q, want %q", s.Rebuilt, tc.rebuilt)
+			}
+			if aside, _ := filepath.Glob(path + ".broken-*"); len(aside) == 0 {
+				t.Error("the damaged database was not kept aside")
+			}
+		})
+	}
+}
+
+// What a start reads about the events goes through an index, not through
+// every event: the greatest stamp, and the events kept unapplied.
+func TestStartReadsThroughIndexes(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hub.db"))
+	for query, index := range map[string]string{
+		"SELECT max(hlc) FROM events":                                         "events_hlc",
+		"SELECT count(*) FROM events WHERE status = 'unsupported' AND v <= 1": "events_unsupported",
+	} {
+		rows, err := s.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if got := strings.Join(plan, "; "); !strings.Contains(got, index) {
+			t.Errorf("%s: plan %q, want it through %s", query, got, index)
+		}
 	}
 }

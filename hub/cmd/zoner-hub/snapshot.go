@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/zoner-family/zoner/hub/sealed"
@@ -48,6 +49,9 @@ func (m *Main) openSnapshot(ctx context.Context, key *sealed.Key, settings sqlit
 		return nil
 	}
 	s, err := sqlite.OpenMemorySnapshot(ctx, image, settings, m.Logger)
+	// The image is now in the store: its copy read from the file goes back
+	// to the system rather than staying in the heap.
+	debug.FreeOSMemory()
 	if err != nil {
 		m.Logger.Warn("ignoring the state snapshot: rebuilding the state from the event log", "file", snapshotFile, "err", err)
 		return nil
@@ -82,11 +86,16 @@ func (m *Main) saveSnapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := key.WriteFile(filepath.Join(m.DataDir, snapshotFile), snapshotPurpose, image); err != nil {
+	size := len(image)
+	err = key.WriteLargeFile(filepath.Join(m.DataDir, snapshotFile), snapshotPurpose, image)
+	// The image was the one copy of the state a snapshot takes: it goes
+	// back to the system now rather than staying in the heap.
+	debug.FreeOSMemory()
+	if err != nil {
 		return fmt.Errorf("save the state snapshot: %w", err)
 	}
 	m.snapApplied = applied
-	m.Logger.Info("saved the state snapshot", "applied", applied, "bytes", len(image), "took", time.Since(start).Round(time.Millisecond))
+	m.Logger.Info("saved the state snapshot", "applied", applied, "bytes", size, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -165,8 +165,9 @@ func (p *process) procMiB(b *testing.B, field string) float64 {
 // the log's duplicate window, as a family's are, so JetStream does not
 // reread them: the benchmark waits out the window after loading.
 //
-// "ms-to-ready" and "RSS-MiB" are the big log's, "small-ms-to-ready" and
-// "small-RSS-MiB" the small one's; "ratio" is big over small ms-to-ready:
+// "ms-to-ready", "RSS-MiB" and "peak-RSS-MiB" (the highest until ready)
+// are the big log's, "small-ms-to-ready" and "small-RSS-MiB" the small
+// one's; "ratio" is big over small ms-to-ready:
 // 1 means start-up does not grow with the log, lower is better.
 func BenchmarkStartup(b *testing.B) {
 	n := benchEvents(100000)
@@ -182,7 +183,7 @@ func BenchmarkStartup(b *testing.B) {
 		b.Run(fmt.Sprintf("%s/events=%d", keyName(key), n), func(b *testing.B) {
 			small, big := preparedDir(b, parent, 100, key), preparedDir(b, parent, n, key)
 			var ready [2]time.Duration
-			var rss [2]float64
+			var rss, peak [2]float64
 			b.ResetTimer()
 			for range b.N {
 				for i, tmpl := range []string{small, big} {
@@ -193,7 +194,7 @@ func BenchmarkStartup(b *testing.B) {
 					p := launchHub(b, dir, keyEnv(key)...)
 					ready[i] += time.Since(start)
 					b.StopTimer()
-					rss[i] = p.procMiB(b, "VmRSS")
+					rss[i], peak[i] = p.procMiB(b, "VmRSS"), p.procMiB(b, "VmHWM")
 					p.stop()
 					os.RemoveAll(dir)
 					b.StartTimer()
@@ -205,6 +206,7 @@ func BenchmarkStartup(b *testing.B) {
 			b.ReportMetric(ms(ready[0]), "small-ms-to-ready")
 			b.ReportMetric(rss[1], "RSS-MiB")
 			b.ReportMetric(rss[0], "small-RSS-MiB")
+			b.ReportMetric(peak[1], "peak-RSS-MiB")
 			b.ReportMetric(ms(ready[1])/ms(ready[0]), "ratio")
 			b.ReportMetric(0, "ns/op")
 		})
