@@ -150,4 +150,3 @@ func idFromBlob(b []byte) uuid.UUID {
 	}
 	return id
 }
-

@@ -241,18 +241,3 @@ func (p *process) stop() {
 		p.cmd.Wait()
 	}
 }
-
-func (p *process) rssMiB(b *testing.B) float64 {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		b.Skipf("no /proc here: %v", err)
-	}
-	for line := range strings.Lines(string(status)) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			var kb float64
-			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
-			return kb / 1024
-		}
-	}
-	return 0
-}
