@@ -23,8 +23,28 @@ import (
 // skipped, so a redelivered batch changes nothing.
 func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, error) {
 	changes := hub.Changes{Members: map[uuid.UUID]bool{}, Logs: map[uuid.UUID][]circadian.Log{}, Trips: map[uuid.UUID]bool{}, Advice: map[uuid.UUID]bool{}}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
+	var tx *sql.Tx
+	var err error
+	if !s.memory && len(events) >= largeBatch {
+		// A connection of its own with a larger page cache for the
+		// transaction, given back with SQLite's default, so that a
+		// rebuild's cache does not stay on every connection of the pool.
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return changes, fmt.Errorf("apply: %w", err)
+		}
+		defer func() {
+			conn.ExecContext(context.WithoutCancel(ctx), defaultCache)
+			conn.Close()
+		}()
+		if _, err := conn.ExecContext(ctx, applyCache); err != nil {
+			return changes, fmt.Errorf("apply: set the page cache: %w", err)
+		}
+		tx, err = conn.BeginTx(ctx, nil)
+		if err != nil {
+			return changes, fmt.Errorf("apply: %w", err)
+		}
+	} else if tx, err = s.db.BeginTx(ctx, nil); err != nil {
 		return changes, fmt.Errorf("apply: %w", err)
 	}
 	defer tx.Rollback()
@@ -48,11 +68,6 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 	// The loop checks ctx between events instead.
 	fold := &txFold{ctx: context.WithoutCancel(ctx), q: tx, tx: tx, cache: &s.stmts, at: s.now().UnixMilli(), targets: s.targets,
 		home: last.home, read: last.homeRead}
-	if !s.memory {
-		if _, err := fold.exec(applyCache); err != nil {
-			return changes, fmt.Errorf("apply: set the page cache: %w", err)
-		}
-	}
 	applied, news := last.seq, last.news
 	seq := applied
 	next := decoder(ctx, events, applied)
@@ -104,14 +119,22 @@ func (s *Store) Apply(ctx context.Context, events []hub.Event) (hub.Changes, err
 	return changes, nil
 }
 
-// applyCache is the page cache of a connection that applies a batch (a
-// setting of the connection, kept after the batch). A batch of a rebuild
+// applyCache is the page cache of a connection while it applies a large
+// batch (largeBatch events or more). A batch of a rebuild
 // dirties some thousand pages of the state's b-trees (its events and
 // facts, and their ids' indexes, each a random place): more than SQLite's
 // default cache of 2 MiB holds, and a cache that overflows writes pages
 // to the WAL before the commit, some of them again and again. An
 // in-memory state has its pages in memory already.
 const applyCache = "PRAGMA cache_size = -16384" // KiB
+
+// defaultCache is SQLite's own page cache size, for every other use of a
+// connection.
+const defaultCache = "PRAGMA cache_size = -2000" // KiB
+
+// largeBatch is the size of batch that gets applyCache: a rebuild's or a
+// long catch-up's. Live writes come in batches of a few events.
+const largeBatch = 64
 
 // committed is what the state holds as of the last Apply that committed:
 // its position, its newest stamp other than the cloud's advice (newsHLC),
