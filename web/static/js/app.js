@@ -129,6 +129,9 @@ function refresh() {
   if (!current?.isLive && state.phase === shownPhase) return;
   clearTimeout(rerender);
   rerender = setTimeout(() => {
+    // A screen rendered since (a hash change) may already show this
+    // phase: a form is then left as typed.
+    if (!current?.isLive && state.phase === shownPhase) return;
     if (busy()) {
       stale = true;
       return;
