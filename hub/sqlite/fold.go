@@ -599,18 +599,6 @@ func (t *txFold) AddAdvice(a family.Advice) error {
 	return err
 }
 
-// counting reads all of a member's facts that count, by start: the whole
-// history, as the family fold has it.
-func counting(ctx context.Context, q dbtx, member uuid.UUID) ([]circadian.Log, error) {
-	rows, err := q.QueryContext(ctx, `SELECT kind, start_ms, end_ms, lux FROM facts
-		WHERE member_id = ? AND counts = 1 ORDER BY start_ms, id`, member.String())
-	if err != nil {
-		return nil, fmt.Errorf("read logs: %w", err)
-	}
-	logs, _, err := scanLogs(rows, nil)
-	return logs, err
-}
-
 // longLog is where countingIn splits a window's logs: those that began
 // less than this before the window are a range of one index, and those
 // that began earlier yet reach into the window are open, or longer than

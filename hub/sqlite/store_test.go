@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/zoner-family/zoner/circadian"
 	"github.com/zoner-family/zoner/hub"
 	"github.com/zoner-family/zoner/syncproto"
 )
@@ -373,4 +374,17 @@ func TestStartReadsThroughIndexes(t *testing.T) {
 			t.Errorf("%s: plan %q, want it through %s", query, got, index)
 		}
 	}
+}
+
+// counting reads all of a member's facts that count, by start: the whole
+// history, as the family fold has it: what the windowed reads of plan
+// inputs are checked against.
+func counting(ctx context.Context, q dbtx, member uuid.UUID) ([]circadian.Log, error) {
+	rows, err := q.QueryContext(ctx, `SELECT kind, start_ms, end_ms, lux FROM facts
+		WHERE member_id = ? AND counts = 1 ORDER BY start_ms, id`, member.String())
+	if err != nil {
+		return nil, fmt.Errorf("read logs: %w", err)
+	}
+	logs, _, err := scanLogs(rows, nil)
+	return logs, err
 }

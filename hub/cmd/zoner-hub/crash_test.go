@@ -40,30 +40,9 @@ type process struct {
 // startHub runs the binary on dir and waits until it is ready.
 func startHub(t testing.TB, dir string, extraEnv ...string) *process {
 	t.Helper()
-	bin, err := buildHub()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "-data", dir, "-http", addr, "-log-format", "json", "-write-rate", "100000", "-read-rate", "100000")
-	cmd.Env = append(os.Environ(), extraEnv...)
-	logf, err := os.OpenFile(filepath.Join(t.TempDir(), "hub.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, base: "http://" + addr}
-	t.Cleanup(func() { p.kill() })
-	err = wait.Poll(60*time.Second, func() error {
+	logPath := filepath.Join(t.TempDir(), "hub.log")
+	p := spawnHub(t, dir, logPath, extraEnv...)
+	err := wait.Poll(60*time.Second, func() error {
 		resp, err := http.Get(p.base + "/readyz")
 		if err != nil {
 			return err
@@ -75,9 +54,39 @@ func startHub(t testing.TB, dir string, extraEnv ...string) *process {
 		return nil
 	})
 	if err != nil {
-		log, _ := os.ReadFile(logf.Name())
+		log, _ := os.ReadFile(logPath)
 		t.Fatalf("hub not ready after 60 s: %v\n%s", err, log)
 	}
+	return p
+}
+
+// spawnHub starts the real binary on dir, on a free port, with its log in
+// logPath, and kills it at the end of the test. It does not wait for it.
+func spawnHub(tb testing.TB, dir, logPath string, extraEnv ...string) *process {
+	tb.Helper()
+	bin, err := buildHub()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "-data", dir, "-http", addr, "-log-format", "json", "-write-rate", "100000", "-read-rate", "100000")
+	cmd.Env = append(os.Environ(), extraEnv...)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	p := &process{cmd: cmd, base: "http://" + addr}
+	tb.Cleanup(p.kill)
 	return p
 }
 

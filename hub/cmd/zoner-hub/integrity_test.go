@@ -55,18 +55,7 @@ func TestTruncatedLogEndIsRepaired(t *testing.T) {
 	c.json("GET", "/api/v1/sync", nil, 200, &before)
 	m.Close()
 
-	blocks, _ := filepath.Glob(filepath.Join(dir, "jetstream", "$G", "streams", natsjs.StreamName, "msgs", "*.blk"))
-	sort.Strings(blocks)
-	if len(blocks) == 0 {
-		t.Fatal("no block files")
-	}
-	last := blocks[len(blocks)-1]
-	fi, _ := os.Stat(last)
-	if err := os.Truncate(last, fi.Size()/2); err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(filepath.Join(filepath.Dir(last), "index.db"))
-	t.Logf("truncated %s (%d of %d blocks) from %d to %d bytes", filepath.Base(last), len(blocks), len(blocks), fi.Size(), fi.Size()/2)
+	truncateLogEnd(t, dir)
 
 	m = mustRun(t, dir)
 	c = &client{tb: t, base: m.URL}
@@ -232,4 +221,23 @@ func TestFullDiskRefusesWritesAndRecovers(t *testing.T) {
 	if s.LogSeq != before.LogSeq+100 || s.AppliedSeq != s.LogSeq {
 		t.Fatalf("after space returned: %+v, want 100 more than %d", s, before.LogSeq)
 	}
+}
+
+// truncateLogEnd cuts the last block file of the hub's log in dir to half
+// its size, and removes the log's index, as a crash of the disk under a
+// stopped hub would: the log loses its last events.
+func truncateLogEnd(t *testing.T, dir string) {
+	t.Helper()
+	blocks, _ := filepath.Glob(filepath.Join(dir, "jetstream", "$G", "streams", natsjs.StreamName, "msgs", "*.blk"))
+	sort.Strings(blocks)
+	if len(blocks) == 0 {
+		t.Fatal("no block files")
+	}
+	last := blocks[len(blocks)-1]
+	fi, _ := os.Stat(last)
+	if err := os.Truncate(last, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(filepath.Dir(last), "index.db"))
+	t.Logf("truncated %s (%d blocks) from %d to %d bytes", filepath.Base(last), len(blocks), fi.Size(), fi.Size()/2)
 }

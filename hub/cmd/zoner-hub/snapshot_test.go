@@ -6,14 +6,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/zoner-family/zoner/hub/natsjs"
 	"github.com/zoner-family/zoner/hub/sealed"
 	"github.com/zoner-family/zoner/syncproto"
 )
@@ -209,17 +207,7 @@ func TestSnapshotAheadOfTruncatedLogRepairsIt(t *testing.T) {
 	_, wantEvents := allEvents(c, 1000)
 	m.Close()
 
-	blocks, _ := filepath.Glob(filepath.Join(dir, "jetstream", "$G", "streams", natsjs.StreamName, "msgs", "*.blk"))
-	sort.Strings(blocks)
-	if len(blocks) == 0 {
-		t.Fatal("no block files")
-	}
-	last := blocks[len(blocks)-1]
-	fi, _ := os.Stat(last)
-	if err := os.Truncate(last, fi.Size()/2); err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(filepath.Join(filepath.Dir(last), "index.db"))
+	truncateLogEnd(t, dir)
 
 	log = syncedLog{}
 	m = runKeyed(t, dir, &log)

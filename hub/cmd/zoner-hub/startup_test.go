@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -97,29 +96,8 @@ func launchHub(tb testing.TB, dir string, extraEnv ...string) *process {
 // launchHubLogged is launchHub with the hub's log in the file logPath.
 func launchHubLogged(tb testing.TB, dir, logPath string, extraEnv ...string) *process {
 	tb.Helper()
-	bin, err := buildHub()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "-data", dir, "-http", addr, "-log-format", "json", "-write-rate", "100000", "-read-rate", "100000")
-	cmd.Env = append(os.Environ(), extraEnv...)
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	p := &process{cmd: cmd, base: "http://" + addr}
-	tb.Cleanup(p.kill)
+	p := spawnHub(tb, dir, logPath, extraEnv...)
+	cmd := p.cmd
 	hc := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
