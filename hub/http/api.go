@@ -545,12 +545,14 @@ type pairingJSON struct {
 	// PairCommand makes a new pairing token, as the hub's owner types it
 	// where the hub runs.
 	PairCommand string `json:"pair_command"`
+	// LANCommand starts the hub for the local network.
+	LANCommand string `json:"lan_command"`
 }
 
 // getPairing says whether browsers pair with this hub, and how its owner
 // makes a new token: what the pairing screen tells a person with no code.
 func (s *Server) getPairing(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, pairingJSON{LAN: s.Pairing != nil, PairCommand: s.pairCommand()})
+	writeJSON(w, http.StatusOK, pairingJSON{LAN: s.Pairing != nil, PairCommand: s.pairCommand(), LANCommand: s.serveCommand()})
 	return nil
 }
 
