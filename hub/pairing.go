@@ -142,8 +142,8 @@ const inviteMemory = 24 * time.Hour
 
 // The reasons an invite does not pair.
 var (
-	ErrInviteUsed    = errors.New("this pairing link was already used: each link pairs one phone")
-	ErrInviteExpired = errors.New("this pairing link has expired: a link works for 10 minutes")
+	ErrInviteUsed    = errors.New("this pairing link was already used (each link pairs one phone)")
+	ErrInviteExpired = errors.New("this pairing link has expired (a link works for 10 minutes)")
 	ErrInviteUnknown = errors.New("no such pairing link")
 )
 

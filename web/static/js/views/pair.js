@@ -46,14 +46,14 @@ export async function pairView(root) {
   const how = command
     ? h('p', { class: 'muted' }, 'Lost the code? Where the hub runs, ', h('code', {}, command), ' makes a new one (then every phone pairs again).')
     : null;
-  const intro = linked
-    ? h('p', {}, 'You opened a pairing link for this family’s hub. Tap the button to pair this phone; the link then stops working.')
-    : h('p', {}, 'This hub serves your home network, so each phone pairs with it once. Scan the QR code the hub showed when it started, or on a phone that is already paired open Sync, then “Add another phone”. Or type the household’s pairing code, which the hub showed when it first started.');
+  const general = 'This hub serves your home network, so each phone pairs with it once. Scan the QR code the hub showed when it started, or on a phone that is already paired open Sync, then “Add another phone”. Or type the household’s pairing code, which the hub showed when it first started.';
+  const intro = h('p', {}, linked
+    ? 'You opened a pairing link for this family’s hub. Tap the button to pair this phone; the link then stops working.'
+    : general);
+  const label = field(linked ? 'Pairing code (from the link)' : 'Pairing code', token);
   const form = h('form', { class: 'stack card pair-form' },
     h('h1', {}, 'Pair this phone'),
-    intro,
-    field(linked ? 'Pairing code (from the link)' : 'Pairing code', token), error,
-    submit, how);
+    intro, label, error, submit, how);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     error.textContent = '';
@@ -77,6 +77,8 @@ export async function pairView(root) {
         // A used or expired link cannot work again: make room to type.
         linked = '';
         token.value = '';
+        intro.textContent = general;
+        label.querySelector('label').textContent = 'Pairing code';
       }
       token.focus();
     } finally {
