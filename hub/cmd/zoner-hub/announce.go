@@ -253,6 +253,6 @@ func (m *Main) announce(w io.Writer, lan []string, p *hub.Pairing, newToken stri
 	fmt.Fprintf(&b, "\nOr scan this code with the phone's camera: it opens Zoner and pairs that one phone, until %s (%d minutes).\n", exp.Local().Format("15:04"), int(hub.InviteTTL/time.Minute))
 	fmt.Fprintf(&b, "To add more phones: on a paired phone, open Sync, then Add another phone.\n\n")
 	qrterminal.GenerateWithConfig(link, qrterminal.Config{Level: qrterminal.L, Writer: &b, HalfBlocks: true, QuietZone: 2})
-	fmt.Fprintf(&b, "\n    %s\n\n", link)
+	fmt.Fprintf(&b, "\n    %s\n\nOn this computer, open %s (it asks for the pairing code too).\n\n", link, m.URL)
 	w.Write(b.Bytes())
 }
