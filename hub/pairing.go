@@ -6,9 +6,11 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -28,6 +30,14 @@ type Pairing struct {
 	hash     [sha256.Size]byte
 	sessions [][sha256.Size]byte // oldest first
 	save     func(stored []byte) error
+	// invites are the pairing links of the last day, live or not, by
+	// their code's SHA-256; kept in memory only, so a restart ends them.
+	invites map[[sha256.Size]byte]*invite
+}
+
+type invite struct {
+	made, expires time.Time
+	used          bool
 }
 
 // NewPairing returns a pairing guard for what was stored (nil or empty
@@ -72,7 +82,7 @@ func (p *Pairing) Rotate() (string, error) {
 			return "", err
 		}
 	}
-	p.hash, p.sessions = sum, nil
+	p.hash, p.sessions, p.invites = sum, nil, nil
 	return token, nil
 }
 
@@ -116,6 +126,88 @@ func (p *Pairing) storedLocked(sessions [][sha256.Size]byte) []byte {
 		out = append(out, s[:]...)
 	}
 	return out
+}
+
+// InviteTTL is how long a pairing invite works: long enough to scan a QR
+// code and tap a button, short enough that a photo of it is soon useless.
+const InviteTTL = 10 * time.Minute
+
+// MaxInvites is how many live invites a household has at most; making one
+// more ends the oldest.
+const MaxInvites = 16
+
+// inviteMemory is how long a used or expired invite is remembered, so
+// that a second try is told why it fails.
+const inviteMemory = 24 * time.Hour
+
+// The reasons an invite does not pair.
+var (
+	ErrInviteUsed    = errors.New("this pairing link was already used (each link pairs one phone)")
+	ErrInviteExpired = errors.New("this pairing link has expired (a link works for 10 minutes)")
+	ErrInviteUnknown = errors.New("no such pairing link")
+)
+
+// NewInvite makes a single-use invite that pairs one more browser until
+// InviteTTL after now, and returns its code and when it expires. Only the
+// code's SHA-256 is kept, in memory: a restart or a rotation of the token
+// ends every invite.
+func (p *Pairing) NewInvite(now time.Time) (string, time.Time) {
+	code := newSecret()
+	exp := now.Add(InviteTTL)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pruneLocked(now)
+	var live []*invite
+	for _, iv := range p.invites {
+		if !iv.used && now.Before(iv.expires) {
+			live = append(live, iv)
+		}
+	}
+	for len(live) >= MaxInvites {
+		oldest := 0
+		for i, iv := range live {
+			if iv.made.Before(live[oldest].made) {
+				oldest = i
+			}
+		}
+		live[oldest].expires = now // ended early: told "expired"
+		live = append(live[:oldest], live[oldest+1:]...)
+	}
+	if p.invites == nil {
+		p.invites = map[[sha256.Size]byte]*invite{}
+	}
+	p.invites[sha256.Sum256([]byte(code))] = &invite{made: now, expires: exp}
+	return code, exp
+}
+
+// Redeem uses up the invite code at now: nil when it pairs,
+// ErrInviteUsed, ErrInviteExpired or ErrInviteUnknown when not.
+func (p *Pairing) Redeem(code string, now time.Time) error {
+	sum := sha256.Sum256([]byte(strings.TrimSpace(code)))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pruneLocked(now)
+	iv := p.invites[sum]
+	switch {
+	case iv == nil:
+		return ErrInviteUnknown
+	case iv.used:
+		return ErrInviteUsed
+	case !now.Before(iv.expires):
+		return ErrInviteExpired
+	}
+	iv.used = true
+	return nil
+}
+
+// pruneLocked forgets the invites that ended over inviteMemory ago, and
+// ended ones past the first thousand remembered.
+func (p *Pairing) pruneLocked(now time.Time) {
+	for k, iv := range p.invites {
+		if now.Sub(iv.expires) > inviteMemory || (len(p.invites) > 1000 && (iv.used || !now.Before(iv.expires))) {
+			delete(p.invites, k)
+		}
+	}
 }
 
 // newSecret is 160 random bits in lowercase base32 (32 characters).

@@ -3,7 +3,9 @@ package hub_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/hub"
@@ -88,5 +90,70 @@ func TestFeeds(t *testing.T) {
 	}
 	if _, err := hub.NewFeeds(stored[:len(stored)-1], nil); err == nil {
 		t.Error("a damaged file was read")
+	}
+}
+
+// An invite pairs once, until it expires; only its hash is kept, and in
+// memory: nothing is saved, and a rotation ends it.
+func TestPairingInvites(t *testing.T) {
+	var saves int
+	var stored []byte
+	p := hub.NewPairing(nil, func(b []byte) error { saves++; stored = bytes.Clone(b); return nil })
+	if _, err := p.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 20, 7, 30, 0, 0, time.UTC)
+	code, exp := p.NewInvite(now)
+	if len(code) != 32 || !exp.Equal(now.Add(hub.InviteTTL)) {
+		t.Fatalf("invite %q until %v", code, exp)
+	}
+	if saves != 1 || bytes.Contains(stored, []byte(code)) {
+		t.Errorf("an invite was saved (%d saves)", saves)
+	}
+	if p.Check(code) {
+		t.Error("an invite works as the household token")
+	}
+	if err := p.Redeem("  "+code+"\n", now.Add(hub.InviteTTL-time.Second)); err != nil {
+		t.Fatalf("a fresh invite: %v", err)
+	}
+	if err := p.Redeem(code, now.Add(time.Minute)); !errors.Is(err, hub.ErrInviteUsed) {
+		t.Errorf("a second use: %v, want ErrInviteUsed", err)
+	}
+	late, _ := p.NewInvite(now)
+	if err := p.Redeem(late, now.Add(hub.InviteTTL)); !errors.Is(err, hub.ErrInviteExpired) {
+		t.Errorf("at expiry: %v, want ErrInviteExpired", err)
+	}
+	if err := p.Redeem("nope", now); !errors.Is(err, hub.ErrInviteUnknown) {
+		t.Errorf("a made-up code: %v, want ErrInviteUnknown", err)
+	}
+	if err := p.Redeem(code, now.Add(48*time.Hour)); !errors.Is(err, hub.ErrInviteUnknown) {
+		t.Errorf("a used invite two days on: %v, want it forgotten", err)
+	}
+
+	// A household has MaxInvites live ones; one more ends the oldest.
+	var codes []string
+	for i := range hub.MaxInvites + 1 {
+		c, _ := p.NewInvite(now.Add(time.Duration(i) * time.Second))
+		codes = append(codes, c)
+	}
+	at := now.Add(time.Minute)
+	if err := p.Redeem(codes[0], at); !errors.Is(err, hub.ErrInviteExpired) {
+		t.Errorf("the oldest of too many: %v, want ErrInviteExpired", err)
+	}
+	if err := p.Redeem(codes[1], at); err != nil {
+		t.Errorf("a live invite: %v", err)
+	}
+	// Rotating the token ends every invite.
+	if _, err := p.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Redeem(codes[2], at); err == nil {
+		t.Error("an invite outlived a rotation of the token")
+	}
+	// A reload knows no invite.
+	q := hub.NewPairing(stored, nil)
+	c, _ := p.NewInvite(now)
+	if err := q.Redeem(c, now); !errors.Is(err, hub.ErrInviteUnknown) {
+		t.Errorf("another Pairing redeemed an invite: %v", err)
 	}
 }

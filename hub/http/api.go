@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -537,6 +538,75 @@ func (s *Server) getSync(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+type pairingJSON struct {
+	// LAN says whether the hub serves the local network, and so asks
+	// each browser to pair.
+	LAN bool `json:"lan"`
+	// PairCommand makes a new pairing token, as the hub's owner types it
+	// where the hub runs.
+	PairCommand string `json:"pair_command"`
+	// LANCommand starts the hub for the local network.
+	LANCommand string `json:"lan_command"`
+}
+
+// getPairing says whether browsers pair with this hub, and how its owner
+// makes a new token: what the pairing screen tells a person with no code.
+func (s *Server) getPairing(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, pairingJSON{LAN: s.Pairing != nil, PairCommand: s.pairCommand(), LANCommand: s.serveCommand()})
+	return nil
+}
+
+type inviteJSON struct {
+	// URL opens the web UI with the invite's code in its fragment, which
+	// a browser never sends to a server.
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// QRSVG is the URL as a QR code, an SVG image.
+	QRSVG string `json:"qr_svg"`
+}
+
+// postInvite makes a single-use pairing link for one more phone, which
+// works for hub.InviteTTL.
+func (s *Server) postInvite(w http.ResponseWriter, r *http.Request) error {
+	if s.Pairing == nil {
+		return httpx.Errorf(httpx.CodeConflict, "this hub serves only this device (localhost), so phones cannot reach it: start it with -lan ("+s.serveCommand()+")")
+	}
+	code, exp := s.Pairing.NewInvite(s.Now())
+	base := s.LinkBase
+	if base == "" || !isLoopbackHost(r.Host) {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	url := base + "/#/pair/" + code
+	svg, err := qrSVG(url)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, inviteJSON{URL: url, ExpiresAt: exp.UTC().Truncate(time.Second), QRSVG: svg})
+	return nil
+}
+
+// serveCommand is the command that starts this hub for phones.
+func (s *Server) serveCommand() string {
+	if s.LANCommand == "" {
+		return "zoner-hub -lan"
+	}
+	return s.LANCommand
+}
+
+// isLoopbackHost reports whether a Host header names this device only.
+func isLoopbackHost(host string) bool {
+	h, _, err := net.SplitHostPort(hostKey(host, false))
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(h)
+	return h == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
 func (s *Server) postRotate(w http.ResponseWriter, r *http.Request) error {
 	if s.Pairing == nil {
 		return httpx.Errorf(httpx.CodeConflict, "this hub serves only this device (localhost) and needs no pairing token")
@@ -554,8 +624,8 @@ func (s *Server) postRotate(w http.ResponseWriter, r *http.Request) error {
 // browser keeps a cookie (400 days).
 const sessionCookieAge = 400 * 24 * time.Hour
 
-// postSession checks the pairing token and starts a session for this
-// browser, in the zoner_session cookie, which the browser then sends with
+// postSession checks the pairing token, or uses up an invite's code, and
+// starts a session for this browser, in the zoner_session cookie, which the browser then sends with
 // every request, event streams included (an EventSource cannot set an
 // Authorization header). The cookie holds a random session id, never the
 // token; rotating the token ends every session.
@@ -574,7 +644,12 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request) error {
 		return &httpx.Error{Code: httpx.CodeInvalid, Message: "bad request", Problems: []httpx.Problem{{Code: string(syncproto.CodeMalformed), Path: "token", Rule: "send {\"token\": \"<the pairing token>\"}"}}}
 	}
 	if !s.Pairing.Check(in.Token) {
-		return httpx.Errorf(httpx.CodeUnauthorized, "that is not this household's pairing token: check it against the one the hub printed (or make a new one with zoner-hub pair)")
+		switch err := s.Pairing.Redeem(in.Token, s.Now()); {
+		case errors.Is(err, hub.ErrInviteUsed), errors.Is(err, hub.ErrInviteExpired):
+			return httpx.Errorf(httpx.CodeUnauthorized, err.Error()+". On a phone that is already paired, open Sync, then Add another phone, for a new link; or enter the household's pairing code")
+		case err != nil:
+			return httpx.Errorf(httpx.CodeUnauthorized, "that is not this household's pairing code, nor a live pairing link: check it against the code the hub printed (`"+s.pairCommand()+"` makes a new one where the hub runs)")
+		}
 	}
 	id, err := s.Pairing.NewSession()
 	if err != nil {

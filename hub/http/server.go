@@ -64,6 +64,19 @@ type Server struct {
 	// browser's session cookie, on every /api/v1 request (the hub serves
 	// the LAN). Nil on localhost.
 	Pairing *hub.Pairing
+	// PairCommand is the command that makes a new pairing token for this
+	// hub, as its owner would type it (like "zoner-hub pair", or "go tool
+	// task run -- pair" in a checkout), for the messages; "" for
+	// "zoner-hub pair".
+	PairCommand string
+	// LANCommand is the command that starts this hub for the local
+	// network, like "zoner-hub -lan"; "" for that one.
+	LANCommand string
+	// LinkBase is the hub's address on the network, like
+	// http://192.168.1.20:8080, for the pairing links of a request made
+	// on a loopback name (no phone could open those); "" to use the
+	// request's host.
+	LinkBase string
 	// Feeds holds the calendar feed links' secrets; nil keeps them in
 	// memory only.
 	Feeds *hub.Feeds
@@ -131,9 +144,14 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/today", handler: s.getToday},
 		{method: "GET", pattern: "/api/v1/sync", handler: s.getSync},
 		{method: "GET", pattern: "/api/v1/stream", handler: s.getStream},
+		// Open: the pairing screen reads how to get a code before it
+		// has one. It holds nothing of the family's.
+		{method: "GET", pattern: "/api/v1/pairing", handler: s.getPairing, open: true},
 		{method: "POST", pattern: "/api/v1/pairing/rotate", handler: s.postRotate, write: true},
-		// Open, so a phone can trade the token for the cookie; counted as
-		// a write, so guessing is slow (and the token is 160 random bits).
+		{method: "POST", pattern: "/api/v1/pairing/invites", handler: s.postInvite, write: true},
+		// Open, so a phone can trade the token, or an invite's code, for
+		// the cookie; counted as a write, so guessing is slow (and both
+		// are 160 random bits).
 		{method: "POST", pattern: "/api/v1/pairing/session", handler: s.postSession, write: true, open: true, json: true},
 	}
 }
@@ -255,7 +273,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		if s.Pairing != nil && !rt.open && !s.authorized(r) {
-			s.writeError(w, r, httpx.Errorf(httpx.CodeUnauthorized, "this hub serves the local network: send the household pairing token as \"Authorization: Bearer <token>\" (printed by the hub when it was made; rotate with zoner-hub pair), or pair this browser"), false)
+			s.writeError(w, r, httpx.Errorf(httpx.CodeUnauthorized, "this hub serves the local network: send the household pairing token as \"Authorization: Bearer <token>\" (printed by the hub when it was made; `"+s.pairCommand()+"` makes a new one), or pair this browser"), false)
 			return
 		}
 		if rt.json {
@@ -268,6 +286,14 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.writeError(w, r, err, false)
 		}
 	}))
+}
+
+// pairCommand is the command that makes a new pairing token.
+func (s *Server) pairCommand() string {
+	if s.PairCommand == "" {
+		return "zoner-hub pair"
+	}
+	return s.PairCommand
 }
 
 // SessionCookie names the cookie of a paired browser's session.

@@ -130,7 +130,7 @@ func TestEncryptedAtRestWritesNoPlaintext(t *testing.T) {
 
 		shown.Reset()
 		m = mustRun(t, dir, lan)
-		if shown.Len() != 0 {
+		if pairingToken.MatchString(shown.String()) {
 			t.Errorf("a restart made a new pairing token: %q", shown.String())
 		}
 		c = &client{tb: t, base: m.URL, token: tok}
@@ -184,7 +184,7 @@ func TestStoreKeyRemovesEarlierPlaintext(t *testing.T) {
 
 	shown.Reset()
 	m = mustRun(t, dir, func(m *Main) { m.StoreKey, m.HTTPAddr, m.Stdout = atRestKey, "0.0.0.0:0", &shown })
-	if shown.Len() != 0 {
+	if pairingToken.MatchString(shown.String()) {
 		t.Errorf("setting a key made a new pairing token: %q", shown.String())
 	}
 	c := &client{tb: t, base: m.URL, token: tok}

@@ -843,6 +843,16 @@ func TestBrowserCalendarLinks(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/calendar") || !strings.Contains(body.String(), "Zoner: Ada") {
 		t.Fatalf("the feed link: %d %s %.200s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
+	// A subscription, not a file: no control on the screen downloads one.
+	if cd := resp.Header.Get("Content-Disposition"); cd != "" {
+		t.Errorf("the feed link is served as a download: %q", cd)
+	}
+	if eval[bool](b, `[...document.querySelectorAll('a')].some((a) => a.hasAttribute('download') || (/\.ics(\?|$)/.test(a.getAttribute('href') || '') && !a.getAttribute('href').startsWith('webcal://')))`) {
+		t.Error("a calendar control links to a file")
+	}
+	if !eval[bool](b, `/add .*from URL/i.test(document.querySelector('.cal-hint')?.textContent || '')`) {
+		t.Error("no hint for phones that do not open webcal links")
+	}
 
 	b.click(ada + "button.danger")
 	b.wait("the link gone", `!document.querySelector(`+jsString(ada+"a.button")+`) && !!document.querySelector(`+jsString(ada+"button.secondary")+`)`)

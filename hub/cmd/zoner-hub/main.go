@@ -6,6 +6,11 @@
 //	zoner-hub [flags]          serve (the default)
 //	zoner-hub rebuild [flags]  rebuild the state database from the event log, then exit
 //	zoner-hub pair [flags]     make a new LAN pairing token, print it, then exit
+//
+// From a checkout of the repository the same commands run as
+// `go tool task run -- [command] [flags]`, which builds the program first.
+// At start it prints where to open the web UI: on the local network (-lan)
+// every address a phone can open and a QR code of a one-time pairing link.
 package main
 
 import "github.com/zoner-family/zoner/internal/cli"

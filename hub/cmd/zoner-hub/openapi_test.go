@@ -411,6 +411,8 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	})
 	// On localhost there is no token to rotate.
 	c.json("POST", "/api/v1/pairing/rotate", nil, 409, nil)
+	c.json("POST", "/api/v1/pairing/invites", nil, 409, nil)
+	c.json("GET", "/api/v1/pairing", nil, 200, nil)
 	c.json("POST", "/api/v1/pairing/session", []byte(`{"token":"abcd"}`), 409, nil)
 
 	// The notices over the stream are Notices.
@@ -441,7 +443,7 @@ func oaLAN(t *testing.T, f *family) {
 	m := mustRun(t, t.TempDir(), func(m *Main) {
 		m.HTTPAddr = "0.0.0.0:0"
 		m.Stdout = &shown
-		m.Limits = hubhttp.Limits{WritesPerSecond: 0.001, WriteBurst: 5, ReadsPerSecond: 1e6, ReadBurst: 1e6}
+		m.Limits = hubhttp.Limits{WritesPerSecond: 0.001, WriteBurst: 8, ReadsPerSecond: 1e6, ReadBurst: 1e6}
 	})
 	tok := regexp.MustCompile(`[a-z2-7]{4}(-[a-z2-7]{1,4}){7}`).FindString(shown.String())
 	if tok == "" {
@@ -457,6 +459,13 @@ func oaLAN(t *testing.T, f *family) {
 	anon.json("POST", "/api/v1/pairing/session", []byte(`{"token":"abcd-efgh"}`), 401, nil)
 	browser := &client{tb: t, base: m.URL, cookie: pairBrowser(t, m.URL, tok)}
 	browser.json("GET", "/api/v1/family", nil, 200, nil)
+	// A paired browser invites one more, once.
+	anon.json("GET", "/api/v1/pairing", nil, 200, nil)
+	var inv struct{ URL string }
+	browser.json("POST", "/api/v1/pairing/invites", nil, 200, &inv)
+	_, code, _ := strings.Cut(inv.URL, "#/pair/")
+	anon.json("POST", "/api/v1/pairing/session", []byte(`{"token":"`+code+`"}`), 200, nil)
+	anon.json("POST", "/api/v1/pairing/session", []byte(`{"token":"`+code+`"}`), 401, nil)
 	var rotated struct{ Token string }
 	paired.json("POST", "/api/v1/pairing/rotate", nil, 200, &rotated)
 	paired.json("GET", "/api/v1/family", nil, 401, nil)

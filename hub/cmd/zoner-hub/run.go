@@ -104,6 +104,12 @@ type Main struct {
 	projector *hub.Projector
 	replanner *hub.Replanner
 	cloud     *natsjs.CloudLink
+	// launch is how the hub was started, for the commands its messages
+	// give; newToken is a pairing token made at this start, to show once.
+	launch   launch
+	newToken string
+	// lanURLs are the addresses a phone opens the hub at (on the LAN).
+	lanURLs []string
 	// snapApplied is the applied sequence of the state snapshot on disk
 	// (with a store key), so an unchanged state is not saved again.
 	snapApplied uint64
@@ -217,6 +223,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	if m.launch.Exe == "" {
+		m.launch = thisLaunch()
+	}
 	if m.Command == "pair" {
 		p, err := m.pairing()
 		if err != nil {
@@ -226,7 +235,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stdout, "New pairing token for this household: %s\nOnce the hub restarts, the old token no longer works and every paired phone pairs again with this one.\n", tok)
+		fmt.Fprintf(m.Stdout, "New pairing code for this household: %s\nOnce the hub restarts, the old code no longer works and every paired phone pairs again, with this one.\n", tok)
 		return nil
 	}
 	// The caller's ctx bounds the start (catching up may take a while);
@@ -274,7 +283,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.store.SetLog(m.nats, integrity.Log.Last, m.RawTail)
 	if m.Command == "rebuild" {
 		if len(missing) > 0 && !m.AcceptLoss {
-			return fmt.Errorf("%s; nothing was changed. `zoner-hub rebuild -accept-loss` rebuilds from what the log holds, saving the lost events the state database holds to a file", lostReport(integrity, missing))
+			return fmt.Errorf("%s; nothing was changed. `%s` rebuilds from what the log holds, saving the lost events the state database holds to a file", lostReport(integrity, missing), m.launch.command("rebuild -accept-loss", m.DataDir, defaultDataDir()))
 		}
 		if len(missing) > 0 {
 			path, n, err := m.saveLost(ctx, missing)
@@ -335,7 +344,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if missing[0].From <= integrity.Applied {
 			m.projector.SetFault(missing)
 		}
-		m.Logger.Error("the event log is damaged: "+lostReport(integrity, missing), "action", "stop the hub, run `zoner-hub rebuild -accept-loss`, then start it again")
+		m.Logger.Error("the event log is damaged: "+lostReport(integrity, missing), "action", "stop the hub, run `"+m.launch.command("rebuild -accept-loss", m.DataDir, defaultDataDir())+"`, then start it again")
 	}
 	m.goRun(func() { m.projector.Run(ctx) })
 	if m.store.InMemory() && m.Command == "serve" {
@@ -347,7 +356,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	api := &hubhttp.Server{Store: m.store, Log: m.nats, Projector: m.projector, Broker: broker, Metrics: metrics,
-		Logger: m.Logger, Limits: m.Limits, Now: m.Now, Static: web.Handler(), Feeds: feeds}
+		Logger: m.Logger, Limits: m.Limits, Now: m.Now, Static: web.Handler(), Feeds: feeds,
+		PairCommand: m.launch.command("pair", m.DataDir, defaultDataDir()),
+		LANCommand:  m.launch.command("-lan", m.DataDir, defaultDataDir())}
 	if m.Command == "serve" {
 		if err := m.listen(api); err != nil {
 			return err
@@ -390,6 +401,8 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	api.Ready(writer)
+	m.announce(m.Stdout, m.lanURLs, api.Pairing, m.newToken)
+	m.newToken = ""
 	if m.projector.Fault() != nil {
 		m.Logger.Error("hub serving reads only: its event log is damaged", "url", m.URL, "data", m.DataDir)
 		return nil
@@ -480,14 +493,16 @@ func (m *Main) listen(api *hubhttp.Server) error {
 			return err
 		}
 		if !api.Pairing.HasToken() {
-			tok, err := api.Pairing.Rotate()
-			if err != nil {
+			if m.newToken, err = api.Pairing.Rotate(); err != nil {
 				ln.Close()
 				return err
 			}
-			fmt.Fprintf(m.Stdout, "\nThis hub serves the local network. Pairing token for your household (shown once):\n\n    %s\n\nEnter it on each phone. `zoner-hub pair` makes a new one.\n\n", tok)
 		}
 		m.Logger.Info("serving the local network: requests need the pairing token")
+		m.lanURLs = m.phoneURLs(addr, tlsConfig != nil)
+		if len(m.lanURLs) > 0 {
+			api.LinkBase = m.lanURLs[0]
+		}
 	}
 	api.Hosts = m.serves(addr)
 	host := addr.IP.String()
@@ -513,6 +528,20 @@ func (m *Main) listen(api *hubhttp.Server) error {
 		}
 	})
 	return nil
+}
+
+// phoneURLs lists the URLs a phone on the local network can open the
+// hub at, listening on addr.
+func (m *Main) phoneURLs(addr *net.TCPAddr, tls bool) []string {
+	ips := []net.IP{addr.IP}
+	if addr.IP.IsUnspecified() {
+		ifaces, err := machineIfaces()
+		if err != nil {
+			m.Logger.Warn("cannot list the machine's addresses", "err", err)
+		}
+		ips = lanIPs(ifaces)
+	}
+	return hubURLs(ips, m.Hosts, addr.Port, tls)
 }
 
 // serves lists the host:port names the hub answers to on addr: the

@@ -6,9 +6,16 @@ import { api, problemText } from '../api.js';
 import * as outbox from '../outbox.js';
 import * as reminders from '../reminders.js';
 import { state } from '../store.js';
-import { dayClock, deviceZone } from '../time.js';
+import { clock, dayClock, deviceZone, place } from '../time.js';
 
 export async function syncView(root) {
+  if (!pairing) {
+    try {
+      pairing = await api('/api/v1/pairing');
+    } catch {
+      // Offline: the section says so.
+    }
+  }
   const entries = await outbox.list();
   const tz = deviceZone();
   const waiting = entries.filter((e) => !e.refused);
@@ -43,7 +50,11 @@ export async function syncView(root) {
     h('section', { class: 'card stack', 'aria-labelledby': 'cal-h' },
       h('h2', { id: 'cal-h' }, 'Calendars'),
       h('p', { class: 'muted' }, 'Subscribe to each person’s plan in the phone’s calendar, with an alarm before each item: reminders even when Zoner is closed, and the calendar follows every re-plan. Whoever has a link can read that plan; stop a person’s links here.'),
-      h('ul', { class: 'plain stack' }, state.members.map((m) => h('li', { class: 'stack' }, calendarControl(m))))),
+      h('ul', { class: 'plain stack' }, state.members.map((m) => h('li', { class: 'stack' }, calendarControl(m)))),
+      h('p', { class: 'muted small cal-hint' }, 'Tapping Subscribe does nothing on your phone? Copy the link, then in the calendar app add a calendar “from URL” (also called “subscribe by URL”) and paste it.')),
+    h('section', { class: 'card stack', 'aria-labelledby': 'phone-h' },
+      h('h2', { id: 'phone-h' }, 'Add another phone'),
+      phoneControl(tz)),
     h('section', { class: 'card stack', 'aria-labelledby': 'rem-h' },
       h('h2', { id: 'rem-h' }, 'Reminders'),
       h('p', { class: 'muted' }, 'A notice a few minutes before a nap, bedtime, a light window or a feed — while Zoner is open on this phone.'),
@@ -64,6 +75,75 @@ function reminderControl() {
       ev.target.replaceWith(reminderControl());
     },
   }, 'Turn reminders on');
+}
+
+/** What the hub says of pairing: {lan, pair_command, lan_command}. */
+let pairing = null;
+/** The pairing link made on this page, so a redraw keeps it. */
+let invite = null;
+let inviteTimer = 0;
+
+/**
+ * Another phone: on a hub that serves the home network, a button that
+ * makes a one-time pairing link and shows it as a QR code (drawn by the
+ * hub) and as text to copy; on a hub for this computer only, how to serve
+ * phones.
+ */
+function phoneControl(tz) {
+  const box = h('div', { class: 'stack phone-invite' });
+  if (!pairing) {
+    return fill(box, h('p', { class: 'muted' }, 'The hub cannot be reached now: pairing another phone needs it.'));
+  }
+  if (!pairing.lan) {
+    return fill(box,
+      h('p', {}, 'This hub serves only this computer, so phones cannot reach it. To use Zoner on phones on the same Wi-Fi, stop the hub and start it with:'),
+      h('p', {}, h('code', {}, pairing.lan_command || 'zoner-hub -lan')));
+  }
+  const draw = () => {
+    clearTimeout(inviteTimer);
+    const error = h('p', { class: 'error', role: 'alert' });
+    const make = async () => {
+      error.textContent = '';
+      try {
+        invite = await api('/api/v1/pairing/invites', { method: 'POST' });
+        draw();
+        box.querySelector('img')?.focus();
+      } catch (err) {
+        error.textContent = `No pairing link made: ${err.message}.`;
+      }
+    };
+    const expires = invite ? Date.parse(invite.expires_at) : 0;
+    if (!invite || expires <= Date.now()) {
+      fill(box,
+        invite ? h('p', { class: 'warn', role: 'status' }, 'The last pairing link has expired. Make a new one.') : null,
+        h('p', {}, 'Pair a partner’s or grandparent’s phone: make a one-time link here, then scan its QR code with the other phone’s camera. It works once, for 10 minutes.'),
+        h('button', { type: 'button', class: 'secondary', onclick: make }, 'Show a pairing QR code'),
+        error);
+      return;
+    }
+    const url = h('input', { type: 'text', readonly: true, value: invite.url, class: 'invite-url', spellcheck: 'false' });
+    const copy = async () => {
+      url.select();
+      try {
+        await navigator.clipboard.writeText(invite.url);
+        toast('Link copied');
+      } catch {
+        // No clipboard over plain HTTP: the link is selected to copy.
+      }
+    };
+    const src = `data:image/svg+xml;base64,${btoa(invite.qr_svg)}`;
+    fill(box,
+      h('img', { class: 'qr', src, tabindex: '-1', alt: 'QR code of a one-time pairing link for another phone' }),
+      h('p', {}, `Scan it with the other phone’s camera, or send it the link. It pairs one phone, until ${clock(expires, tz)} ${place(tz)} time.`),
+      field('One-time pairing link', url),
+      h('div', { class: 'row wrap' },
+        h('button', { type: 'button', class: 'secondary', onclick: copy }, 'Copy link'),
+        h('button', { type: 'button', class: 'ghost', onclick: make }, 'Make a new link')),
+      error);
+    inviteTimer = setTimeout(draw, expires - Date.now() + 500);
+  };
+  draw();
+  return box;
 }
 
 // The feed links made on this page, by member id, so a redraw keeps them.
