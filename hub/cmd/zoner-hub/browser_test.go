@@ -515,6 +515,7 @@ func TestBrowser(t *testing.T) {
 			err.textContent.includes('Pick an airport from the list (type a code like LHR or a city)') &&
 			document.activeElement === from && location.hash === '#/trips/new';
 	})()`)
+	eval[bool](b, `(document.activeElement.blur(), true)`) // the person taps the box again
 	pick("from", "san fran", "SFO")
 	if v := eval[string](b, `document.querySelector('input[name=from]').value`); v != "SFO · San Francisco" {
 		t.Fatalf("the airport box after a pick reads %q", v)

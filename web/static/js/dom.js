@@ -169,7 +169,7 @@ export function showProblems(summary, err) {
   const list = err instanceof FormProblems ? err.list : [{ input: null, message: err?.message || String(err) }];
   for (const p of list) if (p.input) fieldError(p.input, p.message);
   const first = list.find((p) => p.input)?.input;
-  const more = list.length > 1 ? ` (and ${list.length - 1} more to fix below)` : '';
+  const more = list.length > 1 ? ` (and ${list.length - 1} more to fix)` : '';
   summary.textContent = list[0].message + more;
   if (first) summary.dataset.fields = '1';
   if (first) {

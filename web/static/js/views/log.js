@@ -50,6 +50,25 @@ export function openSleep(list, nap, now = Date.now()) {
 const HOUR = 3600000;
 
 /**
+ * What this page sent lately, kept for a minute: the outbox lets go of an
+ * entry once the hub has it, a moment before the hub's log is read again.
+ * @type {{env: any, at: number}[]}
+ */
+const sent = [];
+
+function remember(env) {
+  const now = Date.now();
+  while (sent.length && now - sent[0].at > 60000) sent.shift();
+  sent.push({ env, at: now });
+}
+
+/** An entry taken back before it was sent was never sent. */
+function forget(env) {
+  const i = sent.findIndex((x) => x.env.id === env.id);
+  if (i >= 0) sent.splice(i, 1);
+}
+
+/**
  * The longest sleep and nap that are plausible at an age, in hours: longer
  * ones are a forgotten tap or a typing slip.
  */
@@ -140,12 +159,28 @@ export async function logView(root, memberId) {
   const stored = state.logs.get(m.id) || (await loadLog(m.id));
   const waiting = await outbox.list();
   const pending = [];
-  for (const e of waiting) for (const env of e.events) if (env.member_id === m.id) pending.push({ env, pending: e });
+  const queued = new Set();
+  for (const e of waiting) for (const env of e.events) if (env.member_id === m.id) {
+    pending.push({ env, pending: e });
+    queued.add(env.id);
+  }
+  // Sent, but the hub's log read here is from before it: lay it over too,
+  // or the screen would show (and Undo would act on) the entry as it was.
+  const ids = new Set(stored.map((x) => x.event.id));
+  for (const x of stored) if (x.event.data?.supersedes) ids.add(x.event.data.supersedes); // replaced: the hub has it
+  for (const { env, at } of sent) {
+    if (env.member_id !== m.id || queued.has(env.id) || Date.now() - at > 60000) continue;
+    // A retraction goes over again (it only hides, or brings back what a
+    // correction replaced); an entry the log holds, or holds a correction
+    // of, is there already.
+    if (env.type === 'log.retracted' || !ids.has(env.id)) pending.push({ env, pending: null });
+  }
   const list = facts(stored, pending);
   const fam = state.family.id;
   if (state.trips.some((t) => !t.removed && t.data.legs.some((l) => l.from || l.to))) await airports();
 
   const send = async (env, label) => {
+    remember(env);
     await outbox.add('/api/v1/events', [env], `${name}: ${label}`);
     const entry = (await outbox.list()).find((x) => x.events[0].id === env.id);
     toast(`${name}: ${label}`, { label: 'Undo', run: () => undo({ env, pending: entry || null }) });
@@ -155,10 +190,13 @@ export async function logView(root, memberId) {
   // "awake" that closed a sleep) brings back what it corrected.
   const undo = async ({ env, replaces, pending: p }) => {
     if (p && (await outbox.take(p.seq))) {
+      forget(env);
       toast(`Undone: ${describe(env)}`);
       return;
     }
-    await outbox.add('/api/v1/events', [envelope({ family: fam, type: 'log.retracted', member: m.id, data: { event_id: env.id } })], `${name}: undo ${describe(env)}`);
+    const r = envelope({ family: fam, type: 'log.retracted', member: m.id, data: { event_id: env.id } });
+    remember(r);
+    await outbox.add('/api/v1/events', [r], `${name}: undo ${describe(env)}`);
     toast(replaces ? `Undone: back to ${describe(replaces)}` : `Undone: ${describe(env)}`);
   };
   const fact = (type, data, start, end) => envelope({ family: fam, type, member: m.id, start, end, data });
