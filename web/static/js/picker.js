@@ -143,7 +143,9 @@ export function placePicker(o) {
     else return;
     ev.preventDefault();
   });
-  input.addEventListener('blur', () => setTimeout(close, 100));
+  // Closes a moment after focus leaves (a tap on an option lands first),
+  // unless focus came back meanwhile.
+  input.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== input) close(); }, 100));
   // Focus (a tap, a tab) selects the whole text: typing then replaces it,
   // never "LHR · LondonLHR". A tap's mouseup would undo the selection.
   let selecting = false;

@@ -179,11 +179,11 @@ export async function logView(root, memberId) {
   const fam = state.family.id;
   if (state.trips.some((t) => !t.removed && t.data.legs.some((l) => l.from || l.to))) await airports();
 
-  const send = async (env, label) => {
+  const send = async (env, label, replaces = null) => {
     remember(env);
     await outbox.add('/api/v1/events', [env], `${name}: ${label}`);
     const entry = (await outbox.list()).find((x) => x.events[0].id === env.id);
-    toast(`${name}: ${label}`, { label: 'Undo', run: () => undo({ env, pending: entry || null }) });
+    toast(`${name}: ${label}`, { label: 'Undo', run: () => undo({ env, replaces, pending: entry || null }) });
   };
   // Undo steps back one tap: an entry still on the phone is taken back;
   // anything else is retracted, which for a correction (an edit, or an
@@ -191,7 +191,7 @@ export async function logView(root, memberId) {
   const undo = async ({ env, replaces, pending: p }) => {
     if (p && (await outbox.take(p.seq))) {
       forget(env);
-      toast(`Undone: ${describe(env)}`);
+      toast(replaces ? `Undone: back to ${describe(replaces)}` : `Undone: ${describe(env)}`);
       return;
     }
     const r = envelope({ family: fam, type: 'log.retracted', member: m.id, data: { event_id: env.id } });
@@ -241,7 +241,7 @@ export async function logView(root, memberId) {
             return;
           }
           const e = fact('sleep', { nap: nap || undefined, supersedes: open.env.id }, toMs(open.env.start), now);
-          send(e, nap ? `nap ended (${duration((now - toMs(open.env.start)) / 60000)})` : 'awake');
+          send(e, nap ? `nap ended (${duration((now - toMs(open.env.start)) / 60000)})` : 'awake', open.env);
         }),
       }, nap ? `Nap ended (since ${clock(open.env.start, open.env.tz)})` : `Awake (asleep since ${clock(open.env.start, open.env.tz)})`);
     }
@@ -250,7 +250,7 @@ export async function logView(root, memberId) {
   };
   const change = (env, data, start, end) => {
     const e = envelope({ family: fam, type: env.type, member: m.id, start, end, tz: env.tz, data: { ...data, supersedes: env.id } });
-    return send(e, `changed ${describe(env)}`);
+    return send(e, `changed ${describe(env)}`, env);
   };
   const band = ageBand(m.data);
   const mealKinds = band === 'under_6_months' || band === '6_to_12_months' ? ['feed', 'breakfast', 'lunch', 'dinner', 'snack'] : ['breakfast', 'lunch', 'dinner', 'snack', ...(isLittle(band) ? ['feed'] : [])];
