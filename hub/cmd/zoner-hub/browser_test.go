@@ -408,7 +408,32 @@ func TestBrowser(t *testing.T) {
 	b.set(kemi+"input[name=sleep_time]", "19:30")
 	b.set(kemi+"input[name=wake_time]", "06:30")
 	b.click(kemi + "button[data-action=add-nap]")
+	// A nap added with no time, and a birth date still to come: the form
+	// says so under each field, names them in its alert, focuses the
+	// first, and saves nothing.
+	b.set("fieldset.member-form input[name=birth_date]", time.Now().In(home).AddDate(1, 0, 0).Format("2006-01-02"))
+	b.click("form button[type=submit]")
+	b.wait("the field errors", `(() => {
+		const nap = document.querySelector(`+jsString(kemi+"input[name=nap_start]")+`);
+		const err = document.getElementById((nap.getAttribute('aria-describedby') || '').split(' ').pop());
+		const birth = document.querySelector('fieldset.member-form input[name=birth_date]');
+		return nap.getAttribute('aria-invalid') === 'true' && err?.classList.contains('field-error') && err.offsetHeight > 0 &&
+			err.textContent.includes('Nap 1 for Kemi: give a start time, or remove the nap') &&
+			birth.getAttribute('aria-invalid') === 'true' && document.activeElement === birth &&
+			/Ada's birth date is in the future/.test(document.querySelector('form p.error[role=alert]').textContent);
+	})()`)
+	b.shot("setup-errors")
+	var unset struct {
+		SetupRequired bool `json:"setup_required"`
+	}
+	api.json("GET", "/api/v1/family", nil, 200, &unset)
+	if !unset.SetupRequired {
+		t.Fatal("setup with an empty nap time saved the family")
+	}
+	b.set("fieldset.member-form input[name=birth_date]", "1988-04-02")
+	b.click("fieldset.member-form input[name=melatonin_advice]") // a future birth date is no adult's: the opt-in went
 	b.set(kemi+"input[name=nap_start]", "12:45")
+	b.wait("the errors cleared by the fixes", `document.querySelectorAll('.field-error, [aria-invalid=true]').length === 0`)
 	b.set(kemi+"input[name=nap_minutes]", "90")
 	b.click("form button[type=submit]")
 	b.wait("the trip form", `location.hash === '#/trips/new' && !!document.querySelector('input[name=from]')`)
@@ -470,11 +495,32 @@ func TestBrowser(t *testing.T) {
 		eval[bool](b, `(document.querySelectorAll('[data-pick]').forEach(e => delete e.dataset.pick), true)`)
 	}
 	pick("from", "san fran", "SFO")
+	// Typing into a box that holds a place replaces its text; text that
+	// is not a place from the list is a field error when saving.
+	eval[bool](b, `(document.activeElement.blur(), true)`)
+	b.do(chromedp.SendKeys(chromedp.CSS("input[name=from]"), "zzqx"))
+	if v := eval[string](b, `document.querySelector('input[name=from]').value`); v != "zzqx" {
+		t.Fatalf("typing into the filled airport box gave %q, want the typed text only", v)
+	}
 	b.set("input[name=depart_date]", depart.Format("2006-01-02"))
 	b.set("input[name=depart_time]", "20:45")
 	pick("to", "LHR", "LHR")
 	b.set("input[name=arrive_date]", arrive.Format("2006-01-02"))
 	b.set("input[name=arrive_time]", "15:05")
+	b.click("form button[type=submit]")
+	b.wait("the unpicked airport's error", `(() => {
+		const from = document.querySelector('input[name=from]');
+		const err = document.getElementById((from.getAttribute('aria-describedby') || '').split(' ').pop());
+		return from.getAttribute('aria-invalid') === 'true' && err?.classList.contains('field-error') && err.offsetHeight > 0 &&
+			err.textContent.includes('Pick an airport from the list (type a code like LHR or a city)') &&
+			document.activeElement === from && location.hash === '#/trips/new';
+	})()`)
+	eval[bool](b, `(document.activeElement.blur(), true)`) // the person taps the box again
+	pick("from", "san fran", "SFO")
+	if v := eval[string](b, `document.querySelector('input[name=from]').value`); v != "SFO · San Francisco" {
+		t.Fatalf("the airport box after a pick reads %q", v)
+	}
+	b.wait("SFO named by its city", `document.querySelector('fieldset.leg .summary').textContent.includes('San Francisco time') && !document.querySelector('form').textContent.includes('Los Angeles time')`)
 	b.wait("the flight summary", `document.querySelector('fieldset.leg .summary').textContent.includes('Flight time 10 h 20 min')`)
 	b.shot("trip-form")
 	b.click("form button[type=submit]")
@@ -512,6 +558,8 @@ func TestBrowser(t *testing.T) {
 	before := seqOf(ids["Kemi"])
 	b.route("#/log/"+ids["Kemi"], "button[data-action=nap-start]")
 	b.click("button[data-action=nap-start]")
+	itWasANap := func() { eval[bool](b, `(document.querySelector('[data-answer=nap]')?.click(), true)`) }
+	itWasANap() // asked when the test runs in Kemi's night
 	b.wait("the open nap", `!!document.querySelector('button[data-action=nap-end]') && document.querySelector('#sync-badge').textContent === 'All saved'`)
 	b.wait("the nap in the log", `!!document.querySelector('li[data-id] button[data-action=edit]')`)
 	b.click("li[data-id] button[data-action=edit]")
@@ -519,6 +567,7 @@ func TestBrowser(t *testing.T) {
 	b.set("form[data-edit] input[name=start]", now.Add(-50*time.Minute).Format("2006-01-02T15:04"))
 	b.set("form[data-edit] input[name=end]", now.Add(-5*time.Minute).Format("2006-01-02T15:04"))
 	b.click("form[data-edit] button[type=submit]")
+	itWasANap()
 	b.wait("the corrected nap", `[...document.querySelectorAll('li[data-id]')].some(li => /Nap \d\d:\d\d–\d\d:\d\d \(45 min\)/.test(li.textContent)) && document.querySelector('#sync-badge').textContent === 'All saved'`)
 	b.shot("log")
 	naps := events(api, ids["Kemi"], "sleep")
@@ -552,6 +601,59 @@ func TestBrowser(t *testing.T) {
 			fmt.Sprintf("%d meals, %d retractions at the hub, %d waiting on the phone", len(meals), len(retracted), b.waiting())
 	})
 	b.wait("Breakfast gone from the log", `document.querySelector('#sync-badge').textContent === 'All saved' && ![...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Breakfast'))`)
+
+	// Undo after an edit brings back the entry as it was: Kemi's nap is
+	// started, its start moved, and Undo shows it from its first start.
+	b.route("#/log/"+ids["Kemi"], "button[data-action=nap-start]")
+	b.click("button[data-action=nap-start]")
+	itWasANap()
+	b.wait("the second open nap", `!!document.querySelector('button[data-action=nap-end]') && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	sleepsBefore := events(api, ids["Kemi"], "sleep")
+	original := sleepsBefore[len(sleepsBefore)-1]
+	originalStart, err := time.Parse(time.RFC3339, original.Event.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	openRow := `li[data-id="` + original.ID + `"]`
+	b.click(openRow + " button[data-action=edit]")
+	moved := time.Now().In(home).Add(-25 * time.Minute)
+	b.set("form[data-edit] input[name=start]", moved.Format("2006-01-02T15:04"))
+	b.click("form[data-edit] button[type=submit]")
+	itWasANap()
+	b.wait("the moved nap", `[...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Nap from `+moved.Format("15:04")+`, still asleep')) && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the undo offer for the change", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Kemi: changed') && t.querySelector('button'))`)
+	b.click(".toast button")
+	b.wait("the nap back at its first start", `document.querySelector('#sync-badge').textContent === 'All saved' && !!document.querySelector(`+jsString(openRow)+`) && document.querySelector(`+jsString(openRow)+`).textContent.includes('Nap from `+originalStart.In(home).Format("15:04")+`, still asleep') && ![...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Nap from `+moved.Format("15:04")+`'))`)
+	var kemiLog struct {
+		Facts []struct {
+			Event struct {
+				ID  string `json:"id"`
+				End string `json:"end"`
+			} `json:"event"`
+		} `json:"facts"`
+	}
+	api.json("GET", "/api/v1/members/"+ids["Kemi"]+"/log", nil, 200, &kemiLog)
+	if len(kemiLog.Facts) == 0 || kemiLog.Facts[0].Event.ID != original.ID || kemiLog.Facts[0].Event.End != "" {
+		t.Fatalf("after undoing the change, Kemi's log is %+v; want the nap %s as first logged", kemiLog.Facts, original.ID)
+	}
+
+	// A nap in Kemi's usual night gets a question before it is saved;
+	// the answer saves it once, as night sleep.
+	b.click(openRow + " button[data-action=edit]")
+	yesterday := time.Now().In(home).AddDate(0, 0, -1).Format("2006-01-02")
+	b.set("form[data-edit] input[name=start]", yesterday+"T00:15")
+	b.set("form[data-edit] input[name=end]", yesterday+"T01:00")
+	count := len(events(api, ids["Kemi"], "sleep"))
+	b.click("form[data-edit] button[type=submit]")
+	b.wait("the question", `!!document.querySelector('[role=alertdialog] [data-answer=sleep]') && document.querySelector('[role=alertdialog]').textContent.includes("00:15 is in Kemi's night. Log it as night sleep instead?")`)
+	b.shot("log-question")
+	eval[bool](b, `(() => { const y = document.querySelector('[data-answer=sleep]'); y.click(); y.click(); return true })()`)
+	b.wait("the night sleep", `[...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Sleep 00:15–01:00')) && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	after := events(api, ids["Kemi"], "sleep")
+	if last := after[len(after)-1]; len(after) != count+1 || bytes.Contains(last.Event.Data, []byte(`"nap"`)) || !bytes.Contains(last.Event.Data, []byte(original.ID)) {
+		t.Fatalf("after answering night sleep, Kemi's sleeps are %+v (had %d)", after, count)
+	}
+	b.noConsoleErrors("forms and questions")
 
 	// Another phone logs: this one's timeline updates by itself.
 	b.route("#/trips/"+tripID, `th[data-member="`+ids["Ada"]+`"]`)

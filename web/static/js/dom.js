@@ -79,3 +79,135 @@ export function toast(message, action) {
   box.append(t);
   setTimeout(() => t.remove(), action ? 10000 : 5000);
 }
+
+// Form errors. A wrong field gets aria-invalid and, right under it, a
+// visible .field-error saying what is wrong and how to fix it, named by
+// the field's aria-describedby; changing the field clears it. The form's
+// p.error[role=alert] carries a one-line summary naming the field.
+
+const errors = new WeakMap();
+
+/** Where a field's error goes: under its .field, or after its row. */
+function errorAnchor(input) {
+  return input.closest('[data-error-anchor]') || input.closest('.field') || input;
+}
+
+/**
+ * Marks a field wrong, with a message in plain words under it.
+ * @param {HTMLElement} input
+ * @param {string} message
+ */
+export function fieldError(input, message) {
+  clearFieldError(input);
+  const id = (input.id || (input.id = uid('f'))) + '-error';
+  const el = h('p', { class: 'field-error', id }, message);
+  const anchor = errorAnchor(input);
+  if (anchor.matches('.field') && anchor !== input) anchor.append(el);
+  else anchor.after(el);
+  input.setAttribute('aria-invalid', 'true');
+  const described = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+  input.setAttribute('aria-describedby', [...described, id].join(' '));
+  const clear = () => clearFieldError(input);
+  input.addEventListener('input', clear);
+  input.addEventListener('change', clear);
+  errors.set(input, { el, clear });
+}
+
+/** Takes a field's error away (the field was changed or is right now). */
+export function clearFieldError(input) {
+  const e = errors.get(input);
+  if (!e) return;
+  errors.delete(input);
+  e.el.remove();
+  input.removeEventListener('input', e.clear);
+  input.removeEventListener('change', e.clear);
+  input.removeAttribute('aria-invalid');
+  const rest = (input.getAttribute('aria-describedby') || '').split(' ').filter((x) => x && x !== e.el.id);
+  if (rest.length) input.setAttribute('aria-describedby', rest.join(' '));
+  else input.removeAttribute('aria-describedby');
+  const form = input.closest('form');
+  const summary = form?.querySelector('p.error[role=alert]');
+  if (summary && form && !form.querySelector('[aria-invalid="true"]') && summary.dataset.fields) {
+    summary.textContent = '';
+    delete summary.dataset.fields;
+  }
+}
+
+/**
+ * What is wrong with a form: a list of {input, message}; an input may be
+ * null for a problem no single field holds.
+ */
+export class FormProblems extends Error {
+  /** @param {{input: HTMLElement|null, message: string}[]} list */
+  constructor(list) {
+    super(list.map((p) => p.message).join(' '));
+    this.list = list;
+  }
+}
+
+/** Throws FormProblems when the list is not empty. */
+export function check(list) {
+  if (list.length) throw new FormProblems(list);
+}
+
+/** Clears every field error in a form and its summary. */
+export function clearProblems(form, summary) {
+  for (const input of form.querySelectorAll('[aria-invalid="true"]')) clearFieldError(input);
+  if (summary) {
+    summary.textContent = '';
+    delete summary.dataset.fields;
+  }
+}
+
+/**
+ * Shows what is wrong: each field's error under it, a one-line summary in
+ * the form's alert, and the first wrong field focused and in view. Takes
+ * FormProblems, or any Error (its message goes in the summary).
+ * @param {HTMLElement} summary the form's p.error[role=alert]
+ */
+export function showProblems(summary, err) {
+  const list = err instanceof FormProblems ? err.list : [{ input: null, message: err?.message || String(err) }];
+  for (const p of list) if (p.input) fieldError(p.input, p.message);
+  const first = list.find((p) => p.input)?.input;
+  const more = list.length > 1 ? ` (and ${list.length - 1} more to fix)` : '';
+  summary.textContent = list[0].message + more;
+  if (first) summary.dataset.fields = '1';
+  if (first) {
+    first.focus({ preventScroll: true });
+    first.scrollIntoView({ block: 'center', behavior: 'instant' });
+  } else {
+    summary.scrollIntoView({ block: 'center', behavior: 'instant' });
+  }
+}
+
+const WORDS = [
+  [/\bdata\.naps\[(\d+)\]/g, (_, i) => `nap ${Number(i) + 1}`],
+  [/\bdata\.legs\[(\d+)\]/g, (_, i) => `flight ${Number(i) + 1}`],
+  [/\bdata\./g, ''],
+  [/\bdisplay_name\b/g, 'name'], [/\bsleep_time\b/g, 'bedtime'], [/\bwake_time\b/g, 'wake time'],
+  [/\bbirth_date\b/g, 'birth date'], [/\bage_band\b/g, 'age group'], [/\bhome_tz\b/g, 'home time zone'],
+  [/\bduration_min\b/g, 'length'], [/\bfrom_tz\b/g, 'from'], [/\bto_tz\b/g, 'to'], [/_/g, ' '],
+];
+
+/** A path or rule of the hub's in words: "data.naps[0].start" → "nap 1.start". */
+export function inWords(text) {
+  let out = String(text || '');
+  for (const [re, to] of WORDS) out = out.replace(re, to);
+  return out.replace(/\.(\w)/g, ' $1');
+}
+
+/**
+ * The hub's refusal as form problems: each problem on the field its path
+ * names (resolve answers the input, or null), in words.
+ * @param {{message?: string, problems?: {index?: number, path?: string, rule: string}[]}} err
+ * @param {(p: {index?: number, path?: string}) => HTMLElement|null} resolve
+ */
+export function hubProblems(err, resolve) {
+  const list = (err.problems || []).map((p) => {
+    const input = p.path ? resolve(p) : null;
+    const where = p.path ? `${inWords(p.path)[0].toUpperCase()}${inWords(p.path).slice(1)}: ` : '';
+    return { input, message: `${where}${inWords(p.rule)}` };
+  });
+  if (!list.length) list.push({ input: null, message: `The hub did not take it: ${err.message || 'no reason given'}.` });
+  return new FormProblems(list);
+}

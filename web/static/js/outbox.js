@@ -63,13 +63,31 @@ export async function list() {
   return (await tx('readonly', (s) => s.getAll())) || [];
 }
 
-/** Puts events in the outbox and starts sending. */
+/** Puts events in the outbox and starts sending; answers the entry's seq. */
 export async function add(path, events, label) {
   /** @type {Entry} */
   const e = { path, events, label, added: Date.now(), attempts: 0 };
-  await tx('readwrite', (s) => s.add(e));
+  const seq = await tx('readwrite', (s) => s.add(e));
   changed();
   flush();
+  return seq;
+}
+
+/**
+ * Waits for the first send of an entry: answers 'sent', 'waiting' (the
+ * hub is out of reach; it stays and is sent later) or the entry itself
+ * when the hub refused it, with the hub's reasons in `refused`.
+ * @returns {Promise<'sent'|'waiting'|Entry>}
+ */
+export async function outcome(seq) {
+  for (let i = 0; i < 3; i++) {
+    await flush();
+    const e = (await list()).find((x) => x.seq === seq);
+    if (!e) return 'sent';
+    if (e.refused) return e;
+    if (e.attempts) return 'waiting';
+  }
+  return 'waiting';
 }
 
 /**

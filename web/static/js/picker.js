@@ -14,8 +14,33 @@ export function airports() {
     airports.split('\n').map((row) => {
       const [iata, name, city, country, tz] = row.split('|');
       return { iata, name, city, country, tz: zones[Number(tz)] };
-    }));
+    })).then((list) => {
+      byCode = new Map(list.map((a) => [a.iata, a]));
+      return list;
+    });
   return table;
+}
+
+/** @type {Map<string, {iata: string, name: string, city: string, country: string, tz: string}>|null} */
+let byCode = null;
+
+/**
+ * The place a leg end is named by: the airport's city ("San Francisco" for
+ * SFO, though its clock is America/Los_Angeles), or the zone's place for a
+ * leg given by zone only. Sync: answers the zone's place until the airport
+ * table is loaded (legPlaceAsync waits for it).
+ * @param {string|undefined} iata
+ * @param {string} tz
+ */
+export function legPlace(iata, tz) {
+  const a = iata && byCode?.get(iata);
+  return a ? a.city || a.name : place(tz);
+}
+
+/** legPlace, once the airport table is loaded. */
+export async function legPlaceAsync(iata, tz) {
+  if (iata) await airports();
+  return legPlace(iata, tz);
 }
 
 /**
@@ -42,18 +67,23 @@ export async function search(query, limit = 8) {
   }
   scored.sort((x, y) => y.score - x.score || (y.a.name.includes('International') ? 1 : 0) - (x.a.name.includes('International') ? 1 : 0) || x.a.iata.localeCompare(y.a.iata));
   const out = scored.slice(0, limit).map(({ a }) => ({
-    iata: a.iata, tz: a.tz, label: `${a.iata} · ${a.city || a.name}`, detail: `${a.name}, ${a.country} · ${place(a.tz)} time`,
+    iata: a.iata, tz: a.tz, label: `${a.iata} · ${a.city || a.name}`, detail: `${a.name}, ${a.country}`,
   }));
   const zq = q.replaceAll(' ', '_');
   for (const z of allZones()) {
     if (out.length >= limit + 3) break;
-    if (z.toLowerCase().includes(zq)) out.push({ tz: z, label: place(z), detail: `Time zone ${z}` });
+    if (z.toLowerCase().includes(zq)) out.push({ tz: z, label: place(z), detail: `Time zone ${z.replaceAll('_', ' ')}` });
   }
   return out;
 }
 
+/** The field error for text that is not a place from the list. */
+export const UNPICKED = 'Pick an airport from the list (type a code like LHR or a city)';
+
 /**
- * A combobox for a place.
+ * A combobox for a place. Focus selects the whole text, so typing replaces
+ * it. `resolve()` answers the place picked, taking a typed airport code
+ * that names exactly one airport as picked; null when nothing is.
  * @param {{label: string, name?: string, value?: {iata?: string, tz: string, label: string}, onchange?: (v: any) => void, required?: boolean}} o
  */
 export function placePicker(o) {
@@ -81,7 +111,6 @@ export function placePicker(o) {
     value = opt;
     input.value = opt.label;
     chosen.textContent = describe(opt);
-    input.setCustomValidity('');
     close();
     o.onchange?.(opt);
   };
@@ -94,7 +123,6 @@ export function placePicker(o) {
   input.addEventListener('input', async () => {
     value = null;
     chosen.textContent = '';
-    input.setCustomValidity(input.value.trim() ? 'Pick a place from the list' : '');
     const mine = ++seq;
     options = await search(input.value);
     if (mine !== seq) return;
@@ -115,10 +143,36 @@ export function placePicker(o) {
     else return;
     ev.preventDefault();
   });
-  input.addEventListener('blur', () => setTimeout(close, 100));
-  return { el: box, get value() { return value; }, input };
+  // Closes a moment after focus leaves (a tap on an option lands first),
+  // unless focus came back meanwhile.
+  input.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== input) close(); }, 100));
+  // Focus (a tap, a tab) selects the whole text: typing then replaces it,
+  // never "LHR · LondonLHR". A tap's mouseup would undo the selection.
+  let selecting = false;
+  input.addEventListener('focus', () => {
+    input.select();
+    selecting = true;
+  });
+  input.addEventListener('mouseup', (ev) => {
+    if (selecting) ev.preventDefault();
+    selecting = false;
+  });
+  input.addEventListener('keydown', () => { selecting = false; }, true);
+  const resolve = async () => {
+    if (value) return value;
+    const text = input.value.trim().toUpperCase();
+    if (/^[A-Z]{3}$/.test(text)) {
+      await airports();
+      const a = byCode.get(text);
+      if (a) pick({ iata: a.iata, tz: a.tz, label: `${a.iata} · ${a.city || a.name}`, detail: `${a.name}, ${a.country}` });
+    }
+    return value;
+  };
+  return { el: box, get value() { return value; }, input, resolve };
 }
 
 function describe(v) {
-  return v.iata ? `${v.label} — ${place(v.tz)} time (${v.tz})` : `${v.tz}`;
+  if (!v.iata) return `Time zone ${v.tz.replaceAll('_', ' ')}`;
+  const city = legPlace(v.iata, v.tz);
+  return `${v.detail ? `${v.detail} · ` : ''}times here in ${city} time`;
 }

@@ -1,7 +1,7 @@
 // The Family screen: who is in it, their habits, and changes to them.
 
 import { envelope, AGE_BANDS, ageBand } from '../events.js';
-import { h, fill, toast } from '../dom.js';
+import { clearProblems, h, fill, hubProblems, showProblems, toast } from '../dom.js';
 import * as outbox from '../outbox.js';
 import { state } from '../store.js';
 import { memberForm } from './member.js';
@@ -29,20 +29,28 @@ export function memberEditView(root, id) {
   }
   const f = memberForm({ data: m?.data, homeTz: state.family?.home_tz, legend: m ? m.data.display_name : 'New person' });
   const error = h('p', { class: 'error', role: 'alert' });
-  const form = h('form', { class: 'stack' }, f.el, error,
+  const form = h('form', { class: 'stack', novalidate: true }, f.el, error,
     h('div', { class: 'row' },
       h('button', { type: 'submit', class: 'primary' }, 'Save'),
       h('a', { class: 'button ghost', href: '#/family' }, 'Cancel')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    clearProblems(form, error);
     try {
       const data = f.read();
       const e = envelope({ family: state.family.id, type: 'member.upserted', member: m ? m.id : uuidv7(), data });
-      await outbox.add('/api/v1/events', [e], `${data.display_name}: ${m ? 'changes saved' : 'added'}`);
-      toast(`${data.display_name} saved`);
+      const seq = await outbox.add('/api/v1/events', [e], `${data.display_name}: ${m ? 'changes saved' : 'added'}`);
+      const out = await outbox.outcome(seq);
+      if (typeof out === 'object') {
+        // The hub said no: the form still holds everything typed, so the
+        // refused copy goes and the reasons show on their fields.
+        await outbox.discard(seq);
+        throw hubProblems(out.refused, (p) => f.inputFor(p.path));
+      }
+      toast(out === 'sent' ? `${data.display_name} saved` : `${data.display_name} saved on this phone; it goes to the hub when it can`);
       location.hash = '#/family';
     } catch (err) {
-      error.textContent = err.message;
+      showProblems(error, err);
     }
   });
   const remove = m ? h('button', {

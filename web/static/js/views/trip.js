@@ -4,14 +4,16 @@
 
 import { envelope, compact } from '../events.js';
 import { uuidv7 } from '../ids.js';
-import { field, h, fill, toast } from '../dom.js';
+import { check, clearProblems, field, h, fill, hubProblems, showProblems, toast } from '../dom.js';
 import * as outbox from '../outbox.js';
-import { placePicker, airports } from '../picker.js';
+import { placePicker, airports, legPlace, UNPICKED } from '../picker.js';
 import { state } from '../store.js';
 import { dayClock, duration, place, rfc3339, wall, zoned, toMs } from '../time.js';
 
-export function tripsView(root) {
+export async function tripsView(root) {
   const live = state.trips.filter((t) => !t.removed);
+  // Airports are named by their city (SFO: San Francisco, not Los Angeles).
+  if (live.some((t) => t.data.legs.some((l) => l.from || l.to))) await airports();
   fill(root,
     h('h1', {}, 'Trips'),
     live.length ? h('ul', { class: 'stack plain' }, live.map((t) => {
@@ -20,8 +22,8 @@ export function tripsView(root) {
       const last = legs[legs.length - 1];
       return h('li', { class: 'card' },
         h('a', { href: `#/trips/${t.id}`, class: 'cardlink' },
-          h('b', {}, t.data.name || `${first.from || place(first.from_tz)} → ${last.to || place(last.to_tz)}`),
-          h('div', { class: 'muted' }, `Leaves ${dayClock(first.depart, first.from_tz)} ${place(first.from_tz)} time · ${legs.length} flight${legs.length > 1 ? 's' : ''}`)));
+          h('b', {}, t.data.name || `${legPlace(first.from, first.from_tz)} → ${legPlace(last.to, last.to_tz)}`),
+          h('div', { class: 'muted' }, `Leaves ${dayClock(first.depart, first.from_tz)} ${legPlace(first.from, first.from_tz)} time · ${legs.length} flight${legs.length > 1 ? 's' : ''}`)));
     })) : h('p', { class: 'muted' }, 'No trips yet.'),
     h('a', { class: 'button primary', href: '#/trips/new' }, '+ Plan a trip'));
 }
@@ -73,12 +75,12 @@ export async function tripEditView(root, id) {
     return { r, el: h('label', { class: 'check' }, r, { gentle: 'Gentle', balanced: 'Balanced', aggressive: 'Fast' }[v]) };
   });
   const error = h('p', { class: 'error', role: 'alert' });
-  const form = h('form', { class: 'stack' },
+  const form = h('form', { class: 'stack', novalidate: true },
     h('h1', {}, trip ? 'Change the trip' : 'Plan a trip'),
     field('Trip name (optional)', name),
     legsBox,
     h('button', { type: 'button', class: 'secondary', onclick: () => addLeg() }, '+ Add a flight'),
-    h('fieldset', {}, h('legend', {}, 'Who travels'), travellers.map((t) => t.el)),
+    h('fieldset', { 'data-error-anchor': '' }, h('legend', {}, 'Who travels'), travellers.map((t) => t.el)),
     h('fieldset', {}, h('legend', {}, 'How hard to push'), intensity.map((i) => i.el),
       h('small', { class: 'hint' }, 'Gentle shifts less each day before you fly; Fast adapts sooner but asks more.')),
     error,
@@ -86,28 +88,49 @@ export async function tripEditView(root, id) {
       h('a', { class: 'button ghost', href: trip ? `#/trips/${trip.id}` : '#/trips' }, 'Cancel')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    error.textContent = '';
+    clearProblems(form, error);
     try {
+      const problems = [];
       const who = travellers.filter((t) => t.box.checked).map((t) => t.box.value);
-      if (!who.length) throw new Error('Tick at least one traveller.');
+      if (!who.length) problems.push({ input: travellers[0].box, message: 'Tick at least one person who travels.' });
+      const read = [];
+      for (const l of legs) {
+        const r = await l.read();
+        problems.push(...r.problems);
+        read.push(r.leg);
+      }
+      for (let i = 1; i < read.length; i++) {
+        if (read[i] && read[i - 1] && toMs(read[i].depart) < toMs(read[i - 1].arrive)) {
+          problems.push({ input: legs[i].dTime, message: `Flight ${i + 1} leaves before flight ${i} lands: check its date and time (local to each airport).` });
+        }
+      }
+      check(problems);
       const tripId = trip?.id || uuidv7();
       const data = compact({
         trip_id: tripId,
         name: name.value.trim() || undefined,
-        legs: legs.map((l) => l.read()),
+        legs: read,
         travellers: who,
         intensity: intensity.find((i) => i.r.checked)?.r.value,
       });
-      for (let i = 1; i < data.legs.length; i++) {
-        if (toMs(data.legs[i].depart) < toMs(data.legs[i - 1].arrive)) throw new Error(`Flight ${i + 1} leaves before flight ${i} lands.`);
-      }
       const first = data.legs[0];
       const e = envelope({ family: state.family.id, type: 'trip.upserted', data });
-      await outbox.add('/api/v1/events', [e], `Trip ${data.name || `${first.from || place(first.from_tz)} →`} saved`);
-      toast('Trip saved; the plan is being made');
+      const seq = await outbox.add('/api/v1/events', [e], `Trip ${data.name || `${legPlace(first.from, first.from_tz)} →`} saved`);
+      const out = await outbox.outcome(seq);
+      if (typeof out === 'object') {
+        // The hub said no: the form still holds the trip, so the refused
+        // copy goes and the reasons show on their fields.
+        await outbox.discard(seq);
+        throw hubProblems(out.refused, (p) => {
+          const leg = /^data\.legs\[(\d+)\]\.(\w+)/.exec(p.path || '');
+          if (leg) return legs[Number(leg[1])]?.inputFor(leg[2]) || null;
+          return p.path === 'data.name' ? name : null;
+        });
+      }
+      toast(out === 'sent' ? 'Trip saved; the plan is being made' : 'Trip saved on this phone; the plan is made when the hub can be reached');
       location.hash = `#/trips/${tripId}`;
     } catch (err) {
-      error.textContent = err.message;
+      showProblems(error, err);
     }
   });
   const remove = trip ? h('button', {
@@ -145,9 +168,11 @@ function legForm(n, v, onremove) {
     }
     const mins = (t.arr.ms - t.dep.ms) / 60000;
     const parts = [`Flight time ${mins > 0 ? duration(mins) : '—'}.`];
-    if (from.value.tz !== to.value.tz) parts.push(`Lands at ${dayClock(t.arr.ms, from.value.tz)} ${place(from.value.tz)} time.`);
-    if (!t.dep.exact) parts.push(`${dTime.value} does not exist on that day in ${place(from.value.tz)} (clocks change); read as ${dayClock(t.dep.ms, from.value.tz)}.`);
-    if (!t.arr.exact) parts.push(`${aTime.value} does not exist on that day in ${place(to.value.tz)} (clocks change); read as ${dayClock(t.arr.ms, to.value.tz)}.`);
+    const fromPlace = legPlace(from.value.iata, from.value.tz);
+    const toPlace = legPlace(to.value.iata, to.value.tz);
+    if (from.value.tz !== to.value.tz) parts.push(`Lands at ${dayClock(t.arr.ms, from.value.tz)} ${fromPlace} time.`);
+    if (!t.dep.exact) parts.push(`${dTime.value} does not exist on that day in ${fromPlace} (the clocks change); read as ${dayClock(t.dep.ms, from.value.tz)}.`);
+    if (!t.arr.exact) parts.push(`${aTime.value} does not exist on that day in ${toPlace} (the clocks change); read as ${dayClock(t.arr.ms, to.value.tz)}.`);
     summary.textContent = parts.join(' ');
   };
   const el = h('fieldset', { class: 'card leg' }, h('legend', {}, `Flight ${n}`),
@@ -159,22 +184,39 @@ function legForm(n, v, onremove) {
     summary,
     n > 1 ? h('button', { type: 'button', class: 'ghost danger', onclick: onremove }, 'Remove this flight') : null);
   queueMicrotask(show);
+  const inputs = { flight, from: from.input, to: to.input, from_tz: from.input, to_tz: to.input, depart: dTime, arrive: aTime };
   return {
     el,
+    dTime,
     get to() { return to; },
-    read() {
-      const t = times();
-      if (!t) throw new Error(`Flight ${n}: pick both airports from the list and give both dates and times.`);
-      if (t.arr.ms <= t.dep.ms) throw new Error(`Flight ${n}: it must land after it leaves (times are local to each airport).`);
-      if (t.arr.ms - t.dep.ms > 24 * 3600000) throw new Error(`Flight ${n}: a flight lasts at most 24 hours; check the dates.`);
+    inputFor: (key) => inputs[key] || null,
+    /** The leg, and what is wrong with it, each problem on its field. */
+    async read() {
+      const problems = [];
+      const fail = (input, message) => problems.push({ input, message: `Flight ${n}: ${message}` });
+      await from.resolve();
+      await to.resolve();
+      if (!from.value) fail(from.input, from.input.value.trim() ? UNPICKED : 'Pick the airport it leaves from (type a code like SFO or a city).');
+      if (!to.value) fail(to.input, to.input.value.trim() ? UNPICKED : 'Pick the airport it lands at (type a code like LHR or a city).');
+      if (!dDate.value) fail(dDate, 'give the departure date.');
+      if (!dTime.value) fail(dTime, 'give the departure time, as the ticket prints it.');
+      if (!aDate.value) fail(aDate, 'give the arrival date.');
+      if (!aTime.value) fail(aTime, 'give the arrival time, as the ticket prints it.');
       const fl = flight.value.trim();
-      if (fl && !/^([A-Z][A-Z0-9]|[0-9][A-Z]|[A-Z]{3})[0-9]{1,4}[A-Z]?$/.test(fl)) throw new Error(`Flight ${n}: a flight number looks like BA286 or UAL901.`);
-      return compact({
-        flight: fl || undefined,
-        from: from.value.iata, to: to.value.iata,
-        from_tz: from.value.tz, to_tz: to.value.tz,
-        depart: rfc3339(t.dep.ms, from.value.tz), arrive: rfc3339(t.arr.ms, to.value.tz),
-      });
+      if (fl && !/^([A-Z][A-Z0-9]|[0-9][A-Z]|[A-Z]{3})[0-9]{1,4}[A-Z]?$/.test(fl)) fail(flight, 'a flight number looks like BA286 or UAL901 (or leave it empty).');
+      const t = times();
+      if (t && t.arr.ms <= t.dep.ms) fail(aTime, 'it must land after it leaves. Times are local to each airport: check the arrival date.');
+      else if (t && t.arr.ms - t.dep.ms > 24 * 3600000) fail(aDate, 'a flight lasts at most 24 hours: check the dates.');
+      if (problems.length) return { problems, leg: null };
+      return {
+        problems,
+        leg: compact({
+          flight: fl || undefined,
+          from: from.value.iata, to: to.value.iata,
+          from_tz: from.value.tz, to_tz: to.value.tz,
+          depart: rfc3339(t.dep.ms, from.value.tz), arrive: rfc3339(t.arr.ms, to.value.tz),
+        }),
+      };
     },
   };
 }
