@@ -115,10 +115,10 @@ function svgAt(data, W) {
   if (today >= 0 && today < n) {
     svg.append(s('line', { x1: x(today), x2: x(today), y1: plotTop - 6, y2: plotBottom, class: 'today' }));
   }
+  if (today >= 0 && today < n) label('Today', x(today), above, { cls: 'mark-label', weight: 600, lo: LEFT });
   for (const m of marks) {
     label(m.text, x(m.i), above, { cls: 'mark-label', weight: 600, lo: LEFT }) || label(m.short, x(m.i), above, { cls: 'mark-label', weight: 600, lo: LEFT });
   }
-  if (today >= 0 && today < n) label('Today', x(today), above, { cls: 'mark-label', weight: 600, lo: LEFT });
 
   // Dates below the plot: the landings', the first and last, then as many
   // others as fit without touching.

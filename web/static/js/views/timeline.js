@@ -103,7 +103,7 @@ function chartSection(model, groups, today) {
     onChart.has(p.id) ? lineSample(p.color, p.dash) : null, h('b', {}, p.name), ': ', lower(adaptation(p, model)))));
   return h('section', { 'aria-labelledby': 'clock-h', class: 'jetlag' },
     h('h2', { id: 'clock-h' }, 'Jet lag, day by day'),
-    h('p', { class: 'chart-lead' }, 'Hours each body clock is off local time: lower is better, 0 h is in step. Dashed lines: landings.'),
+    h('p', { class: 'chart-lead' }, 'Hours each body clock is off local time; lower is better, 0 h is in step.'),
     series.length ? bodyClockChart({ days, series, marks, today: today >= 0 && today < groups.length ? today : -1, desc }) : null,
     list,
     series.length ? chartTable({ days, series }) : null);
