@@ -524,7 +524,7 @@ func TestBrowser(t *testing.T) {
 	b.wait("the flight summary", `document.querySelector('fieldset.leg .summary').textContent.includes('Flight time 10 h 20 min')`)
 	b.shot("trip-form")
 	b.click("form button[type=submit]")
-	b.wait("the trip's plan", `/^#\/trips\/[0-9a-f-]{36}$/.test(location.hash) && document.querySelectorAll('table.timeline tbody tr').length > 3 && document.querySelectorAll('svg.chart circle').length > 3`)
+	b.wait("the trip's plan", `/^#\/trips\/[0-9a-f-]{36}$/.test(location.hash) && document.querySelectorAll('.plan-day li.pi').length > 3 && document.querySelectorAll('svg.chart circle').length > 3`)
 	tripID := strings.TrimPrefix(eval[string](b, `location.hash`), "#/trips/")
 	var trip struct {
 		Data struct {
@@ -542,6 +542,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("trip as stored: %+v (want depart %s, arrive %s)", trip.Data, depart, arrive)
 	}
 	b.shot("timeline")
+	checkTripPage(t, b, tripID)
 	b.noConsoleErrors("trip entry and timeline")
 
 	// Today: a card per person, in the zone they are in, named.
@@ -552,9 +553,9 @@ func TestBrowser(t *testing.T) {
 	// Log a nap for Kemi, then correct its times: the timeline shows the
 	// re-plan.
 	seqOf := func(member string) int {
-		return eval[int](b, `Number(document.querySelector('th[data-member="`+member+`"]')?.dataset.seq || 0)`)
+		return eval[int](b, `Number(document.querySelector('li[data-seq][data-member="`+member+`"]')?.dataset.seq || 0)`)
 	}
-	b.route("#/trips/"+tripID, `th[data-member="`+ids["Kemi"]+`"]`)
+	b.route("#/trips/"+tripID, `li[data-seq][data-member="`+ids["Kemi"]+`"]`)
 	before := seqOf(ids["Kemi"])
 	b.route("#/log/"+ids["Kemi"], "button[data-action=nap-start]")
 	b.click("button[data-action=nap-start]")
@@ -574,8 +575,8 @@ func TestBrowser(t *testing.T) {
 	if len(naps) != 2 || naps[0].Event.End != "" || !bytes.Contains(naps[1].Event.Data, []byte(`"supersedes":"`+naps[0].ID+`"`)) {
 		t.Fatalf("Kemi's naps: %+v", naps)
 	}
-	b.route("#/trips/"+tripID, `th[data-member="`+ids["Kemi"]+`"]`)
-	b.wait("Kemi's re-plan", fmt.Sprintf(`Number(document.querySelector('th[data-member="%s"]').dataset.seq) >= %d`, ids["Kemi"], naps[1].Seq))
+	b.route("#/trips/"+tripID, `li[data-seq][data-member="`+ids["Kemi"]+`"]`)
+	b.wait("Kemi's re-plan", fmt.Sprintf(`Number(document.querySelector('li[data-seq][data-member="%s"]').dataset.seq) >= %d`, ids["Kemi"], naps[1].Seq))
 	if after := seqOf(ids["Kemi"]); after <= before {
 		t.Fatalf("Kemi's plan did not change: seq %d, before %d", after, before)
 	}
@@ -656,14 +657,14 @@ func TestBrowser(t *testing.T) {
 	b.noConsoleErrors("forms and questions")
 
 	// Another phone logs: this one's timeline updates by itself.
-	b.route("#/trips/"+tripID, `th[data-member="`+ids["Ada"]+`"]`)
+	b.route("#/trips/"+tripID, `li[data-seq][data-member="`+ids["Ada"]+`"]`)
 	ada := seqOf(ids["Ada"])
 	other := fmt.Sprintf(`{"id":%q,"family_id":%q,"member_id":%q,"origin":"web:other-phone","type":"light_exposure","start":%q,"end":%q,"tz":"America/Los_Angeles","hlc":%q,"v":1,"data":{"level":"outdoor_daylight"}}`,
 		uuid.Must(uuid.NewV7()).String(), fam.Family.ID, ids["Ada"], now.Add(-40*time.Minute).Format(time.RFC3339), now.Add(-10*time.Minute).Format(time.RFC3339),
 		time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+"-0000")
 	var wrote struct{ Seq int }
 	api.json("POST", "/api/v1/events", []byte(other), 200, &wrote)
-	b.wait("Ada's re-plan pushed over the stream", fmt.Sprintf(`Number(document.querySelector('th[data-member="%s"]').dataset.seq) >= %d`, ids["Ada"], wrote.Seq))
+	b.wait("Ada's re-plan pushed over the stream", fmt.Sprintf(`Number(document.querySelector('li[data-seq][data-member="%s"]').dataset.seq) >= %d`, ids["Ada"], wrote.Seq))
 	if seqOf(ids["Ada"]) <= ada {
 		t.Fatal("Ada's plan did not refresh")
 	}
@@ -785,6 +786,58 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("one dinner tapped, sent %d times with its answer lost once: the hub holds %d", link.posts.Load()-posts, dinners)
 	}
 	b.noConsoleErrors("offline and retries")
+}
+
+// checkTripPage checks the trip page's rules: on a phone it is at most
+// four screens tall and never scrolls sideways; a person's whole trip is a
+// tap away; the chart's text keeps a readable size at every width, and no
+// label touches another or sits on the data.
+func checkTripPage(t *testing.T, b *browser, tripID string) {
+	t.Helper()
+	sizes := []struct {
+		w, h  int64
+		phone bool
+	}{{390, 844, true}, {360, 740, true}, {1280, 800, false}}
+	for _, sz := range sizes {
+		if sz.phone {
+			b.do(chromedp.EmulateViewport(sz.w, sz.h, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait))
+		} else {
+			b.do(chromedp.EmulateViewport(sz.w, sz.h))
+		}
+		// The chart is drawn again at its new width.
+		b.wait(fmt.Sprintf("the chart at %d px", sz.w), `(() => { const s = document.querySelector('svg.chart'); return !!s && Math.abs(s.width.baseVal.value - s.parentElement.clientWidth) < 1.5; })()`)
+		if sz.phone {
+			if got := eval[int](b, `document.documentElement.scrollHeight`); got > 4*int(sz.h) {
+				t.Errorf("the trip page at %dx%d is %d px tall: more than four screens (%d px)", sz.w, sz.h, got, 4*sz.h)
+			}
+		}
+		if got := eval[int](b, `document.documentElement.scrollWidth`); got > int(sz.w) {
+			t.Errorf("the trip page at %d px wide scrolls sideways: %d px", sz.w, got)
+		}
+		if bad := eval[string](b, `(() => {
+			const svg = document.querySelector('svg.chart');
+			const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+			const texts = [...svg.querySelectorAll('text')].map((t) => ({ t: t.textContent, r: t.getBoundingClientRect(), px: parseFloat(getComputedStyle(t).fontSize) * scale }));
+			const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+			const out = [];
+			for (const x of texts) if (x.px > 20 || x.px < 12) out.push('"' + x.t + '" is ' + x.px.toFixed(1) + ' px');
+			texts.forEach((x, i) => texts.slice(i + 1).forEach((y) => { if (meet(x.r, y.r)) out.push('"' + x.t + '" touches "' + y.t + '"'); }));
+			for (const c of svg.querySelectorAll('circle, path.series')) for (const x of texts) if (meet(x.r, c.getBoundingClientRect()) && c.tagName === 'circle') out.push('"' + x.t + '" sits on the data');
+			if (!texts.some((x) => /h$/.test(x.t)) || !svg.querySelector('title') || !svg.querySelector('desc')) out.push('no hour labels, title or description');
+			if (!document.querySelector('details.chart-table table td')) out.push('no table of the figures');
+			return out.join('; ');
+		})()`); bad != "" {
+			t.Errorf("the chart at %d px wide: %s", sz.w, bad)
+		}
+	}
+	b.viewport(true)
+	// Each traveller's whole trip, day by day, with today's day open.
+	member := eval[string](b, `document.querySelector('[data-whole-trip]').dataset.wholeTrip`)
+	b.click("[data-whole-trip]")
+	b.wait("the whole trip of one person", `location.hash === `+jsString("#/trips/"+tripID+"/people/"+member)+` && /whole trip/.test(document.querySelector('main h1')?.textContent) && document.querySelectorAll('.whole-day').length > 3 && document.querySelectorAll('.whole-day details[open]').length === 1`)
+	b.shot("whole-trip")
+	b.click("a.back")
+	b.wait("the trip page again", `location.hash === `+jsString("#/trips/"+tripID)+` && !!document.querySelector('svg.chart circle')`)
 }
 
 // checkModules runs the page's own modules against Go's answers: wall

@@ -28,7 +28,7 @@ const routes = [
   [/^#\/trips$/, tripsView, true],
   [/^#\/trips\/new$/, (el) => tripEditView(el, 'new'), false],
   [/^#\/trips\/([0-9a-f-]{36})\/edit$/, tripEditView, false],
-  [/^#\/trips\/([0-9a-f-]{36})$/, timelineView, true],
+  [/^#\/trips\/([0-9a-f-]{36})(?:\/people\/([0-9a-f-]{36}))?$/, timelineView, true],
   [/^#\/log(?:\/([0-9a-f-]{36}))?$/, logView, true],
   [/^#\/family$/, familyView, true],
   [/^#\/family\/(new|[0-9a-f-]{36})$/, memberEditView, false],

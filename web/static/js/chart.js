@@ -1,125 +1,165 @@
-// The body-clock chart: each person's predicted core-temperature minimum
-// (the low point of the body clock) in local time, day by day, beside
-// where it would lie for someone who lives there; and below, the gap
-// between the two shrinking to zero. It is the picture that makes a plan
-// believable.
+// The jet-lag chart: for each person, how many hours their body clock is
+// from local time, day by day (0 = in step), with the landings marked.
+// It is drawn at the width it is shown at, so its text keeps one size on
+// a phone and on a laptop, and drawn again when that width changes. The
+// labels are measured and thinned so that none touches another or sits
+// on the lines.
 
-import { s, uid } from './dom.js';
-import { clock } from './time.js';
+import { h, s, uid } from './dom.js';
 
-const RIGHT = 16;
-const TOP = { y0: 34, y1: 224 };
-const BOTTOM = { y0: 272, y1: 392 };
-const H = 430;
+/** Distinct colours that read on the dark background. */
+export const COLORS = ['#7cc4ff', '#ffb86b', '#9be59b', '#f49ac1', '#d6c3ff', '#ffe27a', '#7fe3d8', '#ff8f8f'];
+/** Line patterns, so that colour is not the only way to tell people apart. */
+export const DASHES = ['', '8 4', '2 4', '10 4 2 4', '4 4', '12 6', '2 2', '6 3 2 3'];
 
-/** Hours after local midnight of an instant in its zone. */
-function hoursOf(iso, tz) {
-  const [hh, mm] = clock(iso, tz).split(':').map(Number);
-  return hh + mm / 60;
+/** The one text size of the chart, in CSS pixels. */
+const FONT = 13;
+const RIGHT = 10;
+const GAP = 6;
+
+/** "5 h", "½ h", "0 h", to the nearest half hour. */
+export function hoursText(v) {
+  const r = Math.round(v * 2) / 2;
+  const whole = Math.floor(r);
+  return `${r - whole ? (whole ? `${whole}½` : '½') : whole} h`;
 }
 
-/** Clock hours from 18:00 (top) round to 18:00 (bottom): nights sit mid-chart. */
-function clockY(h) {
-  const v = (((h - 18) % 24) + 24) % 24;
-  return TOP.y0 + (v / 24) * (TOP.y1 - TOP.y0);
+let canvas = null;
+/** The width of a text at the chart's size, measured in the page's font. */
+function measure(text, weight = 400) {
+  canvas ||= document.createElement('canvas').getContext('2d');
+  const family = (document.body && getComputedStyle(document.body).fontFamily) || 'system-ui, sans-serif';
+  canvas.font = `${weight} ${FONT}px ${family}`;
+  return canvas.measureText(text).width;
 }
 
 /**
- * Draws the chart.
- * @param {{key: string, label: string}[]} days the columns of the timeline
- * @param {{name: string, color: string, modelled: boolean, days: Map<string, any>}[]} people
- * @returns {SVGSVGElement}
+ * The chart, in a box that redraws it at its own width.
+ * @param {{
+ *   days: {label: string}[],
+ *   series: {name: string, color: string, dash: string, values: (number|null)[]}[],
+ *   marks: {i: number, text: string, short: string}[],
+ *   today: number,
+ *   desc: string,
+ * }} data
+ * @returns {HTMLElement}
  */
-export function bodyClockChart(days, people, narrow = globalThis.matchMedia?.('(max-width: 600px)').matches) {
-  // Wide for a desktop; narrower on a phone, so that the text stays
-  // readable when the drawing shrinks to the screen.
-  const W = narrow ? 420 : 760;
-  const LEFT = narrow ? 50 : 64;
+export function bodyClockChart(data) {
+  const box = h('div', { class: 'chart-box' });
+  let drawn = 0;
+  const draw = (width) => {
+    const w = Math.max(260, Math.floor(width));
+    if (w === drawn) return;
+    drawn = w;
+    box.replaceChildren(svgAt(data, w));
+  };
+  // Drawn first for the window's width (the screen is built off the page),
+  // then again at the box's real width once it is shown.
+  draw(Math.min(globalThis.innerWidth || 390, 1100) - 34);
+  if (typeof ResizeObserver !== 'undefined') {
+    new ResizeObserver((entries) => {
+      const w = entries[0]?.contentRect.width;
+      if (w > 0) draw(w);
+    }).observe(box);
+  }
+  return box;
+}
+
+function svgAt(data, W) {
+  const { days, series, marks, today } = data;
+  const n = Math.max(days.length, 1);
+  let top = 2;
+  for (const p of series) for (const v of p.values) if (v != null) top = Math.max(top, v);
+  const step = top <= 4 ? 1 : top <= 8 ? 2 : 3;
+  top = Math.ceil(top / step) * step;
+  const ticks = [];
+  for (let v = 0; v <= top; v += step) ticks.push(v);
+  const LEFT = Math.ceil(Math.max(...ticks.map((v) => measure(`${v} h`)))) + 12;
+  const plotTop = 30;
+  const plotH = W < 600 ? 120 : 180;
+  const plotBottom = plotTop + plotH;
+  const H = plotBottom + 32;
+  const x = (i) => LEFT + ((i + 0.5) * (W - LEFT - RIGHT)) / n;
+  const y = (v) => plotBottom - (v / top) * plotH;
+
   const titleId = uid('chart-title');
   const descId = uid('chart-desc');
-  const shown = people.filter((p) => p.modelled && [...p.days.values()].some((d) => d.cbt_min));
-  const step = (W - LEFT - RIGHT) / Math.max(days.length, 1);
-  const x = (i) => LEFT + (i + 0.5) * step;
-  let worst = 3;
-  for (const p of shown) for (const d of p.days.values()) if (d.misalignment_h != null) worst = Math.max(worst, Math.abs(d.misalignment_h));
-  worst = Math.ceil(worst);
-  const misY = (m) => BOTTOM.y0 + ((worst - m) / (2 * worst)) * (BOTTOM.y1 - BOTTOM.y0);
+  const svg = s('svg', {
+    class: 'chart', width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': `${titleId} ${descId}`,
+  }, s('title', { id: titleId }, 'Hours of jet lag by day, for each person'), s('desc', { id: descId }, data.desc));
 
-  const desc = shown.length
-    ? shown.map((p) => `${p.name}: ${summary(days, p)}`).join(' ')
-    : 'No one on this trip has a modelled body clock (babies under six months are not modelled).';
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: narrow ? 'chart narrow' : 'chart', role: 'img', 'aria-labelledby': `${titleId} ${descId}` },
-    s('title', { id: titleId }, 'Body clock by day: low point in local time, and how far it is from local time'),
-    s('desc', { id: descId }, desc));
+  // Every label's box, so that none is drawn over another.
+  const boxes = [];
+  const fits = (b) => b.x0 >= 0 && b.x1 <= W && !boxes.some((o) => b.x0 < o.x1 + GAP && o.x0 < b.x1 + GAP && b.y0 < o.y1 && o.y0 < b.y1);
+  const label = (text, cx, baseline, { cls = 'tick', weight = 400, anchor = 'middle', lo = 0, hi = W, force = false } = {}) => {
+    const w = measure(text, weight);
+    let x0 = anchor === 'middle' ? cx - w / 2 : anchor === 'end' ? cx - w : cx;
+    x0 = Math.max(lo, Math.min(x0, hi - w));
+    const b = { x0, x1: x0 + w, y0: baseline - FONT, y1: baseline + FONT * 0.3 };
+    if (!force && !fits(b)) return false;
+    boxes.push(b);
+    svg.append(s('text', { x: (x0).toFixed(1), y: baseline, class: cls, 'font-size': FONT }, text));
+    return true;
+  };
 
-  // Axes and grid.
-  svg.append(s('text', { x: LEFT, y: 18, class: 'chart-head' }, narrow ? 'Body-clock low point, local time' : 'Body-clock low point (local time) — dashed: where it belongs here'));
-  for (const h of [18, 22, 2, 6, 10, 14]) {
-    const y = clockY(h);
-    svg.append(s('line', { x1: LEFT, x2: W - RIGHT, y1: y, y2: y, class: 'grid' }),
-      s('text', { x: LEFT - 8, y: y + 4, class: 'tick', 'text-anchor': 'end' }, `${String(h).padStart(2, '0')}:00`));
+  // The hours, left of the plot.
+  for (const v of ticks) {
+    svg.append(s('line', { x1: LEFT, x2: W - RIGHT, y1: y(v), y2: y(v), class: v === 0 ? 'zero' : 'grid' }));
+    label(`${v} h`, LEFT - 8, y(v) + FONT * 0.35, { anchor: 'end', force: true });
   }
-  svg.append(s('text', { x: LEFT, y: BOTTOM.y0 - 16, class: 'chart-head' }, narrow ? 'Gap to local time, hours' : 'Gap between body clock and local time (hours)'));
-  const tick = worst > 6 ? 3 : worst > 3 ? 2 : 1;
-  for (let m = -Math.floor(worst / tick) * tick; m <= worst; m += tick) {
-    const y = misY(m);
-    svg.append(s('line', { x1: LEFT, x2: W - RIGHT, y1: y, y2: y, class: m === 0 ? 'zero' : 'grid' }),
-      s('text', { x: LEFT - 8, y: y + 4, class: 'tick', 'text-anchor': 'end' }, m > 0 ? `+${m}` : String(m)));
+  // Landings and today: a line down the plot, the words above it.
+  const above = plotTop - 10;
+  for (const m of marks) {
+    svg.append(s('line', { x1: x(m.i), x2: x(m.i), y1: plotTop - 6, y2: plotBottom, class: 'mark' }));
   }
-  svg.append(s('text', { x: W - RIGHT, y: BOTTOM.y0 + 12, class: 'tick', 'text-anchor': 'end' }, 'body clock behind ↑'),
-    s('text', { x: W - RIGHT, y: BOTTOM.y1 - 4, class: 'tick', 'text-anchor': 'end' }, 'body clock ahead ↓'));
-  const every = Math.ceil(days.length / (narrow ? 5 : 10));
-  days.forEach((d, i) => {
-    if (i % every === 0) svg.append(s('text', { x: x(i), y: H - 14, class: 'tick', 'text-anchor': 'middle' }, d.label));
-  });
+  if (today >= 0 && today < n) {
+    svg.append(s('line', { x1: x(today), x2: x(today), y1: plotTop - 6, y2: plotBottom, class: 'today' }));
+  }
+  if (today >= 0 && today < n) label('Today', x(today), above, { cls: 'mark-label', weight: 600, lo: LEFT });
+  for (const m of marks) {
+    label(m.text, x(m.i), above, { cls: 'mark-label', weight: 600, lo: LEFT }) || label(m.short, x(m.i), above, { cls: 'mark-label', weight: 600, lo: LEFT });
+  }
 
-  // One line per person in each panel.
-  for (const p of shown) {
-    const clockPts = [];
-    const targetPts = [];
-    const gapPts = [];
-    days.forEach((d, i) => {
-      const day = p.days.get(d.key);
-      if (!day?.cbt_min) return;
-      const h = hoursOf(day.cbt_min, day.tz);
-      clockPts.push([x(i), clockY(h), `${p.name}, ${d.label}: body-clock low at ${clock(day.cbt_min, day.tz)}`]);
-      if (day.misalignment_h != null) {
-        targetPts.push([x(i), clockY(h - day.misalignment_h)]);
-        gapPts.push([x(i), misY(day.misalignment_h), `${p.name}, ${d.label}: ${gapText(day.misalignment_h)}`]);
-      }
+  // Dates below the plot: the landings', the first and last, then as many
+  // others as fit without touching.
+  const first = [...marks.map((m) => m.i), 0, n - 1];
+  if (today >= 0 && today < n) first.push(today);
+  const tried = new Set();
+  const dateAt = (i) => {
+    if (tried.has(i) || !days[i]) return;
+    tried.add(i);
+    label(days[i].label, x(i), plotBottom + 20, { lo: 0 });
+  };
+  first.forEach(dateAt);
+  for (let i = 0; i < n; i++) dateAt(i);
+
+  // One line and a dot a day per person.
+  for (const p of series) {
+    const pts = [];
+    p.values.forEach((v, i) => {
+      if (v != null) pts.push([x(i), y(v), `${p.name}, ${days[i].label}: ${v < 1 ? 'in step (under 1 h)' : `${hoursText(v)} of jet lag`}`]);
     });
-    svg.append(s('path', { d: path(targetPts), class: 'target', stroke: p.color }));
-    svg.append(s('path', { d: path(clockPts), class: 'series', stroke: p.color }));
-    svg.append(s('path', { d: path(gapPts, false), class: 'series', stroke: p.color }));
-    for (const [px, py, t] of [...clockPts, ...gapPts]) {
-      svg.append(s('circle', { cx: px, cy: py, r: 4, fill: p.color }, s('title', {}, t)));
-    }
+    if (!pts.length) continue;
+    svg.append(s('path', { d: pts.map(([px, py], i) => `${i ? 'L' : 'M'}${px.toFixed(1)},${py.toFixed(1)}`).join(' '), class: 'series', stroke: p.color, 'stroke-dasharray': p.dash || null }));
+    for (const [px, py, t] of pts) svg.append(s('circle', { cx: px.toFixed(1), cy: py.toFixed(1), r: 3.5, fill: p.color }, s('title', {}, t)));
   }
   return svg;
 }
 
-/** A path through points, broken where the clock wraps round. */
-function path(pts, wraps = true) {
-  let d = '';
-  pts.forEach(([px, py], i) => {
-    const jump = i > 0 && wraps && Math.abs(py - pts[i - 1][1]) > (TOP.y1 - TOP.y0) / 2;
-    d += `${i === 0 || jump ? 'M' : 'L'}${px.toFixed(1)},${py.toFixed(1)} `;
-  });
-  return d.trim() || 'M0,0';
+/** A short sample of a person's line, for the legend. */
+export function lineSample(color, dash) {
+  return s('svg', { width: 30, height: 10, 'aria-hidden': 'true', class: 'legend-line' },
+    s('line', { x1: 1, x2: 29, y1: 5, y2: 5, stroke: color, 'stroke-width': 3, 'stroke-dasharray': dash || null }));
 }
 
-function gapText(m) {
-  if (Math.abs(m) < 0.25) return 'in step with local time';
-  return `${Math.abs(m).toFixed(1)} h ${m > 0 ? 'behind' : 'ahead of'} local time`;
+/** The chart's figures as a table, for screen readers and for reading off. */
+export function chartTable(data) {
+  return h('details', { class: 'chart-table' },
+    h('summary', {}, 'Show as a table'),
+    h('div', { class: 'table-wrap' }, h('table', {},
+      h('caption', {}, 'Hours of jet lag by day (0 h = in step with local time)'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Day'), data.series.map((p) => h('th', { scope: 'col' }, p.name)))),
+      h('tbody', {}, data.days.map((d, i) => h('tr', {},
+        h('th', { scope: 'row' }, d.long || d.label),
+        data.series.map((p) => h('td', {}, p.values[i] == null ? '—' : hoursText(p.values[i])))))))));
 }
-
-function summary(days, p) {
-  const list = days.map((d) => p.days.get(d.key)).filter((d) => d?.misalignment_h != null);
-  if (!list.length) return 'no prediction.';
-  const first = list[0];
-  const last = list[list.length - 1];
-  return `starts ${gapText(first.misalignment_h)} and ends ${gapText(last.misalignment_h)}.`;
-}
-
-/** Distinct colours that read on the dark background. */
-export const COLORS = ['#7cc4ff', '#ffb86b', '#9be59b', '#f49ac1', '#d6c3ff', '#ffe27a', '#7fe3d8', '#ff8f8f'];

@@ -1,88 +1,110 @@
-// A trip's plan: the body-clock chart, then every traveller side by side,
-// day by day, from the shifting days before leaving until adapted.
+// A trip's page: its flights, today and tomorrow for everyone (one short
+// row per item), how long each person takes to get used to the new time,
+// and the jet-lag chart. Each person's whole trip is a tap away.
 
-import { KIND_ICON } from '../advice.js';
-import { bodyClockChart, COLORS } from '../chart.js';
+import { bodyClockChart, chartTable, hoursText, lineSample } from '../chart.js';
 import { h, fill } from '../dom.js';
-import { loadPlans, state } from '../store.js';
-import { clock, dayClock, deviceZone, place, toMs } from '../time.js';
+import { dayClock, place, toMs, wall } from '../time.js';
+import { adaptation, dateName, dayLabel, itemRows, jetLag, personView, todayIndex, tripModel } from './plan.js';
 
-const DAY_KIND = { pre_trip: '', travel: '✈', arrival: 'Land', stay: '' };
-
-export async function timelineView(root, id) {
-  const trip = state.trips.find((t) => t.id === id);
-  if (!trip || trip.removed) {
+/** The trip page, or with a member id that person's whole trip. */
+export async function timelineView(root, id, memberId) {
+  if (memberId) return personView(root, id, memberId);
+  const model = await tripModel(id);
+  if (!model) {
     fill(root, h('p', {}, 'No such trip.'), h('a', { href: '#/trips' }, 'Back to trips'));
     return;
   }
-  const stored = state.plans.get(id) || (await loadPlans(id)) || [];
+  const { trip, people, groups } = model;
   const d = trip.data;
-  const head = h('header', { class: 'stack' },
-    h('div', { class: 'row between' }, h('h1', {}, d.name || 'Trip'),
+  const head = h('header', { class: 'stack trip-head' },
+    h('div', { class: 'row between wrap' }, h('h1', {}, d.name || 'Trip'),
       h('a', { class: 'button secondary', href: `#/trips/${id}/edit` }, 'Edit trip')),
     h('ol', { class: 'legs plain' }, d.legs.map((l, i) => {
       const upd = [...(trip.flight_updates || [])].reverse().find((u) => u.leg === i + 1);
       return h('li', {}, `✈ ${l.flight ? l.flight + ' ' : ''}${l.from || place(l.from_tz)} ${dayClock(l.depart, l.from_tz)} → ${l.to || place(l.to_tz)} ${dayClock(l.arrive, l.to_tz)} (local times)`,
         upd ? h('span', { class: 'badge warn' }, ` ${upd.status}${upd.depart ? `, now leaves ${dayClock(upd.depart, l.from_tz)}` : ''}${upd.arrive ? `, lands ${dayClock(upd.arrive, l.to_tz)}` : ''}`) : null);
     })));
-
-  // Order the travellers as the trip lists them.
-  const order = new Map(d.travellers.map((m, i) => [m, i]));
-  const plans = [...stored].sort((a, b) => (order.get(a.member_id) ?? 99) - (order.get(b.member_id) ?? 99));
-  if (!plans.length) {
+  if (!people.length || !groups.length) {
     fill(root, head, h('p', { class: 'card', role: 'status' }, 'The plan is being made…'));
     return;
   }
-  const people = plans.map((sp, i) => {
-    const m = state.members.find((x) => x.id === sp.member_id);
-    const p = sp.plan || null;
-    const days = new Map();
-    for (const day of p?.days || []) days.set(`${day.date}|${day.kind}`, day);
-    return { sp, plan: p, name: m?.data.display_name || p?.name || 'Someone', color: COLORS[i % COLORS.length], modelled: !!p?.modelled, days };
+
+  // Today and tomorrow; before the trip its first two days, after it its last two.
+  const now = Date.now();
+  const t = todayIndex(groups, now);
+  let shown;
+  let note = '';
+  let names = [];
+  if (t < 0) {
+    shown = groups.slice(0, 2);
+    note = `The plan starts on ${dateName(groups[0].date)}. Its first days:`;
+  } else if (t >= groups.length) {
+    shown = groups.slice(-2);
+    note = `This trip is over: its plan ended on ${dateName(groups.at(-1).date)}. Its last days:`;
+  } else {
+    shown = groups.slice(t, t + 2);
+    names = ['Today', 'Tomorrow'];
+    if (shown.length === 1) note = 'Today is the plan’s last day.';
+  }
+  const days = shown.map((g, k) => {
+    const hid = `day-h-${k}`;
+    const first = people.map((p) => g.of.get(p.id)).find((x) => x?.length) || [];
+    const where = [...new Set(first.map((x) => `${model.cityOf(x.tz, x.start)} time`))].join(', then ');
+    return h('section', { class: 'plan-day', 'aria-labelledby': hid },
+      h('h2', { id: hid }, names[k] ? `${names[k]} · ${dateName(g.date)}` : dateName(g.date)),
+      h('p', { class: 'muted small day-what' }, [...first.map((x) => dayLabel(x, model.cityOf)), where].filter(Boolean).join(' · ')),
+      h('ul', { class: 'plain who-list' }, people.map((p) => h('li', { class: 'who' },
+        h('div', { class: 'who-head' },
+          h('h3', {}, h('span', { class: 'dot', 'data-color': p.color, 'aria-hidden': 'true' }), p.name),
+          h('a', { class: 'whole', href: `#/trips/${id}/people/${p.id}`, 'data-whole-trip': p.id },
+            'Whole trip', h('span', { class: 'sr-only' }, ` of ${p.name}`), h('span', { 'aria-hidden': 'true' }, ' ›'))),
+        p.sp.error ? h('p', { class: 'error' }, p.sp.error) : itemRows(g.of.get(p.id) || [], now)))));
   });
-  // The union of days, in time order.
-  const all = new Map();
-  for (const p of people) for (const [k, day] of p.days) if (!all.has(k) || toMs(day.start) < toMs(all.get(k).start)) all.set(k, day);
-  const days = [...all.entries()].sort((a, b) => toMs(a[1].start) - toMs(b[1].start))
-    .map(([key, day]) => ({ key, day, label: short(day) }));
-
-  const legend = h('ul', { class: 'legend plain row wrap' }, people.map((p) =>
-    h('li', {}, h('span', { class: 'swatch', 'data-color': p.color }), p.name, p.modelled ? '' : ' (not modelled)')));
-  for (const sw of legend.querySelectorAll('.swatch')) sw.style.background = sw.dataset.color;
-
-  const summary = h('ul', { class: 'plain stack' }, people.map((p) => h('li', { class: 'card' },
-    h('b', {}, p.name), ' — ', p.sp.error ? h('span', { class: 'error' }, p.sp.error) : adaptation(p.plan),
-    p.plan?.notes?.length ? h('details', {}, h('summary', {}, 'Notes'), h('ul', {}, p.plan.notes.map((n) => h('li', {}, n)))) : null)));
-
-  const table = h('table', { class: 'timeline' },
-    h('caption', { class: 'sr-only' }, 'Each traveller’s plan by day; times are local to where the day is.'),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Day'), people.map((p) => h('th', { scope: 'col', 'data-member': p.sp.member_id, 'data-seq': p.sp.seq },
-      p.name, h('small', { class: 'muted block' }, `plan of ${dayClock(p.sp.computed_at, deviceZone())}`))))),
-    h('tbody', {}, days.map(({ key, day }) => h('tr', { class: day.past ? 'past' : '' },
-      h('th', { scope: 'row' }, h('div', {}, day.label), h('small', { class: 'muted' }, `${day.date} · ${place(day.tz)}`)),
-      people.map((p) => {
-        const pd = p.days.get(key);
-        if (!pd) return h('td', { class: 'muted' }, '—');
-        return h('td', {}, h('ul', { class: 'items plain' }, pd.items.map((it) => h('li', { class: `item ${it.kind}`, title: it.reason },
-          h('span', { class: 'icon', 'aria-hidden': 'true' }, KIND_ICON[it.kind] || '•'),
-          h('span', { class: 'time' }, `${clock(it.start, it.tz)}–${clock(it.end, it.tz)}`), ' ', it.text))));
-      })))));
+  for (const el of days) for (const dot of el.querySelectorAll('.dot')) dot.style.background = dot.dataset.color;
 
   fill(root, head,
-    h('section', { 'aria-labelledby': 'clock-h', class: 'card' }, h('h2', { id: 'clock-h' }, 'Body clocks'), legend, bodyClockChart(days, people)),
-    h('section', { 'aria-labelledby': 'adapt-h' }, h('h2', { id: 'adapt-h' }, 'Adapting'), summary),
-    h('section', { 'aria-labelledby': 'days-h' }, h('h2', { id: 'days-h' }, 'Day by day'), h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Day-by-day plan, scrolls sideways' }, table)));
+    note ? h('p', { class: 'plan-note', role: 'note' }, note) : null,
+    days,
+    chartSection(model, groups, t));
 }
 
-function short(day) {
-  const date = new Date(`${day.date}T12:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
-  return `${DAY_KIND[day.kind] ? DAY_KIND[day.kind] + ' ' : ''}${date}`;
+/** "about 5 days…" after a name and a colon. */
+function lower(text) {
+  return text && !/^[A-Z]{2}/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
 }
 
-function adaptation(plan) {
-  if (!plan) return 'no plan';
-  if (!plan.modelled) return 'follows feeds and wake windows; rhythms on local time';
-  return plan.adaptation.map((a) => a.days < 0
-    ? `still adapting to ${place(a.tz)} time when the plan ends`
-    : a.days === 0 ? `in step with ${place(a.tz)} time on arrival` : `in step with ${place(a.tz)} time by day ${a.days}`).join('; ') || 'no time zone change';
+/** The jet-lag chart with its plain sentence, its legend and its table. */
+function chartSection(model, groups, today) {
+  const { people, trip, cityOf } = model;
+  const series = people.filter((p) => p.modelled && p.days.some((x) => x.misalignment_h != null)).map((p) => ({
+    id: p.id, name: p.name, color: p.color, dash: p.dash,
+    values: groups.map((g) => jetLag(g.of.get(p.id))),
+  }));
+  const index = new Map(groups.map((g, i) => [g.date, i]));
+  const marks = [];
+  for (const l of trip.data.legs) {
+    const i = index.get(wall(toMs(l.arrive), l.to_tz).date);
+    if (i != null) marks.push({ i, text: `Land in ${cityOf(l.to_tz, l.arrive)}`, short: 'Land' });
+  }
+  const days = groups.map((g) => ({
+    label: new Date(`${g.date}T12:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' }),
+    long: dateName(g.date),
+  }));
+  const desc = series.map((p) => {
+    const known = p.values.map((v, i) => [v, i]).filter(([v]) => v != null);
+    const [max, at] = known.reduce((a, b) => (b[0] > a[0] ? b : a), [0, 0]);
+    const [last, end] = known.at(-1);
+    return `${p.name}: at most ${hoursText(max)} of jet lag, on ${days[at].long}; ${last < 1 ? 'in step' : hoursText(last)} on ${days[end].long}.`;
+  }).join(' ');
+  const onChart = new Set(series.map((p) => p.id));
+  // Who is who on the chart, and how long each takes to get used to the new time.
+  const list = h('ul', { class: 'plain adapt-list' }, model.people.map((p) => h('li', { 'data-member': p.id, 'data-seq': p.sp.seq },
+    onChart.has(p.id) ? lineSample(p.color, p.dash) : null, h('b', {}, p.name), ': ', lower(adaptation(p, model)))));
+  return h('section', { 'aria-labelledby': 'clock-h', class: 'jetlag' },
+    h('h2', { id: 'clock-h' }, 'Jet lag, day by day'),
+    h('p', { class: 'chart-lead' }, 'Hours each body clock is off local time; lower is better, 0 h is in step.'),
+    series.length ? bodyClockChart({ days, series, marks, today: today >= 0 && today < groups.length ? today : -1, desc }) : null,
+    list,
+    series.length ? chartTable({ days, series }) : null);
 }
