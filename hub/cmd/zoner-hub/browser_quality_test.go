@@ -259,9 +259,9 @@ const qPath = (el) => { const p = []; for (let e = el; e && e !== document.body 
 // qOverflowJS finds what sticks out on the right: the document's scroll
 // width, and each visible element whose right edge is beyond the viewport
 // (what a scrolling box clips is not visible; what <body> clips is cut
-// off, so it counts). Only the outermost offenders are named. Boxes that
-// scroll sideways are listed too, for the figures. The viewport is the
-// layout viewport (documentElement.clientWidth) and at most the screen's
+// off, so it counts). Only the outermost offenders are named. A box that
+// scrolls sideways is an offender too: nothing on a screen should need
+// it. The viewport is the layout viewport (documentElement.clientWidth) and at most the screen's
 // width: a phone browser widens innerWidth to what the page needs, and
 // zooms out, so innerWidth alone hides an overflow.
 const qOverflowJS = `((screenWidth) => {
@@ -295,7 +295,8 @@ const qOverflowJS = `((screenWidth) => {
 	return {scrollWidth: de.scrollWidth, innerWidth: window.innerWidth, viewport: vw, offenders: offenders.slice(0, 8), sideways: sideways.slice(0, 5)};
 })`
 
-// qCheckOverflow: nothing wider than the viewport.
+// qCheckOverflow: nothing wider than the viewport, and nothing that scrolls
+// sideways.
 func qCheckOverflow(b *browser, v qViewport, where string) {
 	b.t.Helper()
 	r := eval[qOverflowReport](b, fmt.Sprintf("%s(%d)", qOverflowJS, v.w))
@@ -306,7 +307,7 @@ func qCheckOverflow(b *browser, v qViewport, where string) {
 		b.t.Errorf("%s: %s ends at x=%.0f, beyond the %d px viewport", where, o.Sel, o.Right, r.Viewport)
 	}
 	for _, s := range r.Sideways {
-		b.t.Logf("%s: %s scrolls sideways (%d px of content in %d px)", where, s.Sel, s.Content, s.Box)
+		b.t.Errorf("%s: %s scrolls sideways (%d px of content in %d px)", where, s.Sel, s.Content, s.Box)
 	}
 }
 
