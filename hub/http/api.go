@@ -483,6 +483,8 @@ type todayJSON struct {
 	Members []hub.MemberNow `json:"members"`
 }
 
+// getToday answers with every member's advice at a moment, to the second,
+// and what their log says they are doing then.
 func (s *Server) getToday(w http.ResponseWriter, r *http.Request) error {
 	at := s.Now()
 	if q := r.URL.Query(); q.Has("at") {
@@ -493,6 +495,7 @@ func (s *Server) getToday(w http.ResponseWriter, r *http.Request) error {
 		}
 		at = t
 	}
+	at = at.Truncate(time.Second)
 	ms, err := s.liveMembers(r, false)
 	if err != nil {
 		return err
@@ -511,7 +514,13 @@ func (s *Server) getToday(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		out.Members = append(out.Members, hub.Today(m, ps, cloud, news, at))
+		facts, err := s.Store.Logged(r.Context(), m.ID, at.Add(-hub.StateLookback))
+		if err != nil {
+			return err
+		}
+		mn := hub.Today(m, ps, cloud, news, at)
+		mn.State = hub.StateAt(facts, at)
+		out.Members = append(out.Members, mn)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
