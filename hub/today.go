@@ -49,6 +49,9 @@ const (
 type State struct {
 	Kind  StateKind `json:"kind"`
 	Since time.Time `json:"since"`
+	// Event is the sleep or nap going on, for asleep and napping: the
+	// entry an "Awake" or "Nap ended" closes.
+	Event *uuid.UUID `json:"event_id,omitempty"`
 }
 
 // StateLookback is how far before the moment StateAt reads the log: a
@@ -73,6 +76,7 @@ const (
 // nothing. nil when no sleep or nap in StateLookback before at tells.
 func StateAt(facts []LoggedFact, at time.Time) *State {
 	var last *circadian.Log
+	var lastID uuid.UUID
 	var woke time.Time
 	for _, f := range facts {
 		e, err := syncproto.Unmarshal(f.Event)
@@ -95,7 +99,7 @@ func StateAt(facts []LoggedFact, at time.Time) *State {
 			woke = l.End
 		}
 		if last == nil || l.Start.After(last.Start) {
-			last = &l
+			last, lastID = &l, e.ID
 		}
 	}
 	switch {
@@ -104,7 +108,7 @@ func StateAt(facts []LoggedFact, at time.Time) *State {
 		if last.Kind == circadian.LogNap {
 			kind = StateNapping
 		}
-		return &State{Kind: kind, Since: last.Start.Truncate(time.Second)}
+		return &State{Kind: kind, Since: last.Start.Truncate(time.Second), Event: &lastID}
 	case !woke.IsZero():
 		return &State{Kind: StateAwake, Since: woke.Truncate(time.Second)}
 	}

@@ -219,6 +219,8 @@ func TestStateAt(t *testing.T) {
 				t.Errorf("state %+v, want none", got)
 			case tc.kind != "" && (got == nil || got.Kind != tc.kind || !got.Since.Equal(h(tc.since))):
 				t.Errorf("state %+v, want %s since %s", got, tc.kind, h(tc.since))
+			case got != nil && (got.Event != nil) != (got.Kind != StateAwake):
+				t.Errorf("state %+v: the event is named for asleep and napping only", got)
 			}
 		})
 	}
