@@ -322,8 +322,11 @@ func events(c *client, member, typ string) []hubEvent {
 // up on the browser without the answer. While the hub is down it hangs up
 // at once, as an unreachable host does.
 type link struct {
-	url            string
-	drop           atomic.Bool
+	url  string
+	drop atomic.Bool
+	// cut, while set, hangs up on every new request, as a phone out of
+	// the house's Wi-Fi does.
+	cut            atomic.Bool
 	posts, dropped atomic.Int32
 }
 
@@ -350,6 +353,10 @@ func newLink(t *testing.T, hubURL string) *link {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { hangUp(w) },
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if l.cut.Load() {
+			hangUp(w)
+			return
+		}
 		if r.Method == "POST" && r.URL.Path == "/api/v1/events" {
 			l.posts.Add(1)
 			if l.drop.CompareAndSwap(true, false) {
@@ -512,14 +519,49 @@ func TestBrowser(t *testing.T) {
 	before := seqOf(ids["Kemi"])
 	b.route("#/log/"+ids["Kemi"], "button[data-action=nap-start]")
 	b.click("button[data-action=nap-start]")
-	b.wait("the open nap", `!!document.querySelector('button[data-action=nap-end]') && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the open nap", `!!document.querySelector('button[data-action=nap-end]') && document.querySelector('#sync-badge').textContent === 'Up to date'`)
+
+	// Today tells the nap as logged, with what to do, a quick "Nap
+	// ended", and a countdown to what comes next that keeps time by itself.
+	kemiCard := `article.now[data-member="` + ids["Kemi"] + `"]`
+	b.route("#/today", kemiCard)
+	b.wait("Kemi napping on Today", `/^Napping since \d\d:\d\d( \(\d+ min\))?$/.test(document.querySelector(`+jsString(kemiCard+" [data-state=napping] b")+`)?.textContent || '') && !!document.querySelector(`+jsString(kemiCard+" button[data-action=nap-end]")+`)`)
+	b.wait("the countdown", `/ in (\d+ h )?\d+ min \(/.test(document.querySelector(`+jsString(kemiCard+" [data-countdown]")+`)?.textContent || '')`)
+	countdown := func() string {
+		return eval[string](b, `document.querySelector(`+jsString(kemiCard+" [data-countdown]")+`).textContent`)
+	}
+	first := countdown()
+	// A quarter of an hour on, by the page's own ticker: the text moves
+	// without a word to the hub.
+	eval[bool](b, `import('/js/views/today.js').then(m => m.tick(Date.now() + 15 * 60000))`)
+	if later := countdown(); later == first || !strings.Contains(later, " in ") && !strings.Contains(later, "Nothing more") {
+		t.Errorf("the countdown did not move: %q, then %q", first, later)
+	}
+	eval[bool](b, `import('/js/views/today.js').then(m => m.tick())`)
+	if again := countdown(); again != first {
+		t.Errorf("the countdown back at the real time says %q, first %q", again, first)
+	}
+	b.shot("today-napping")
+
+	// Out of the house's Wi-Fi: the page says it shows a saved copy, and
+	// stops saying so when the hub answers again.
+	b.offline.Store(true)
+	link.cut.Store(true)
+	eval[bool](b, `(document.dispatchEvent(new Event('visibilitychange')), true)`)
+	b.wait("the offline notice", `!document.querySelector('#offline-notice').hidden && /^Offline — saved copy from (\w{3} \d+ \w{3} )?\d\d:\d\d .+ time\. Times may have changed\.$/.test(document.querySelector('#offline-notice').textContent) && !!document.querySelector('article.now')`)
+	b.shot("today-offline")
+	link.cut.Store(false)
+	eval[bool](b, `(document.dispatchEvent(new Event('visibilitychange')), true)`)
+	b.wait("the offline notice gone", `document.querySelector('#offline-notice').hidden && document.querySelector('#sync-badge').textContent === 'Up to date'`)
+	b.offline.Store(false)
+	b.route("#/log/"+ids["Kemi"], "button[data-action=nap-end]")
 	b.wait("the nap in the log", `!!document.querySelector('li[data-id] button[data-action=edit]')`)
 	b.click("li[data-id] button[data-action=edit]")
 	now := time.Now().In(home)
 	b.set("form[data-edit] input[name=start]", now.Add(-50*time.Minute).Format("2006-01-02T15:04"))
 	b.set("form[data-edit] input[name=end]", now.Add(-5*time.Minute).Format("2006-01-02T15:04"))
 	b.click("form[data-edit] button[type=submit]")
-	b.wait("the corrected nap", `[...document.querySelectorAll('li[data-id]')].some(li => /Nap \d\d:\d\d–\d\d:\d\d \(45 min\)/.test(li.textContent)) && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the corrected nap", `[...document.querySelectorAll('li[data-id]')].some(li => /Nap \d\d:\d\d–\d\d:\d\d \(45 min\)/.test(li.textContent)) && document.querySelector('#sync-badge').textContent === 'Up to date'`)
 	b.shot("log")
 	naps := events(api, ids["Kemi"], "sleep")
 	if len(naps) != 2 || naps[0].Event.End != "" || !bytes.Contains(naps[1].Event.Data, []byte(`"supersedes":"`+naps[0].ID+`"`)) {
@@ -534,8 +576,8 @@ func TestBrowser(t *testing.T) {
 	// Undo a meal logged by mistake.
 	b.route("#/log/"+ids["Ada"], "button[data-action=meal-breakfast]")
 	b.click("button[data-action=meal-breakfast]")
-	b.wait("the undo offer", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Ada: breakfast') && t.querySelector('button'))`)
-	b.click(".toast button")
+	b.wait("the undo offer", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Ada: breakfast') && t.querySelector('button:not(.toast-close)'))`)
+	b.click(".toast button:not(.toast-close)")
 	b.wait("the meal undone", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Undone: Breakfast'))`)
 	// Undone before it was sent, it is taken back; after, it is retracted.
 	var meals, retracted []hubEvent
@@ -551,7 +593,7 @@ func TestBrowser(t *testing.T) {
 		return len(meals) == 0 && len(retracted) == 0 && b.waiting() == 0,
 			fmt.Sprintf("%d meals, %d retractions at the hub, %d waiting on the phone", len(meals), len(retracted), b.waiting())
 	})
-	b.wait("Breakfast gone from the log", `document.querySelector('#sync-badge').textContent === 'All saved' && ![...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Breakfast'))`)
+	b.wait("Breakfast gone from the log", `document.querySelector('#sync-badge').textContent === 'Up to date' && ![...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Breakfast'))`)
 
 	// Another phone logs: this one's timeline updates by itself.
 	b.route("#/trips/"+tripID, `th[data-member="`+ids["Ada"]+`"]`)
@@ -588,6 +630,24 @@ func TestBrowser(t *testing.T) {
 			b.noConsoleErrors(s.name)
 		}
 	}
+	// At 360 px a long family name and a long badge both show whole: the
+	// header wraps rather than cutting either, and nothing overflows.
+	b.do(chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait))
+	b.route("#/today", "article.now")
+	fit := eval[string](b, `(() => {
+		const title = document.querySelector('#family-name'), badge = document.querySelector('#sync-badge');
+		title.textContent = 'The Newcombe-Fitzgeralds of Little Hampton';
+		badge.textContent = '2 waiting · hub unreachable';
+		const bad = [];
+		if (title.scrollWidth > title.clientWidth + 1 || title.getBoundingClientRect().right > 361) bad.push('the name is cut');
+		if (badge.scrollWidth > badge.clientWidth + 1 || badge.getBoundingClientRect().right > 361) bad.push('the badge is cut');
+		if (document.documentElement.scrollWidth > 360) bad.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
+		return bad.join(', ');
+	})()`)
+	if fit != "" {
+		t.Errorf("header at 360 px: %s", fit)
+	}
+	b.shot("header-360")
 	b.viewport(true)
 
 	// Offline: the hub stops; a tap is kept in the outbox, survives a
@@ -608,7 +668,7 @@ func TestBrowser(t *testing.T) {
 	b.shot("offline-today")
 	waitingID := eval[string](b, `import('/js/outbox.js').then(o => o.list()).then(l => l[0].events[0].id)`)
 	mustRun(t, dir, realClock, func(m *Main) { m.HTTPAddr = addr })
-	b.wait("the outbox to drain", `document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the outbox to drain", `document.querySelector('#sync-badge').textContent === 'Up to date'`)
 	b.offline.Store(false)
 	sleeps := events(api, ids["Ada"], "sleep")
 	if len(sleeps) != 1 || sleeps[0].ID != waitingID {
@@ -619,7 +679,7 @@ func TestBrowser(t *testing.T) {
 	// brings back the sleep it closed.
 	b.route("#/log/"+ids["Ada"], "button[data-action=awake]")
 	b.click("button[data-action=awake]")
-	b.wait("the undo offer", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Ada: awake') && t.querySelector('button'))`)
+	b.wait("the undo offer", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Ada: awake') && t.querySelector('button:not(.toast-close)'))`)
 	sleepsAtHub := func(n int) func() (bool, string) {
 		return func() (bool, string) {
 			got := len(events(api, ids["Ada"], "sleep"))
@@ -627,8 +687,8 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	wait.Until(t, time.Minute, "the awake at the hub", sleepsAtHub(2))
-	b.click(".toast button")
-	b.wait("Ada asleep again", `!!document.querySelector('button[data-action=awake]') && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.click(".toast button:not(.toast-close)")
+	b.wait("Ada asleep again", `!!document.querySelector('button[data-action=awake]') && document.querySelector('#sync-badge').textContent === 'Up to date'`)
 	wait.Until(t, time.Minute, "the awake retracted at the hub", func() (bool, string) {
 		sl := events(api, ids["Ada"], "sleep")
 		for _, r := range events(api, ids["Ada"], "log.retracted") {
@@ -668,7 +728,7 @@ func TestBrowser(t *testing.T) {
 		return link.posts.Load()-posts >= 2 && b.waiting() == 0,
 			fmt.Sprintf("%d posts, %d waiting on the phone", link.posts.Load()-posts, b.waiting())
 	})
-	b.wait("the badge", `document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the badge", `document.querySelector('#sync-badge').textContent === 'Up to date'`)
 	b.offline.Store(false)
 	if link.dropped.Load() != 1 || link.posts.Load()-posts < 2 {
 		t.Fatalf("the lost-answer test did not run as meant: %d posts, %d answers lost", link.posts.Load()-posts, link.dropped.Load())
@@ -792,7 +852,7 @@ func TestBrowserPairing(t *testing.T) {
 		t.Errorf("the page can read the pairing token: %q", c)
 	}
 	// The event stream reconnects with the cookie: the badge settles.
-	b.wait("the live stream", `document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the live stream", `document.querySelector('#sync-badge').textContent === 'Up to date'`)
 	b.noConsoleErrors("pairing")
 }
 
