@@ -346,7 +346,7 @@ func (r *Replanner) replan(ctx context.Context, trip uuid.UUID, members map[uuid
 				r.checkPlan(req, id, mp)
 			}
 		}
-		sp.ComputedAt = r.now().UTC().Truncate(time.Second) // the API gives whole seconds
+		sp.ComputedAt = r.now().UTC()
 		if err != nil {
 			sp.Error = planError(err)
 		} else if sp.Plan, err = json.Marshal(mp); err != nil {

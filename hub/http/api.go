@@ -317,6 +317,11 @@ func (s *Server) writePlans(w http.ResponseWriter, r *http.Request, trip, member
 	if err != nil {
 		return err
 	}
+	// The re-planner's clock is exact to the nanosecond, which its own
+	// timing needs; the API gives whole seconds.
+	for i := range ps {
+		ps[i].ComputedAt = ps[i].ComputedAt.Truncate(time.Second)
+	}
 	writeJSON(w, http.StatusOK, plansJSON{Plans: ps})
 	return nil
 }

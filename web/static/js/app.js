@@ -109,7 +109,7 @@ async function header() {
   const parts = [];
   if (refused) parts.push(`${refused} refused`);
   if (waiting) parts.push(`${waiting} waiting`);
-  if (offline && state.phase !== 'setup') parts.push(waiting ? 'hub unreachable' : 'Hub unreachable');
+  if (offline) parts.push(waiting ? 'hub unreachable' : 'Hub unreachable');
   if (state.phase === 'pair') [text, cls] = ['Not paired', 'warn'];
   else if (parts.length) [text, cls] = [parts.join(' · '), refused ? 'bad' : 'warn'];
   badge.textContent = text;
