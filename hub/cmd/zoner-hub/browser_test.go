@@ -397,6 +397,7 @@ func TestBrowser(t *testing.T) {
 	b.do(chromedp.Navigate(link.url + "/"))
 	b.wait("the setup screen", `!!document.querySelector('input[name=family_name]')`)
 	checkModules(t, b)
+	checkTodayCards(t, b)
 
 	// First run: the family and two people.
 	b.shot("setup")
@@ -917,4 +918,66 @@ func TestBrowserCalendarLinks(t *testing.T) {
 		t.Errorf("the stopped feed link: %d, want 404", resp.StatusCode)
 	}
 	b.noConsoleErrors("calendars")
+}
+
+// checkTodayCards draws Today's card for made-up moments and logs: what
+// the log says is told against the plan, whatever the two say, and the
+// countdown names the day when what comes next is tomorrow, in the
+// person's zone (not the phone's).
+func checkTodayCards(t *testing.T, b *browser) {
+	t.Helper()
+	cases := []struct {
+		name, state, at   string
+		now, next         string // items as kind:start-end, London time on 20 and 21 December
+		want, not, action string
+	}{
+		{name: "a nap logged in the planned night", state: "napping@00:15", at: "00:50", now: "sleep:19:30-06:15", next: "meal:07:00-07:30",
+			want: "Napping since 00:15 (35 min)|Let Kemi sleep; planned wake 06:15 London time.|Breakfast in 6 h 10 min (07:00 London time)", not: "Sleep time", action: "nap-end"},
+		{name: "asleep in a wake window", state: "asleep@14:10", at: "14:20", now: "light_seek:14:00-15:00", next: "sleep:19:30-06:15",
+			want: "Asleep since 14:10 (10 min)|Not as planned: The plan had Kemi awake now, with bed at 19:30. Keep this sleep short: wake Kemi by 14:40 London time|Bedtime in 5 h 10 min (19:30 London time)", action: "awake"},
+		{name: "asleep just before bedtime", state: "asleep@19:05", at: "19:10", next: "sleep:19:30-06:15",
+			want: "Asleep since 19:05 (5 min)|A little before the planned bedtime (19:30 London time): let Kemi sleep.", not: "Not as planned", action: "awake"},
+		{name: "awake in the planned night", state: "awake@03:00", at: "03:20", now: "sleep:19:30-06:15",
+			want: "Awake since 03:00 (20 min)|Not as planned: The plan has Kemi asleep until 06:15 London time", not: "Sleep time", action: "asleep"},
+		{name: "awake at nap time", state: "awake@06:10", at: "12:50", now: "nap:12:45-14:15",
+			want: "Awake since 06:10 (6 h 40 min)|Nap time: the plan has a nap until 14:15 London time.", not: "Nap now", action: "nap-start"},
+		{name: "awake as planned, bedtime tomorrow", state: "awake@06:10", at: "23:30", next: "sleep:23:45-07:00,meal:07:30-08:00",
+			want: "Awake since 06:10|Bedtime in 15 min (23:45 London time)", not: "Not as planned"},
+		{name: "nothing logged, next tomorrow", state: "", at: "22:00", next: "meal:07:30-08:00",
+			want: "Breakfast in 9 h 30 min (tomorrow 07:30 London time)", not: "since"},
+	}
+	for _, c := range cases {
+		got := eval[map[string]string](b, fmt.Sprintf(`import('/js/views/today.js').then(mod => {
+			// Times are London's (UTC in December): the moment on 20
+			// December, the rest on the day before or after that puts
+			// them where they belong (a start in now before it, in next
+			// after it).
+			const at = (hm) => Date.UTC(2026, 11, 20, +hm.slice(0, 2), +hm.slice(3));
+			const now = at(%q);
+			const items = (s, later) => s ? s.split(',').map((x) => {
+				const [kind, span] = x.split(/:(.*)/); const [a, z] = span.split('-');
+				let start = at(a);
+				while (later && start <= now) start += 86400000;
+				while (!later && start > now) start -= 86400000;
+				let end = at(z); while (end <= start) end += 86400000;
+				return {kind, start: new Date(start).toISOString(), end: new Date(end).toISOString(), tz: 'Europe/London', text: kind === 'meal' ? 'Breakfast at ' + a : kind, reason: 'why'}; }) : [];
+			const [kind, since] = %q ? %q.split('@') : [];
+			let from = kind ? at(since) : 0; if (from > now) from -= 86400000;
+			const st = kind ? {kind, since: new Date(from).toISOString(), event_id: kind === 'awake' ? undefined : '01'} : null;
+			const m = {member_id: 'k', name: 'Kemi', tz: 'Europe/London', day: {label: 'Day 1 in London'}, now: items(%q, false), next: items(%q, true)};
+			const el = mod.card(m, st, now);
+			return {text: el.textContent, action: el.querySelector('button[data-action]')?.dataset.action || ''};
+		})`, c.at, c.state, c.state, c.now, c.next))
+		for _, w := range strings.Split(strings.TrimSuffix(c.want, "|"), "|") {
+			if !strings.Contains(got["text"], w) {
+				t.Errorf("Today, %s: no %q in %q", c.name, w, got["text"])
+			}
+		}
+		if c.not != "" && strings.Contains(got["text"], c.not) {
+			t.Errorf("Today, %s: %q in %q", c.name, c.not, got["text"])
+		}
+		if got["action"] != c.action {
+			t.Errorf("Today, %s: quick action %q, want %q", c.name, got["action"], c.action)
+		}
+	}
 }

@@ -37,7 +37,8 @@ export async function todayView(root) {
   startTicker();
 }
 
-function card(m, st, now) {
+/** One person's card, for the moment now (ms), with st what their log says. */
+export function card(m, st, now) {
   const tz = m.tz;
   const name = m.name;
   const sit = situation(m, st, now);
