@@ -57,7 +57,8 @@ export function card(m, st, now) {
       ? h('ul', { class: 'plain doing' }, doing.map((it) => h('li', { class: `item big ${it.kind}` },
         h('span', { class: 'icon', 'aria-hidden': 'true' }, KIND_ICON[it.kind] || '•'),
         h('div', {}, h('b', {}, nowLine(it, now)), h('small', { class: 'why' }, it.reason)))))
-      : sit.block ? null : h('p', { class: 'quiet' }, m.note ? noteText(m.note, tz) : 'Nothing special right now: live on local time.'),
+      : m.note ? h('p', { class: 'quiet' }, noteText(m.note, tz))
+        : sit.block ? null : h('p', { class: 'quiet' }, 'Nothing special right now: live on local time.'),
     upcoming.length ? h('div', {}, h('h3', {}, 'Next'), h('ul', { class: 'plain next' }, upcoming.map((it) => h('li', { class: `item ${it.kind}` },
       h('span', { class: 'icon', 'aria-hidden': 'true' }, KIND_ICON[it.kind] || '•'), nextLine(it))))) : null,
     cloudLine(m, tz),
