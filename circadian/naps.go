@@ -120,8 +120,10 @@ func (r *run) planNaps(fi int) {
 			why = fmt.Sprintf("On a day of travel, naps follow wake windows of about %s instead of the usual nap times.", fmtDuration(window))
 		}
 		for _, n := range wakeWindowNaps(r.age, 0, bed.Sub(wake).Hours()) {
-			s := wake.Add(time.Duration(n.start * float64(time.Hour)))
-			naps = append(naps, span{start: s, end: s.Add(time.Duration(n.hours * float64(time.Hour))), kind: ItemNap, why: why})
+			// Wake windows are fractions of an hour: whole minutes, so
+			// that a nap starts at 11:25, not 11:24:59.999999999.
+			s := wake.Add(time.Duration(n.start * float64(time.Hour)).Round(time.Minute))
+			naps = append(naps, span{start: s, end: s.Add(time.Duration(n.hours * float64(time.Hour)).Round(time.Minute)), kind: ItemNap, why: why})
 		}
 	}
 	busy := r.busy

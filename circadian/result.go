@@ -75,10 +75,13 @@ func (r *run) result() *MemberPlan {
 	cbt := make([]*time.Time, len(r.tp.frames))
 	dlmo := make([]*time.Time, len(r.tp.frames))
 	if mp.Modelled {
+		// The model's low points fall between its steps, to the
+		// nanosecond: the plan gives them, and the melatonin onsets, to
+		// the second.
 		mins := r.cbtMins()
 		for _, m := range mins {
 			if !m.Before(r.tp.frames[0].start) {
-				mp.CBTMins = append(mp.CBTMins, m.In(r.where(m)))
+				mp.CBTMins = append(mp.CBTMins, m.Round(time.Second).In(r.where(m)))
 			}
 		}
 		for _, m := range mins {
@@ -90,13 +93,14 @@ func (r *run) result() *MemberPlan {
 			local := m.In(loc)
 			h := float64(local.Hour()) + float64(local.Minute())/60 + float64(local.Second())/3600
 			v := math.Round(wrap12(h-r.base.CBTmin)*10) / 10
+			local = local.Round(time.Second)
 			mis[fi], cbt[fi] = &v, &local
 		}
 		for fi, f := range r.tp.frames {
 			wake := r.wakeIn(f)
 			for _, m := range mins {
 				if d := m.Add(-DLMOBeforeCBTmin); d.After(wake) {
-					local := d.In(r.where(d))
+					local := d.Round(time.Second).In(r.where(d))
 					dlmo[fi] = &local
 					break
 				}

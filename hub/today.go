@@ -29,6 +29,90 @@ type MemberNow struct {
 	// Cloud is what the hub knows of the cloud's latest advice for the
 	// person, nil when none came down.
 	Cloud *CloudAdvice `json:"cloud,omitempty"`
+	// State is what the log says the person is doing at the moment, nil
+	// when nothing logged tells (see StateAt).
+	State *State `json:"state,omitempty"`
+}
+
+// StateKind is what a person is doing by their log.
+type StateKind string
+
+// The states a log can tell.
+const (
+	StateAsleep  StateKind = "asleep"
+	StateNapping StateKind = "napping"
+	StateAwake   StateKind = "awake"
+)
+
+// State is what the log says a person is doing: asleep, napping or awake,
+// since when.
+type State struct {
+	Kind  StateKind `json:"kind"`
+	Since time.Time `json:"since"`
+	// Event is the sleep or nap going on, for asleep and napping: the
+	// entry an "Awake" or "Nap ended" closes.
+	Event *uuid.UUID `json:"event_id,omitempty"`
+}
+
+// StateLookback is how far before the moment StateAt reads the log: a
+// logged sleep lasts a day at most, and someone awake since the end of a
+// sleep more than this ago has a log with gaps, which tells nothing.
+const StateLookback = 36 * time.Hour
+
+// Open sleeps and naps older than these are taken as left open by
+// mistake: the longest a logged sleep or nap may last.
+const (
+	openSleepMax = 24 * time.Hour
+	openNapMax   = 6 * time.Hour
+)
+
+// StateAt is what a member's log says they are doing at the instant at,
+// from their logged facts that count (as Store.Logged lists them; other
+// events, and anything logged after at, are skipped): the sleep or nap
+// that began last before at, if it is still going on then (open, or
+// ending after at), makes them asleep or napping since its start;
+// otherwise they are awake since the latest end of a sleep or nap. An
+// open sleep that began more than a day before at (a nap, 6 h) counts for
+// nothing. nil when no sleep or nap in StateLookback before at tells.
+func StateAt(facts []LoggedFact, at time.Time) *State {
+	var last *circadian.Log
+	var lastID uuid.UUID
+	var woke time.Time
+	for _, f := range facts {
+		e, err := syncproto.Unmarshal(f.Event)
+		if err != nil {
+			continue
+		}
+		l, ok := circadian.LogFromEvent(e)
+		if !ok || (l.Kind != circadian.LogSleep && l.Kind != circadian.LogNap) || l.Start.After(at) || at.Sub(l.Start) > StateLookback {
+			continue
+		}
+		if l.End.IsZero() {
+			longest := openSleepMax
+			if l.Kind == circadian.LogNap {
+				longest = openNapMax
+			}
+			if at.Sub(l.Start) > longest {
+				continue
+			}
+		} else if !l.End.After(at) && l.End.After(woke) {
+			woke = l.End
+		}
+		if last == nil || l.Start.After(last.Start) {
+			last, lastID = &l, e.ID
+		}
+	}
+	switch {
+	case last != nil && (last.End.IsZero() || last.End.After(at)):
+		kind := StateAsleep
+		if last.Kind == circadian.LogNap {
+			kind = StateNapping
+		}
+		return &State{Kind: kind, Since: last.Start.Truncate(time.Second), Event: &lastID}
+	case !woke.IsZero():
+		return &State{Kind: StateAwake, Since: woke.Truncate(time.Second)}
+	}
+	return nil
 }
 
 // CloudAdvice describes the cloud's latest advice for a person beside the

@@ -161,3 +161,67 @@ func TestPairingTokens(t *testing.T) {
 		t.Error("the token stopped working after a rotation that failed")
 	}
 }
+
+// TestStateAt: what the log says a person is doing at a moment.
+func TestStateAt(t *testing.T) {
+	at := time.Date(2026, 12, 21, 0, 50, 0, 0, time.UTC)
+	clk := syncproto.NewClock(func() time.Time { return at })
+	fam, who := uuid.New(), uuid.New()
+	fact := func(typ syncproto.Payload, start, end time.Time) LoggedFact {
+		e := syncproto.Envelope{Header: syncproto.Header{ID: syncproto.NewID(), FamilyID: fam, MemberID: who, Origin: "web:test",
+			Type: typ.Type(), Start: start, End: end, TZ: "Europe/London", HLC: clk.Now(), V: syncproto.CurrentVersion}, Data: typ}
+		raw, err := syncproto.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return LoggedFact{Event: raw}
+	}
+	h := func(hours float64) time.Time { return at.Add(time.Duration(hours * float64(time.Hour))) }
+	sleep := func(from, to float64) LoggedFact {
+		var end time.Time
+		if to != 0 {
+			end = h(to)
+		}
+		return fact(&syncproto.Sleep{}, h(from), end)
+	}
+	nap := func(from, to float64) LoggedFact {
+		var end time.Time
+		if to != 0 {
+			end = h(to)
+		}
+		return fact(&syncproto.Sleep{Nap: true}, h(from), end)
+	}
+	meal := fact(&syncproto.Meal{Kind: syncproto.MealSnack}, h(-0.5), h(-0.25))
+	tests := []struct {
+		name  string
+		facts []LoggedFact
+		kind  StateKind // "" for none
+		since float64
+	}{
+		{name: "nothing logged", facts: nil},
+		{name: "only a meal", facts: []LoggedFact{meal}},
+		{name: "a nap going on", facts: []LoggedFact{meal, nap(-0.5, 0), sleep(-20, -11)}, kind: StateNapping, since: -0.5},
+		{name: "a night going on", facts: []LoggedFact{sleep(-3, 0), nap(-8, -7)}, kind: StateAsleep, since: -3},
+		{name: "a sleep logged to end later", facts: []LoggedFact{sleep(-3, 5)}, kind: StateAsleep, since: -3},
+		{name: "awake since the last end", facts: []LoggedFact{nap(-2, -1.5), sleep(-14, -5)}, kind: StateAwake, since: -1.5},
+		{name: "logs after the moment do not count", facts: []LoggedFact{nap(1, 2), sleep(-14, -5)}, kind: StateAwake, since: -5},
+		{name: "an open nap left for hours", facts: []LoggedFact{nap(-7, 0), sleep(-20, -10)}, kind: StateAwake, since: -10},
+		{name: "an open night left for more than a day", facts: []LoggedFact{sleep(-25, 0)}},
+		{name: "too long ago to tell", facts: []LoggedFact{sleep(-48, -37)}},
+		{name: "an open sleep after a nap that ended", facts: []LoggedFact{nap(-5, -4), sleep(-1, 0)}, kind: StateAsleep, since: -1},
+		{name: "an event that is not JSON is skipped", facts: []LoggedFact{{Event: json.RawMessage(`{`)}, sleep(-10, -2)}, kind: StateAwake, since: -2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := StateAt(tc.facts, at)
+			switch {
+			case tc.kind == "" && got != nil:
+				t.Errorf("state %+v, want none", got)
+			case tc.kind != "" && (got == nil || got.Kind != tc.kind || !got.Since.Equal(h(tc.since))):
+				t.Errorf("state %+v, want %s since %s", got, tc.kind, h(tc.since))
+			case got != nil && (got.Event != nil) != (got.Kind != StateAwake):
+				t.Errorf("state %+v: the event is named for asleep and napping only", got)
+			}
+		})
+	}
+}

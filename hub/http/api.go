@@ -318,6 +318,11 @@ func (s *Server) writePlans(w http.ResponseWriter, r *http.Request, trip, member
 	if err != nil {
 		return err
 	}
+	// The re-planner's clock is exact to the nanosecond, which its own
+	// timing needs; the API gives whole seconds.
+	for i := range ps {
+		ps[i].ComputedAt = ps[i].ComputedAt.Truncate(time.Second)
+	}
 	writeJSON(w, http.StatusOK, plansJSON{Plans: ps})
 	return nil
 }
@@ -484,6 +489,8 @@ type todayJSON struct {
 	Members []hub.MemberNow `json:"members"`
 }
 
+// getToday answers with every member's advice at a moment, to the second,
+// and what their log says they are doing then.
 func (s *Server) getToday(w http.ResponseWriter, r *http.Request) error {
 	at := s.Now()
 	if q := r.URL.Query(); q.Has("at") {
@@ -494,6 +501,7 @@ func (s *Server) getToday(w http.ResponseWriter, r *http.Request) error {
 		}
 		at = t
 	}
+	at = at.Truncate(time.Second)
 	ms, err := s.liveMembers(r, false)
 	if err != nil {
 		return err
@@ -512,7 +520,13 @@ func (s *Server) getToday(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		out.Members = append(out.Members, hub.Today(m, ps, cloud, news, at))
+		facts, err := s.Store.Logged(r.Context(), m.ID, at.Add(-hub.StateLookback))
+		if err != nil {
+			return err
+		}
+		mn := hub.Today(m, ps, cloud, news, at)
+		mn.State = hub.StateAt(facts, at)
+		out.Members = append(out.Members, mn)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -322,8 +322,11 @@ func events(c *client, member, typ string) []hubEvent {
 // up on the browser without the answer. While the hub is down it hangs up
 // at once, as an unreachable host does.
 type link struct {
-	url            string
-	drop           atomic.Bool
+	url  string
+	drop atomic.Bool
+	// cut, while set, hangs up on every new request, as a phone out of
+	// the house's Wi-Fi does.
+	cut            atomic.Bool
 	posts, dropped atomic.Int32
 }
 
@@ -350,6 +353,10 @@ func newLink(t *testing.T, hubURL string) *link {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { hangUp(w) },
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if l.cut.Load() {
+			hangUp(w)
+			return
+		}
 		if r.Method == "POST" && r.URL.Path == "/api/v1/events" {
 			l.posts.Add(1)
 			if l.drop.CompareAndSwap(true, false) {
@@ -390,6 +397,7 @@ func TestBrowser(t *testing.T) {
 	b.do(chromedp.Navigate(link.url + "/"))
 	b.wait("the setup screen", `!!document.querySelector('input[name=family_name]')`)
 	checkModules(t, b)
+	checkTodayCards(t, b)
 
 	// First run: the family and two people.
 	b.shot("setup")
@@ -561,7 +569,42 @@ func TestBrowser(t *testing.T) {
 	b.click("button[data-action=nap-start]")
 	itWasANap := func() { eval[bool](b, `(document.querySelector('[data-answer=nap]')?.click(), true)`) }
 	itWasANap() // asked when the test runs in Kemi's night
-	b.wait("the open nap", `!!document.querySelector('button[data-action=nap-end]') && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the open nap", `!!document.querySelector('button[data-action=nap-end]') && document.querySelector('#sync-badge').textContent === 'Up to date'`)
+
+	// Today tells the nap as logged, with what to do, a quick "Nap
+	// ended", and a countdown to what comes next that keeps time by itself.
+	kemiCard := `article.now[data-member="` + ids["Kemi"] + `"]`
+	b.route("#/today", kemiCard)
+	b.wait("Kemi napping on Today", `/^Napping since \d\d:\d\d( \(\d+ min\))?$/.test(document.querySelector(`+jsString(kemiCard+" [data-state=napping] b")+`)?.textContent || '') && !!document.querySelector(`+jsString(kemiCard+" button[data-action=nap-end]")+`)`)
+	b.wait("the countdown", `/ in (\d+ h )?\d+ min \(/.test(document.querySelector(`+jsString(kemiCard+" [data-countdown]")+`)?.textContent || '')`)
+	countdown := func() string {
+		return eval[string](b, `document.querySelector(`+jsString(kemiCard+" [data-countdown]")+`).textContent`)
+	}
+	first := countdown()
+	// A quarter of an hour on, by the page's own ticker: the text moves
+	// without a word to the hub.
+	eval[bool](b, `import('/js/views/today.js').then(m => m.tick(Date.now() + 15 * 60000))`)
+	if later := countdown(); later == first || !strings.Contains(later, " in ") && !strings.Contains(later, "Nothing more") {
+		t.Errorf("the countdown did not move: %q, then %q", first, later)
+	}
+	eval[bool](b, `import('/js/views/today.js').then(m => m.tick())`)
+	if again := countdown(); again != first {
+		t.Errorf("the countdown back at the real time says %q, first %q", again, first)
+	}
+	b.shot("today-napping")
+
+	// Out of the house's Wi-Fi: the page says it shows a saved copy, and
+	// stops saying so when the hub answers again.
+	b.offline.Store(true)
+	link.cut.Store(true)
+	eval[bool](b, `(document.dispatchEvent(new Event('visibilitychange')), true)`)
+	b.wait("the offline notice", `!document.querySelector('#offline-notice').hidden && /^Offline — saved copy from (\w{3} \d+ \w{3} )?\d\d:\d\d .+ time\. Times may have changed\.$/.test(document.querySelector('#offline-notice').textContent) && !!document.querySelector('article.now')`)
+	b.shot("today-offline")
+	link.cut.Store(false)
+	eval[bool](b, `(document.dispatchEvent(new Event('visibilitychange')), true)`)
+	b.wait("the offline notice gone", `document.querySelector('#offline-notice').hidden && document.querySelector('#sync-badge').textContent === 'Up to date'`)
+	b.offline.Store(false)
+	b.route("#/log/"+ids["Kemi"], "button[data-action=nap-end]")
 	b.wait("the nap in the log", `!!document.querySelector('li[data-id] button[data-action=edit]')`)
 	b.click("li[data-id] button[data-action=edit]")
 	now := time.Now().In(home)
@@ -569,7 +612,7 @@ func TestBrowser(t *testing.T) {
 	b.set("form[data-edit] input[name=end]", now.Add(-5*time.Minute).Format("2006-01-02T15:04"))
 	b.click("form[data-edit] button[type=submit]")
 	itWasANap()
-	b.wait("the corrected nap", `[...document.querySelectorAll('li[data-id]')].some(li => /Nap \d\d:\d\d–\d\d:\d\d \(45 min\)/.test(li.textContent)) && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the corrected nap", `[...document.querySelectorAll('li[data-id]')].some(li => /Nap \d\d:\d\d–\d\d:\d\d \(45 min\)/.test(li.textContent)) && document.querySelector('#sync-badge').textContent === 'Up to date'`)
 	b.shot("log")
 	naps := events(api, ids["Kemi"], "sleep")
 	if len(naps) != 2 || naps[0].Event.End != "" || !bytes.Contains(naps[1].Event.Data, []byte(`"supersedes":"`+naps[0].ID+`"`)) {
@@ -584,8 +627,8 @@ func TestBrowser(t *testing.T) {
 	// Undo a meal logged by mistake.
 	b.route("#/log/"+ids["Ada"], "button[data-action=meal-breakfast]")
 	b.click("button[data-action=meal-breakfast]")
-	b.wait("the undo offer", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Ada: breakfast') && t.querySelector('button'))`)
-	b.click(".toast button")
+	b.wait("the undo offer", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Ada: breakfast') && t.querySelector('button:not(.toast-close)'))`)
+	b.click(".toast button:not(.toast-close)")
 	b.wait("the meal undone", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Undone: Breakfast'))`)
 	// Undone before it was sent, it is taken back; after, it is retracted.
 	var meals, retracted []hubEvent
@@ -601,14 +644,14 @@ func TestBrowser(t *testing.T) {
 		return len(meals) == 0 && len(retracted) == 0 && b.waiting() == 0,
 			fmt.Sprintf("%d meals, %d retractions at the hub, %d waiting on the phone", len(meals), len(retracted), b.waiting())
 	})
-	b.wait("Breakfast gone from the log", `document.querySelector('#sync-badge').textContent === 'All saved' && ![...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Breakfast'))`)
+	b.wait("Breakfast gone from the log", `document.querySelector('#sync-badge').textContent === 'Up to date' && ![...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Breakfast'))`)
 
 	// Undo after an edit brings back the entry as it was: Kemi's nap is
 	// started, its start moved, and Undo shows it from its first start.
 	b.route("#/log/"+ids["Kemi"], "button[data-action=nap-start]")
 	b.click("button[data-action=nap-start]")
 	itWasANap()
-	b.wait("the second open nap", `!!document.querySelector('button[data-action=nap-end]') && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the second open nap", `!!document.querySelector('button[data-action=nap-end]') && document.querySelector('#sync-badge').textContent === 'Up to date'`)
 	sleepsBefore := events(api, ids["Kemi"], "sleep")
 	original := sleepsBefore[len(sleepsBefore)-1]
 	originalStart, err := time.Parse(time.RFC3339, original.Event.Start)
@@ -621,10 +664,10 @@ func TestBrowser(t *testing.T) {
 	b.set("form[data-edit] input[name=start]", moved.Format("2006-01-02T15:04"))
 	b.click("form[data-edit] button[type=submit]")
 	itWasANap()
-	b.wait("the moved nap", `[...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Nap from `+moved.Format("15:04")+`, still asleep')) && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the moved nap", `[...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Nap from `+moved.Format("15:04")+`, still asleep')) && document.querySelector('#sync-badge').textContent === 'Up to date'`)
 	b.wait("the undo offer for the change", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Kemi: changed') && t.querySelector('button'))`)
 	b.click(".toast button")
-	b.wait("the nap back at its first start", `document.querySelector('#sync-badge').textContent === 'All saved' && !!document.querySelector(`+jsString(openRow)+`) && document.querySelector(`+jsString(openRow)+`).textContent.includes('Nap from `+originalStart.In(home).Format("15:04")+`, still asleep') && ![...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Nap from `+moved.Format("15:04")+`'))`)
+	b.wait("the nap back at its first start", `document.querySelector('#sync-badge').textContent === 'Up to date' && !!document.querySelector(`+jsString(openRow)+`) && document.querySelector(`+jsString(openRow)+`).textContent.includes('Nap from `+originalStart.In(home).Format("15:04")+`, still asleep') && ![...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Nap from `+moved.Format("15:04")+`'))`)
 	var kemiLog struct {
 		Facts []struct {
 			Event struct {
@@ -649,7 +692,7 @@ func TestBrowser(t *testing.T) {
 	b.wait("the question", `!!document.querySelector('[role=alertdialog] [data-answer=sleep]') && document.querySelector('[role=alertdialog]').textContent.includes("00:15 is in Kemi's night. Log it as night sleep instead?")`)
 	b.shot("log-question")
 	eval[bool](b, `(() => { const y = document.querySelector('[data-answer=sleep]'); y.click(); y.click(); return true })()`)
-	b.wait("the night sleep", `[...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Sleep 00:15–01:00')) && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the night sleep", `[...document.querySelectorAll('li[data-id]')].some(li => li.textContent.includes('Sleep 00:15–01:00')) && document.querySelector('#sync-badge').textContent === 'Up to date'`)
 	after := events(api, ids["Kemi"], "sleep")
 	if last := after[len(after)-1]; len(after) != count+1 || bytes.Contains(last.Event.Data, []byte(`"nap"`)) || !bytes.Contains(last.Event.Data, []byte(original.ID)) {
 		t.Fatalf("after answering night sleep, Kemi's sleeps are %+v (had %d)", after, count)
@@ -691,6 +734,25 @@ func TestBrowser(t *testing.T) {
 			b.noConsoleErrors(s.name)
 		}
 	}
+	// At 360 px a long family name and a long badge both show whole: the
+	// header wraps rather than cutting either, and nothing overflows.
+	b.do(chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait))
+	b.phone = true
+	b.route("#/today", "article.now")
+	fit := eval[string](b, `(() => {
+		const title = document.querySelector('#family-name'), badge = document.querySelector('#sync-badge');
+		title.textContent = 'The Newcombe-Fitzgeralds of Little Hampton';
+		badge.textContent = '2 waiting · hub unreachable';
+		const bad = [];
+		if (title.scrollWidth > title.clientWidth + 1 || title.getBoundingClientRect().right > 361) bad.push('the name is cut');
+		if (badge.scrollWidth > badge.clientWidth + 1 || badge.getBoundingClientRect().right > 361) bad.push('the badge is cut');
+		if (document.documentElement.scrollWidth > 360) bad.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
+		return bad.join(', ');
+	})()`)
+	if fit != "" {
+		t.Errorf("header at 360 px: %s", fit)
+	}
+	b.shot("header-360")
 	b.viewport(true)
 
 	// Offline: the hub stops; a tap is kept in the outbox, survives a
@@ -711,7 +773,7 @@ func TestBrowser(t *testing.T) {
 	b.shot("offline-today")
 	waitingID := eval[string](b, `import('/js/outbox.js').then(o => o.list()).then(l => l[0].events[0].id)`)
 	mustRun(t, dir, realClock, func(m *Main) { m.HTTPAddr = addr })
-	b.wait("the outbox to drain", `document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the outbox to drain", `document.querySelector('#sync-badge').textContent === 'Up to date'`)
 	b.offline.Store(false)
 	sleeps := events(api, ids["Ada"], "sleep")
 	if len(sleeps) != 1 || sleeps[0].ID != waitingID {
@@ -722,7 +784,7 @@ func TestBrowser(t *testing.T) {
 	// brings back the sleep it closed.
 	b.route("#/log/"+ids["Ada"], "button[data-action=awake]")
 	b.click("button[data-action=awake]")
-	b.wait("the undo offer", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Ada: awake') && t.querySelector('button'))`)
+	b.wait("the undo offer", `[...document.querySelectorAll('.toast')].some(t => t.textContent.startsWith('Ada: awake') && t.querySelector('button:not(.toast-close)'))`)
 	sleepsAtHub := func(n int) func() (bool, string) {
 		return func() (bool, string) {
 			got := len(events(api, ids["Ada"], "sleep"))
@@ -730,8 +792,8 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	wait.Until(t, time.Minute, "the awake at the hub", sleepsAtHub(2))
-	b.click(".toast button")
-	b.wait("Ada asleep again", `!!document.querySelector('button[data-action=awake]') && document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.click(".toast button:not(.toast-close)")
+	b.wait("Ada asleep again", `!!document.querySelector('button[data-action=awake]') && document.querySelector('#sync-badge').textContent === 'Up to date'`)
 	wait.Until(t, time.Minute, "the awake retracted at the hub", func() (bool, string) {
 		sl := events(api, ids["Ada"], "sleep")
 		for _, r := range events(api, ids["Ada"], "log.retracted") {
@@ -771,7 +833,7 @@ func TestBrowser(t *testing.T) {
 		return link.posts.Load()-posts >= 2 && b.waiting() == 0,
 			fmt.Sprintf("%d posts, %d waiting on the phone", link.posts.Load()-posts, b.waiting())
 	})
-	b.wait("the badge", `document.querySelector('#sync-badge').textContent === 'All saved'`)
+	b.wait("the badge", `document.querySelector('#sync-badge').textContent === 'Up to date'`)
 	b.offline.Store(false)
 	if link.dropped.Load() != 1 || link.posts.Load()-posts < 2 {
 		t.Fatalf("the lost-answer test did not run as meant: %d posts, %d answers lost", link.posts.Load()-posts, link.dropped.Load())
@@ -946,8 +1008,9 @@ func TestBrowserPairing(t *testing.T) {
 	if c := eval[string](b, `document.cookie`); strings.Contains(c, tok) {
 		t.Errorf("the page can read the pairing token: %q", c)
 	}
-	// The event stream reconnects with the cookie: the badge settles.
-	b.wait("the live stream", `document.querySelector('#sync-badge').textContent === 'All saved'`)
+	// The event stream reconnects with the cookie: the badge settles (on
+	// nothing to say, as there is nothing yet).
+	b.wait("the live stream", `document.querySelector('#sync-badge').textContent === '' && document.querySelector('#sync-badge').hidden`)
 	b.noConsoleErrors("pairing")
 }
 
@@ -1020,4 +1083,66 @@ func TestBrowserCalendarLinks(t *testing.T) {
 		t.Errorf("the stopped feed link: %d, want 404", resp.StatusCode)
 	}
 	b.noConsoleErrors("calendars")
+}
+
+// checkTodayCards draws Today's card for made-up moments and logs: what
+// the log says is told against the plan, whatever the two say, and the
+// countdown names the day when what comes next is tomorrow, in the
+// person's zone (not the phone's).
+func checkTodayCards(t *testing.T, b *browser) {
+	t.Helper()
+	cases := []struct {
+		name, state, at   string
+		now, next         string // items as kind:start-end, London time on 20 and 21 December
+		want, not, action string
+	}{
+		{name: "a nap logged in the planned night", state: "napping@00:15", at: "00:50", now: "sleep:19:30-06:15", next: "meal:07:00-07:30",
+			want: "Napping since 00:15 (35 min)|Let Kemi sleep; planned wake 06:15 London time.|Breakfast in 6 h 10 min (07:00 London time)", not: "Sleep time", action: "nap-end"},
+		{name: "asleep in a wake window", state: "asleep@14:10", at: "14:20", now: "light_seek:14:00-15:00", next: "sleep:19:30-06:15",
+			want: "Asleep since 14:10 (10 min)|Not as planned: The plan had Kemi awake now, with bed at 19:30. Keep this sleep short: wake Kemi by 14:40 London time|Bedtime in 5 h 10 min (19:30 London time)", action: "awake"},
+		{name: "asleep just before bedtime", state: "asleep@19:05", at: "19:10", next: "sleep:19:30-06:15",
+			want: "Asleep since 19:05 (5 min)|A little before the planned bedtime (19:30 London time): let Kemi sleep.", not: "Not as planned", action: "awake"},
+		{name: "awake in the planned night", state: "awake@03:00", at: "03:20", now: "sleep:19:30-06:15",
+			want: "Awake since 03:00 (20 min)|Not as planned: The plan has Kemi asleep until 06:15 London time", not: "Sleep time", action: "asleep"},
+		{name: "awake at nap time", state: "awake@06:10", at: "12:50", now: "nap:12:45-14:15",
+			want: "Awake since 06:10 (6 h 40 min)|Nap time: the plan has a nap until 14:15 London time.", not: "Nap now", action: "nap-start"},
+		{name: "awake as planned, bedtime tomorrow", state: "awake@06:10", at: "23:30", next: "sleep:23:45-07:00,meal:07:30-08:00",
+			want: "Awake since 06:10|Bedtime in 15 min (23:45 London time)", not: "Not as planned"},
+		{name: "nothing logged, next tomorrow", state: "", at: "22:00", next: "meal:07:30-08:00",
+			want: "Breakfast in 9 h 30 min (tomorrow 07:30 London time)", not: "since"},
+	}
+	for _, c := range cases {
+		got := eval[map[string]string](b, fmt.Sprintf(`import('/js/views/today.js').then(mod => {
+			// Times are London's (UTC in December): the moment on 20
+			// December, the rest on the day before or after that puts
+			// them where they belong (a start in now before it, in next
+			// after it).
+			const at = (hm) => Date.UTC(2026, 11, 20, +hm.slice(0, 2), +hm.slice(3));
+			const now = at(%q);
+			const items = (s, later) => s ? s.split(',').map((x) => {
+				const [kind, span] = x.split(/:(.*)/); const [a, z] = span.split('-');
+				let start = at(a);
+				while (later && start <= now) start += 86400000;
+				while (!later && start > now) start -= 86400000;
+				let end = at(z); while (end <= start) end += 86400000;
+				return {kind, start: new Date(start).toISOString(), end: new Date(end).toISOString(), tz: 'Europe/London', text: kind === 'meal' ? 'Breakfast at ' + a : kind, reason: 'why'}; }) : [];
+			const [kind, since] = %q ? %q.split('@') : [];
+			let from = kind ? at(since) : 0; if (from > now) from -= 86400000;
+			const st = kind ? {kind, since: new Date(from).toISOString(), event_id: kind === 'awake' ? undefined : '01'} : null;
+			const m = {member_id: 'k', name: 'Kemi', tz: 'Europe/London', day: {label: 'Day 1 in London'}, now: items(%q, false), next: items(%q, true)};
+			const el = mod.card(m, st, now);
+			return {text: el.textContent, action: el.querySelector('button[data-action]')?.dataset.action || ''};
+		})`, c.at, c.state, c.state, c.now, c.next))
+		for _, w := range strings.Split(strings.TrimSuffix(c.want, "|"), "|") {
+			if !strings.Contains(got["text"], w) {
+				t.Errorf("Today, %s: no %q in %q", c.name, w, got["text"])
+			}
+		}
+		if c.not != "" && strings.Contains(got["text"], c.not) {
+			t.Errorf("Today, %s: %q in %q", c.name, c.not, got["text"])
+		}
+		if got["action"] != c.action {
+			t.Errorf("Today, %s: quick action %q, want %q", c.name, got["action"], c.action)
+		}
+	}
 }

@@ -1,10 +1,12 @@
-// Zoner in the browser: the router, the header's sync badge, the live
-// connection to the hub and the service worker that keeps the app shell.
+// Zoner in the browser: the router, the header's sync badge, the notice
+// that the screen shows a saved copy, the live connection to the hub and
+// the service worker that keeps the app shell.
 
 import { h, fill } from './dom.js';
 import * as outbox from './outbox.js';
 import * as reminders from './reminders.js';
 import { live, load, onChange, state } from './store.js';
+import { clock, dayName, deviceZone, toMs, wall, zoneLabel } from './time.js';
 import { familyView, memberEditView } from './views/family.js';
 import { logView } from './views/log.js';
 import { pairView } from './views/pair.js';
@@ -16,6 +18,7 @@ import { tripEditView, tripsView } from './views/trip.js';
 
 const main = document.getElementById('main');
 const badge = document.getElementById('sync-badge');
+const notice = document.getElementById('offline-notice');
 const title = document.getElementById('family-name');
 
 /**
@@ -90,6 +93,7 @@ let shownPhase = '';
 
 async function header() {
   title.textContent = state.family?.name || 'Zoner';
+  offlineNotice();
   let waiting = 0;
   let refused = 0;
   try {
@@ -98,7 +102,9 @@ async function header() {
     // Storage unavailable: the badge shows the link only.
   }
   const offline = !state.reachable || !outbox.status.reachable;
-  let text = 'All saved';
+  // Nothing to say before there is anything: "Up to date" only once the
+  // family exists and nothing waits.
+  let text = state.phase === 'ready' && state.family ? 'Up to date' : '';
   let cls = 'ok';
   const parts = [];
   if (refused) parts.push(`${refused} refused`);
@@ -108,7 +114,41 @@ async function header() {
   else if (parts.length) [text, cls] = [parts.join(' · '), refused ? 'bad' : 'warn'];
   badge.textContent = text;
   badge.className = `badge ${cls}`;
+  badge.hidden = !text;
 }
+
+/**
+ * Says so when the screen shows a saved copy: the service worker's (the
+ * answers carried X-Zoner-Saved) or what this page last heard, with the
+ * hub out of reach. It goes when the hub answers again.
+ */
+function offlineNotice() {
+  const from = state.saved ? toMs(state.saved) : !state.reachable && state.loadedAt ? state.loadedAt : 0;
+  if (state.phase !== 'ready' || !from) {
+    notice.hidden = true;
+    notice.replaceChildren();
+    return;
+  }
+  const tz = deviceZone();
+  const day = wall(from, tz).date === wall(Date.now(), tz).date ? '' : `${dayName(from, tz)} `;
+  notice.replaceChildren(h('b', {}, 'Offline'), ` — saved copy from ${day}${clock(from, tz)} ${zoneLabel(tz)}. Times may have changed.`);
+  notice.hidden = false;
+}
+
+/** Gives every toast a close button: none stays in the way. */
+function dismissible(box) {
+  new MutationObserver(() => {
+    for (const t of box.querySelectorAll('.toast:not([data-closable])')) {
+      t.dataset.closable = '';
+      t.append(h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss', onclick: () => t.remove() }, '×'));
+    }
+  }).observe(box, { childList: true });
+  addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') box.replaceChildren();
+  });
+}
+const toasts = document.getElementById('toasts');
+if (toasts) dismissible(toasts);
 
 /**
  * Whether a person is typing into the screen: a live view then waits, so
@@ -153,9 +193,12 @@ addEventListener('zoner:refresh', () => {
 });
 
 onChange(refresh);
+// What waits on this phone changed. Today asks the hub again first, so
+// that an entry the hub took does not vanish from the card meanwhile.
 outbox.onChange(() => {
   header();
-  if (current?.view === syncView || current?.view === logView) refresh();
+  if (current?.view === todayView) load().catch(() => {});
+  else if (current?.view === syncView || current?.view === logView) refresh();
 });
 addEventListener('hashchange', render);
 addEventListener('zoner:unauthorized', () => {
