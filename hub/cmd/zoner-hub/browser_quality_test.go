@@ -71,6 +71,10 @@ type qFixture struct {
 	api    *client
 	family uuid.UUID
 	trip   uuid.UUID
+	// midTrip left five days ago and flyTrip leaves this evening: the
+	// same family, so that the trip page is measured on a day of the
+	// stay and on a travel day too.
+	midTrip, flyTrip uuid.UUID
 	// Two adults, a 7-year-old, a 2-year-old and a 5-month-old.
 	ada, femi, zara, kemi, tobi uuid.UUID
 	names                       map[uuid.UUID]string
@@ -78,8 +82,9 @@ type qFixture struct {
 
 // qFamilyOfFive starts a hub on the real clock with a family at home in
 // San Francisco: two adults, a 7-year-old, a 2-year-old and a 5-month-old,
-// all flying SFO → LHR tomorrow evening and back 14 days later. It waits
-// until the hub has made all five plans.
+// all flying SFO → LHR tomorrow evening and back 14 days later, and on two
+// more such trips, one that left five days ago and one that leaves this
+// evening. It waits until the hub has made every plan.
 func qFamilyOfFive(t *testing.T, configure ...func(*Main)) *qFixture {
 	t.Helper()
 	m := mustRun(t, t.TempDir(), append([]func(*Main){realClock}, configure...)...)
@@ -121,29 +126,38 @@ func qFamilyOfFive(t *testing.T, configure ...func(*Main)) *qFixture {
 	}
 	q.api.json("POST", "/api/v1/setup", f.encode(setup...), 200, nil)
 
-	tomorrow := today.AddDate(0, 0, 1)
-	depart := time.Date(tomorrow.Year(), tomorrow.Month(), tomorrow.Day(), 19, 30, 0, 0, la)
-	back := tomorrow.AddDate(0, 0, 14)
-	leave := time.Date(back.Year(), back.Month(), back.Day(), 11, 30, 0, 0, london)
-	legs := []syncproto.Leg{
-		{Flight: "BA286", From: "SFO", To: "LHR", FromTZ: tz, ToTZ: "Europe/London", Depart: depart, Arrive: depart.Add(10*time.Hour + 25*time.Minute).In(london)},
-		{Flight: "BA287", From: "LHR", To: "SFO", FromTZ: "Europe/London", ToTZ: tz, Depart: leave, Arrive: leave.Add(11*time.Hour + 10*time.Minute).In(la)},
-	}
-	trip := f.event(uuid.Nil, now, time.Time{}, tz, &syncproto.TripUpserted{TripID: q.trip, Name: "Christmas in London", Legs: legs,
-		Travellers: []uuid.UUID{q.ada, q.femi, q.zara, q.kemi, q.tobi}})
-	q.api.json("POST", "/api/v1/events", f.encode(trip), 200, nil)
-
-	wait.Until(t, 2*time.Minute, "the five plans", func() (bool, string) {
-		var got qPlansJSON
-		q.api.json("GET", "/api/v1/trips/"+q.trip.String()+"/plan", nil, 200, &got)
-		made := 0
-		for _, p := range got.Plans {
-			if len(p.Plan) > 0 || p.Error != "" {
-				made++
-			}
+	// A two-week stay in London leaving days from today, in the evening.
+	trip := func(id uuid.UUID, name string, days int) {
+		out := today.AddDate(0, 0, days)
+		depart := time.Date(out.Year(), out.Month(), out.Day(), 19, 30, 0, 0, la)
+		back := out.AddDate(0, 0, 14)
+		leave := time.Date(back.Year(), back.Month(), back.Day(), 11, 30, 0, 0, london)
+		legs := []syncproto.Leg{
+			{Flight: "BA286", From: "SFO", To: "LHR", FromTZ: tz, ToTZ: "Europe/London", Depart: depart, Arrive: depart.Add(10*time.Hour + 25*time.Minute).In(london)},
+			{Flight: "BA287", From: "LHR", To: "SFO", FromTZ: "Europe/London", ToTZ: tz, Depart: leave, Arrive: leave.Add(11*time.Hour + 10*time.Minute).In(la)},
 		}
-		return made == 5, fmt.Sprintf("%d of 5 plans made", made)
-	})
+		e := f.event(uuid.Nil, now, time.Time{}, tz, &syncproto.TripUpserted{TripID: id, Name: name, Legs: legs,
+			Travellers: []uuid.UUID{q.ada, q.femi, q.zara, q.kemi, q.tobi}})
+		q.api.json("POST", "/api/v1/events", f.encode(e), 200, nil)
+	}
+	q.midTrip, q.flyTrip = syncproto.NewID(), syncproto.NewID()
+	trip(q.trip, "Christmas in London", 1)
+	trip(q.midTrip, "Autumn in London", -5)
+	trip(q.flyTrip, "London tonight", 0)
+
+	for _, id := range []uuid.UUID{q.trip, q.midTrip, q.flyTrip} {
+		wait.Until(t, 2*time.Minute, "the five plans", func() (bool, string) {
+			var got qPlansJSON
+			q.api.json("GET", "/api/v1/trips/"+id.String()+"/plan", nil, 200, &got)
+			made := 0
+			for _, p := range got.Plans {
+				if len(p.Plan) > 0 || p.Error != "" {
+					made++
+				}
+			}
+			return made == 5, fmt.Sprintf("%d of 5 plans made", made)
+		})
+	}
 	return q
 }
 
@@ -483,6 +497,8 @@ func TestBrowserQuality(t *testing.T) {
 		{name: "today", hash: "#/today"},
 		{name: "trips", hash: "#/trips"},
 		{name: "trip", hash: trip, cond: `!!document.querySelector('svg.chart')`, chart: true, tall: true},
+		{name: "trip-stay", hash: "#/trips/" + q.midTrip.String(), cond: `!!document.querySelector('svg.chart')`, chart: true, tall: true},
+		{name: "trip-flying", hash: "#/trips/" + q.flyTrip.String(), cond: `!!document.querySelector('svg.chart')`, chart: true, tall: true},
 		{name: "person", hash: trip, cond: `!!document.querySelector('svg.chart')`, person: q.tobi},
 		{name: "log", hash: "#/log/" + q.tobi.String()},
 		{name: "family", hash: "#/family"},

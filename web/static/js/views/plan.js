@@ -166,9 +166,8 @@ function plural(n, one) {
 }
 
 /**
- * The adaptation in plain words: "about 5 days to get used to London time
- * (by Fri 11 Dec). After flying home, about 4 days to get used to San
- * Francisco time (by Sat 26 Dec)."
+ * The adaptation in plain words: "About 5 days to get used to London time
+ * (by Fri 11 Dec); back home, about 4 days."
  */
 export function adaptation(p, model) {
   if (p.sp.error) return `No plan: ${p.sp.error}`;
@@ -184,10 +183,14 @@ export function adaptation(p, model) {
   const parts = stops.map((a, i) => {
     const city = model.cityOf(a.tz, a.arrive);
     const landed = wall(toMs(a.arrive), a.tz).date;
-    const lead = i === 0 ? '' : a.tz === homeTz ? 'after flying home, ' : `after flying to ${city}, `;
-    if (a.days === 0) return `${lead}in step with ${city} time from the day of landing`;
-    const by = i === 0 ? ` (by ${dateName(addDays(landed, a.days))})` : '';
-    if (a.days > 0) return `${lead}about ${plural(a.days, 'day')} to get used to ${city} time${by}`;
+    // After the first stop the place is named short: "back home" or "in Paris".
+    const lead = i === 0 ? '' : a.tz === homeTz ? 'back home, ' : `in ${city}, `;
+    if (a.days === 0) return i === 0 ? `in step with ${city} time from the day of landing` : `${lead}in step from the day of landing`;
+    if (a.days > 0) {
+      return i === 0
+        ? `about ${plural(a.days, 'day')} to get used to ${city} time (by ${dateName(addDays(landed, a.days))})`
+        : `${lead}about ${plural(a.days, 'day')}`;
+    }
     if (i < stops.length - 1) {
       const leaves = legs.find((l) => toMs(l.depart) > toMs(a.arrive));
       return `${lead}still adjusting to ${city} time when leaving${leaves ? ` on ${dayName(leaves.depart, leaves.from_tz)}` : ''}`;
@@ -196,7 +199,8 @@ export function adaptation(p, model) {
     return `${lead}still adjusting to ${city} time when the plan ends${lastDay ? ` on ${dateName(lastDay.date)}` : ''}; expect about ${plural(more, 'more day')}`;
   });
   if (!parts.length) return 'No time zone change: nothing to get used to.';
-  return parts.map((s) => s[0].toUpperCase() + s.slice(1) + '.').join(' ');
+  const text = parts.join('; ');
+  return text[0].toUpperCase() + text.slice(1) + '.';
 }
 
 /** Days still to go at the plan's end, at the pace of its last days. */

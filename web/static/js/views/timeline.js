@@ -22,7 +22,7 @@ export async function timelineView(root, id, memberId) {
       h('a', { class: 'button secondary', href: `#/trips/${id}/edit` }, 'Edit trip')),
     h('ol', { class: 'legs plain' }, d.legs.map((l, i) => {
       const upd = [...(trip.flight_updates || [])].reverse().find((u) => u.leg === i + 1);
-      return h('li', {}, `✈ ${l.flight ? l.flight + ' ' : ''}${l.from || place(l.from_tz)} ${dayClock(l.depart, l.from_tz)} → ${l.to || place(l.to_tz)} ${dayClock(l.arrive, l.to_tz)} (local times)`,
+      return h('li', {}, `✈ ${l.flight ? l.flight + ' ' : ''}${l.from || place(l.from_tz)} ${dayClock(l.depart, l.from_tz)} → ${l.to || place(l.to_tz)} ${dayClock(l.arrive, l.to_tz)}${i === d.legs.length - 1 ? ' (local times)' : ''}`,
         upd ? h('span', { class: 'badge warn' }, ` ${upd.status}${upd.depart ? `, now leaves ${dayClock(upd.depart, l.from_tz)}` : ''}${upd.arrive ? `, lands ${dayClock(upd.arrive, l.to_tz)}` : ''}`) : null);
     })));
   if (!people.length || !groups.length) {
