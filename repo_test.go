@@ -85,7 +85,7 @@ func TestEveryPackageHasADocComment(t *testing.T) {
 	}
 }
 
-// STYLE.md: no init() side effects; constructors take what they need.
+// No init() side effects: constructors take what they need.
 func TestNoInitFunctions(t *testing.T) {
 	for dir, pkg := range goPackages(t) {
 		for i, f := range parseFiles(t, dir, pkg.GoFiles) {

@@ -121,7 +121,7 @@ func readHeader(o *object) (Header, int) {
 	var h Header
 	h.ID = o.uuid("id")
 	h.FamilyID = o.uuid("family_id")
-	// DESIGN.md calls member_id "empty" for family-level events: absent,
+	// The contract calls member_id "empty" for family-level events: absent,
 	// null and "" all mean none.
 	h.MemberID = parsed(o, "member_id", func(s []byte) (uuid.UUID, error) {
 		if len(s) == 0 {

@@ -156,11 +156,11 @@ func TestPrometheusRule(t *testing.T) {
 			t.Errorf("no %s alert", sev)
 		}
 	}
-	// DESIGN.md: hub event to fresh recommendation in Redis, p99 under 1 s.
+	// The target: hub event to fresh recommendation in Redis, p99 under 1 s.
 	if !slices.ContainsFunc(alerts, func(r monitoringv1.Rule) bool {
 		return r.Expr.String() == "zoner:recommendation_freshness_seconds:p99_5m > 1"
 	}) {
-		t.Error("no alert holds recommendation freshness to DESIGN.md's p99 under 1 s")
+		t.Error("no alert holds recommendation freshness to its target, p99 under 1 s")
 	}
 }
 
