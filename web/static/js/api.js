@@ -2,15 +2,18 @@
 // answered and said no (ApiError, with its code and problems), or the hub
 // could not be reached (Unreachable).
 
+import { inWords } from './dom.js';
+
 /**
- * One problem of a refused request in a line: "invalid data.end: must be
- * after data.start", with the event's number in a batch ("event 2: …").
+ * One problem of a refused request in a line, in words: "End: must be
+ * after start", with the entry's number in a batch ("Entry 2, end: …").
  * @param {{index?: number, code: string, path?: string, rule: string, text?: string}} p
  */
 export function problemText(p) {
   if (p.text) return p.text; // kept in the outbox by an older version
-  const where = p.index === undefined ? '' : `event ${p.index + 1}: `;
-  return `${where}${p.code} ${p.path ? `${p.path}: ` : ''}${p.rule}`;
+  const where = [p.index === undefined ? '' : `entry ${p.index + 1}`, p.path ? inWords(p.path) : ''].filter(Boolean).join(', ');
+  const text = `${where ? `${where}: ` : ''}${inWords(p.rule)}`;
+  return text[0].toUpperCase() + text.slice(1);
 }
 
 /** The hub answered with an error: {code, message, problems}. */
