@@ -379,3 +379,30 @@ func oaAuthFlow(t *testing.T, v *oaValidator) {
 	v.do(tight, false, 429, "GET", sessions, gt.AccessToken, nil)
 	v.do(tight, false, 429, "DELETE", sessions+"/x", gt.AccessToken, nil)
 }
+
+// BenchmarkSessionCheck is a recommendation read through the handler with
+// an operator's token (no session), a session's token checked through the
+// cache of live sessions, and one checked in the store on every request.
+func BenchmarkSessionCheck(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		ttl  time.Duration
+		sid  bool
+	}{{"no-sid", 0, false}, {"sid-cached", time.Hour, true}, {"sid-store-every-request", -1, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			ts, _ := newServerAndStore(b, Config{RatePerSecond: 1e9, Burst: 1e9, SessionCheckTTL: bc.ttl})
+			tok := ts.token(b, RoleMember, familyA, memberA.String())
+			if bc.sid {
+				g, _ := grant(b, ts.do("POST", "/v1/auth/exchange", "", exchangeBody(ts.code(b, syncproto.SignInMember, memberA))))
+				tok = g.AccessToken
+			}
+			path := recPath(familyA, memberA)
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := ts.do("GET", path, tok, nil); r.code != 200 {
+					b.Fatal(r.code)
+				}
+			}
+		})
+	}
+}

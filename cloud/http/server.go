@@ -88,7 +88,8 @@ type Config struct {
 	// Sessions keeps sign-in codes and the sessions of signed-in devices
 	// (see auth.go); nil answers the sign-in routes with 503 and refuses
 	// tokens that name a session. SessionCheckTTL is how long a replica
-	// trusts a session it found alive (DefaultSessionCheckTTL for 0);
+	// trusts a session it found alive (DefaultSessionCheckTTL for 0, none:
+	// the store on every request, when negative);
 	// SignInRate and SignInBurst limit sign-in attempts per client
 	// address (DefaultSignInRate and DefaultSignInBurst for 0).
 	Sessions        cloud.SessionStore
