@@ -66,14 +66,16 @@ type Subjects struct {
 }
 
 // FamilySubjects are what a family's hubs may do, from the hub's side of
-// the link: publish its events, ask for them back and ring its other
-// hubs, and receive replies and rings of its own family only.
+// the link: publish its events, ask for them back, ring its other hubs
+// and ask for sign-in links, and receive replies and rings of its own
+// family only.
 func FamilySubjects(family uuid.UUID) Subjects {
 	return Subjects{
 		Publish: []string{
 			syncproto.IngestRoot + "." + family.String() + ".>",
 			syncproto.FetchSubject(family),
 			syncproto.RingSubject(family),
+			syncproto.SignInSubject(family),
 		},
 		Subscribe: []string{
 			syncproto.ReplyPrefix(family) + ".>",

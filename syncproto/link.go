@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -72,6 +73,38 @@ func FetchSubject(family uuid.UUID) string {
 // events of the family.
 func RingSubject(family uuid.UUID) string {
 	return DownRoot + "." + family.String() + ".ring"
+}
+
+// SignInSubject is where a family's hubs ask the cloud for a sign-in link
+// (a SignInRequest, answered with a SignInReply): the cloud takes the
+// family from the subject, which only that family's hubs may publish to.
+func SignInSubject(family uuid.UUID) string {
+	return DownRoot + "." + family.String() + ".signin"
+}
+
+// The roles a sign-in link may give.
+const (
+	SignInGuardian = "guardian"
+	SignInMember   = "member"
+)
+
+// SignInRequest asks the cloud for a single-use sign-in link: for one
+// member (Role SignInMember and MemberID) or for the family as a guardian
+// (Role SignInGuardian, no MemberID). Device names the device the link is
+// for, as the person asking put it, shown in the family's session list.
+type SignInRequest struct {
+	Role     string    `json:"role"`
+	MemberID uuid.UUID `json:"member_id,omitzero"`
+	Device   string    `json:"device,omitempty"`
+}
+
+// SignInReply answers a SignInRequest: the link to open (its code in the
+// URL's fragment) and when it stops working; Error, when set, says why
+// there is none.
+type SignInReply struct {
+	URL       string    `json:"url,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	Error     string    `json:"error,omitempty"`
 }
 
 // ReplyPrefix is the inbox prefix of a family's hubs.

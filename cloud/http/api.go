@@ -29,6 +29,9 @@ func (s *Server) authenticate(r *http.Request) (*Claims, error) {
 		}
 		return nil, &cloud.Error{Code: cloud.CodeUnauthorized, Message: msg}
 	}
+	if err := s.checkSession(r.Context(), c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

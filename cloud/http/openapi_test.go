@@ -129,6 +129,9 @@ func TestOpenAPIUnsupportedMethods(t *testing.T) {
 		if item.Post != nil {
 			allow = append(allow, "POST")
 		}
+		if item.Delete != nil {
+			allow = append(allow, "DELETE")
+		}
 		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"} {
 			if slices.Contains(allow, m) {
 				continue
@@ -460,5 +463,6 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	v.do(tight, false, 429, "POST", "/v1/webhooks/flight-status", "", []byte(validStatus), secret...)
 	v.do(tight, false, 429, "POST", "/v1/webhooks/flightaware", "", readSample(t, "departure"), secret...)
 
+	oaAuthFlow(t, v)
 	v.checkCoverage()
 }

@@ -85,6 +85,17 @@ type Config struct {
 	// against the address its X-Forwarded-For names: the nearest one not
 	// in these networks. Empty trusts no header.
 	TrustedProxies []netip.Prefix
+	// Sessions keeps sign-in codes and the sessions of signed-in devices
+	// (see auth.go); nil answers the sign-in routes with 503 and refuses
+	// tokens that name a session. SessionCheckTTL is how long a replica
+	// trusts a session it found alive (DefaultSessionCheckTTL for 0, none:
+	// the store on every request, when negative);
+	// SignInRate and SignInBurst limit sign-in attempts per client
+	// address (DefaultSignInRate and DefaultSignInBurst for 0).
+	Sessions        cloud.SessionStore
+	SessionCheckTTL time.Duration
+	SignInRate      float64
+	SignInBurst     int
 }
 
 // openAPI is the API's OpenAPI document, served at /v1/openapi.json.
@@ -106,6 +117,7 @@ type Server struct {
 	mux           *http.ServeMux
 	handler       http.Handler
 	latency       map[string]*metrics.PrometheusHistogram
+	auth          *auth
 }
 
 // latencyBuckets are the upper bounds, in seconds, of the latency
@@ -157,6 +169,7 @@ func New(cfg Config) (*Server, error) {
 		mux:           http.NewServeMux(),
 		latency:       map[string]*metrics.PrometheusHistogram{},
 	}
+	s.auth = newAuth(cfg, func() time.Time { return s.now() })
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
@@ -181,7 +194,7 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
-	return []route{
+	rts := []route{
 		{"GET", "/healthz", open, s.healthz},
 		{"GET", "/readyz", open, s.readyz},
 		{"GET", "/metrics", open, s.getMetrics},
@@ -192,6 +205,8 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/webhooks/flight-status", webhook, s.postFlightStatus},
 		{"POST", "/v1/webhooks/flightaware", webhook, s.postFlightAware},
 	}
+	rts = append(rts, s.authRoutes()...)
+	return rts
 }
 
 // unmatched is the route label of requests no route took (404 and 405).

@@ -57,6 +57,11 @@ type Claims struct {
 	Role   Role
 	// ID is the optional jti claim.
 	ID string
+	// Session is the sid claim: the session a signed-in device's token
+	// was issued from (POST /v1/auth/exchange and /v1/auth/refresh). The
+	// API refuses such a token once its session is revoked. Tokens issued
+	// by the operator (zoner-cloud token) have none.
+	Session string
 	// IssuedAt and ExpiresAt are set by IssueToken and ParseToken.
 	IssuedAt  time.Time
 	ExpiresAt time.Time
@@ -80,6 +85,9 @@ func (c *Claims) check() error {
 	if c.Subject == "" {
 		return errors.New("no subject (sub)")
 	}
+	if len(c.Session) > 64 {
+		return errors.New("the session id (sid) is too long")
+	}
 	if c.Role == RoleMember {
 		id, err := uuid.Parse(c.Subject)
 		if err != nil || id == uuid.Nil {
@@ -101,6 +109,7 @@ type wireClaims struct {
 	ID        string       `json:"jti,omitempty"`
 	Fam       string       `json:"fam,omitempty"`
 	Role      Role         `json:"role"`
+	Sid       string       `json:"sid,omitempty"`
 }
 
 // The jwt.Claims methods. ParseToken checks the times and the issuer
@@ -167,7 +176,7 @@ func (d *numericDate) jwt() *jwt.NumericDate {
 }
 
 func (w *wireClaims) claims() (*Claims, error) {
-	c := &Claims{Subject: w.Subject, Role: w.Role, ID: w.ID}
+	c := &Claims{Subject: w.Subject, Role: w.Role, ID: w.ID, Session: w.Sid}
 	if w.Fam != "" {
 		id, err := uuid.Parse(w.Fam)
 		if err != nil || id == uuid.Nil {
@@ -209,6 +218,7 @@ func IssueToken(secret []byte, c Claims, ttl time.Duration, now time.Time) (stri
 		ExpiresAt: &numericDate{*jwt.NewNumericDate(now.Add(ttl))},
 		ID:        c.ID,
 		Role:      c.Role,
+		Sid:       c.Session,
 	}
 	if c.Family != uuid.Nil {
 		w.Fam = c.Family.String()

@@ -96,6 +96,7 @@ type Server struct {
 	hosts         map[string]bool
 	writer        atomic.Pointer[hub.Writer]
 	syncer        atomic.Pointer[hub.Syncer]
+	signIn        atomic.Pointer[CloudSignIn]
 	reads, writes *httpx.Limiter
 	mux           *http.ServeMux
 }
@@ -143,6 +144,7 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/trips/{id}/plan", handler: s.getTripPlan},
 		{method: "GET", pattern: "/api/v1/today", handler: s.getToday},
 		{method: "GET", pattern: "/api/v1/sync", handler: s.getSync},
+		{method: "POST", pattern: "/api/v1/cloud/signin-links", handler: s.postCloudSignIn, write: true, json: true},
 		{method: "GET", pattern: "/api/v1/stream", handler: s.getStream},
 		// Open: the pairing screen reads how to get a code before it
 		// has one. It holds nothing of the family's.

@@ -91,7 +91,10 @@ type Main struct {
 	// TrustedProxies are the networks of the proxies in front of the API,
 	// whose X-Forwarded-For is believed for per-address limits.
 	TrustedProxies []netip.Prefix
-	RecommendTTL   time.Duration
+	// PublicURL is where browsers reach the API and the web UI, for the
+	// sign-in links hubs ask for; "" means the API's own address.
+	PublicURL    string
+	RecommendTTL time.Duration
 	// WarehouseTimeout bounds one warehouse write of ingest.
 	WarehouseTimeout time.Duration
 	RefreshEvery     time.Duration
@@ -123,6 +126,10 @@ type Main struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closers []func()
+	// sessions and nc are the API's session store and NATS connection,
+	// once openShared has opened them.
+	sessions cloud.SessionStore
+	nc       *nats.Conn
 }
 
 // NewMain returns a Main with the defaults.
@@ -196,6 +203,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	tokenSecretFile := fs.String("token-secret-file", cli.Env("ZONER_TOKEN_SECRET_FILE", ""), "file holding the API token signing secret, 32+ bytes (env ZONER_TOKEN_SECRET_FILE, or ZONER_TOKEN_SECRET); all makes one in DATA when none is given")
 	webhookSecretFile := fs.String("webhook-secret-file", cli.Env("ZONER_WEBHOOK_SECRET_FILE", ""), "file holding the flight-status webhook secret, 16+ bytes (env ZONER_WEBHOOK_SECRET_FILE, or ZONER_WEBHOOK_SECRET); all makes one in DATA when none is given")
 	fs.StringVar(&m.APIAddr, "api", cli.Env("ZONER_API_ADDR", m.APIAddr), "where the API listens (env ZONER_API_ADDR)")
+	fs.StringVar(&m.PublicURL, "public-url", cli.Env("ZONER_PUBLIC_URL", ""), "api, all: where browsers reach the API and web UI, like https://zoner.example, for the sign-in links hubs ask for (default the API's own address, http://127.0.0.1:8480 for all) (env ZONER_PUBLIC_URL)")
 	fs.StringVar(&m.TLSCert, "tls-cert", cli.Env("ZONER_TLS_CERT", ""), "PEM certificate: the API speaks HTTPS (env ZONER_TLS_CERT)")
 	fs.StringVar(&m.TLSKey, "tls-key", cli.Env("ZONER_TLS_KEY", ""), "PEM key for -tls-cert (env ZONER_TLS_KEY)")
 	fs.Float64Var(&m.RatePerSecond, "rate", cli.EnvFloat("ZONER_API_RATE", 0), "API requests per second per token (default 10) (env ZONER_API_RATE)")

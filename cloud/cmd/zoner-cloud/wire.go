@@ -174,7 +174,7 @@ func (m *Main) startAPI(ctx context.Context, svc *cloud.Service) error {
 	}
 	srv, err := chttp.New(chttp.Config{Backend: svc, Secret: m.TokenSecret, WebhookSecret: m.WebhookSecret,
 		Logger: m.Logger, Metrics: m.Metrics.Set(), RatePerSecond: m.RatePerSecond, Burst: m.Burst,
-		TrustedProxies: m.TrustedProxies})
+		TrustedProxies: m.TrustedProxies, Sessions: m.sessions})
 	if err != nil {
 		return err
 	}
@@ -187,6 +187,10 @@ func (m *Main) startAPI(ctx context.Context, svc *cloud.Service) error {
 		scheme = "https"
 	}
 	m.APIURL = scheme + "://" + ln.Addr().String()
+	if err := m.serveSignIns(); err != nil {
+		ln.Close()
+		return err
+	}
 	m.goRun("api", func() error { return srv.Serve(ctx, ln, m.TLSCert, m.TLSKey) })
 	return nil
 }
@@ -281,10 +285,12 @@ func (m *Main) openShared(ctx context.Context) (cloud.Warehouse, cloud.Cache, cl
 		return nil, nil, nil, err
 	}
 	m.onClose(func() { c.Close() })
+	m.sessions = m.sessionStore(c)
 	nc, err := m.connectNATS()
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	m.nc = nc
 	down, err := m.downlink(nc)
 	if err != nil {
 		return nil, nil, nil, err

@@ -414,6 +414,8 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	c.json("POST", "/api/v1/pairing/invites", nil, 409, nil)
 	c.json("GET", "/api/v1/pairing", nil, 200, nil)
 	c.json("POST", "/api/v1/pairing/session", []byte(`{"token":"abcd"}`), 409, nil)
+	// Not linked to the cloud: no sign-in links.
+	c.json("POST", "/api/v1/cloud/signin-links", []byte(`{"role":"guardian"}`), 409, nil)
 
 	// The notices over the stream are Notices.
 	stream.mu.Lock()

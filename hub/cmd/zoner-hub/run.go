@@ -457,6 +457,7 @@ func (m *Main) startSync(ctx context.Context, api *hubhttp.Server, w *hub.Writer
 		return err
 	}
 	api.Linked(syncer)
+	api.SignInVia(m.cloud)
 	m.goRun(func() { syncer.Run(ctx) })
 	m.Logger.Info("syncing with the cloud", "url", m.CloudURL, "family", creds.FamilyID, "hub", id)
 	return nil

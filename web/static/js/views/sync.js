@@ -7,6 +7,7 @@ import * as outbox from '../outbox.js';
 import * as reminders from '../reminders.js';
 import { state } from '../store.js';
 import { clock, dayClock, deviceZone, place } from '../time.js';
+import { awaySection } from './signin.js';
 
 export async function syncView(root) {
   if (!pairing) {
@@ -55,6 +56,7 @@ export async function syncView(root) {
     h('section', { class: 'card stack', 'aria-labelledby': 'phone-h' },
       h('h2', { id: 'phone-h' }, 'Add another phone'),
       phoneControl(tz)),
+    awaySection(),
     h('section', { class: 'card stack', 'aria-labelledby': 'rem-h' },
       h('h2', { id: 'rem-h' }, 'Reminders'),
       h('p', { class: 'muted' }, 'A notice a few minutes before a nap, bedtime, a light window or a feed — while Zoner is open on this phone.'),
