@@ -10,6 +10,7 @@ import { clock, dayName, deviceZone, toMs, wall, zoneLabel } from './time.js';
 import { familyView, memberEditView } from './views/family.js';
 import { logView } from './views/log.js';
 import { pairView } from './views/pair.js';
+import { signinView } from './views/signin.js';
 import { setupView } from './views/setup.js';
 import { syncView } from './views/sync.js';
 import { timelineView } from './views/timeline.js';
@@ -28,6 +29,7 @@ const title = document.getElementById('family-name');
 const routes = [
   [/^#\/setup$/, setupView, false],
   [/^#\/pair$/, pairView, false],
+  [/^#\/signin/, signinView, false],
   [/^#\/trips$/, tripsView, true],
   [/^#\/trips\/new$/, (el) => tripEditView(el, 'new'), false],
   [/^#\/trips\/([0-9a-f-]{36})\/edit$/, tripEditView, false],
