@@ -160,6 +160,7 @@ func New(cfg Config) (*Server, error) {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
+	s.mountWeb()
 	s.latency[unmatched] = s.histogram(unmatched)
 	s.handler = http.HandlerFunc(s.serve)
 	return s, nil
@@ -181,7 +182,7 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
-	return []route{
+	rts := []route{
 		{"GET", "/healthz", open, s.healthz},
 		{"GET", "/readyz", open, s.readyz},
 		{"GET", "/metrics", open, s.getMetrics},
@@ -192,6 +193,8 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/webhooks/flight-status", webhook, s.postFlightStatus},
 		{"POST", "/v1/webhooks/flightaware", webhook, s.postFlightAware},
 	}
+	rts = append(rts, s.appRoutes()...)
+	return rts
 }
 
 // unmatched is the route label of requests no route took (404 and 405).
