@@ -38,6 +38,14 @@ func (s *Server) appRoutes() []route {
 // fragment, which never reaches a server.)
 var webPaths = []string{"/{$}", "/index.html", "/sw.js", "/app.css", "/icon.svg", "/manifest.webmanifest", "/js/"}
 
+// BackendCookie tells the web UI, without a request, that the cloud
+// served it: the page's script reads it (so it is not HttpOnly), and a
+// hub sets no such cookie. It stays for a year, for an offline start from
+// the service worker's copy.
+const BackendCookie = "zoner_backend"
+
+const backendCookieAge = 365 * 24 * 60 * 60
+
 // mountWeb serves the web UI (package web, as a hub serves it, with its
 // Content-Security-Policy and service worker) beside the API.
 func (s *Server) mountWeb() {
@@ -47,6 +55,8 @@ func (s *Server) mountWeb() {
 		s.mux.Handle("GET "+p, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			w := &httpx.StatusWriter{ResponseWriter: rw}
+			http.SetCookie(w, &http.Cookie{Name: BackendCookie, Value: "cloud", Path: "/", MaxAge: backendCookieAge,
+				SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 			h.ServeHTTP(w, r)
 			code := w.Code
 			if code == 0 {
@@ -58,8 +68,9 @@ func (s *Server) mountWeb() {
 	}
 }
 
-// appConfigJSON tells the web UI it is served by the cloud: a hub answers
-// this path with 404, which is how the UI knows it talks to a hub.
+// appConfigJSON tells a client it is served by the cloud and where its
+// routes are (a hub answers this path with 404). The web UI itself needs
+// no request for that: it reads BackendCookie.
 type appConfigJSON struct {
 	Backend string `json:"backend"`
 	// API is the prefix of the cloud's routes.

@@ -149,6 +149,9 @@ func TestAppServesWebUI(t *testing.T) {
 	if r.code != 200 || !strings.Contains(string(r.body), "<html") || !strings.Contains(r.header.Get("Content-Security-Policy"), "default-src 'self'") {
 		t.Fatalf("/: %d %q csp %q", r.code, r.header.Get("Content-Type"), r.header.Get("Content-Security-Policy"))
 	}
+	if c := r.header.Get("Set-Cookie"); !strings.Contains(c, "zoner_backend=cloud") || strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Strict") {
+		t.Errorf("the page's cookie: %q", c)
+	}
 	sw := ts.do("GET", "/sw.js", "", nil)
 	if sw.code != 200 || strings.Contains(string(sw.body), "__ZONER_VERSION__") || !strings.HasPrefix(sw.header.Get("Content-Type"), "text/javascript") {
 		t.Errorf("/sw.js: %d %q", sw.code, sw.header.Get("Content-Type"))
