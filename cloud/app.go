@@ -21,7 +21,8 @@ import (
 // both the same way. Each comes from a view of the family: its history
 // from the warehouse folded with package family, the raw events (for the
 // log), and the plans circadian.Planner made from it, each plan made once
-// per view. A view is made again when it is older than ViewTTL, and at
+// per view and kept by the next view when no event came meanwhile. A view
+// is made again when it is older than ViewTTL, and at
 // once when the recommender of this process has folded events the view
 // has not (new events, in `zoner-cloud all`).
 
@@ -88,7 +89,9 @@ type view struct {
 	raws   map[uuid.UUID][]byte // event id → the event as it came
 	seqs   map[uuid.UUID]uint64 // event id → its place in the history, from 1
 	events int
-	made   time.Time // on the machine's clock
+	// planned counts the events plans read: all but advice.
+	planned int
+	made    time.Time // on the machine's clock
 
 	mu    sync.Mutex
 	plans map[uuid.UUID][]family.StoredPlan // by trip, made on first use
@@ -116,7 +119,19 @@ func (s *Service) view(ctx context.Context, id uuid.UUID) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	v = got.(*view)
+	fresh := got.(*view)
+	if v != nil && v != fresh && fresh.planned == v.planned && fresh.fam.Newest == v.fam.Newest {
+		// Nothing new but advice: the plans made so far still hold.
+		v.mu.Lock()
+		plans := v.plans
+		v.mu.Unlock()
+		fresh.mu.Lock()
+		if len(fresh.plans) == 0 {
+			fresh.plans = plans
+		}
+		fresh.mu.Unlock()
+	}
+	v = fresh
 	s.views.mu.Lock()
 	s.views.m[id] = v
 	s.views.mu.Unlock()
@@ -165,6 +180,9 @@ func (s *Service) loadView(ctx context.Context, id uuid.UUID) (*view, error) {
 		}
 		if c := v.fam.Apply(e); c.New {
 			v.events++
+			if e.Type != syncproto.TypeRecommendationUpdated {
+				v.planned++
+			}
 			v.raws[e.ID] = row.Payload
 			v.seqs[e.ID] = uint64(v.events)
 		}
@@ -260,7 +278,7 @@ func (s *Service) plans(v *view, t *TripState) []family.StoredPlan {
 		travellers := slices.Clone(t.Data.Travellers)
 		slices.SortFunc(travellers, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
 		for _, m := range travellers {
-			sp := family.StoredPlan{TripID: t.ID, MemberID: m, Seq: uint64(v.events)}
+			sp := family.StoredPlan{TripID: t.ID, MemberID: m, Seq: uint64(v.planned)}
 			var err error
 			var mp *circadian.MemberPlan
 			if in.Problem != "" {

@@ -139,6 +139,19 @@ func TestAllAppReadsMatchTheHub(t *testing.T) {
 		}
 	}
 
+	// How long the reads take, once the family's view is made (logged,
+	// not checked: a shared machine's timings say little).
+	for _, p := range []string{"/state", "/today", planPath, logPath} {
+		var ds []time.Duration
+		for range 200 {
+			start := time.Now()
+			call(t, "GET", base+p, guardian, nil, nil)
+			ds = append(ds, time.Since(start))
+		}
+		slices.Sort(ds)
+		t.Logf("GET %s: p50 %s, p99 %s", p, ds[len(ds)/2], ds[len(ds)*99/100])
+	}
+
 	// Another family's token, and no token.
 	other := strings.TrimSpace(run1(t, "token", "-data", dir, "-family", "0193f000-0000-7000-8000-0000000000ff", "-role", "guardian"))
 	for _, p := range []string{"/state", "/today", planPath, logPath} {
