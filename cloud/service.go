@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/syncproto"
+	"golang.org/x/sync/singleflight"
 )
 
 // Service is what the API serves: recommendations, family summaries,
@@ -24,6 +25,8 @@ type Service struct {
 	Down        Downlink // nil refuses flight status
 	Now         func() time.Time
 	clock       *syncproto.Clock
+	views       views              // the families' views for the web UI (app.go)
+	viewFlight  singleflight.Group // one view made at a time per family
 }
 
 // NewService returns a service over a recommender and what it uses.

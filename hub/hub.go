@@ -99,28 +99,13 @@ type Fact struct {
 	Type     syncproto.Type
 }
 
-// LoggedFact is a logged sleep, meal or light exposure that counts, as the
-// family fold decided: its event, and for a correction the event it
-// replaced (so that a screen can show what undoing the correction brings
-// back).
-type LoggedFact struct {
-	Seq      uint64          `json:"seq"`
-	Event    json.RawMessage `json:"event"`
-	Replaces json.RawMessage `json:"replaces,omitempty"`
-}
+// LoggedFact is a logged sleep, meal or light exposure that counts (see
+// family.LoggedFact).
+type LoggedFact = family.LoggedFact
 
-// StoredPlan is one traveller's plan for one trip as last computed.
-type StoredPlan struct {
-	TripID     uuid.UUID `json:"trip_id"`
-	MemberID   uuid.UUID `json:"member_id"`
-	ComputedAt time.Time `json:"computed_at"`
-	// Seq is the log sequence the plan reflects: every event up to it.
-	Seq uint64 `json:"seq"`
-	// Plan is the circadian.MemberPlan as JSON; empty when Error is set.
-	Plan json.RawMessage `json:"plan,omitempty"`
-	// Error says why no plan could be made, in words for the family.
-	Error string `json:"error,omitempty"`
-}
+// StoredPlan is one traveller's plan for one trip as last computed (see
+// family.StoredPlan).
+type StoredPlan = family.StoredPlan
 
 // PlanInputs is everything the planner needs for one trip, as the family
 // fold builds it, and the log sequence it reflects.

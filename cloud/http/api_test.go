@@ -290,7 +290,7 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 	}{
 		{"GET", "/nope", 404, ""},
 		{"GET", "/v1/families", 404, ""},
-		{"GET", "/", 404, ""},
+		{"GET", "/v2/", 404, ""}, // "/" is the web UI
 		{"POST", "/v1/analytics", 405, "GET, HEAD"},
 		{"DELETE", summaryPath(familyA), 405, "GET, HEAD"},
 		{"GET", "/v1/webhooks/flight-status", 405, "POST"},

@@ -264,6 +264,7 @@ func (v *oaValidator) checkCoverage() {
 var oaUnreachable = map[string]bool{
 	"GET /healthz 500":                  true,
 	"GET /readyz 500":                   true,
+	"GET /v1/app-config 500":            true,
 	"GET /metrics 500":                  true,
 	"GET /v1/openapi.json 500":          true,
 	"POST /v1/webhooks/flightaware 500": true,
@@ -464,5 +465,6 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	v.do(tight, false, 429, "POST", "/v1/webhooks/flightaware", "", readSample(t, "departure"), secret...)
 
 	oaAuthFlow(t, v)
+	oaAppFlow(t, v, ts)
 	v.checkCoverage()
 }

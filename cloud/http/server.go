@@ -173,6 +173,7 @@ func New(cfg Config) (*Server, error) {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
+	s.mountWeb()
 	s.latency[unmatched] = s.histogram(unmatched)
 	s.handler = http.HandlerFunc(s.serve)
 	return s, nil
@@ -206,6 +207,7 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/webhooks/flightaware", webhook, s.postFlightAware},
 	}
 	rts = append(rts, s.authRoutes()...)
+	rts = append(rts, s.appRoutes()...)
 	return rts
 }
 

@@ -27,6 +27,9 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(req.url);
   if (req.method !== 'GET' || url.origin !== location.origin) return;
   if (url.pathname === '/api/v1/stream' || url.pathname.endsWith('.ics') || url.pathname === '/metrics') return;
+  // The cloud's API (the same UI served by the cloud): answers that carry
+  // a bearer token are not kept.
+  if (url.pathname.startsWith('/v1/')) return;
   if (url.pathname.startsWith('/api/')) {
     event.respondWith(networkFirst(req));
     return;

@@ -1,6 +1,10 @@
-// The hub's HTTP API. Failures come out as two kinds of error: the hub
-// answered and said no (ApiError, with its code and problems), or the hub
-// could not be reached (Unreachable).
+// The hub's HTTP API, or the cloud's: the same UI is served by both, and
+// the cloud marks its page with the cookie zoner_backend=cloud. Views keep calling
+// the hub's paths; in cloud mode `api` maps them to the cloud's routes of
+// the family the access token names, and sends the token as
+// "Authorization: Bearer". Failures come out as two kinds of error: the
+// server answered and said no (ApiError, with its code and problems), or
+// it could not be reached (Unreachable).
 
 import { inWords } from './dom.js';
 
@@ -40,12 +44,139 @@ export class Unreachable extends Error {}
 export const freshness = { saved: null };
 
 /**
- * Calls the API and decodes the JSON answer.
+ * Which server the UI talks to. In cloud mode, family and member are the
+ * access token's (member null for a guardian).
+ * @type {{mode: 'hub'|'cloud', family: string|null, member: string|null, role: string|null}}
+ */
+export const backend = { mode: 'hub', family: null, member: null, role: null };
+
+/** Where the access token waits, for this tab only. */
+export const TOKEN_KEY = 'zoner_access';
+
+let detected = null;
+
+/**
+ * Decides, once, whether the UI talks to a hub or to the cloud: the cloud
+ * sets the cookie zoner_backend=cloud with the page (the cookie stays for
+ * an offline start); a hub sets none. No request, so a hub's UI starts as
+ * it always did.
+ */
+export function detect() {
+  if (!detected) {
+    const cloud = document.cookie.split(';').some((c) => c.trim() === 'zoner_backend=cloud');
+    backend.mode = cloud ? 'cloud' : 'hub';
+    if (cloud) readToken();
+    detected = backend.mode;
+  }
+  return detected;
+}
+
+/** Whether the UI is served by the cloud. */
+export function isCloud() {
+  return detect() === 'cloud';
+}
+
+/** The access token of this tab's session, '' for none. */
+function accessToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) || '';
+  } catch {
+    return '';
+  }
+}
+
+/** Reads the family, member and role from the access token's claims. */
+function readToken() {
+  const tok = accessToken();
+  backend.family = backend.member = backend.role = null;
+  const part = tok.split('.')[1];
+  if (!part) return;
+  try {
+    const c = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')));
+    backend.family = c.fam || null;
+    backend.role = c.role || null;
+    backend.member = c.role === 'member' ? c.sub : null;
+  } catch {
+    // Not a token: no session.
+  }
+}
+
+/**
+ * Renews the access token through the session's refresh cookie; false
+ * when there is no session (or no such route yet).
+ */
+async function refreshToken() {
+  try {
+    const res = await fetch('/v1/auth/refresh', { method: 'POST', credentials: 'same-origin' });
+    if (!res.ok) return false;
+    const out = await res.json();
+    if (!out?.access_token) return false;
+    sessionStorage.setItem(TOKEN_KEY, out.access_token);
+    readToken();
+    return !!backend.family;
+  } catch {
+    return false;
+  }
+}
+
+/** A stand-in for the hub's answers the cloud has no route for. */
+const cloudLocal = {
+  '/api/v1/sync': () => ({ log_seq: 0, applied_seq: 0, cloud: { configured: true, family_id: backend.family, linked: true, pending: 0 } }),
+  '/api/v1/pairing': () => ({ lan: false, pair_command: '', lan_command: '' }),
+};
+
+/**
+ * The cloud's path for a hub path, or null when the cloud has none.
  * @param {string} path
+ */
+export function cloudPath(path) {
+  const [p, q] = path.split('?');
+  const f = `/v1/families/${backend.family}`;
+  const query = q ? `?${q}` : '';
+  let m;
+  if (p === '/api/v1/family' || p === '/api/v1/trips') return `${f}/state`;
+  if (p === '/api/v1/today') return `${f}/today${query}`;
+  if ((m = /^\/api\/v1\/trips\/([0-9a-f-]+)\/plan$/.exec(p))) return `${f}/trips/${m[1]}/plan`;
+  if ((m = /^\/api\/v1\/members\/([0-9a-f-]+)\/log$/.exec(p))) return `${f}/members/${m[1]}/log${query}`;
+  if (p === '/api/v1/events' || p === '/api/v1/setup') return `${f}/events`;
+  return null;
+}
+
+/**
+ * Calls the API and decodes the JSON answer.
+ * @param {string} path the hub's path; mapped to the cloud's in cloud mode
  * @param {{method?: string, body?: any, signal?: AbortSignal}} [opts]
  */
 export async function api(path, opts = {}) {
+  if (isCloud()) return cloudApi(path, opts);
+  return call(path, opts);
+}
+
+async function cloudApi(path, opts) {
+  const local = cloudLocal[path.split('?')[0]];
+  if (local && (opts.method || 'GET') === 'GET') return local();
+  if (!backend.family && !(await refreshToken())) {
+    dispatchEvent(new CustomEvent('zoner:unauthorized'));
+    throw new ApiError(401, { code: 'unauthorized', message: 'Sign in with a link from your hub.' });
+  }
+  const target = cloudPath(path);
+  if (!target) throw new ApiError(404, { code: 'not_found', message: `the cloud does not serve ${path}` });
+  let out;
+  try {
+    out = await call(target, opts, accessToken());
+  } catch (err) {
+    if (err?.status !== 401 || !(await refreshToken())) throw err;
+    out = await call(target, opts, accessToken());
+  }
+  // The cloud answers the family and its trips in one: each hub path
+  // gets its part.
+  if (path === '/api/v1/trips') return { trips: out.trips };
+  return out;
+}
+
+async function call(path, opts, token) {
   const init = { method: opts.method || 'GET', headers: {}, credentials: 'same-origin', signal: opts.signal };
+  if (token) init.headers.Authorization = `Bearer ${token}`;
   if (opts.body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);

@@ -1,7 +1,7 @@
 // The family's state as the hub last told it, kept fresh by the hub's
 // event stream. Views read `state` and re-render on `change`.
 
-import { api, freshness, Unreachable } from './api.js';
+import { api, freshness, isCloud, Unreachable } from './api.js';
 import { clock } from './ids.js';
 import * as outbox from './outbox.js';
 
@@ -116,7 +116,9 @@ let pending = 0;
  * a burst of notices); a new connection sends what waits in the outbox.
  */
 export function live() {
-  if (source || typeof EventSource === 'undefined') return;
+  // The cloud's stream needs its own client (an EventSource sends no
+  // bearer token); until then the cloud's UI reloads on its timer.
+  if (source || typeof EventSource === 'undefined' || isCloud()) return;
   source = new EventSource('/api/v1/stream');
   const refresh = () => {
     clearTimeout(pending);

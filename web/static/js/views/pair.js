@@ -2,7 +2,7 @@
 // household's pairing code, or in one tap from a pairing link (the QR code
 // the hub prints, or one a paired phone shows), #/pair/<code>.
 
-import { api, Unreachable } from '../api.js';
+import { api, isCloud, Unreachable } from '../api.js';
 import { field, h, fill } from '../dom.js';
 import { load } from '../store.js';
 
@@ -30,6 +30,7 @@ addEventListener('hashchange', takeCode);
 let command = null;
 
 export async function pairView(root) {
+  if (isCloud()) return void signInNote(root);
   if (command === null) {
     try {
       command = (await api('/api/v1/pairing')).pair_command || '';
@@ -86,4 +87,15 @@ export async function pairView(root) {
     }
   });
   fill(root, form);
+}
+
+/**
+ * In the cloud there is nothing to pair: a person signs in with a link
+ * their family's hub makes. This page says so, and what to do.
+ */
+function signInNote(root) {
+  fill(root, h('div', { class: 'card stack', role: 'alert' },
+    h('h1', {}, 'Sign in with a link from your hub'),
+    h('p', {}, 'This is Zoner away from home. To see your family here, open Zoner on your home network, go to Sync and make a sign-in link, then open that link on this device.'),
+    h('p', { class: 'muted' }, 'Signed in before? The session ended or was signed out: make a new link the same way.')));
 }
