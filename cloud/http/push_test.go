@@ -84,7 +84,9 @@ func subscriptionBody(t *testing.T, endpoint string, members ...uuid.UUID) []byt
 	return b
 }
 
-func subsPath(family uuid.UUID) string { return "/v1/families/" + family.String() + "/push/subscriptions" }
+func subsPath(family uuid.UUID) string {
+	return "/v1/families/" + family.String() + "/push/subscriptions"
+}
 
 func notifPath(family, member uuid.UUID) string {
 	return "/v1/families/" + family.String() + "/members/" + member.String() + "/notifications"
