@@ -128,7 +128,6 @@ type pushService struct {
 	srv     *httptest.Server
 	vapid   *ecdsa.PublicKey
 	vapidB  string
-	now     func() time.Time
 	mu      sync.Mutex
 	devices map[string]*device
 	gone    map[string]bool
