@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"path/filepath"
@@ -20,6 +21,10 @@ const vapidKeysFile = "vapid-keys.json"
 // sent-log with the in-process cache, in DATA.
 const pushStoreFile = "push.json"
 
+// defaultVAPIDSubject is the contact given to push services when none is
+// configured; production sets -vapid-subject.
+const defaultVAPIDSubject = "mailto:zoner@localhost"
+
 // PushConfig configures Web Push reminders (api, recommender, all).
 type PushConfig struct {
 	// VAPIDKey is the key pair (webpush.ParseKeys: JSON, or the private
@@ -38,7 +43,7 @@ type PushConfig struct {
 
 func (p *PushConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&p.keyFile, "vapid-key-file", cli.Env("ZONER_VAPID_KEY_FILE", ""), "file holding the VAPID key pair for Web Push (JSON {\"public\",\"private\"} or the base64url private key) (env ZONER_VAPID_KEY_FILE, or the key in ZONER_VAPID_KEY); all makes one in DATA when none is given; without one, api and the recommender send no push")
-	fs.StringVar(&p.Subject, "vapid-subject", cli.Env("ZONER_VAPID_SUBJECT", "mailto:zoner@localhost"), "contact for the push services, mailto: or https: (env ZONER_VAPID_SUBJECT)")
+	fs.StringVar(&p.Subject, "vapid-subject", cli.Env("ZONER_VAPID_SUBJECT", defaultVAPIDSubject), "contact for the push services, mailto: or https: (env ZONER_VAPID_SUBJECT)")
 	fs.DurationVar(&p.Lead, "push-lead", cli.EnvDuration("ZONER_PUSH_LEAD", cloud.DefaultNotifyLead), "how long before a planned item its reminder is pushed (env ZONER_PUSH_LEAD)")
 }
 
@@ -100,7 +105,7 @@ func (m *Main) startNotifier(ctx context.Context, r *cloud.Recommender) error {
 	if m.Push.store == nil {
 		return nil
 	}
-	sender, err := webpush.New(m.Push.keys, m.Push.Subject, nil)
+	sender, err := webpush.New(m.Push.keys, cmp.Or(m.Push.Subject, defaultVAPIDSubject), nil)
 	if err != nil {
 		return err
 	}
