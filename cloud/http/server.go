@@ -208,6 +208,7 @@ func (s *Server) routes() []route {
 	}
 	rts = append(rts, s.authRoutes()...)
 	rts = append(rts, s.appRoutes()...)
+	rts = append(rts, s.pushRoutes()...)
 	return rts
 }
 

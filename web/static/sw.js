@@ -63,3 +63,45 @@ async function shellFirst(req, url) {
   if (hit) return hit;
   return fetch(req);
 }
+
+// Web Push reminders from the cloud: the payload is the cloud's Reminder
+// JSON ({title, body, tag, kind, member_id, start, end, url}). A reminder
+// with the tag of one already shown (the same item, moved) replaces it.
+self.addEventListener('push', (event) => {
+  let r = {};
+  try {
+    r = event.data ? event.data.json() : {};
+  } catch {
+    r = { body: event.data ? event.data.text() : '' };
+  }
+  const opts = {
+    body: r.body || '',
+    icon: '/icon.svg',
+    badge: '/icon.svg',
+    data: { url: r.url || '/', kind: r.kind, member_id: r.member_id, start: r.start },
+  };
+  if (r.tag) {
+    opts.tag = r.tag;
+    opts.renotify = true;
+  }
+  if (r.start) opts.timestamp = Date.parse(r.start);
+  event.waitUntil(self.registration.showNotification(r.title || 'Zoner', opts));
+});
+
+// A tap on a reminder opens the app: a window already open on it is
+// focused (and sent to the reminder's page), else a new one opens.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = new URL(event.notification.data?.url || '/', self.location.origin);
+  if (url.origin !== self.location.origin) return;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    for (const w of windows) {
+      if (new URL(w.url).origin !== self.location.origin) continue;
+      const focused = await w.focus();
+      if (focused && w.url !== url.href && 'navigate' in focused) await focused.navigate(url.href).catch(() => {});
+      return;
+    }
+    await self.clients.openWindow(url.href);
+  })());
+});

@@ -98,6 +98,8 @@ type Main struct {
 	// WarehouseTimeout bounds one warehouse write of ingest.
 	WarehouseTimeout time.Duration
 	RefreshEvery     time.Duration
+	// Push configures Web Push reminders.
+	Push PushConfig
 	// HTTPAddr serves /metrics, /healthz and /readyz for ingest and the
 	// recommender ("" for none).
 	HTTPAddr string
@@ -202,6 +204,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	secretFile := fs.String("secret-file", cli.Env("ZONER_CLOUD_SECRET_FILE", ""), "file holding the secret that derives families' hub credentials (env ZONER_CLOUD_SECRET_FILE, or ZONER_CLOUD_SECRET); all makes one in DATA when none is given")
 	tokenSecretFile := fs.String("token-secret-file", cli.Env("ZONER_TOKEN_SECRET_FILE", ""), "file holding the API token signing secret, 32+ bytes (env ZONER_TOKEN_SECRET_FILE, or ZONER_TOKEN_SECRET); all makes one in DATA when none is given")
 	webhookSecretFile := fs.String("webhook-secret-file", cli.Env("ZONER_WEBHOOK_SECRET_FILE", ""), "file holding the flight-status webhook secret, 16+ bytes (env ZONER_WEBHOOK_SECRET_FILE, or ZONER_WEBHOOK_SECRET); all makes one in DATA when none is given")
+	m.Push.flags(fs)
 	fs.StringVar(&m.APIAddr, "api", cli.Env("ZONER_API_ADDR", m.APIAddr), "where the API listens (env ZONER_API_ADDR)")
 	fs.StringVar(&m.PublicURL, "public-url", cli.Env("ZONER_PUBLIC_URL", ""), "api, all: where browsers reach the API and web UI, like https://zoner.example, for the sign-in links hubs ask for (default the API's own address, http://127.0.0.1:8480 for all) (env ZONER_PUBLIC_URL)")
 	fs.StringVar(&m.TLSCert, "tls-cert", cli.Env("ZONER_TLS_CERT", ""), "PEM certificate: the API speaks HTTPS (env ZONER_TLS_CERT)")

@@ -154,6 +154,9 @@ func (m *Main) startRecommender(startCtx, ctx context.Context, r *cloud.Recommen
 		return err
 	}
 	m.onClose(c.Close)
+	if err := m.startNotifier(ctx, r); err != nil {
+		return err
+	}
 	m.goRun("recommender", func() error { return r.Run(ctx, c) })
 	m.watchLag(ctx, "recommender lag", c.Lag, m.Metrics.SetRecommenderLag)
 	return nil
@@ -172,7 +175,7 @@ func (m *Main) startAPI(ctx context.Context, svc *cloud.Service) error {
 	if len(m.WebhookSecret) == 0 {
 		return errors.New("api: the webhook secret is needed: -webhook-secret-file or ZONER_WEBHOOK_SECRET")
 	}
-	srv, err := chttp.New(chttp.Config{Backend: svc, Secret: m.TokenSecret, WebhookSecret: m.WebhookSecret,
+	srv, err := chttp.New(chttp.Config{Backend: m.apiBackend(svc), Secret: m.TokenSecret, WebhookSecret: m.WebhookSecret,
 		Logger: m.Logger, Metrics: m.Metrics.Set(), RatePerSecond: m.RatePerSecond, Burst: m.Burst,
 		TrustedProxies: m.TrustedProxies, Sessions: m.sessions})
 	if err != nil {
@@ -286,6 +289,9 @@ func (m *Main) openShared(ctx context.Context) (cloud.Warehouse, cloud.Cache, cl
 	}
 	m.onClose(func() { c.Close() })
 	m.sessions = m.sessionStore(c)
+	if err := m.openPush(c); err != nil {
+		return nil, nil, nil, err
+	}
 	nc, err := m.connectNATS()
 	if err != nil {
 		return nil, nil, nil, err

@@ -8,6 +8,7 @@ import * as reminders from '../reminders.js';
 import { state } from '../store.js';
 import { clock, dayClock, deviceZone, place } from '../time.js';
 import { awaySection } from './signin.js';
+import { notifySection } from './notify.js';
 
 export async function syncView(root) {
   if (!pairing) {
@@ -61,6 +62,7 @@ export async function syncView(root) {
       h('h2', { id: 'rem-h' }, 'Reminders'),
       h('p', { class: 'muted' }, 'A notice a few minutes before a nap, bedtime, a light window or a feed — while Zoner is open on this phone.'),
       reminderControl()),
+    notifySection(),
     h('p', { class: 'muted small' }, 'Airport data © OpenFlights contributors, under the Open Database License (',
       h('a', { href: '/js/AIRPORTS-LICENSE.md' }, 'details'), ').'));
 }
