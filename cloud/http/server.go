@@ -96,6 +96,7 @@ var openAPI []byte
 type Server struct {
 	backend       Backend
 	secret        []byte
+	verified      *verifiedTokens // tokens checked against secret
 	webhookSecret []byte
 	log           *slog.Logger
 	metrics       *metrics.Set
@@ -147,6 +148,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		backend:       cfg.Backend,
 		secret:        cfg.Secret,
+		verified:      newVerifiedTokens(cfg.Secret, maxVerifiedTokens),
 		webhookSecret: cfg.WebhookSecret,
 		log:           cfg.Logger,
 		metrics:       cfg.Metrics,
