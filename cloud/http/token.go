@@ -282,11 +282,19 @@ type verifiedTokens struct {
 	max    int
 
 	mu sync.RWMutex
-	m  map[string]*Claims
+	m  map[string]verifiedToken
+}
+
+// verifiedToken is a token's claims and when ParseToken accepted it: it
+// holds from then until it expires (a clock set back before then checks
+// the token again, its iat and nbf included).
+type verifiedToken struct {
+	c     *Claims
+	since time.Time
 }
 
 func newVerifiedTokens(secret []byte, max int) *verifiedTokens {
-	return &verifiedTokens{secret: secret, max: max, m: map[string]*Claims{}}
+	return &verifiedTokens{secret: secret, max: max, m: map[string]verifiedToken{}}
 }
 
 // parse is ParseToken(secret, token, now), from memory when token was
@@ -294,27 +302,28 @@ func newVerifiedTokens(secret []byte, max int) *verifiedTokens {
 // caller's own copy.
 func (v *verifiedTokens) parse(token string, now time.Time) (*Claims, error) {
 	v.mu.RLock()
-	c, ok := v.m[token]
+	e, ok := v.m[token]
 	v.mu.RUnlock()
-	if !ok || !now.Before(c.ExpiresAt) {
-		var err error
-		if c, err = ParseToken(v.secret, token, now); err != nil {
+	if !ok || now.Before(e.since) || !now.Before(e.c.ExpiresAt) {
+		c, err := ParseToken(v.secret, token, now)
+		if err != nil {
 			return nil, err
 		}
-		v.add(token, c, now)
+		e = verifiedToken{c: c, since: now}
+		v.add(token, e, now)
 	}
-	own := *c
+	own := *e.c
 	return &own, nil
 }
 
-func (v *verifiedTokens) add(token string, c *Claims, now time.Time) {
+func (v *verifiedTokens) add(token string, e verifiedToken, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if len(v.m) >= v.max {
 		// Make room for an eighth at once, so that this runs once in
 		// max/8 additions at most.
 		for k, old := range v.m {
-			if !now.Before(old.ExpiresAt) {
+			if !now.Before(old.c.ExpiresAt) {
 				delete(v.m, k)
 			}
 		}
@@ -325,5 +334,5 @@ func (v *verifiedTokens) add(token string, c *Claims, now time.Time) {
 			delete(v.m, k)
 		}
 	}
-	v.m[token] = c
+	v.m[token] = e
 }

@@ -28,6 +28,24 @@ func TestVerifiedTokensExpireAsParseTokenSays(t *testing.T) {
 	}
 }
 
+func TestVerifiedTokensCheckAgainWhenTheClockGoesBack(t *testing.T) {
+	v := newVerifiedTokens(testSecret, 100)
+	tok, err := IssueToken(testSecret, Claims{Role: RoleAdmin, Subject: "x"}, time.Hour, testStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.parse(tok, testStart); err != nil {
+		t.Fatal(err)
+	}
+	// A minute before its iat, it is not valid yet, remembered or not.
+	if _, err := v.parse(tok, testStart.Add(-time.Minute)); err == nil {
+		t.Error("accepted a minute before its iat")
+	}
+	if _, err := v.parse(tok, testStart.Add(time.Second)); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestVerifiedTokensRememberOnlyAccepted(t *testing.T) {
 	v := newVerifiedTokens(testSecret, 100)
 	other, err := IssueToken([]byte("another-secret-of-at-least-32-bytes!!"), Claims{Role: RoleAdmin, Subject: "x"}, time.Hour, testStart)
