@@ -21,7 +21,7 @@ func (s *Server) authenticate(r *http.Request) (*Claims, error) {
 		return nil, &cloud.Error{Code: cloud.CodeUnauthorized,
 			Message: `send a token as "Authorization: Bearer <token>"`}
 	}
-	c, err := ParseToken(s.secret, strings.TrimSpace(tok), s.now())
+	c, err := s.verified.parse(strings.TrimSpace(tok), s.now())
 	if err != nil {
 		msg := "the bearer token is not valid"
 		if errors.Is(err, jwt.ErrTokenExpired) {

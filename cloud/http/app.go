@@ -50,20 +50,15 @@ const backendCookieAge = 365 * 24 * 60 * 60
 // Content-Security-Policy and service worker) beside the API.
 func (s *Server) mountWeb() {
 	h := web.Handler()
+	m := s.routeMetrics("web")
 	for _, p := range webPaths {
-		hist := s.histogram("web")
 		s.mux.Handle("GET "+p, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			w := &httpx.StatusWriter{ResponseWriter: rw}
 			http.SetCookie(w, &http.Cookie{Name: BackendCookie, Value: "cloud", Path: "/", MaxAge: backendCookieAge,
 				SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 			h.ServeHTTP(w, r)
-			code := w.Code
-			if code == 0 {
-				code = http.StatusOK
-			}
-			s.metrics.GetOrCreateCounter(`zoner_cloud_http_requests_total{route="web",status="` + strconv.Itoa(code) + `"}`).Inc()
-			hist.Update(time.Since(start).Seconds())
+			m.observe(w.Code, time.Since(start))
 		}))
 	}
 }

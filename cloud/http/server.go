@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -107,6 +108,7 @@ var openAPI []byte
 type Server struct {
 	backend       Backend
 	secret        []byte
+	verified      *verifiedTokens // tokens checked against secret
 	webhookSecret []byte
 	log           *slog.Logger
 	metrics       *metrics.Set
@@ -116,7 +118,7 @@ type Server struct {
 	now           func() time.Time
 	mux           *http.ServeMux
 	handler       http.Handler
-	latency       map[string]*metrics.PrometheusHistogram
+	latency       map[string]*routeMetrics // by route pattern
 	auth          *auth
 }
 
@@ -159,6 +161,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		backend:       cfg.Backend,
 		secret:        cfg.Secret,
+		verified:      newVerifiedTokens(cfg.Secret, maxVerifiedTokens),
 		webhookSecret: cfg.WebhookSecret,
 		log:           cfg.Logger,
 		metrics:       cfg.Metrics,
@@ -167,14 +170,14 @@ func New(cfg Config) (*Server, error) {
 		proxies:       cfg.TrustedProxies,
 		now:           time.Now,
 		mux:           http.NewServeMux(),
-		latency:       map[string]*metrics.PrometheusHistogram{},
+		latency:       map[string]*routeMetrics{},
 	}
 	s.auth = newAuth(cfg, func() time.Time { return s.now() })
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
 	s.mountWeb()
-	s.latency[unmatched] = s.histogram(unmatched)
+	s.routeMetrics(unmatched)
 	s.handler = http.HandlerFunc(s.serve)
 	return s, nil
 }
@@ -316,24 +319,59 @@ func (w *fallbackWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-func (s *Server) histogram(route string) *metrics.PrometheusHistogram {
-	return s.metrics.GetOrCreatePrometheusHistogramExt(`zoner_cloud_http_request_duration_seconds{route=`+strconv.Quote(route)+`}`, latencyBuckets)
+// routeMetrics are a route's latency histogram and its request counters
+// by status, looked up once per status rather than by name on every
+// request (a string built and the metric set's lock taken).
+type routeMetrics struct {
+	set     *metrics.Set
+	route   string // quoted
+	latency *metrics.PrometheusHistogram
+	byCode  [600]atomic.Pointer[metrics.Counter] // by status code
+}
+
+// routeMetrics returns route's metrics, made on first use; only New calls
+// it (the map is read without a lock afterwards).
+func (s *Server) routeMetrics(route string) *routeMetrics {
+	if m, ok := s.latency[route]; ok {
+		return m
+	}
+	q := strconv.Quote(route)
+	m := &routeMetrics{set: s.metrics, route: q,
+		latency: s.metrics.GetOrCreatePrometheusHistogramExt(`zoner_cloud_http_request_duration_seconds{route=`+q+`}`, latencyBuckets)}
+	s.latency[route] = m
+	return m
+}
+
+// observe counts one answered request by status, and records how long
+// it took.
+func (m *routeMetrics) observe(code int, d time.Duration) {
+	if code == 0 {
+		code = http.StatusOK
+	}
+	var c *metrics.Counter
+	if code > 0 && code < len(m.byCode) {
+		c = m.byCode[code].Load()
+	}
+	if c == nil {
+		c = m.set.GetOrCreateCounter(`zoner_cloud_http_requests_total{route=` + m.route + `,status="` + strconv.Itoa(code) + `"}`)
+		if code > 0 && code < len(m.byCode) {
+			m.byCode[code].Store(c)
+		}
+	}
+	c.Inc()
+	m.latency.Update(d.Seconds())
 }
 
 // observe counts one answered request by route and status, and records
 // how long it took.
 func (s *Server) observe(route string, code int, d time.Duration) {
-	if code == 0 {
-		code = http.StatusOK
-	}
-	s.metrics.GetOrCreateCounter(`zoner_cloud_http_requests_total{route=` + strconv.Quote(route) + `,status="` + strconv.Itoa(code) + `"}`).Inc()
-	s.latency[route].Update(d.Seconds())
+	s.latency[route].observe(code, d)
 }
 
 // wrap adds to a route's handler what every route needs: metrics, panic
 // recovery, rate limits, authentication and error answers.
 func (s *Server) wrap(rt route) http.Handler {
-	s.latency[rt.pattern] = s.histogram(rt.pattern)
+	m := s.routeMetrics(rt.pattern)
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w := &httpx.StatusWriter{ResponseWriter: rw}
@@ -347,7 +385,7 @@ func (s *Server) wrap(rt route) http.Handler {
 					s.writeError(w, r, errors.New("panic"))
 				}
 			}
-			s.observe(rt.pattern, w.Code, time.Since(start))
+			m.observe(w.Code, time.Since(start))
 		}()
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		var claims *Claims

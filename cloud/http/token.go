@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -273,4 +274,75 @@ func ParseToken(secret []byte, token string, now time.Time) (*Claims, error) {
 		return nil, fmt.Errorf("parse token: %w", err)
 	}
 	return c, nil
+}
+
+// maxVerifiedTokens is how many verified tokens a server remembers.
+const maxVerifiedTokens = 10_000
+
+// verifiedTokens remembers the tokens ParseToken accepted, by their exact
+// bytes, until they expire, so that a client sending the same token on
+// every request pays for the HMAC, the base64 and the JSON once. It holds
+// only what a token's bytes say: a check against changing state (a
+// revoked session) must still run on every request. A refused token is
+// never remembered, so guessing cannot fill it; when full, the expired
+// entries go first, then arbitrary ones (their holders' next request
+// verifies again).
+type verifiedTokens struct {
+	secret []byte
+	max    int
+
+	mu sync.RWMutex
+	m  map[string]verifiedToken
+}
+
+// verifiedToken is a token's claims and when ParseToken accepted it: it
+// holds from then until it expires (a clock set back before then checks
+// the token again, its iat and nbf included).
+type verifiedToken struct {
+	c     *Claims
+	since time.Time
+}
+
+func newVerifiedTokens(secret []byte, max int) *verifiedTokens {
+	return &verifiedTokens{secret: secret, max: max, m: map[string]verifiedToken{}}
+}
+
+// parse is ParseToken(secret, token, now), from memory when token was
+// accepted before and has not expired at now. The claims are the
+// caller's own copy.
+func (v *verifiedTokens) parse(token string, now time.Time) (*Claims, error) {
+	v.mu.RLock()
+	e, ok := v.m[token]
+	v.mu.RUnlock()
+	if !ok || now.Before(e.since) || !now.Before(e.c.ExpiresAt) {
+		c, err := ParseToken(v.secret, token, now)
+		if err != nil {
+			return nil, err
+		}
+		e = verifiedToken{c: c, since: now}
+		v.add(token, e, now)
+	}
+	own := *e.c
+	return &own, nil
+}
+
+func (v *verifiedTokens) add(token string, e verifiedToken, now time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.m) >= v.max {
+		// Make room for an eighth at once, so that this runs once in
+		// max/8 additions at most.
+		for k, old := range v.m {
+			if !now.Before(old.c.ExpiresAt) {
+				delete(v.m, k)
+			}
+		}
+		for k := range v.m {
+			if len(v.m) <= v.max-v.max/8-1 {
+				break
+			}
+			delete(v.m, k)
+		}
+	}
+	v.m[token] = e
 }

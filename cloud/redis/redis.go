@@ -76,6 +76,9 @@ func (c Config) passwordState() string {
 	return "set"
 }
 
+// minIdleConns is how many idle connections the pool keeps open.
+const minIdleConns = 4
+
 // Cache is a cloud.Cache on a Redis server. It is safe for concurrent use:
 // go-redis keeps a pool of connections.
 type Cache struct {
@@ -116,6 +119,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Cache, error) {
 		ContextTimeoutEnabled: true,
 		// One standalone server: no cluster maintenance notices to follow.
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+		// The API reads through this client on every request. RESP2: GET
+		// and SET answer the same, and no command pays for looking for
+		// RESP3 push notifications, which this cache never asks for.
+		Protocol: 2,
+		// Connections ready before the first requests, and kept while
+		// traffic is quiet, so a read seldom waits for a dial.
+		MinIdleConns: minIdleConns,
 	})
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		_ = rdb.Close()
