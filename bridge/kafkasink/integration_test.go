@@ -5,6 +5,7 @@ package kafkasink
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/zoner-family/zoner/bridge"
 	"github.com/zoner-family/zoner/internal/proctest"
+	"github.com/zoner-family/zoner/internal/wait"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -134,6 +136,22 @@ func TestIntegrationTooLarge(t *testing.T) {
 				if err != nil {
 					t.Fatalf("lower max.message.bytes: %v", err)
 				}
+				// The broker applies a topic's new config a moment after
+				// it acknowledged the change: wait until it refuses a
+				// large meal (the probes it took before that are extra
+				// records the test does not count).
+				var probe bridge.Event
+				for _, e := range testEvents(300) {
+					if e.Type == syncproto.TypeMeal {
+						probe = e
+						break
+					}
+				}
+				probe.Raw = testBody(probe, big)
+				wait.Until(t, 15*time.Second, "the broker applying the lower max.message.bytes", func() (bool, string) {
+					err := produce(t, s, []bridge.Event{probe})[0]
+					return err != nil, fmt.Sprintf("a large meal was still taken (%v)", err)
+				})
 			}
 
 			// Small events of every type but meal, and one large meal.
