@@ -85,6 +85,26 @@ function accessToken() {
   }
 }
 
+/**
+ * Starts using an access token (the answer of POST /v1/auth/exchange or
+ * /refresh), for this tab.
+ * @param {string} token
+ */
+export function useToken(token) {
+  try {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  } catch {
+    // Private mode: the refresh cookie gets a new one on the next call.
+  }
+  readToken();
+}
+
+/** This tab's session as the token says it: {role, member_id, family_id}. */
+export function session() {
+  detect();
+  return { role: backend.role, member_id: backend.member, family_id: backend.family };
+}
+
 /** Reads the family, member and role from the access token's claims. */
 function readToken() {
   const tok = accessToken();
@@ -130,6 +150,7 @@ const cloudLocal = {
  * @param {string} path
  */
 export function cloudPath(path) {
+  if (path.startsWith('/v1/')) return path; // already the cloud's
   const [p, q] = path.split('?');
   const f = `/v1/families/${backend.family}`;
   const query = q ? `?${q}` : '';

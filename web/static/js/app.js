@@ -203,6 +203,10 @@ outbox.onChange(() => {
   else if (current?.view === syncView || current?.view === logView) refresh();
 });
 addEventListener('hashchange', render);
+addEventListener('zoner:signedin', () => {
+  // Signed in to the cloud with a link from the hub: the family loads now.
+  load().catch(() => {}).finally(() => render());
+});
 addEventListener('zoner:unauthorized', () => {
   if (state.phase === 'pair') return; // the pairing screen says why itself
   state.phase = 'pair';

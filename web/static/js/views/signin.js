@@ -5,7 +5,7 @@
 // link opens, #/signin/<code>, trades the code for a session
 // (POST /v1/auth/exchange) and goes to Today.
 
-import { api } from '../api.js';
+import { api, useToken } from '../api.js';
 import { field, fill, h, toast } from '../dom.js';
 import { state } from '../store.js';
 import { clock, deviceZone, place } from '../time.js';
@@ -106,8 +106,8 @@ export const session = { current: null };
 /**
  * Trades the code for a session. The answer's access token is for
  * "Authorization: Bearer" (15 minutes); the refresh cookie it sets renews
- * it through POST /v1/auth/refresh. The session goes to the backend
- * adapter as the zoner:signedin event, and stays in this tab's storage.
+ * it through POST /v1/auth/refresh. The token goes to the backend adapter
+ * (useToken), and the zoner:signedin event has the app load the family.
  */
 async function exchange() {
   const c = code;
@@ -123,11 +123,7 @@ async function exchange() {
   const body = await res.json().catch(() => null);
   if (!res.ok) return failed(body?.message || `The cloud answered ${res.status}.`);
   session.current = body;
-  try {
-    sessionStorage.setItem('zoner.session', JSON.stringify(body));
-  } catch {
-    // Private mode: the session lives in this page only.
-  }
+  useToken(body.access_token);
   dispatchEvent(new CustomEvent('zoner:signedin', { detail: body }));
   if (location.hash === '#/today') dispatchEvent(new HashChangeEvent('hashchange'));
   else location.hash = '#/today';
