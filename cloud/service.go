@@ -23,7 +23,10 @@ type Service struct {
 	Cache       Cache
 	Down        Downlink // nil refuses flight status
 	Now         func() time.Time
-	clock       *syncproto.Clock
+	// Notices feeds the live streams of families' clients; nil serves none.
+	Notices Notices
+	clock   *syncproto.Clock
+	recent  intake // what PostEvents sent lately (intake.go)
 }
 
 // NewService returns a service over a recommender and what it uses.

@@ -181,7 +181,7 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
-	return []route{
+	rts := []route{
 		{"GET", "/healthz", open, s.healthz},
 		{"GET", "/readyz", open, s.readyz},
 		{"GET", "/metrics", open, s.getMetrics},
@@ -192,6 +192,8 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/webhooks/flight-status", webhook, s.postFlightStatus},
 		{"POST", "/v1/webhooks/flightaware", webhook, s.postFlightAware},
 	}
+	rts = append(rts, s.intakeRoutes()...)
+	return rts
 }
 
 // unmatched is the route label of requests no route took (404 and 405).
