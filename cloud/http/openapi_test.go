@@ -460,5 +460,6 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	v.do(tight, false, 429, "POST", "/v1/webhooks/flight-status", "", []byte(validStatus), secret...)
 	v.do(tight, false, 429, "POST", "/v1/webhooks/flightaware", "", readSample(t, "departure"), secret...)
 
+	oaIntakeFlow(t, v)
 	v.checkCoverage()
 }
