@@ -100,6 +100,44 @@ type Notifier interface {
 type intake struct {
 	mu     sync.Mutex
 	recent map[uuid.UUID][]sentEvent
+	read   map[uuid.UUID]readRows // the warehouse's rows, by family
+}
+
+// readRows are a family's rows as read from the warehouse at a time.
+type readRows struct {
+	at   time.Time
+	rows []Row
+}
+
+// rowsFor is how long the intake uses a family's rows read from the
+// warehouse before reading them again. Events this API sends count at
+// once (recent); what hubs send counts once ingest stored it and the
+// rows are read again, as it would be without the cache.
+const rowsFor = 10 * time.Second
+
+// maxCachedFamilies bounds the families whose rows are kept.
+const maxCachedFamilies = 1000
+
+// rows returns the family's rows from the warehouse: those read within
+// rowsFor, unless fresh.
+func (in *intake) rows(ctx context.Context, w Warehouse, fam uuid.UUID, fresh bool, now time.Time) ([]Row, error) {
+	in.mu.Lock()
+	r, ok := in.read[fam]
+	in.mu.Unlock()
+	if ok && !fresh && now.Sub(r.at) < rowsFor {
+		return r.rows, nil
+	}
+	rows, err := w.Events(ctx, []uuid.UUID{fam}, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.read == nil || len(in.read) >= maxCachedFamilies {
+		in.read = map[uuid.UUID]readRows{}
+	}
+	in.read[fam] = readRows{at: now, rows: rows}
+	return rows, nil
 }
 
 type sentEvent struct {
@@ -197,7 +235,42 @@ func (s *Service) PostEvents(ctx context.Context, fam uuid.UUID, who Author, raw
 		}
 	}
 
-	st, stored, err := s.intakeState(ctx, fam)
+	// The check reads the warehouse through a short cache; a refusal is
+	// never made on a cached read: it is checked again on a fresh one.
+	known, err := s.checkBatch(ctx, fam, envs, raws, false)
+	if ie, ok := err.(*IntakeError); ok && ie.Code != CodeUnavailable {
+		known, err = s.checkBatch(ctx, fam, envs, raws, true)
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+
+	in := &s.recent
+	out := make([]Posted, len(envs))
+	for i, e := range envs {
+		out[i] = Posted{ID: e.ID, Type: e.Type, HLC: e.HLC.String()}
+		if known[i] {
+			continue
+		}
+		if err := s.Down.Send(ctx, e.Header, raws[i]); err != nil {
+			return nil, s.unavailableIntake(err)
+		}
+		in.add(fam, sentEvent{at: now, raw: raws[i], env: e})
+	}
+	return out, nil
+}
+
+// checkBatch checks a batch against the family's folded state (read afresh
+// from the warehouse with fresh, else maybe from the cache): it refuses
+// ids stored with other content and events that do not fit, and reports
+// which events are stored already.
+func (s *Service) checkBatch(ctx context.Context, fam uuid.UUID, envs []syncproto.Envelope, raws [][]byte, fresh bool) ([]bool, error) {
+	var problems []Problem
+	add := func(i int, code syncproto.Code, path, rule string) {
+		problems = append(problems, Problem{Index: i, Code: code, Path: path, Rule: rule})
+	}
+	st, stored, err := s.intakeState(ctx, fam, fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -250,22 +323,10 @@ func (s *Service) PostEvents(ctx context.Context, fam uuid.UUID, who Author, raw
 		st.Apply(e)
 	}
 	if len(problems) > 0 {
-		return nil, refused()
+		return nil, &IntakeError{Code: CodeInvalid, Message: "events refused; none were stored", Problems: problems}
 	}
+	return known, nil
 
-	in := &s.recent
-	out := make([]Posted, len(envs))
-	for i, e := range envs {
-		out[i] = Posted{ID: e.ID, Type: e.Type, HLC: e.HLC.String()}
-		if known[i] {
-			continue
-		}
-		if err := s.Down.Send(ctx, e.Header, raws[i]); err != nil {
-			return nil, s.unavailableIntake(err)
-		}
-		in.add(fam, sentEvent{at: now, raw: raws[i], env: e})
-	}
-	return out, nil
 }
 
 func (s *Service) unavailableIntake(err error) error {
@@ -275,11 +336,11 @@ func (s *Service) unavailableIntake(err error) error {
 	return &IntakeError{Code: CodeUnavailable, Message: "the cloud could not store the events; retry (a retry never stores an event twice)"}
 }
 
-// intakeState folds the family's events from the warehouse and those this
-// API sent recently, and returns the state with every stored event's
+// intakeState folds the family's events from the warehouse (at most
+// rowsFor old unless fresh) and those this API sent recently, and returns the state with every stored event's
 // encoding by id.
-func (s *Service) intakeState(ctx context.Context, fam uuid.UUID) (*family.State, map[uuid.UUID][]byte, error) {
-	rows, err := s.Warehouse.Events(ctx, []uuid.UUID{fam}, time.Time{})
+func (s *Service) intakeState(ctx context.Context, fam uuid.UUID, fresh bool) (*family.State, map[uuid.UUID][]byte, error) {
+	rows, err := s.recent.rows(ctx, s.Warehouse, fam, fresh, time.Now())
 	if err != nil {
 		if s.Recommender != nil && s.Recommender.Logger != nil {
 			s.Recommender.Logger.Warn("intake: read the warehouse", "err", err)

@@ -41,11 +41,16 @@ func BenchmarkIntakeFreshness(b *testing.B) {
 		if code := call(b, "GET", recURL, guardian, nil, nil); code != 200 {
 			return fmt.Errorf("recommendation: %d", code)
 		}
+		// The intake checks against the warehouse: wait for ingest too.
+		if code := call(b, "GET", m.APIURL+"/v1/families/"+fam.ID.String()+"/summary", guardian, nil, nil); code != 200 {
+			return fmt.Errorf("summary: %d", code)
+		}
 		return nil
 	})
 	stream := openStream(b, m.APIURL, fam.ID, guardian)
 	b.ResetTimer()
-	ds := freshness(b, m.APIURL, fam, guardian, stream, b.N)
+	ds, posts := freshness(b, m.APIURL, fam, guardian, stream, b.N)
 	b.StopTimer()
 	percentiles(b, ds, "ms")
+	percentiles(b, posts, "post-ms")
 }
