@@ -3,12 +3,14 @@ package cloud_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/cloud"
 	"github.com/zoner-family/zoner/cloud/cloudtest"
+	"github.com/zoner-family/zoner/cloud/memcache"
 	"github.com/zoner-family/zoner/syncproto"
 )
 
@@ -138,5 +140,73 @@ func TestPostEventsMemberScope(t *testing.T) {
 	_, err := svc.PostEvents(ctx, f.ID, me, [][]byte{mustMarshal(t, theirs)})
 	if ie := intakeErr(t, err, cloud.CodeForbidden); !strings.Contains(ie.Message, "own member") {
 		t.Errorf("message %q", ie.Message)
+	}
+}
+
+// notices records what a recommender notifies.
+type notices struct {
+	mu  sync.Mutex
+	got []cloud.Notice
+}
+
+func (n *notices) Notify(_ context.Context, _ uuid.UUID, note cloud.Notice) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.got = append(n.got, note)
+	return nil
+}
+
+func (n *notices) plans(member uuid.UUID) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c := 0
+	for _, x := range n.got {
+		if x.Kind == "plan" && x.MemberID != nil && *x.MemberID == member {
+			c++
+		}
+	}
+	return c
+}
+
+// A critical event (a nap, a correction of a meal) re-plans its member at
+// once and notifies after the cache is written; a plain meal waits for the
+// refresh.
+func TestRecommenderNotifiesCriticalEvents(t *testing.T) {
+	f := cloudtest.NewFamily(time.Now().Add(-36*time.Hour).Truncate(time.Minute), "BA286")
+	w := openWarehouse(t)
+	if _, err := (&cloud.Store{W: w, Now: time.Now}).Write(context.Background(), rowsOf(t, f.Setup())); err != nil {
+		t.Fatal(err)
+	}
+	n := &notices{}
+	cache := memcache.New(memcache.Config{})
+	r := &cloud.Recommender{Warehouse: w, Cache: cache, Logger: discard(), Notify: n}
+	at := time.Now().Add(-2 * time.Hour).Truncate(time.Minute)
+	nap := f.Event(f.Members[2], at, cloudtest.Away, &syncproto.Sleep{Nap: true})
+	nap.End = at.Add(time.Hour)
+	meal := f.Event(f.Members[0], at, cloudtest.Away, &syncproto.Meal{Kind: syncproto.MealLunch})
+	fix := f.Event(f.Members[0], at, cloudtest.Away, &syncproto.Meal{Kind: syncproto.MealDinner, Supersedes: meal.ID})
+	handle := func(es ...syncproto.Envelope) {
+		var recs []cloud.Record
+		for _, e := range es {
+			recs = append(recs, cloud.Record{Value: mustMarshal(t, e)})
+		}
+		if err := r.Handle(context.Background(), recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	handle(nap)
+	if n.plans(f.Members[2]) != 1 {
+		t.Fatalf("notices %+v after a nap", n.got)
+	}
+	if _, err := cache.Get(context.Background(), cloud.RecommendationKey(f.ID, f.Members[2])); err != nil {
+		t.Errorf("no cached advice when notified: %v", err)
+	}
+	handle(meal)
+	if n.plans(f.Members[0]) != 0 {
+		t.Errorf("a plain meal notified at once: %+v", n.got)
+	}
+	handle(fix)
+	if n.plans(f.Members[0]) != 1 {
+		t.Errorf("a corrected meal did not re-plan at once: %+v", n.got)
 	}
 }

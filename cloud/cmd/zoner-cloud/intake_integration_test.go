@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zoner-family/zoner/cloud"
 	"github.com/zoner-family/zoner/cloud/cloudtest"
 	"github.com/zoner-family/zoner/internal/proctest"
 	"github.com/zoner-family/zoner/internal/wait"
@@ -42,8 +43,9 @@ func BenchmarkIntakeFreshness(b *testing.B) {
 			return fmt.Errorf("recommendation: %d", code)
 		}
 		// The intake checks against the warehouse: wait for ingest too.
-		if code := call(b, "GET", m.APIURL+"/v1/families/"+fam.ID.String()+"/summary", guardian, nil, nil); code != 200 {
-			return fmt.Errorf("summary: %d", code)
+		var sum cloud.FamilySummary
+		if code := call(b, "GET", m.APIURL+"/v1/families/"+fam.ID.String()+"/summary", guardian, nil, &sum); code != 200 || len(sum.Members) < len(fam.Members) || len(sum.Trips) == 0 {
+			return fmt.Errorf("summary: %d, %d members, %d trips", code, len(sum.Members), len(sum.Trips))
 		}
 		return nil
 	})

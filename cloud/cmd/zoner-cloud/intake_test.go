@@ -215,8 +215,9 @@ func TestIntakeAll(t *testing.T) {
 			return fmt.Errorf("recommendation: %d", code)
 		}
 		// The intake checks against the warehouse: wait for ingest too.
-		if code := call(t, "GET", m.APIURL+"/v1/families/"+fam.ID.String()+"/summary", guardian, nil, nil); code != 200 {
-			return fmt.Errorf("summary: %d", code)
+		var sum cloud.FamilySummary
+		if code := call(t, "GET", m.APIURL+"/v1/families/"+fam.ID.String()+"/summary", guardian, nil, &sum); code != 200 || len(sum.Members) < len(fam.Members) || len(sum.Trips) == 0 {
+			return fmt.Errorf("summary: %d, %d members, %d trips", code, len(sum.Members), len(sum.Trips))
 		}
 		return nil
 	})
@@ -318,5 +319,19 @@ func TestIntakeAll(t *testing.T) {
 	t.Logf("freshness, POST to the plan notice on the stream, zoner-cloud all: p50 %s p99 %s, %d samples (the POST alone: p50 %s p99 %s)", p50, p99, len(ds), q50, q99)
 	if p99 >= time.Second {
 		t.Errorf("freshness p99 %s, want under 1 s", p99)
+	}
+
+	// A clean end on shutdown: the live streams end and the API stops at
+	// once, not after the server's shutdown timeout.
+	last := openStream(t, m.APIURL, fam.ID, guardian)
+	t0 := time.Now()
+	m.Close()
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Errorf("shutting down with a live stream took %s", d)
+	}
+	select {
+	case <-last.done:
+	case <-time.After(5 * time.Second):
+		t.Error("the live stream outlived the API")
 	}
 }
