@@ -5,13 +5,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/cloud"
@@ -229,7 +232,7 @@ func TestStream(t *testing.T) {
 // oaIntakeFlow exercises the intake's routes for
 // TestOpenAPIResponsesConform.
 func oaIntakeFlow(t *testing.T, v *oaValidator) {
-	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/event-stream", sseFirstEvent)
 	fi := newFakeIntake()
 	ts := mustOpenServer(t, Config{Backend: fi})
 	guardian := ts.token(t, RoleGuardian, familyA, "user-1")
@@ -240,6 +243,10 @@ func oaIntakeFlow(t *testing.T, v *oaValidator) {
 	v.do(ts, false, 200, "POST", ev, member, []byte("["+oneEvent+"]"))
 	v.do(ts, false, 200, "GET", st, guardian, nil)
 	v.do(ts, false, 200, "GET", st, member, nil)
+	admin := ts.token(t, RoleAdmin, uuid.Nil, "ops-1")
+	v.do(ts, false, 200, "GET", st, admin, nil)
+	v.do(ts, true, 404, "GET", "/v1/families/the-as/stream", admin, nil)
+	v.do(ts, true, 404, "POST", "/v1/families/the-as/events", admin, []byte(oneEvent))
 	for _, p := range []string{ev, st} {
 		method := map[string]string{ev: "POST", st: "GET"}[p]
 		var body []byte
@@ -280,4 +287,29 @@ func oaIntakeFlow(t *testing.T, v *oaValidator) {
 		v.do(tight, false, 200, method, p, tok, body)
 		v.do(tight, false, 429, method, p, tok, body)
 	}
+}
+
+// sseFirstEvent decodes a stream's first Server-Sent Event into the object
+// the document describes (the flow's streams hold only their hello).
+func sseFirstEvent(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err
+	}
+	first, _, _ := strings.Cut(string(b), "\n\n")
+	ev := map[string]any{}
+	for _, line := range strings.Split(first, "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		switch k {
+		case "retry":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, err
+			}
+			ev[k] = n
+		case "event", "data":
+			ev[k] = v
+		}
+	}
+	return ev, nil
 }
