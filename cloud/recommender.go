@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/circadian"
+	"github.com/zoner-family/zoner/family"
 	"github.com/zoner-family/zoner/internal/retry"
 	"github.com/zoner-family/zoner/syncproto"
 	"golang.org/x/sync/singleflight"
@@ -36,9 +37,13 @@ type Recommender struct {
 	Warehouse Warehouse
 	Cache     Cache
 	Down      Downlink // nil sends nothing down
-	Now       func() time.Time
-	Logger    *slog.Logger
-	Metrics   *Metrics
+	// Notify, when set, is told after a member's recommendation is
+	// written to the cache: at once for a critical event, and on the
+	// refresh when the advice changed. The API's live streams pass it on.
+	Notify  NoticePublisher
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Metrics *Metrics
 	// TTL is how long a cached recommendation lives (6 h by default);
 	// Refresh how often active members are re-planned (60 s); Active how
 	// recent a family's last event must be for that (24 h); Reload how
@@ -60,6 +65,7 @@ type entry struct {
 	touched  time.Time // when this process last received an event of the family
 	loadedAt time.Time
 	sent     map[uuid.UUID]uint64 // fingerprint of the advice last sent down, by member
+	notified map[uuid.UUID]uint64 // fingerprint of the advice last notified, by member
 }
 
 func (r *Recommender) init() {
@@ -148,7 +154,9 @@ func (r *Recommender) Handle(ctx context.Context, recs []Record) error {
 		critical := map[uuid.UUID]bool{}
 		for _, e := range byFamily[id] {
 			c := en.fam.Apply(e)
-			if !c.New || !c.Critical {
+			// A corrected entry of any kind changes the member's log as
+			// much as a sleep does: re-plan at once too.
+			if !c.New || !(c.Critical || c.Logged && family.Supersedes(e.Data) != uuid.Nil) {
 				continue
 			}
 			for _, m := range c.Members {
@@ -232,7 +240,7 @@ func (r *Recommender) load(ctx context.Context, families []uuid.UUID) error {
 // newEntry wraps a family's state, touched now: a family just loaded is
 // not idle, whatever the refresh finds before its events are applied.
 func (r *Recommender) newEntry(f *Family) *entry {
-	return &entry{fam: f, touched: time.Now(), loadedAt: time.Now(), sent: map[uuid.UUID]uint64{}}
+	return &entry{fam: f, touched: time.Now(), loadedAt: time.Now(), sent: map[uuid.UUID]uint64{}, notified: map[uuid.UUID]uint64{}}
 }
 
 // replan computes a member's recommendation, caches it and sends changed
@@ -256,10 +264,11 @@ func (r *Recommender) replan(ctx context.Context, en *entry, member uuid.UUID, c
 	if critical && m.freshness != nil {
 		m.freshness.Update(time.Since(en.fam.Newest.Time()).Seconds())
 	}
+	fp := rec.Fingerprint()
+	r.notify(ctx, en, rec, fp, critical)
 	if r.Down == nil {
 		return
 	}
-	fp := rec.Fingerprint()
 	if en.sent[member] == fp {
 		return
 	}
@@ -278,6 +287,20 @@ func (r *Recommender) replan(ctx context.Context, en *entry, member uuid.UUID, c
 	}
 	inc(m.downSent)
 	en.sent[member] = fp
+}
+
+// notify tells the live streams that a member's advice was written: after
+// a critical event always (the state changed), else when it changed.
+func (r *Recommender) notify(ctx context.Context, en *entry, rec *Recommendation, fp uint64, critical bool) {
+	if r.Notify == nil || !critical && en.notified[rec.Member] == fp {
+		return
+	}
+	id := rec.Member
+	if err := r.Notify.Notify(ctx, rec.Family, Notice{Kind: "plan", MemberID: &id, BasedOn: rec.BasedOn}); err != nil {
+		r.Logger.Warn("recommender: notify", "family", rec.Family, "member", rec.Member, "err", err)
+		return
+	}
+	en.notified[rec.Member] = fp
 }
 
 func (r *Recommender) store(ctx context.Context, rec *Recommendation) error {

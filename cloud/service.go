@@ -24,9 +24,12 @@ type Service struct {
 	Cache       Cache
 	Down        Downlink // nil refuses flight status
 	Now         func() time.Time
-	clock       *syncproto.Clock
-	views       views              // the families' views for the web UI (app.go)
-	viewFlight  singleflight.Group // one view made at a time per family
+	// Notices feeds the live streams of families' clients; nil serves none.
+	Notices    Notices
+	clock      *syncproto.Clock
+	recent     intake             // what PostEvents sent lately (intake.go)
+	views      views              // the families' views for the web UI (app.go)
+	viewFlight singleflight.Group // one view made at a time per family
 }
 
 // NewService returns a service over a recommender and what it uses.

@@ -471,5 +471,6 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	oaAuthFlow(t, v)
 	oaAppFlow(t, v, ts)
 	pushFlow(t, v, ts)
+	oaIntakeFlow(t, v)
 	v.checkCoverage()
 }

@@ -212,6 +212,7 @@ func (s *Server) routes() []route {
 	rts = append(rts, s.authRoutes()...)
 	rts = append(rts, s.appRoutes()...)
 	rts = append(rts, s.pushRoutes()...)
+	rts = append(rts, s.intakeRoutes()...)
 	return rts
 }
 

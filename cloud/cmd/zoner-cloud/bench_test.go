@@ -330,9 +330,9 @@ func BenchmarkAPIRead(b *testing.B) {
 			if len(api) == 0 || len(red) == 0 {
 				return
 			}
-			ap50, ap99 := quantiles(api)
-			lp50, lp99 := quantiles(lean)
-			rp50, rp99 := quantiles(red)
+			ap50, ap99 := quantilesMs(api)
+			lp50, lp99 := quantilesMs(lean)
+			rp50, rp99 := quantilesMs(red)
 			b.ReportMetric(ap50, "api-p50-ms")
 			b.ReportMetric(ap99, "api-p99-ms")
 			b.ReportMetric(lp50, "lean-p50-ms")
@@ -353,11 +353,8 @@ func BenchmarkAPIRead(b *testing.B) {
 	}
 }
 
-// quantiles returns p50 and p99 of ds in milliseconds; ds is sorted.
-func quantiles(ds []time.Duration) (p50, p99 float64) {
-	slices.Sort(ds)
-	p := func(q float64) float64 {
-		return float64(ds[min(len(ds)-1, int(q*float64(len(ds))))]) / float64(time.Millisecond)
-	}
-	return p(0.50), p(0.99)
+// quantilesMs returns p50 and p99 of ds in milliseconds.
+func quantilesMs(ds []time.Duration) (p50, p99 float64) {
+	a, b := quantiles(ds)
+	return float64(a) / float64(time.Millisecond), float64(b) / float64(time.Millisecond)
 }

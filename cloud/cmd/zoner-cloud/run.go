@@ -20,6 +20,7 @@ import (
 	"github.com/zoner-family/zoner/bridge"
 	"github.com/zoner-family/zoner/cloud"
 	chttp "github.com/zoner-family/zoner/cloud/http"
+	"github.com/zoner-family/zoner/cloud/natspub"
 	"github.com/zoner-family/zoner/cloud/warehouse/snowflake"
 	"github.com/zoner-family/zoner/edge"
 	"github.com/zoner-family/zoner/edge/natsedge"
@@ -127,6 +128,7 @@ type Main struct {
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	live    *natspub.Notices // the API's live streams and the recommender's notices; nil without NATS
 	closers []func()
 	// sessions and nc are the API's session store and NATS connection,
 	// once openShared has opened them.

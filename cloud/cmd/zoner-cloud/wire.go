@@ -104,6 +104,7 @@ func (m *Main) downlink(nc *nats.Conn) (cloud.Downlink, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.live = natspub.NewNotices(nc)
 	return d, nil
 }
 
@@ -163,8 +164,12 @@ func (m *Main) startRecommender(startCtx, ctx context.Context, r *cloud.Recommen
 }
 
 func (m *Main) recommender(w cloud.Warehouse, c cloud.Cache, down cloud.Downlink) *cloud.Recommender {
-	return &cloud.Recommender{Planner: &circadian.Planner{}, Warehouse: w, Cache: c, Down: down, Now: m.Now,
+	r := &cloud.Recommender{Planner: &circadian.Planner{}, Warehouse: w, Cache: c, Down: down, Now: m.Now,
 		Logger: m.Logger, Metrics: m.Metrics, TTL: m.RecommendTTL, Refresh: m.RefreshEvery}
+	if m.live != nil {
+		r.Notify = m.live
+	}
+	return r
 }
 
 // startAPI serves the API.
@@ -174,6 +179,13 @@ func (m *Main) startAPI(ctx context.Context, svc *cloud.Service) error {
 	}
 	if len(m.WebhookSecret) == 0 {
 		return errors.New("api: the webhook secret is needed: -webhook-secret-file or ZONER_WEBHOOK_SECRET")
+	}
+	if m.live != nil {
+		svc.Notices = m.live
+		m.wg.Go(func() {
+			<-ctx.Done()
+			m.live.Close() // the live streams end, so the server can shut down
+		})
 	}
 	srv, err := chttp.New(chttp.Config{Backend: m.apiBackend(svc), Secret: m.TokenSecret, WebhookSecret: m.WebhookSecret,
 		Logger: m.Logger, Metrics: m.Metrics.Set(), RatePerSecond: m.RatePerSecond, Burst: m.Burst,
