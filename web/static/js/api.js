@@ -195,6 +195,52 @@ async function cloudApi(path, opts) {
   return out;
 }
 
+/**
+ * Reads the family's live stream from the cloud: Server-Sent Events over
+ * fetch, which sends the bearer token an EventSource cannot. Calls
+ * on(kind) for each event ('hello', 'events', 'plan', …) and resolves when
+ * the stream ends (the token expired, the server shut down); throws an
+ * ApiError when the cloud refuses it.
+ * @param {(kind: string) => void} on
+ * @param {AbortSignal} [signal]
+ */
+export async function cloudStream(on, signal) {
+  if (!backend.family && !(await refreshToken())) {
+    dispatchEvent(new CustomEvent('zoner:unauthorized'));
+    throw new ApiError(401, { code: 'unauthorized', message: 'Sign in with a link from your hub.' });
+  }
+  const open = () => fetch(`/v1/families/${backend.family}/stream`, {
+    headers: { Authorization: `Bearer ${accessToken()}`, Accept: 'text/event-stream' }, credentials: 'same-origin', signal,
+  });
+  let res;
+  try {
+    res = await open();
+    if (res.status === 401 && (await refreshToken())) res = await open();
+  } catch (err) {
+    if (err?.name === 'AbortError') throw err;
+    throw new Unreachable('the cloud cannot be reached');
+  }
+  if (!res.ok || !res.body) {
+    if (res.status === 401) dispatchEvent(new CustomEvent('zoner:unauthorized'));
+    throw new ApiError(res.status, await res.json().catch(() => null));
+  }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += value.replace(/\r\n?/g, '\n');
+    let end;
+    while ((end = buf.indexOf('\n\n')) >= 0) {
+      const frame = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      // A frame of comments only (a ping) names no event.
+      const kind = frame.split('\n').find((l) => l.startsWith('event:'))?.slice(6).trim();
+      if (kind) on(kind);
+    }
+  }
+}
+
 async function call(path, opts, token) {
   const init = { method: opts.method || 'GET', headers: {}, credentials: 'same-origin', signal: opts.signal };
   if (token) init.headers.Authorization = `Bearer ${token}`;

@@ -205,7 +205,10 @@ outbox.onChange(() => {
 addEventListener('hashchange', render);
 addEventListener('zoner:signedin', () => {
   // Signed in to the cloud with a link from the hub: the family loads now.
-  load().catch(() => {}).finally(() => render());
+  load().catch(() => {}).finally(() => {
+    render();
+    live();
+  });
 });
 addEventListener('zoner:unauthorized', () => {
   if (state.phase === 'pair') return; // the pairing screen says why itself

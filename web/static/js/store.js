@@ -1,7 +1,7 @@
 // The family's state as the hub last told it, kept fresh by the hub's
 // event stream. Views read `state` and re-render on `change`.
 
-import { api, freshness, isCloud, Unreachable } from './api.js';
+import { api, cloudStream, freshness, isCloud, Unreachable } from './api.js';
 import { clock } from './ids.js';
 import * as outbox from './outbox.js';
 
@@ -110,24 +110,58 @@ export async function loadLog(memberId) {
 
 let source = null;
 let pending = 0;
+let cloudLive = false;
+
+/** Reloads the state once for a burst of notices. */
+function refresh() {
+  clearTimeout(pending);
+  pending = setTimeout(async () => {
+    await load().catch(() => {});
+    for (const id of state.logs.keys()) await loadLog(id).catch(() => {});
+    emit();
+  }, 150);
+}
+
+/**
+ * The cloud's live stream, read with the session's token: the same
+ * notices as the hub's, so the same reloads. It reconnects when the
+ * stream ends (its token expired), and waits for a sign-in when the cloud
+ * refuses it.
+ */
+async function liveCloud() {
+  if (cloudLive) return;
+  cloudLive = true;
+  for (;;) {
+    let wait = 1000;
+    try {
+      await cloudStream((kind) => {
+        if (kind === 'hello') {
+          state.reachable = true;
+          outbox.retryNow();
+          refresh();
+        } else if (kind === 'plan' || kind === 'plans_removed' || kind === 'events') refresh();
+      });
+    } catch (err) {
+      if (err?.status === 401 || err?.status === 403) {
+        cloudLive = false; // a sign-in starts it again
+        return;
+      }
+      state.reachable = false;
+      emit();
+      wait = 3000;
+    }
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
 
 /**
  * Listens to the hub's event stream: a notice reloads the state (once for
  * a burst of notices); a new connection sends what waits in the outbox.
  */
 export function live() {
-  // The cloud's stream needs its own client (an EventSource sends no
-  // bearer token); until then the cloud's UI reloads on its timer.
-  if (source || typeof EventSource === 'undefined' || isCloud()) return;
+  if (isCloud()) return void liveCloud();
+  if (source || typeof EventSource === 'undefined') return;
   source = new EventSource('/api/v1/stream');
-  const refresh = () => {
-    clearTimeout(pending);
-    pending = setTimeout(async () => {
-      await load().catch(() => {});
-      for (const id of state.logs.keys()) await loadLog(id).catch(() => {});
-      emit();
-    }, 150);
-  };
   source.addEventListener('hello', () => {
     state.reachable = true;
     outbox.retryNow();
