@@ -156,7 +156,7 @@ func (s *Service) recommenderAhead(id uuid.UUID, events int) bool {
 }
 
 // Invalidate drops a family's view: the next read makes it again from the
-// warehouse.
+// warehouse and the events this API took lately.
 func (s *Service) Invalidate(id uuid.UUID) {
 	s.views.mu.Lock()
 	delete(s.views.m, id)
@@ -170,6 +170,16 @@ func (s *Service) loadView(ctx context.Context, id uuid.UUID) (*view, error) {
 	}
 	v := &view{fam: NewFamily(id), raws: map[uuid.UUID][]byte{}, seqs: map[uuid.UUID]uint64{},
 		made: time.Now(), plans: map[uuid.UUID][]family.StoredPlan{}}
+	apply := func(e syncproto.Envelope, raw []byte) {
+		if c := v.fam.Apply(e); c.New {
+			v.events++
+			if e.Type != syncproto.TypeRecommendationUpdated {
+				v.planned++
+			}
+			v.raws[e.ID] = raw
+			v.seqs[e.ID] = uint64(v.events)
+		}
+	}
 	for _, row := range rows {
 		if row.Family != id {
 			continue
@@ -178,14 +188,12 @@ func (s *Service) loadView(ctx context.Context, id uuid.UUID) (*view, error) {
 		if err != nil {
 			continue
 		}
-		if c := v.fam.Apply(e); c.New {
-			v.events++
-			if e.Type != syncproto.TypeRecommendationUpdated {
-				v.planned++
-			}
-			v.raws[e.ID] = row.Payload
-			v.seqs[e.ID] = uint64(v.events)
-		}
+		apply(e, row.Payload)
+	}
+	// What this API took from the family's devices lately and the
+	// warehouse may not have yet (the fold keeps each event once).
+	for _, e := range s.recent.events(id, s.Now()) {
+		apply(e.env, e.raw)
 	}
 	if v.events == 0 {
 		return nil, &Error{Code: CodeNotFound, Message: "no family " + id.String()}

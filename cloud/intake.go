@@ -258,6 +258,9 @@ func (s *Service) PostEvents(ctx context.Context, fam uuid.UUID, who Author, raw
 		}
 		in.add(fam, sentEvent{at: now, raw: raws[i], env: e})
 	}
+	// The UI's next read shows what was just logged, before the warehouse
+	// has it.
+	s.Invalidate(fam)
 	return out, nil
 }
 
