@@ -173,9 +173,26 @@ export async function api(path, opts = {}) {
   return call(path, opts);
 }
 
+/** The trade of a sign-in link's code going on, or null. */
+let signingIn = null;
+
+/**
+ * Tells the adapter a sign-in link's code is being traded for a session:
+ * calls wait for it rather than try to renew a session there is not yet.
+ * @param {Promise<unknown>} trade
+ */
+export function signingInWith(trade) {
+  const p = Promise.resolve(trade).catch(() => {});
+  signingIn = p;
+  p.finally(() => {
+    if (signingIn === p) signingIn = null;
+  });
+}
+
 async function cloudApi(path, opts) {
   const local = cloudLocal[path.split('?')[0]];
   if (local && (opts.method || 'GET') === 'GET') return local();
+  if (!backend.family && signingIn) await signingIn;
   if (!backend.family && !(await refreshToken())) {
     dispatchEvent(new CustomEvent('zoner:unauthorized'));
     throw new ApiError(401, { code: 'unauthorized', message: 'Sign in with a link from your hub.' });

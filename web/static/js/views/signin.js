@@ -5,7 +5,7 @@
 // link opens, #/signin/<code>, trades the code for a session
 // (POST /v1/auth/exchange) and goes to Today.
 
-import { api, useToken } from '../api.js';
+import { api, signingInWith, useToken } from '../api.js';
 import { field, fill, h, toast } from '../dom.js';
 import { state } from '../store.js';
 import { clock, deviceZone, place } from '../time.js';
@@ -97,7 +97,7 @@ function takeCode() {
   if (!m) return;
   code = m[1];
   history.replaceState(history.state, '', `${location.pathname}${location.search}#/signin`);
-  exchange();
+  signingInWith(exchange());
 }
 
 /** The session, once signed in: what POST /v1/auth/exchange answered. */
