@@ -339,6 +339,7 @@ func oaAuthFlow(t *testing.T, v *oaValidator) {
 	v.do(ts, false, 401, "POST", "/v1/auth/refresh", "", nil)
 	sessions := "/v1/families/" + familyA.String() + "/sessions"
 	v.do(ts, false, 200, "GET", sessions, g.AccessToken, nil)
+	v.do(ts, true, 404, "GET", "/v1/families/not-a-family/sessions", ts.token(t, RoleAdmin, uuid.Nil, "ops"), nil)
 	v.do(ts, false, 401, "GET", sessions, "", nil)
 	v.do(ts, false, 403, "GET", sessions, gm.AccessToken, nil)
 	v.do(ts, false, 401, "DELETE", sessions+"/"+gm.SessionID, "", nil)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -24,6 +25,10 @@ type PushBackend interface {
 	UnsubscribePush(ctx context.Context, family uuid.UUID, endpoint string) error
 	SetNotifyPrefs(ctx context.Context, family, member uuid.UUID, n cloud.NotifyPrefs) (cloud.NotifyPrefs, error)
 }
+
+// maxPushEndpoint is the longest push endpoint the routes take, as the
+// API's document says.
+const maxPushEndpoint = 2048
 
 // MaxPushBodyBytes is the largest body the push routes take.
 const MaxPushBodyBytes = 8 << 10
@@ -134,6 +139,9 @@ func (s *Server) deletePushSubscription(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	endpoint := r.URL.Query().Get("endpoint")
+	if endpoint == "" || len(endpoint) > maxPushEndpoint {
+		return &cloud.Error{Code: cloud.CodeInvalid, Message: fmt.Sprintf("endpoint: give the subscription's endpoint, at most %d characters", maxPushEndpoint)}
+	}
 	if err := pb.UnsubscribePush(r.Context(), family, endpoint); err != nil {
 		return err
 	}

@@ -120,7 +120,13 @@ func pushFlow(t *testing.T, v *oaValidator, ts *testServer) {
 	v.do(ts, false, 403, "DELETE", del, other, nil)
 	v.do(ts, false, 403, "PUT", notifPath(familyA, memberX), member, []byte(`{"enabled":true}`))
 	v.do(ts, false, 403, "PUT", notifPath(familyC, memberA), guardian, []byte(`{"enabled":true}`))
-	v.do(ts, false, 400, "POST", subsPath(familyA), guardian, subscriptionBody(t, "http://push.example/x", memberA))
+	v.do(ts, true, 400, "POST", subsPath(familyA), guardian, subscriptionBody(t, "http://push.example/x", memberA))
+	// An id that is not one: to an admin, who may see every family, 404,
+	// as every family route answers (anyone else learns nothing: 403).
+	admin := ts.token(t, RoleAdmin, uuid.Nil, "ops")
+	v.do(ts, true, 404, "POST", "/v1/families/not-a-family/push/subscriptions", admin, subscriptionBody(t, ep, memberA))
+	v.do(ts, true, 404, "DELETE", "/v1/families/not-a-family/push/subscriptions?endpoint="+url.QueryEscape(ep), admin, nil)
+	v.do(ts, true, 404, "PUT", "/v1/families/"+familyA.String()+"/members/not-a-member/notifications", admin, []byte(`{"enabled":true}`))
 	v.do(ts, false, 400, "POST", subsPath(familyA), guardian, []byte(`{"endpoint":"https://push.example/x","keys":{"p256dh":"AAAA","auth":"AAAA"},"members":["`+memberA.String()+`"]}`))
 	v.do(ts, true, 400, "POST", subsPath(familyA), guardian, []byte(`{"endpoint":"https://push.example/x"}`))
 	v.do(ts, true, 400, "DELETE", subsPath(familyA), guardian, nil)

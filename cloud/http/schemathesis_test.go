@@ -16,13 +16,20 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/cloud"
+	"github.com/zoner-family/zoner/cloud/memcache"
 	"github.com/zoner-family/zoner/internal/schemathesis"
 )
 
 // everyFamily is a backend where every family exists, with one member
 // named after it, and every member has advice: every generated id reads
-// something, so the answers to schema-valid reads are 200s.
-type everyFamily struct{ tb testing.TB }
+// something, so the answers to schema-valid reads are 200s. The web UI's
+// reads, the intake, the live stream and push come from the unit tests'
+// fakes (push over a real cloud.PushAPI on an in-memory store), so every
+// route answers as it would with its backend configured.
+type everyFamily struct {
+	tb testing.TB
+	*fakeIntake
+}
 
 func (b everyFamily) member(family uuid.UUID) uuid.UUID {
 	return uuid.NewSHA1(family, []byte("member"))
@@ -49,8 +56,9 @@ func (b everyFamily) Ready(context.Context) error { return nil }
 // admin's token, which may read every family, and the webhook secret.
 func TestSchemathesis(t *testing.T) {
 	schemathesis.Path(t) // skips early when it is not installed
-	s, err := New(Config{Backend: everyFamily{tb: t}, Secret: testSecret, WebhookSecret: testWebhookSecret,
-		RatePerSecond: 1e6, Burst: 1e6, WebhookRate: 1e6, WebhookBurst: 1e6})
+	s, err := New(Config{Backend: everyFamily{tb: t, fakeIntake: newFakeIntake()}, Secret: testSecret, WebhookSecret: testWebhookSecret,
+		RatePerSecond: 1e6, Burst: 1e6, WebhookRate: 1e6, WebhookBurst: 1e6, SignInRate: 1e6, SignInBurst: 1e6,
+		Sessions: memcache.NewSessions(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
