@@ -2,6 +2,7 @@
 // that the screen shows a saved copy, the live connection to the hub and
 // the service worker that keeps the app shell.
 
+import { isCloud } from './api.js';
 import { h, fill } from './dom.js';
 import * as outbox from './outbox.js';
 import * as reminders from './reminders.js';
@@ -112,7 +113,7 @@ async function header() {
   if (refused) parts.push(`${refused} refused`);
   if (waiting) parts.push(`${waiting} waiting`);
   if (offline) parts.push(waiting ? 'hub unreachable' : 'Hub unreachable');
-  if (state.phase === 'pair') [text, cls] = ['Not paired', 'warn'];
+  if (state.phase === 'pair') [text, cls] = [isCloud() ? 'Not signed in' : 'Not paired', 'warn'];
   else if (parts.length) [text, cls] = [parts.join(' · '), refused ? 'bad' : 'warn'];
   badge.textContent = text;
   badge.className = `badge ${cls}`;
