@@ -213,6 +213,10 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request, c *Claims) er
 			b, _ := json.Marshal(n)
 			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", n.Kind, b)
 		case <-tick.C:
+			// A session revoked meanwhile ends its streams too.
+			if s.checkSession(r.Context(), c) != nil {
+				return nil
+			}
 			fmt.Fprint(w, ": ping\n\n")
 		}
 		if err := rc.Flush(); err != nil {
