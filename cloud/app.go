@@ -30,31 +30,14 @@ import (
 // read again, for events this process's recommender did not see.
 const ViewTTL = 2 * time.Second
 
-// AppFamily is the family's own record, as the hub's /api/v1/family has it.
-type AppFamily struct {
-	ID     uuid.UUID `json:"id"`
-	Name   string    `json:"name"`
-	HomeTZ string    `json:"home_tz"`
-	HLC    string    `json:"hlc"`
-}
-
-// AppMember is one member as last upserted.
-type AppMember struct {
-	ID      uuid.UUID                 `json:"id"`
-	Data    *syncproto.MemberUpserted `json:"data"`
-	HLC     string                    `json:"hlc"`
-	Removed bool                      `json:"removed,omitempty"`
-}
-
-// AppTrip is one trip as last upserted, with the flight updates that
-// apply to it, oldest first.
-type AppTrip struct {
-	ID      uuid.UUID                  `json:"id"`
-	Data    *syncproto.TripUpserted    `json:"data"`
-	HLC     string                     `json:"hlc"`
-	Removed bool                       `json:"removed,omitempty"`
-	Updates []*syncproto.FlightUpdated `json:"flight_updates,omitempty"`
-}
+// AppFamily, AppMember and AppTrip are the family, a member and a trip as
+// the hub's /api/v1/family and /api/v1/trips have them (package family's
+// records, which the hub answers too).
+type (
+	AppFamily = family.FamilyRecord
+	AppMember = family.MemberRecord
+	AppTrip   = family.TripRecord
+)
 
 // AppState is the family, its live members and its live trips: the hub's
 // /api/v1/family and /api/v1/trips in one answer.

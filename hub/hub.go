@@ -64,32 +64,15 @@ type Feed interface {
 	Reset(ctx context.Context, start uint64) error
 }
 
-// Family is the household's settings.
-type Family struct {
-	ID     uuid.UUID `json:"id"`
-	Name   string    `json:"name"`
-	HomeTZ string    `json:"home_tz"`
-	HLC    string    `json:"hlc"`
-}
-
-// Member is one person as last upserted. A removed member keeps its row
-// as a tombstone with Removed set, so an older upsert cannot revive it.
-type Member struct {
-	ID      uuid.UUID                 `json:"id"`
-	Data    *syncproto.MemberUpserted `json:"data"`
-	HLC     string                    `json:"hlc"`
-	Removed bool                      `json:"removed,omitempty"`
-}
-
-// Trip is one trip as last upserted, with the flight updates that apply
-// to that version (those stamped after it), oldest first.
-type Trip struct {
-	ID      uuid.UUID                  `json:"id"`
-	Data    *syncproto.TripUpserted    `json:"data"`
-	HLC     string                     `json:"hlc"`
-	Removed bool                       `json:"removed,omitempty"`
-	Updates []*syncproto.FlightUpdated `json:"flight_updates,omitempty"`
-}
+// Family is the household's settings, Member one person as last upserted
+// (a removed member stays as a tombstone, so an older upsert cannot revive
+// it) and Trip one trip with the flight updates that apply to it: the
+// records package family defines for the hub's API and the cloud's reads.
+type (
+	Family = family.FamilyRecord
+	Member = family.MemberRecord
+	Trip   = family.TripRecord
+)
 
 // Fact is a logged sleep, meal or light exposure: enough to check what a
 // correction or retraction points at.
