@@ -1,18 +1,12 @@
 package webpush_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -31,6 +25,7 @@ import (
 	"github.com/zoner-family/zoner/cloud"
 	"github.com/zoner-family/zoner/cloud/memcache"
 	"github.com/zoner-family/zoner/cloud/webpush"
+	"github.com/zoner-family/zoner/cloud/webpush/webpushtest"
 )
 
 // device is a browser's side of a subscription: its ECDH key pair and
@@ -58,59 +53,9 @@ func (d *device) keys() cloud.PushKeys {
 	}
 }
 
-// decrypt opens an aes128gcm body (RFC 8188) sent to d per RFC 8291.
+// decrypt opens an aes128gcm body sent to d per RFC 8291.
 func (d *device) decrypt(body []byte) ([]byte, error) {
-	if len(body) < 21 {
-		return nil, errors.New("body shorter than the header")
-	}
-	salt, rs, idlen := body[:16], binary.BigEndian.Uint32(body[16:20]), int(body[20])
-	if idlen != 65 || len(body) < 21+idlen {
-		return nil, errors.New("keyid is not a P-256 point")
-	}
-	asPub, ct := body[21:21+idlen], body[21+idlen:]
-	if len(ct) > int(rs) {
-		return nil, errors.New("more than one record")
-	}
-	as, err := ecdh.P256().NewPublicKey(asPub)
-	if err != nil {
-		return nil, err
-	}
-	secret, err := d.priv.ECDH(as)
-	if err != nil {
-		return nil, err
-	}
-	info := append([]byte("WebPush: info\x00"), d.priv.PublicKey().Bytes()...)
-	info = append(info, asPub...)
-	ikm, err := hkdf.Key(sha256.New, secret, d.auth, string(info), 32)
-	if err != nil {
-		return nil, err
-	}
-	cek, err := hkdf.Key(sha256.New, ikm, salt, "Content-Encoding: aes128gcm\x00", 16)
-	if err != nil {
-		return nil, err
-	}
-	nonce, err := hkdf.Key(sha256.New, ikm, salt, "Content-Encoding: nonce\x00", 12)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	plain, err := gcm.Open(nil, nonce, ct, nil)
-	if err != nil {
-		return nil, err
-	}
-	// The last record: content, the delimiter 2, then zero padding.
-	plain = bytes.TrimRight(plain, "\x00")
-	if len(plain) == 0 || plain[len(plain)-1] != 2 {
-		return nil, errors.New("no last-record delimiter")
-	}
-	return plain[:len(plain)-1], nil
+	return webpushtest.Decrypt(d.priv, d.auth, body)
 }
 
 // received is one push the push service took.

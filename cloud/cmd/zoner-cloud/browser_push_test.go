@@ -3,16 +3,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdh"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,6 +29,7 @@ import (
 	chttp "github.com/zoner-family/zoner/cloud/http"
 	"github.com/zoner-family/zoner/cloud/memcache"
 	"github.com/zoner-family/zoner/cloud/webpush"
+	"github.com/zoner-family/zoner/cloud/webpush/webpushtest"
 	"github.com/zoner-family/zoner/web"
 )
 
@@ -299,7 +294,7 @@ func TestBrowserPushSubscribe(t *testing.T) {
 	mu.Lock()
 	body, hdr := pushed[0], pushHeaders[0]
 	mu.Unlock()
-	plain, err := decryptPush(dev, auth, body)
+	plain, err := webpushtest.Decrypt(dev, auth, body)
 	if err != nil {
 		t.Fatalf("decrypt: %v", err)
 	}
@@ -345,48 +340,4 @@ func TestBrowserPushSubscribe(t *testing.T) {
 	for _, e := range consoleErrs {
 		t.Errorf("console error: %s", e)
 	}
-}
-
-// decryptPush opens an aes128gcm Web Push body (RFC 8291) with the
-// device's private key and auth secret.
-func decryptPush(dev *ecdh.PrivateKey, auth, body []byte) ([]byte, error) {
-	if len(body) < 86 || body[20] != 65 {
-		return nil, fmt.Errorf("header: %d bytes", len(body))
-	}
-	salt, rs, asPub, ct := body[:16], binary.BigEndian.Uint32(body[16:20]), body[21:86], body[86:]
-	if len(ct) > int(rs) {
-		return nil, fmt.Errorf("more than one record")
-	}
-	as, err := ecdh.P256().NewPublicKey(asPub)
-	if err != nil {
-		return nil, err
-	}
-	secret, err := dev.ECDH(as)
-	if err != nil {
-		return nil, err
-	}
-	info := slices.Concat([]byte("WebPush: info\x00"), dev.PublicKey().Bytes(), asPub)
-	ikm, err := hkdf.Key(sha256.New, secret, auth, string(info), 32)
-	if err != nil {
-		return nil, err
-	}
-	cek, _ := hkdf.Key(sha256.New, ikm, salt, "Content-Encoding: aes128gcm\x00", 16)
-	nonce, _ := hkdf.Key(sha256.New, ikm, salt, "Content-Encoding: nonce\x00", 12)
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	plain, err := gcm.Open(nil, nonce, ct, nil)
-	if err != nil {
-		return nil, err
-	}
-	plain = bytes.TrimRight(plain, "\x00")
-	if len(plain) == 0 || plain[len(plain)-1] != 2 {
-		return nil, fmt.Errorf("no delimiter")
-	}
-	return plain[:len(plain)-1], nil
 }
