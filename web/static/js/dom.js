@@ -61,6 +61,29 @@ export function field(label, control, hint) {
 
 let counter = 0;
 /** A page-unique id for labels and ARIA references. */
+/**
+ * A link to hand on: the address in a read-only field, labelled, and a
+ * Copy link button. Without a clipboard (plain HTTP on a LAN) the button
+ * selects the address, to copy by hand.
+ * @param {string} label
+ * @param {string} url
+ * @param {string} cls the field's class
+ * @returns {{field: HTMLElement, copy: HTMLButtonElement}}
+ */
+export function linkField(label, url, cls) {
+  const input = h('input', { type: 'text', readonly: true, value: url, class: cls, spellcheck: 'false' });
+  const copy = async () => {
+    input.select();
+    try {
+      await navigator.clipboard.writeText(url);
+      toast('Link copied');
+    } catch {
+      // No clipboard over plain HTTP: the link is selected to copy.
+    }
+  };
+  return { field: field(label, input), copy: h('button', { type: 'button', class: 'secondary', onclick: copy }, 'Copy link') };
+}
+
 export function uid(prefix = 'id') {
   return `${prefix}-${++counter}`;
 }

@@ -6,7 +6,7 @@
 // (POST /v1/auth/exchange) and goes to Today.
 
 import { api, signingInWith, useToken } from '../api.js';
-import { field, fill, h, toast } from '../dom.js';
+import { field, fill, h, linkField } from '../dom.js';
 import { state } from '../store.js';
 import { clock, deviceZone, place } from '../time.js';
 
@@ -53,24 +53,15 @@ export function awaySection() {
     clearTimeout(linkTimer);
     const expires = link ? Date.parse(link.expires_at) : 0;
     if (!link || expires <= Date.now()) {
-      fill(shown, link ? h('p', { class: 'warn', role: 'status' }, 'The last sign-in link has expired. Make a new one.') : null);
+      const lf = linkField('One-time sign-in link', link.url, 'invite-url');
+    fill(shown, link ? h('p', { class: 'warn', role: 'status' }, 'The last sign-in link has expired. Make a new one.') : null);
       return;
     }
-    const url = h('input', { type: 'text', readonly: true, value: link.url, class: 'invite-url', spellcheck: 'false' });
-    const copy = async () => {
-      url.select();
-      try {
-        await navigator.clipboard.writeText(link.url);
-        toast('Link copied');
-      } catch {
-        // No clipboard over plain HTTP: the link is selected to copy.
-      }
-    };
     fill(shown,
       h('img', { class: 'qr', src: `data:image/svg+xml;base64,${btoa(link.qr_svg)}`, tabindex: '-1', alt: `QR code of a one-time sign-in link for ${link.who}` }),
       h('p', {}, `Scan it with the phone that goes away, or send it the link. It signs in one device as ${link.who}, once, until ${clock(expires, tz)} ${place(tz)} time.`),
-      field('One-time sign-in link', url),
-      h('button', { type: 'button', class: 'secondary', onclick: copy }, 'Copy link'));
+      lf.field,
+      lf.copy);
     linkTimer = setTimeout(draw, expires - Date.now() + 500);
   };
   fill(box,

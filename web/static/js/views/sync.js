@@ -1,7 +1,7 @@
 // Sync: what waits to be sent, what the hub holds, the cloud link,
 // calendars and reminders.
 
-import { h, fill, toast, field } from '../dom.js';
+import { h, fill, linkField, toast } from '../dom.js';
 import { api, problemText } from '../api.js';
 import * as outbox from '../outbox.js';
 import * as reminders from '../reminders.js';
@@ -125,23 +125,14 @@ function phoneControl(tz) {
         error);
       return;
     }
-    const url = h('input', { type: 'text', readonly: true, value: invite.url, class: 'invite-url', spellcheck: 'false' });
-    const copy = async () => {
-      url.select();
-      try {
-        await navigator.clipboard.writeText(invite.url);
-        toast('Link copied');
-      } catch {
-        // No clipboard over plain HTTP: the link is selected to copy.
-      }
-    };
+    const lf = linkField('One-time pairing link', invite.url, 'invite-url');
     const src = `data:image/svg+xml;base64,${btoa(invite.qr_svg)}`;
     fill(box,
       h('img', { class: 'qr', src, tabindex: '-1', alt: 'QR code of a one-time pairing link for another phone' }),
       h('p', {}, `Scan it with the other phone’s camera, or send it the link. It pairs one phone, until ${clock(expires, tz)} ${place(tz)} time.`),
-      field('One-time pairing link', url),
+      lf.field,
       h('div', { class: 'row wrap' },
-        h('button', { type: 'button', class: 'secondary', onclick: copy }, 'Copy link'),
+        lf.copy,
         h('button', { type: 'button', class: 'ghost', onclick: make }, 'Make a new link')),
       error);
     inviteTimer = setTimeout(draw, expires - Date.now() + 500);
@@ -189,20 +180,11 @@ function calendarControl(m) {
       fill(box, h('div', { class: 'row wrap' }, h('button', { type: 'button', class: 'secondary', onclick: make }, `Calendar for ${name}`), stop), error);
       return;
     }
-    const url = h('input', { type: 'text', readonly: true, value: link.url, class: 'feed-url', spellcheck: 'false' });
-    const copy = async () => {
-      url.select();
-      try {
-        await navigator.clipboard.writeText(link.url);
-        toast('Link copied');
-      } catch {
-        // No clipboard over plain HTTP: the link is selected to copy.
-      }
-    };
+    const lf = linkField(`Link for ${name}’s calendar, to paste into a calendar app`, link.url, 'feed-url');
     fill(box,
       h('a', { class: 'button primary', href: link.webcal }, `Subscribe to ${name}’s calendar`),
-      field(`Link for ${name}’s calendar, to paste into a calendar app`, url),
-      h('div', { class: 'row wrap' }, h('button', { type: 'button', class: 'secondary', onclick: copy }, 'Copy link'), stop),
+      lf.field,
+      h('div', { class: 'row wrap' }, lf.copy, stop),
       error);
   };
   draw();
