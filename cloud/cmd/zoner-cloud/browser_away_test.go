@@ -87,7 +87,10 @@ type awayBrowser struct {
 }
 
 // awayAnswer is one response the page received: method, path, status.
+// The method comes from the request's own event, which Chromium may
+// deliver after the response's, so it is looked up when read.
 type awayAnswer struct {
+	id           network.RequestID
 	method, path string
 	status       int64
 }
@@ -147,7 +150,7 @@ func awayNewBrowser(t *testing.T, exe, shots string) *awayBrowser {
 				path = path[i:]
 			}
 			b.mu.Lock()
-			b.answers = append(b.answers, awayAnswer{method: b.methods[ev.RequestID], path: path, status: ev.Response.Status})
+			b.answers = append(b.answers, awayAnswer{id: ev.RequestID, path: path, status: ev.Response.Status})
 			b.mu.Unlock()
 		}
 	}()
@@ -201,8 +204,6 @@ func (b *awayBrowser) shot(name string) {
 	}
 }
 
-// answered reports whether the page got status for method on a path
-// under path.
 // answered reports whether the page got status for method on path,
 // waiting up to 5 s: Chromium reports answers a moment after the page
 // has them.
@@ -292,7 +293,7 @@ func awayFlow(t *testing.T, exe, shots string, m *Main, dir string) {
 	b.wait("the outbox empty", `import('/js/outbox.js').then((o) => o.list()).then((l) => l.length === 0)`, 15*time.Second)
 	sentAt := time.Since(tap)
 	if !b.answered("POST", "/v1/families/"+fam.ID.String()+"/events", 200) {
-		t.Errorf("no 200 to the page's POST /v1/families/%s/events: %+v", fam.ID, b.answers)
+		t.Errorf("no 200 to the page's POST /v1/families/%s/events: %+v", fam.ID, b.answersSince(0))
 	}
 	awayEval[bool](b, `(location.hash = '#/today', true)`)
 	napping := `/^Napping since \d\d:\d\d( \(\d+ min\))?$/.test(document.querySelector(` + jsQuote(cleoCard+" [data-state=napping] b") + `)?.textContent || '')`
@@ -431,7 +432,11 @@ func awayFlow(t *testing.T, exe, shots string, m *Main, dir string) {
 func (b *awayBrowser) answersSince(n int) []awayAnswer {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]awayAnswer(nil), b.answers[n:]...)
+	as := append([]awayAnswer(nil), b.answers[n:]...)
+	for i := range as {
+		as[i].method = b.methods[as[i].id]
+	}
+	return as
 }
 
 // awayHas reports whether as holds status for method on a path under path.
