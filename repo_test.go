@@ -170,6 +170,12 @@ func TestFamilyIsPure(t *testing.T) {
 		"github.com/zoner-family/zoner/circadian")
 }
 
+// TestImporterIsPure: hub/importer reads only the reader it is given; the
+// hub decides where files come from and where events go.
+func TestImporterIsPure(t *testing.T) {
+	checkPure(t, "hub/importer", "github.com/google/uuid", "github.com/zoner-family/zoner/syncproto")
+}
+
 // The hub and the cloud fold a family's events with package family, and
 // neither keeps a fold of its own.
 func TestHubAndCloudFoldWithFamily(t *testing.T) {
