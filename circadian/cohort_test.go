@@ -24,8 +24,8 @@ type cohortPerson struct {
 	tau      float64
 	frame    *clockFrame
 	logs     []Log
-	start    time.Time // of the 14 logged days
-	end      time.Time // noon after the last logged night
+	start    time.Time   // of the 14 logged days
+	end      time.Time   // noon after the last logged night
 	cbtOff   float64     // true hours from end to the next CBTmin
 	onsets   []time.Time // true onsets of the week after end
 	habitual []time.Time // the habitual bedtimes of that week
