@@ -3,10 +3,12 @@ package circadian
 // Personal calibration of the body clock: a particle filter over the
 // model's state and the person's intrinsic period, driven by the light of
 // their logs and weighed by the times they logged falling asleep and
-// waking. Draft (branch draft-calib); not yet used by the planner.
+// waking. The planner uses the result (a PersonalClock on the Person) in
+// place of the population's clock once it is confident.
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -25,10 +27,82 @@ type CalibrationInput struct {
 	// midnight at home that begins its day.
 	Start, End time.Time
 	Logs       []Log
+	// Where is the zone the person was in at a time (their trips); nil
+	// is home throughout. Sleep is read against the local clock, and the
+	// habitual day's light follows it.
+	Where func(time.Time) *time.Location
 	// Particles is the number of particles (default 300); Seed makes
 	// the run repeatable.
 	Particles int
 	Seed      uint64
+	// Prior is the population's intrinsic period for people like this
+	// one; nil is the model's period with the chronotype's delta, sd
+	// 0.2 h.
+	Prior *ClockPrior
+}
+
+// ClockPrior is what is believed of the intrinsic period of people of an
+// age band and chronotype before their own logs say otherwise.
+type ClockPrior struct {
+	Tau, TauSD float64 // hours
+	// People is how many people it was learned from; 0 for the built-in
+	// prior.
+	People int
+}
+
+// DefaultClockPrior is the built-in prior for p under the named model:
+// the model's period with the chronotype's delta, sd 0.2 h (Czeisler et al.
+// 1999 found 24.18 ± 0.13 h in adults; the spread here also holds the
+// chronotype's uncertainty).
+func DefaultClockPrior(model string, p Person) (ClockPrior, error) {
+	spec, err := ModelByName(model)
+	if err != nil {
+		return ClockPrior{}, err
+	}
+	return ClockPrior{Tau: spec.Period + p.PeriodDelta(), TauSD: calibTauSD}, nil
+}
+
+// PersonalClock is what calibration learned of one person's clock, in the
+// terms the planner uses.
+type PersonalClock struct {
+	// Tau and TauSD are the estimated intrinsic period, hours.
+	Tau   float64 `json:"tau_hours"`
+	TauSD float64 `json:"tau_sd_hours"`
+	// PlanTau is the period the planner uses: Tau once KnowsPeriod, the
+	// population's prior until then.
+	PlanTau float64 `json:"plan_tau_hours"`
+	// Shift is how many hours later (negative: earlier) the person's body
+	// clock sits than the habitual-day estimate at PlanTau puts it;
+	// ShiftSD is its spread, hours.
+	Shift   float64 `json:"shift_hours"`
+	ShiftSD float64 `json:"shift_sd_hours"`
+	// Nights is the number of logged nights it was learned from, and
+	// Through the end of the logs it used.
+	Nights  int       `json:"nights"`
+	Through time.Time `json:"through"`
+}
+
+// Confidence thresholds. The phase is known once a few nights place it
+// within an hour; the period once its sd is 0.15 h (the population's
+// spread, 0.2 h, narrowed by a quarter) from at least five nights.
+const (
+	ConfidentShiftSD = 1.0 // hours
+	ConfidentNights  = 2
+	ConfidentTauSD   = 0.15 // hours
+	PeriodNights     = 5
+)
+
+// Confident reports whether the planner should start from c (its phase,
+// and its period when KnowsPeriod) rather than the population's clock.
+func (c *PersonalClock) Confident() bool {
+	return c != nil && c.Nights >= ConfidentNights && c.ShiftSD <= ConfidentShiftSD &&
+		c.PlanTau >= calibTauLo && c.PlanTau <= calibTauHi && math.Abs(c.Shift) <= 12
+}
+
+// KnowsPeriod reports whether c's period is the person's own rather than
+// the population's.
+func (c *PersonalClock) KnowsPeriod() bool {
+	return c.Confident() && c.Nights >= PeriodNights && c.TauSD > 0 && c.TauSD <= ConfidentTauSD
 }
 
 // Calibration is the estimate of a person's clock from their logs.
@@ -46,6 +120,7 @@ type Calibration struct {
 	Resamples int
 
 	in    CalibrationInput
+	prior float64 // the prior's period
 	spec  ModelSpec
 	frame *clockFrame
 	ps    []particle
@@ -91,13 +166,14 @@ type particle struct {
 type clockFrame struct {
 	unwrapped [stepsPerDay + 1]float64 // phase relative to phase0, increasing
 	phase0    float64
+	home      *time.Location
 	sleep     float64 // habitual bedtime, clock hours
 	wake      float64
 	cbtmin    float64 // habitual CBTmin, clock hours
 }
 
 func newClockFrame(b Baseline, p Person) *clockFrame {
-	f := &clockFrame{phase0: b.phase[0], cbtmin: b.CBTmin,
+	f := &clockFrame{phase0: b.phase[0], cbtmin: b.CBTmin, home: p.Home,
 		sleep: float64(p.Sleep.Minutes()) / 60, wake: float64(p.Wake.Minutes()) / 60}
 	acc := 0.0
 	for k := 1; k <= stepsPerDay; k++ {
@@ -166,8 +242,13 @@ func Calibrate(in CalibrationInput) (*Calibration, error) {
 	y, mo, d := in.Start.In(p.Home).Date()
 	start := time.Date(y, mo, d, 0, 0, 0, 0, p.Home)
 	age := p.AgeOn(syncproto.DateOf(start))
-	prior := spec.Period + p.PeriodDelta()
-	frame := newClockFrame(p.Entrain(spec.New(prior), age), p)
+	prior, priorSD := spec.Period+p.PeriodDelta(), calibTauSD
+	if in.Prior != nil && in.Prior.TauSD > 0 && in.Prior.Tau >= calibTauLo && in.Prior.Tau <= calibTauHi {
+		prior, priorSD = in.Prior.Tau, in.Prior.TauSD
+	}
+	// The frame is the questionnaire's: sleep is read against the habitual
+	// day of someone with the population's period.
+	frame := newClockFrame(p.Entrain(spec.New(spec.Period+p.PeriodDelta()), age), p)
 	rng := rand.New(rand.NewPCG(in.Seed, 0x9e3779b97f4a7c15))
 
 	// Entrained starting states on a grid of periods, at midnight.
@@ -188,13 +269,17 @@ func Calibrate(in CalibrationInput) (*Calibration, error) {
 	}
 	ps := make([]particle, n)
 	for i := range ps {
-		tau := math.Max(calibTauLo, math.Min(calibTauHi, prior+calibTauSD*rng.NormFloat64()))
+		tau := math.Max(calibTauLo, math.Min(calibTauHi, prior+priorSD*rng.NormFloat64()))
 		m := spec.New(tau)
 		ps[i] = particle{tau: tau, m: m, s: m.Shift(gridState(tau), calibPhaseSD*rng.NormFloat64())}
 	}
 
+	where := in.Where
+	if where == nil {
+		where = func(time.Time) *time.Location { return p.Home }
+	}
 	steps := int(math.Ceil(in.End.Sub(start).Hours() / stepHours))
-	lux := calibrationLux(p, hab, start, steps, in.Logs)
+	lux := calibrationLux(hab, where, start, steps, in.Logs)
 
 	type obs struct {
 		at     time.Time
@@ -211,15 +296,19 @@ func Calibrate(in CalibrationInput) (*Calibration, error) {
 	}
 	slices.SortFunc(events, func(a, b obs) int { return a.at.Compare(b.at) })
 
-	c := &Calibration{in: in, spec: spec, frame: frame, Nights: nights}
+	c := &Calibration{in: in, spec: spec, frame: frame, Nights: nights, prior: prior}
 	ev := 0
 	for i := 0; i <= steps; i++ {
 		t := start.Add(time.Duration(i) * Step)
 		updated := false
 		for ev < len(events) && !events[ev].at.After(t) {
-			h := clockHours(events[ev].at, p.Home)
+			at := events[ev].at
+			loc := where(at)
+			h := clockHours(at, loc)
+			// The body clock's time, read on the local clock.
+			away := offsetHours(loc, at) - offsetHours(p.Home, at)
 			for j := range ps {
-				r := frame.residual(h, frame.clock(ps[j].m.Phase(ps[j].s)), events[ev].target)
+				r := frame.residual(h, frame.clock(ps[j].m.Phase(ps[j].s))+away, events[ev].target)
 				ps[j].lw += -0.5 * r * r / (calibObsSigma * calibObsSigma)
 			}
 			ev++
@@ -282,6 +371,21 @@ func Calibrate(in CalibrationInput) (*Calibration, error) {
 	return c, nil
 }
 
+// Personal is the calibration in the planner's terms: the period to plan
+// with (the estimate once it is narrow enough, the prior's until then), and
+// how far the estimated phase at the end of the logs sits from the
+// habitual-day estimate at that period (read at home).
+func (c *Calibration) Personal() PersonalClock {
+	p := c.in.Person
+	pc := PersonalClock{Tau: c.Tau, TauSD: c.TauSD, PlanTau: c.prior, ShiftSD: c.CBTminSD, Nights: c.Nights, Through: c.in.End}
+	if pc.Nights >= PeriodNights && pc.TauSD > 0 && pc.TauSD <= ConfidentTauSD {
+		pc.PlanTau = c.Tau
+	}
+	b := p.Entrain(c.spec.New(pc.PlanTau), p.AgeOn(syncproto.DateOf(c.in.End.In(p.Home))))
+	pc.Shift = wrap12(clockHours(c.CBTmin, p.Home) - b.CBTmin)
+	return pc
+}
+
 // normalise makes the weights sum to one and returns the effective sample
 // size.
 func normalise(ps []particle) float64 {
@@ -323,7 +427,7 @@ func resample(ps []particle, n int, rng *rand.Rand) []particle {
 // logged sleep is dark and the two hours before it evening lamps; logged
 // light counts as logged; otherwise the habitual day (Person.habitualLux),
 // whose night is dark only when no sleep was logged near it.
-func calibrationLux(p Person, hab [stepsPerDay]float64, start time.Time, steps int, logs []Log) []float64 {
+func calibrationLux(hab [stepsPerDay]float64, where func(time.Time) *time.Location, start time.Time, steps int, logs []Log) []float64 {
 	lux := make([]float64, steps)
 	nearSleep := make([]bool, steps)
 	idx := func(t time.Time) int {
@@ -336,7 +440,7 @@ func calibrationLux(p Person, hab [stepsPerDay]float64, start time.Time, steps i
 	}
 	for i := range lux {
 		t := start.Add(time.Duration(i)*Step + Step/2)
-		k := int(clockHours(t, p.Home)/stepHours) % stepsPerDay
+		k := int(clockHours(t, where(t))/stepHours) % stepsPerDay
 		lux[i] = hab[k]
 	}
 	for _, l := range logs {
@@ -382,23 +486,28 @@ type clockGated struct {
 // live simulates m from s at start for steps under g, with the
 // sleep-phase relation of the calibration frame f. It returns the final
 // state and the sleep onsets and wakes, in order.
-func (g clockGated) live(m Model, s [3]float64, f *clockFrame, loc *time.Location, start time.Time, steps int) ([3]float64, []time.Time, []time.Time) {
+func (g clockGated) live(m Model, s [3]float64, f *clockFrame, where func(time.Time) *time.Location, start time.Time, steps int) ([3]float64, []time.Time, []time.Time) {
 	jit := func(fn func() float64) float64 {
 		if fn == nil {
 			return 0
 		}
 		return fn()
 	}
-	bc := f.clock(m.Phase(s))
-	h0 := clockHours(start, loc)
+	home := f.home
+	local := func(t time.Time) (h, away float64) {
+		loc := where(t)
+		return clockHours(t, loc), offsetHours(loc, t) - offsetHours(home, t)
+	}
+	h0, away := local(start)
+	bc := f.clock(m.Phase(s)) + away
 	asleep := f.residual(h0, bc, f.sleep) >= 0 && f.residual(h0, bc, f.wake) < 0
 	on, off := jit(g.OnsetJitter), jit(g.WakeJitter)
 	since := 12.0
 	var onsets, wakes []time.Time
 	for i := range steps {
 		t := start.Add(time.Duration(i) * Step)
-		bc = f.clock(m.Phase(s))
-		h := clockHours(t, loc)
+		h, away := local(t)
+		bc = f.clock(m.Phase(s)) + away
 		since += stepHours
 		switch {
 		case !asleep && since >= calibMinAwake && r06(f.residual(h, bc, f.sleep)-on):
@@ -419,15 +528,18 @@ func (g clockGated) live(m Model, s [3]float64, f *clockFrame, loc *time.Locatio
 	return s, onsets, wakes
 }
 
+// atHome places p at home at every time.
+func atHome(p Person) func(time.Time) *time.Location {
+	return func(time.Time) *time.Location { return p.Home }
+}
+
 func r06(h float64) bool { return h >= 0 && h < 6 }
 
-// defaultLight is the habitual day's waking light by clock time at home:
-// outdoor daylight centred on the middle of the habitual waking day, room
-// light otherwise, and evening lamps in the two hours before the body clock
-// reaches bedtime.
-func (c *Calibration) defaultLight() func(time.Time, float64) float64 {
-	p, f := c.in.Person, c.frame
-	age := p.AgeOn(syncproto.DateOf(c.in.Start))
+// habitualLight is p's waking light on an ordinary day by clock time at
+// home: outdoor daylight centred on the middle of the habitual waking day,
+// room light otherwise, and evening lamps in the two hours before the body
+// clock (read in frame f) reaches bedtime.
+func habitualLight(p Person, f *clockFrame, age Age) func(time.Time, float64) float64 {
 	awake := p.awakeHours(age)
 	mid := math.Mod(f.wake+awake/2, 24)
 	out := outdoorHours(p.Light)
@@ -449,12 +561,13 @@ func (c *Calibration) PredictOnsets(days int) []time.Time {
 	rng := rand.New(rand.NewPCG(c.in.Seed, 7))
 	sub := resample(c.ps, calibPredictN, rng)
 	start := c.in.End
-	g := clockGated{Light: c.defaultLight()}
+	p := c.in.Person
+	g := clockGated{Light: habitualLight(p, c.frame, p.AgeOn(syncproto.DateOf(c.in.Start)))}
 	steps := days * stepsPerDay
 	var ref []time.Time // onsets of the first particle
 	offs := make([][]float64, 0)
 	for _, q := range sub {
-		_, on, _ := g.live(q.m, q.s, c.frame, c.in.Person.Home, start, steps)
+		_, on, _ := g.live(q.m, q.s, c.frame, atHome(c.in.Person), start, steps)
 		if ref == nil {
 			ref = on
 			offs = make([][]float64, len(on))
@@ -481,4 +594,30 @@ func (c *Calibration) PredictOnsets(days int) []time.Time {
 		out[k] = r.Add(time.Duration(sum / float64(max(len(offs[k]), 1)) * float64(time.Hour)))
 	}
 	return out
+}
+
+// PredictOnsets predicts p's sleep onsets at home in the days after from,
+// for someone who lives their habitual day and goes to bed by the rule
+// calibration reads sleep with, on the clock the planner would use for
+// them: their own when p.Clock is confident, the population's otherwise.
+func PredictOnsets(model string, p Person, from time.Time, days int) ([]time.Time, error) {
+	if err := p.check(); err != nil {
+		return nil, fmt.Errorf("predict onsets: %w", err)
+	}
+	spec, err := ModelByName(model)
+	if err != nil {
+		return nil, err
+	}
+	m, _, err := (&Planner{Model: model}).model(p)
+	if err != nil {
+		return nil, err
+	}
+	age := p.AgeOn(syncproto.DateOf(from.In(p.Home)))
+	frame := newClockFrame(p.Entrain(spec.New(spec.Period+p.PeriodDelta()), age), p)
+	base := p.baseline(m, age)
+	hab := p.habitualLux(age)
+	n := int(from.Sub(midnight(from, p.Home)) / Step)
+	s := Advance(m, base.State, hab[:n%stepsPerDay])
+	_, on, _ := clockGated{Light: habitualLight(p, frame, age)}.live(m, s, frame, atHome(p), from, days*stepsPerDay)
+	return on, nil
 }

@@ -14,11 +14,13 @@ import (
 
 // A synthetic cohort for the calibration filter: people with a hidden
 // intrinsic period drawn from the published human range (mean 24.2 h, sd
-// 0.2 h, within 23.5–24.7; Czeisler et al. 1999), habitual sleep times,
-// day-to-day varying light, who sleep by their body clock (bed when it
-// reads their habitual bedtime ± 30 min), and log their nights with 30–60
-// min of noise and 10–30 % of nights missing.
-
+// 0.2 h, within 23.5–24.8; Czeisler et al. 1999, Duffy et al. 2011),
+// habitual bedtimes from 21:30 to 01:30 and nights of 6.5–9 h, a
+// questionnaire chronotype that is sometimes wrong or left blank,
+// day-to-day varying light, and for two in five a trip of 4–9 days across
+// 3–9 time zones in the five weeks simulated. They sleep by their body
+// clock (bed when it reads their habitual bedtime, ± 30 min) on the local
+// clock, and log their nights with 30–60 min of noise and 10–30 % missing.
 type cohortPerson struct {
 	p        Person
 	tau      float64
@@ -29,6 +31,8 @@ type cohortPerson struct {
 	cbtOff   float64     // true hours from end to the next CBTmin
 	onsets   []time.Time // true onsets of the week after end
 	habitual []time.Time // the habitual bedtimes of that week
+	trip     [2]time.Time // a trip away, if any: leaving and coming home
+	where    func(time.Time) *time.Location
 }
 
 func makeCohortPerson(i int, logDays int) cohortPerson {
@@ -37,14 +41,26 @@ func makeCohortPerson(i int, logDays int) cohortPerson {
 	if loc == nil {
 		loc = time.UTC
 	}
-	tau := math.Max(23.5, math.Min(24.7, 24.2+0.2*rng.NormFloat64()))
-	bed := 22*60 + 15*rng.IntN(11) // 22:00–00:30
-	night := 7*60 + 15*rng.IntN(7) // 7–8.5 h
+	tau := math.Max(23.5, math.Min(24.8, 24.2+0.2*rng.NormFloat64()))
+	bed := 21*60 + 30 + 15*rng.IntN(17) // 21:30–01:30
+	night := 6*60 + 30 + 15*rng.IntN(11) // 6.5–9 h
 	wake := (bed + night) % (24 * 60)
 	lights := []syncproto.TypicalLight{syncproto.LightMostlyIndoors, syncproto.LightSomeOutdoors, syncproto.LightMostlyOutdoors}
+	// The questionnaire's chronotype: by bedtime, but a fifth answer
+	// wrongly or not at all.
+	chrono := syncproto.Chronotype("")
+	switch {
+	case bed < 22*60+30:
+		chrono = syncproto.ChronotypeEarly
+	case bed >= 24*60:
+		chrono = syncproto.ChronotypeLate
+	}
+	if rng.Float64() < 0.2 {
+		chrono = []syncproto.Chronotype{"", syncproto.ChronotypeEarly, syncproto.ChronotypeLate}[rng.IntN(3)]
+	}
 	p := Person{Name: fmt.Sprint("p", i), AgeBand: syncproto.AgeAdult, Home: loc,
 		Sleep: syncproto.ClockAt(bed/60%24, bed%60), Wake: syncproto.ClockAt(wake/60, wake%60),
-		Light: lights[rng.IntN(3)]}
+		Light: lights[rng.IntN(3)], Chronotype: chrono}
 	age := p.AgeOn(syncproto.Date{})
 	spec, _ := ModelByName("")
 	frame := newClockFrame(p.Entrain(spec.New(spec.Period), age), p)
@@ -52,6 +68,22 @@ func makeCohortPerson(i int, logDays int) cohortPerson {
 
 	// Light that varies day to day about the habitual pattern.
 	origin := time.Date(2027, 1, 4, 0, 0, 0, 0, loc)
+	// Two in five fly away for 4–9 days, leaving between day 8 and the
+	// last logged week, home before the end.
+	where := func(time.Time) *time.Location { return loc }
+	var trip [2]time.Time
+	if rng.Float64() < 0.4 {
+		away := cohortZones[rng.IntN(len(cohortZones))]
+		length := 4 + rng.IntN(6)
+		leave := 8 + rng.IntN(21+logDays-8-length-1)
+		trip = [2]time.Time{origin.AddDate(0, 0, leave).Add(10 * time.Hour), origin.AddDate(0, 0, leave+length).Add(10 * time.Hour)}
+		where = func(t time.Time) *time.Location {
+			if !t.Before(trip[0]) && t.Before(trip[1]) {
+				return away
+			}
+			return loc
+		}
+	}
 	awake := p.awakeHours(age)
 	mid := math.Mod(frame.wake+awake/2, 24)
 	type dayLight struct{ outHours, outLux, indoor, evening float64 }
@@ -63,7 +95,7 @@ func makeCohortPerson(i int, logDays int) cohortPerson {
 	}
 	dayOf := func(t time.Time) dayLight { return days[min(max(int(t.Sub(origin).Hours()/24), 0), len(days)-1)] }
 	isOut := func(t time.Time) bool {
-		return math.Abs(wrap12(clockHours(t, loc)-mid)) < dayOf(t).outHours/2
+		return math.Abs(wrap12(clockHours(t, where(t))-mid)) < dayOf(t).outHours/2
 	}
 	g := clockGated{
 		Light: func(t time.Time, bc float64) float64 {
@@ -85,10 +117,10 @@ func makeCohortPerson(i int, logDays int) cohortPerson {
 	for range EntrainDays {
 		s = Advance(m, s, hab[:])
 	}
-	s, _, _ = g.live(m, s, frame, loc, origin, 21*stepsPerDay)
+	s, _, _ = g.live(m, s, frame, where, origin, 21*stepsPerDay)
 	start := origin.AddDate(0, 0, 21)
 	// The logs end at noon, after the last logged night.
-	s, on, wk := g.live(m, s, frame, loc, start, logDays*stepsPerDay+stepsPerDay/2)
+	s, on, wk := g.live(m, s, frame, where, start, logDays*stepsPerDay+stepsPerDay/2)
 	end := start.AddDate(0, 0, logDays).Add(12 * time.Hour)
 
 	// The logs: each night (an onset and the wake after it) with
@@ -122,12 +154,16 @@ func makeCohortPerson(i int, logDays int) cohortPerson {
 		day := start.AddDate(0, 0, d)
 		dl := dayOf(day.Add(12 * time.Hour))
 		c := day.Add(time.Duration(mid * float64(time.Hour)))
+		if l := where(c); l != loc {
+			// Noon away is at another hour at home.
+			c = c.Add(-time.Duration((offsetHours(l, c) - offsetHours(loc, c)) * float64(time.Hour)))
+		}
 		logs = append(logs, Log{Kind: LogLight, Start: c.Add(-time.Duration(dl.outHours / 2 * float64(time.Hour))),
 			End: c.Add(time.Duration(dl.outHours / 2 * float64(time.Hour))), Lux: dl.outLux})
 	}
 	cp := cohortPerson{p: p, tau: tau, frame: frame, logs: logs, start: start, end: end,
-		cbtOff: math.Mod(frame.cbtmin-frame.clock(m.Phase(s))+48, 24)}
-	_, cp.onsets, _ = g.live(m, s, frame, loc, end, 7*stepsPerDay)
+		cbtOff: math.Mod(frame.cbtmin-frame.clock(m.Phase(s))+48, 24), trip: trip, where: where}
+	_, cp.onsets, _ = g.live(m, s, frame, where, end, 7*stepsPerDay)
 	for d := -1; d <= 8; d++ {
 		cp.habitual = append(cp.habitual, end.Add(-12*time.Hour).AddDate(0, 0, d).Add(time.Duration(frame.sleep*float64(time.Hour))))
 	}
@@ -135,6 +171,21 @@ func makeCohortPerson(i int, logDays int) cohortPerson {
 }
 
 // nearestHours is the distance from t to the nearest of ts, hours.
+// cohortZones are where the cohort's trips go from London: 3 to 9 hours
+// east and west.
+var cohortZones = func() []*time.Location {
+	var out []*time.Location
+	for _, name := range []string{"America/Sao_Paulo", "America/New_York", "America/Chicago", "America/Denver",
+		"America/Los_Angeles", "Europe/Moscow", "Asia/Dubai", "Asia/Kolkata", "Asia/Shanghai", "Asia/Tokyo"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, loc)
+	}
+	return out
+}()
+
 func nearestHours(t time.Time, ts []time.Time) float64 {
 	best := math.Inf(1)
 	for _, x := range ts {
@@ -152,22 +203,26 @@ type cohortResult struct {
 	in1, in2               float64 // fractions of true tau within ±1, ±2 sd
 	phaseIn1               float64
 	predRMSE, priorRMSE    float64
+	planRMSE               float64 // the planner's clock: personal when confident
+	confident              float64 // fraction of people whose clock the planner uses
+	travelled              int
 	nights                 float64
 	meanTauSD              float64
 }
 
 func (r cohortResult) String() string {
-	return fmt.Sprintf("n=%d nights=%.1f tau RMSE %.3f h (prior %.3f), mean sd %.3f, within 1sd %.0f%% 2sd %.0f%%; CBTmin RMSE %.2f h (mean sd %.2f, within 1sd %.0f%%); onset RMSE next week %.2f h vs prior %.2f h: ratio %.2f",
-		r.n, r.nights, r.tauRMSE, r.priorTauRMSE, r.meanTauSD, 100*r.in1, 100*r.in2, r.phaseRMSE, r.meanPhaseSD, 100*r.phaseIn1,
-		r.predRMSE, r.priorRMSE, r.predRMSE/r.priorRMSE)
+	return fmt.Sprintf("n=%d (%d travelled) nights=%.1f tau RMSE %.3f h (prior %.3f), mean sd %.3f, within 1sd %.0f%% 2sd %.0f%%; CBTmin RMSE %.2f h (mean sd %.2f, within 1sd %.0f%%); next week's onsets RMSE: questionnaire %.2f h, filter %.2f h (ratio %.2f), planner %.2f h (ratio %.2f, personal clock for %.0f%%)",
+		r.n, r.travelled, r.nights, r.tauRMSE, r.priorTauRMSE, r.meanTauSD, 100*r.in1, 100*r.in2, r.phaseRMSE, r.meanPhaseSD, 100*r.phaseIn1,
+		r.priorRMSE, r.predRMSE, r.predRMSE/r.priorRMSE, r.planRMSE, r.planRMSE/r.priorRMSE, 100*r.confident)
 }
 
 // runCohort calibrates each person on the last `nights` days of their logs.
 func runCohort(tb testing.TB, people []cohortPerson, nights, particles int) cohortResult {
 	type one struct {
-		tauErr, tauSD, phErr, phSD, pred, prior float64
-		npred                                   int
-		nights                                  int
+		tauErr, tauSD, phErr, phSD, pred, prior, plan float64
+		npred                                         int
+		nights                                        int
+		confident                                     bool
 	}
 	res := make([]one, len(people))
 	var wg sync.WaitGroup
@@ -177,7 +232,7 @@ func runCohort(tb testing.TB, people []cohortPerson, nights, particles int) coho
 			for i := range work {
 				cp := people[i]
 				c, err := Calibrate(CalibrationInput{Person: cp.p, Start: cp.end.AddDate(0, 0, -nights), End: cp.end,
-					Logs: cp.logs, Particles: particles, Seed: uint64(i)})
+					Logs: cp.logs, Where: cp.where, Particles: particles, Seed: uint64(i)})
 				if err != nil {
 					tb.Error(err)
 					continue
@@ -185,11 +240,22 @@ func runCohort(tb testing.TB, people []cohortPerson, nights, particles int) coho
 				o := one{tauErr: c.Tau - cp.tau, tauSD: c.TauSD, phSD: c.CBTminSD, nights: c.Nights}
 				o.phErr = wrap12(c.CBTmin.Sub(cp.end).Hours() - cp.cbtOff)
 				pred := c.PredictOnsets(8)
+				pc := c.Personal()
+				p := cp.p
+				p.Clock = &pc
+				o.confident = pc.Confident()
+				plan, err := PredictOnsets("", p, cp.end, 8)
+				if err != nil {
+					tb.Error(err)
+					continue
+				}
 				for _, t := range cp.onsets {
 					d := nearestHours(t, pred)
 					h := nearestHours(t, cp.habitual)
+					q := nearestHours(t, plan)
 					o.pred += d * d
 					o.prior += h * h
+					o.plan += q * q
 					o.npred++
 				}
 				res[i] = o
@@ -222,6 +288,13 @@ func runCohort(tb testing.TB, people []cohortPerson, nights, particles int) coho
 		}
 		r.predRMSE += o.pred
 		r.priorRMSE += o.prior
+		r.planRMSE += o.plan
+		if o.confident {
+			r.confident++
+		}
+		if !people[i].trip[0].IsZero() {
+			r.travelled++
+		}
 		np += o.npred
 		r.nights += float64(o.nights)
 	}
@@ -233,8 +306,10 @@ func runCohort(tb testing.TB, people []cohortPerson, nights, particles int) coho
 	r.in1 /= n
 	r.in2 /= n
 	r.phaseIn1 /= n
+	r.confident /= n
 	r.nights /= n
 	r.predRMSE, r.priorRMSE = math.Sqrt(r.predRMSE/float64(np)), math.Sqrt(r.priorRMSE/float64(np))
+	r.planRMSE = math.Sqrt(r.planRMSE / float64(np))
 	return r
 }
 

@@ -29,6 +29,9 @@ type Person struct {
 	// Melatonin and Caffeine opt an adult in to that advice. They are
 	// ignored for anyone under 18.
 	Melatonin, Caffeine bool
+	// Clock is what calibration learned of this person's clock, if
+	// anything; the planner uses it when it is Confident.
+	Clock *PersonalClock
 }
 
 // PersonFromMember builds a Person from a member.upserted payload.
@@ -347,6 +350,23 @@ func (p Person) Entrain(m Model, age Age) Baseline {
 		h := mins[0].Sub(time.Time{}).Hours()
 		b.CBTmin = math.Mod(h, 24)
 		b.DLMO = math.Mod(h+24-DLMOBeforeCBTmin.Hours(), 24)
+	}
+	return b
+}
+
+// baseline is the planner's starting clock for p: the habitual-day
+// estimate, moved by what calibration learned when it is confident.
+func (p Person) baseline(m Model, age Age) Baseline {
+	b := p.Entrain(m, age)
+	if !p.Clock.Confident() || age.Infant() {
+		return b
+	}
+	shift := p.Clock.Shift
+	b.State = m.Shift(b.State, -shift) // Shift's positive is an advance
+	b.CBTmin = math.Mod(b.CBTmin+shift+48, 24)
+	b.DLMO = math.Mod(b.DLMO+shift+48, 24)
+	for k := range b.phase {
+		b.phase[k] = wrapPi(b.phase[k] - shift*math.Pi/12)
 	}
 	return b
 }

@@ -120,9 +120,13 @@ type MemberPlan struct {
 	// CBTMins are all the predicted low points of the body clock over
 	// the plan, read from the model's phase: the days show the first of
 	// each day, and a day of travel may hold two.
-	CBTMins    []time.Time  `json:"cbt_mins,omitempty"`
-	Adaptation []Adaptation `json:"adaptation"`
-	Days       []Day        `json:"days"`
+	CBTMins []time.Time `json:"cbt_mins,omitempty"`
+	// PersonalClock, when set, is the person's own clock the plan was
+	// made with, learned from their logs; otherwise the plan assumes the
+	// population's clock for their age and chronotype.
+	PersonalClock *PersonalClock `json:"personal_clock,omitempty"`
+	Adaptation    []Adaptation   `json:"adaptation"`
+	Days          []Day          `json:"days"`
 }
 
 // Plan is the plan of one trip for all its travellers.
@@ -247,6 +251,9 @@ func (pl *Planner) model(p Person) (Model, float64, error) {
 	spec, err := ModelByName(pl.Model)
 	if err != nil {
 		return nil, 0, err
+	}
+	if p.Clock.Confident() {
+		return spec.New(p.Clock.PlanTau), spec.RateError, nil
 	}
 	return spec.New(spec.Period + p.PeriodDelta()), spec.RateError, nil
 }

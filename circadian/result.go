@@ -69,6 +69,10 @@ func (r *run) result() *MemberPlan {
 	}
 	if mp.Modelled {
 		mp.HabitualCBTMin = clockString(r.base.CBTmin)
+		if r.p.Clock.Confident() {
+			c := *r.p.Clock
+			mp.PersonalClock = &c
+		}
 	}
 	mp.Notes = append(mp.Notes, r.personNotes()...)
 	mis := make([]*float64, len(r.tp.frames))

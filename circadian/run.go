@@ -53,7 +53,7 @@ func newRun(tp *tripPlan, p Person, m Model, base *Baseline) *run {
 	if base != nil {
 		r.base = *base
 	} else {
-		r.base = p.Entrain(m, age)
+		r.base = p.baseline(m, age)
 	}
 	r.habitual = p.habitualLux(age)
 	r.nightH = p.nightFor(age)
