@@ -132,7 +132,7 @@ type Calibration struct {
 const (
 	calibObsSigma  = 0.9  // hours
 	calibTauSD     = 0.2  // population spread of the intrinsic period, hours (Czeisler 1999)
-	calibTauJitter = 0.01 // hours, added to tau at each resample
+	calibTauJitter = 0.03 // hours, added to tau at each resample
 	calibPhaseSD   = 0.75 // hours, spread of the starting phase about the habitual estimate
 	calibPhaseJit  = 0.1  // hours, added to the phase at each resample
 	// calibDailyPhaseSD is the process noise, hours of phase a day: the
@@ -246,9 +246,10 @@ func Calibrate(in CalibrationInput) (*Calibration, error) {
 	if in.Prior != nil && in.Prior.TauSD > 0 && in.Prior.Tau >= calibTauLo && in.Prior.Tau <= calibTauHi {
 		prior, priorSD = in.Prior.Tau, in.Prior.TauSD
 	}
-	// The frame is the questionnaire's: sleep is read against the habitual
-	// day of someone with the population's period.
-	frame := newClockFrame(p.Entrain(spec.New(spec.Period+p.PeriodDelta()), age), p)
+	// Sleep is read against the habitual day of someone with the
+	// population's period: the chronotype is a belief about the period,
+	// not about how sleep follows the clock.
+	frame := newClockFrame(p.Entrain(spec.New(spec.Period), age), p)
 	rng := rand.New(rand.NewPCG(in.Seed, 0x9e3779b97f4a7c15))
 
 	// Entrained starting states on a grid of periods, at midnight.
@@ -613,11 +614,34 @@ func PredictOnsets(model string, p Person, from time.Time, days int) ([]time.Tim
 		return nil, err
 	}
 	age := p.AgeOn(syncproto.DateOf(from.In(p.Home)))
-	frame := newClockFrame(p.Entrain(spec.New(spec.Period+p.PeriodDelta()), age), p)
+	frame := newClockFrame(p.Entrain(spec.New(spec.Period), age), p)
 	base := p.baseline(m, age)
 	hab := p.habitualLux(age)
 	n := int(from.Sub(midnight(from, p.Home)) / Step)
 	s := Advance(m, base.State, hab[:n%stepsPerDay])
 	_, on, _ := clockGated{Light: habitualLight(p, frame, age)}.live(m, s, frame, atHome(p), from, days*stepsPerDay)
 	return on, nil
+}
+
+// Whereabouts is where someone whose home is home was at each time, given
+// the trips they were on: the arrival zone of the last leg flown, home
+// before any. Cancelled legs are not flown.
+func Whereabouts(home *time.Location, trips []Trip) func(time.Time) *time.Location {
+	var legs []Leg
+	for _, t := range trips {
+		for _, l := range t.Legs {
+			if l.Cancelled {
+				break
+			}
+			legs = append(legs, l)
+		}
+	}
+	slices.SortFunc(legs, func(a, b Leg) int { return a.Depart.Compare(b.Depart) })
+	return func(t time.Time) *time.Location {
+		i := sort.Search(len(legs), func(i int) bool { return legs[i].Depart.After(t) })
+		if i == 0 {
+			return home
+		}
+		return legs[i-1].ToTZ
+	}
 }

@@ -26,11 +26,11 @@ type cohortPerson struct {
 	tau      float64
 	frame    *clockFrame
 	logs     []Log
-	start    time.Time   // of the 14 logged days
-	end      time.Time   // noon after the last logged night
-	cbtOff   float64     // true hours from end to the next CBTmin
-	onsets   []time.Time // true onsets of the week after end
-	habitual []time.Time // the habitual bedtimes of that week
+	start    time.Time    // of the 14 logged days
+	end      time.Time    // noon after the last logged night
+	cbtOff   float64      // true hours from end to the next CBTmin
+	onsets   []time.Time  // true onsets of the week after end
+	habitual []time.Time  // the habitual bedtimes of that week
 	trip     [2]time.Time // a trip away, if any: leaving and coming home
 	where    func(time.Time) *time.Location
 }
@@ -42,7 +42,11 @@ func makeCohortPerson(i int, logDays int) cohortPerson {
 		loc = time.UTC
 	}
 	tau := math.Max(23.5, math.Min(24.8, 24.2+0.2*rng.NormFloat64()))
-	bed := 21*60 + 30 + 15*rng.IntN(17) // 21:30–01:30
+	// Later types have longer periods (Duffy, Rimmer & Czeisler 2001):
+	// the habitual bedtime follows the period, loosely, within
+	// 21:30–01:30.
+	z := (tau-24.2)/0.2*0.5 + 0.85*rng.NormFloat64()
+	bed := max(21*60+30, min(25*60+30, 23*60+15+15*int(math.Round(z*4))))
 	night := 6*60 + 30 + 15*rng.IntN(11) // 6.5–9 h
 	wake := (bed + night) % (24 * 60)
 	lights := []syncproto.TypicalLight{syncproto.LightMostlyIndoors, syncproto.LightSomeOutdoors, syncproto.LightMostlyOutdoors}
@@ -197,23 +201,25 @@ func nearestHours(t time.Time, ts []time.Time) float64 {
 }
 
 type cohortResult struct {
-	n                      int
-	tauRMSE, priorTauRMSE  float64
-	phaseRMSE, meanPhaseSD float64
-	in1, in2               float64 // fractions of true tau within ±1, ±2 sd
-	phaseIn1               float64
-	predRMSE, priorRMSE    float64
-	planRMSE               float64 // the planner's clock: personal when confident
-	confident              float64 // fraction of people whose clock the planner uses
-	travelled              int
-	nights                 float64
-	meanTauSD              float64
+	n                           int
+	tauRMSE, priorTauRMSE       float64
+	phaseRMSE, meanPhaseSD      float64
+	in1, in2                    float64 // fractions of true tau within ±1, ±2 sd
+	phaseIn1                    float64
+	predRMSE, priorRMSE         float64
+	planRMSE                    float64 // the planner's clock: personal when confident
+	confident                   float64 // fraction of people whose clock the planner uses
+	travelled                   int
+	tauRMSEAway                 float64 // of those who travelled
+	planRMSEAway, priorRMSEAway float64
+	nights                      float64
+	meanTauSD                   float64
 }
 
 func (r cohortResult) String() string {
-	return fmt.Sprintf("n=%d (%d travelled) nights=%.1f tau RMSE %.3f h (prior %.3f), mean sd %.3f, within 1sd %.0f%% 2sd %.0f%%; CBTmin RMSE %.2f h (mean sd %.2f, within 1sd %.0f%%); next week's onsets RMSE: questionnaire %.2f h, filter %.2f h (ratio %.2f), planner %.2f h (ratio %.2f, personal clock for %.0f%%)",
+	return fmt.Sprintf("n=%d (%d travelled) nights=%.1f tau RMSE %.3f h (prior %.3f), mean sd %.3f, within 1sd %.0f%% 2sd %.0f%%; CBTmin RMSE %.2f h (mean sd %.2f, within 1sd %.0f%%); next week's onsets RMSE: questionnaire %.2f h, filter %.2f h (ratio %.2f), planner %.2f h (ratio %.2f, personal clock for %.0f%%); of those who travelled: tau RMSE %.3f h, onsets %.2f h vs questionnaire %.2f h",
 		r.n, r.travelled, r.nights, r.tauRMSE, r.priorTauRMSE, r.meanTauSD, 100*r.in1, 100*r.in2, r.phaseRMSE, r.meanPhaseSD, 100*r.phaseIn1,
-		r.priorRMSE, r.predRMSE, r.predRMSE/r.priorRMSE, r.planRMSE, r.planRMSE/r.priorRMSE, 100*r.confident)
+		r.priorRMSE, r.predRMSE, r.predRMSE/r.priorRMSE, r.planRMSE, r.planRMSE/r.priorRMSE, 100*r.confident, r.tauRMSEAway, r.planRMSEAway, r.priorRMSEAway)
 }
 
 // runCohort calibrates each person on the last `nights` days of their logs.
@@ -268,7 +274,7 @@ func runCohort(tb testing.TB, people []cohortPerson, nights, particles int) coho
 	close(work)
 	wg.Wait()
 	var r cohortResult
-	var np int
+	var np, npAway int
 	for i, o := range res {
 		r.n++
 		r.tauRMSE += o.tauErr * o.tauErr
@@ -294,6 +300,10 @@ func runCohort(tb testing.TB, people []cohortPerson, nights, particles int) coho
 		}
 		if !people[i].trip[0].IsZero() {
 			r.travelled++
+			r.tauRMSEAway += o.tauErr * o.tauErr
+			r.planRMSEAway += o.plan
+			r.priorRMSEAway += o.prior
+			npAway += o.npred
 		}
 		np += o.npred
 		r.nights += float64(o.nights)
@@ -310,6 +320,10 @@ func runCohort(tb testing.TB, people []cohortPerson, nights, particles int) coho
 	r.nights /= n
 	r.predRMSE, r.priorRMSE = math.Sqrt(r.predRMSE/float64(np)), math.Sqrt(r.priorRMSE/float64(np))
 	r.planRMSE = math.Sqrt(r.planRMSE / float64(np))
+	if r.travelled > 0 {
+		r.tauRMSEAway = math.Sqrt(r.tauRMSEAway / float64(r.travelled))
+		r.planRMSEAway, r.priorRMSEAway = math.Sqrt(r.planRMSEAway/float64(npAway)), math.Sqrt(r.priorRMSEAway/float64(npAway))
+	}
 	return r
 }
 
