@@ -107,7 +107,7 @@ type importHub struct {
 	dir string
 }
 
-func mustOpenImportHub(t *testing.T, maxBytes int64) *importHub {
+func mustOpenImportHub(t testing.TB, maxBytes int64) *importHub {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -172,7 +172,7 @@ type importAnswer struct {
 	First, Last                               string
 }
 
-func (h *importHub) upload(t *testing.T, member uuid.UUID, query, contentType string, body []byte) answer {
+func (h *importHub) upload(t testing.TB, member uuid.UUID, query, contentType string, body []byte) answer {
 	t.Helper()
 	req := httptest.NewRequest("POST", "/api/v1/members/"+member.String()+"/imports"+query, bytes.NewReader(body))
 	req.RemoteAddr = "192.0.2.10:5000"
@@ -368,4 +368,34 @@ func TestImportQuery(t *testing.T) {
 	if e := h.upload(t, importAda, "", "multipart/form-data; boundary=x", csv).errorOf(t); e.Code != httpx.CodeUnsupportedMediaType {
 		t.Errorf("a form: %s", e.Code)
 	}
+}
+
+// BenchmarkImportYear imports a year of nights and naps from a CSV (730
+// events) into a fresh hub: the upload, the parse and the writes in
+// batches through the write path, applied to a real state database.
+func BenchmarkImportYear(b *testing.B) {
+	var csv bytes.Buffer
+	csv.WriteString("start,end,kind\n")
+	day := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 365 {
+		d := day.AddDate(0, 0, i).Format(time.DateOnly)
+		n := day.AddDate(0, 0, i+1).Format(time.DateOnly)
+		fmt.Fprintf(&csv, "%s 23:%02d,%s 07:%02d,sleep\n%s 13:00,%s 13:45,nap\n", d, i%50, n, i%50, n, n)
+	}
+	body := csv.Bytes()
+	var events int
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		h := mustOpenImportHub(b, 0)
+		b.StartTimer()
+		a := h.upload(b, importAda, "", "text/csv", body)
+		var got importAnswer
+		if a.status != http.StatusOK || json.Unmarshal(a.body, &got) != nil || got.New != 730 {
+			b.Fatalf("import: %d %s", a.status, a.body)
+		}
+		events += got.New
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/year")
 }
