@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/hub"
-	"github.com/zoner-family/zoner/hub/importer"
 	"github.com/zoner-family/zoner/internal/httpx"
 	"github.com/zoner-family/zoner/syncproto"
 )
@@ -30,9 +30,59 @@ const importIdle = time.Minute
 // importSpoolPattern names the temporary copies of uploaded zips.
 const importSpoolPattern = "zoner-import-*.zip"
 
+// The kinds of export an import reads.
+const (
+	FormatAppleHealth = "apple-health"
+	FormatFitbit      = "fitbit"
+	FormatOura        = "oura"
+	FormatCSV         = "csv"
+)
+
+// SleepImporter reads a sleep-tracker export into one member's events,
+// all of them or an *ImportError. The hub's command wires hub/importer.
+type SleepImporter interface {
+	// ImportAt reads a file that must be read at random (a zip).
+	ImportAt(r io.ReaderAt, size int64, o ImportOptions) (*ImportResult, error)
+	// ImportStream reads any other file as it arrives.
+	ImportStream(r io.Reader, o ImportOptions) (*ImportResult, error)
+}
+
+// ImportOptions say whose file it is and how to read it.
+type ImportOptions struct {
+	FamilyID, MemberID uuid.UUID
+	// TZ is the zone of the file's local times, and of the events.
+	TZ string
+	// Format is one of the Format constants, or "" to detect it.
+	Format string
+}
+
+// ImportResult is a file read whole: valid events, ordered by start.
+type ImportResult struct {
+	Format              string
+	Events              []syncproto.Envelope
+	Nights, Naps, Light int
+	Skipped             int
+}
+
+// ImportError is a file that cannot be imported: the line or record at
+// fault (Where), and why.
+type ImportError struct {
+	Format, Where string
+	Err           error
+}
+
+func (e *ImportError) Error() string {
+	if e.Where == "" {
+		return fmt.Sprintf("import %s: %v", e.Format, e.Err)
+	}
+	return fmt.Sprintf("import %s: %s: %v", e.Format, e.Where, e.Err)
+}
+
+func (e *ImportError) Unwrap() error { return e.Err }
+
 // importJSON is the answer to an import.
 type importJSON struct {
-	Format importer.Format `json:"format"`
+	Format string `json:"format"`
 	// TZ is the zone local times were read in and events tagged with.
 	TZ     string `json:"tz"`
 	Nights int    `json:"nights"`
@@ -55,6 +105,9 @@ type importJSON struct {
 // when the file is broken, none. A zip is spooled to a temporary file
 // (the zip reader needs to seek); anything else is parsed as it arrives.
 func (s *Server) postImport(w http.ResponseWriter, r *http.Request) error {
+	if s.Importer == nil {
+		return httpx.Errorf(httpx.CodeNotFound, "this hub does not import sleep exports")
+	}
 	wr := s.writer.Load()
 	if wr == nil {
 		return httpx.Errorf(httpx.CodeUnavailable, "the hub is starting: applying the event log to its state; retry in a moment")
@@ -77,13 +130,13 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) error {
 	case "multipart/form-data", "application/x-www-form-urlencoded":
 		return httpx.Errorf(httpx.CodeUnsupportedMediaType, "send the export file itself as the body (like \"Content-Type: application/zip\"), not a form")
 	}
-	opt := importer.Options{FamilyID: f.ID, MemberID: m.ID, TZ: m.Data.HomeTZ}
+	opt := ImportOptions{FamilyID: f.ID, MemberID: m.ID, TZ: m.Data.HomeTZ}
 	q := r.URL.Query()
 	var problems []httpx.Problem
 	if v := q.Get("format"); v != "" {
-		switch importer.Format(v) {
-		case importer.AppleHealth, importer.Fitbit, importer.Oura, importer.CSV:
-			opt.Format = importer.Format(v)
+		switch v {
+		case FormatAppleHealth, FormatFitbit, FormatOura, FormatCSV:
+			opt.Format = v
 		default:
 			problems = append(problems, httpx.Problem{Code: string(syncproto.CodeInvalid), Path: "format", Rule: "must be apple-health, fitbit, oura or csv; leave it out to detect it from the file"})
 		}
@@ -108,7 +161,7 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(httpx.CodeTooLarge, fmt.Sprintf("the file is over %s, the most this hub takes at once; nothing was stored: export a shorter period", sizeWords(limit)))
 	}
 	if err != nil {
-		if ie, ok := errors.AsType[*importer.Error](err); ok {
+		if ie, ok := errors.AsType[*ImportError](err); ok {
 			return importProblem(ie)
 		}
 		if r.Context().Err() != nil {
@@ -148,11 +201,11 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) error {
 
 // parseImport reads the whole export: a zip through a temporary file in
 // ImportDir, removed before it returns; anything else as a stream.
-func (s *Server) parseImport(body io.Reader, opt importer.Options) (*importer.Result, error) {
+func (s *Server) parseImport(body io.Reader, opt ImportOptions) (*ImportResult, error) {
 	br := bufio.NewReaderSize(body, 64<<10)
 	head, _ := br.Peek(4)
 	if !bytes.Equal(head, []byte("PK\x03\x04")) {
-		return importer.ImportReader(br, opt)
+		return s.Importer.ImportStream(br, opt)
 	}
 	dir := s.ImportDir
 	if dir == "" {
@@ -171,7 +224,7 @@ func (s *Server) parseImport(body io.Reader, opt importer.Options) (*importer.Re
 		}
 		return nil, fmt.Errorf("spool the upload: %w", err)
 	}
-	return importer.Import(tmp, n, opt)
+	return s.Importer.ImportAt(tmp, n, opt)
 }
 
 // checkImported refuses, before anything is written, what the write path
@@ -229,7 +282,7 @@ func (s *Server) writeImported(ctx context.Context, wr *hub.Writer, events []syn
 }
 
 // importProblem is a broken file in the API's error shape.
-func importProblem(ie *importer.Error) *httpx.Error {
+func importProblem(ie *ImportError) *httpx.Error {
 	rule := ie.Err.Error()
 	if ie.Where != "" {
 		rule = ie.Where + ": " + rule
@@ -242,18 +295,18 @@ func importProblem(ie *importer.Error) *httpx.Error {
 		Problems: []httpx.Problem{{Code: string(syncproto.CodeMalformed), Path: "body", Rule: rule}}}
 }
 
-func formatWords(f importer.Format) string {
+func formatWords(f string) string {
 	switch f {
-	case importer.AppleHealth:
+	case FormatAppleHealth:
 		return "Apple Health"
-	case importer.Fitbit:
+	case FormatFitbit:
 		return "Fitbit"
-	case importer.Oura:
+	case FormatOura:
 		return "Oura"
-	case importer.CSV:
+	case FormatCSV:
 		return "CSV"
 	}
-	return string(f)
+	return f
 }
 
 func sizeWords(n int64) string {

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/zoner-family/zoner/hub"
 	hubhttp "github.com/zoner-family/zoner/hub/http"
+	"github.com/zoner-family/zoner/hub/importer"
 	"github.com/zoner-family/zoner/hub/sqlite"
 	"github.com/zoner-family/zoner/internal/httpx"
 	"github.com/zoner-family/zoner/syncproto"
@@ -93,6 +96,33 @@ func (l *memLog) len() int {
 	return len(l.events)
 }
 
+// sleepImporter is hub/importer as the server's SleepImporter, as the
+// hub's command wires it.
+type sleepImporter struct{}
+
+func (sleepImporter) ImportAt(r io.ReaderAt, size int64, o hubhttp.ImportOptions) (*hubhttp.ImportResult, error) {
+	return imported(importer.Import(r, size, importOptions(o)))
+}
+
+func (sleepImporter) ImportStream(r io.Reader, o hubhttp.ImportOptions) (*hubhttp.ImportResult, error) {
+	return imported(importer.ImportReader(r, importOptions(o)))
+}
+
+func importOptions(o hubhttp.ImportOptions) importer.Options {
+	return importer.Options{FamilyID: o.FamilyID, MemberID: o.MemberID, TZ: o.TZ, Format: importer.Format(o.Format)}
+}
+
+func imported(res *importer.Result, err error) (*hubhttp.ImportResult, error) {
+	if err != nil {
+		if ie, ok := errors.AsType[*importer.Error](err); ok {
+			return nil, &hubhttp.ImportError{Format: string(ie.Format), Where: ie.Where, Err: ie.Err}
+		}
+		return nil, err
+	}
+	return &hubhttp.ImportResult{Format: string(res.Format), Events: res.Events,
+		Nights: res.Nights, Naps: res.Naps, Light: res.Light, Skipped: res.Skipped}, nil
+}
+
 var (
 	importFamily = uuid.MustParse("01a2156f-95c5-7a2a-bb93-2b796a20f766")
 	importAda    = uuid.MustParse("01a2156f-95c8-7cde-b1b3-9a5db552d71d")
@@ -131,7 +161,7 @@ func mustOpenImportHub(t testing.TB, maxBytes int64) *importHub {
 	dir := t.TempDir()
 	s := &hubhttp.Server{Store: store, Log: log, Projector: p, Broker: hub.NewBroker(), Metrics: m, Logger: logger,
 		Limits:    hubhttp.Limits{WritesPerSecond: 1e6, WriteBurst: 1e6, ReadsPerSecond: 1e6, ReadBurst: 1e6},
-		ImportDir: dir, MaxImportBytes: maxBytes}
+		ImportDir: dir, MaxImportBytes: maxBytes, Importer: sleepImporter{}}
 	s.Ready(w)
 	h := &importHub{testHub: &testHub{handler: s.Handler()}, log: log, dir: dir}
 

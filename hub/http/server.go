@@ -93,6 +93,9 @@ type Server struct {
 	Now func() time.Time
 	// Static serves everything outside /api (the web UI); nil for none.
 	Static http.Handler
+	// Importer reads sleep exports for POST /api/v1/members/{id}/imports;
+	// nil answers that route 404.
+	Importer SleepImporter
 	// ImportDir holds uploaded sleep exports (zips) while they are read,
 	// each removed after; the hub's data directory. "" means the system's
 	// temporary directory.
