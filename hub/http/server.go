@@ -23,7 +23,8 @@ import (
 	"github.com/zoner-family/zoner/syncproto"
 )
 
-// MaxBodyBytes is the largest request body accepted.
+// MaxBodyBytes is the largest request body accepted, but for a sleep
+// export's (MaxImportBytes).
 const MaxBodyBytes = 4 << 20
 
 // Limits are per-client (per IP address) token buckets, one for writes
@@ -92,6 +93,16 @@ type Server struct {
 	Now func() time.Time
 	// Static serves everything outside /api (the web UI); nil for none.
 	Static http.Handler
+	// Importer reads sleep exports for POST /api/v1/members/{id}/imports;
+	// nil answers that route 404.
+	Importer SleepImporter
+	// ImportDir holds uploaded sleep exports (zips) while they are read,
+	// each removed after; the hub's data directory. "" means the system's
+	// temporary directory.
+	ImportDir string
+	// MaxImportBytes is the largest sleep export taken, far above
+	// MaxBodyBytes; DefaultMaxImportBytes when zero.
+	MaxImportBytes int64
 
 	hosts         map[string]bool
 	writer        atomic.Pointer[hub.Writer]
@@ -136,6 +147,7 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/members/{id}/calendar.ics", handler: s.getCalendar},
 		{method: "POST", pattern: "/api/v1/members/{id}/feeds", handler: s.postFeed, write: true},
 		{method: "POST", pattern: "/api/v1/members/{id}/feeds/revoke", handler: s.postFeedsRevoke, write: true},
+		{method: "POST", pattern: "/api/v1/members/{id}/imports", handler: s.postImport, write: true},
 		// Open: a calendar app sends no token or cookie. The link's
 		// secret is the credential, and it opens one member's calendar.
 		{method: "GET", pattern: "/api/v1/feeds/{file}", handler: s.getFeed, open: true},
@@ -182,6 +194,7 @@ func (s *Server) Handler() http.Handler {
 	if s.Feeds == nil {
 		s.Feeds, _ = hub.NewFeeds(nil, nil)
 	}
+	sweepImports(s.ImportDir)
 	s.hosts = map[string]bool{}
 	for _, h := range s.Hosts {
 		s.hosts[hostKey(h, false)] = true

@@ -374,6 +374,22 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	c.json("POST", "/api/v1/members/"+nobody+"/feeds/revoke", nil, 404, nil)
 	c.json("POST", "/api/v1/members/"+kemi+"/feeds/revoke", nil, 200, nil)
 	c.json("GET", link.Path, nil, 404, nil)
+	// A sleep history from a CSV export: taken, taken again (nothing
+	// new), a broken one, and one for nobody.
+	imports := "/api/v1/members/" + kemi + "/imports"
+	history := "start,end,kind\n2026-12-01T19:30:00-08:00,2026-12-02T06:30:00-08:00,sleep\n"
+	csv := map[string]string{"Content-Type": "text/csv"}
+	for range 2 {
+		if code, body := browserReq(t, "POST", m.URL+imports, "", csv, history); code != 200 {
+			t.Errorf("import: %d %s", code, body)
+		}
+	}
+	if code, body := browserReq(t, "POST", m.URL+imports, "", csv, history+"yesterday,today,sleep\n"); code != 400 {
+		t.Errorf("broken import: %d %s", code, body)
+	}
+	if code, body := browserReq(t, "POST", m.URL+"/api/v1/members/"+nobody+"/imports", "", csv, history); code != 404 {
+		t.Errorf("import for nobody: %d %s", code, body)
+	}
 	// Another site's page: a write from it, and a read through a name
 	// pointed at the hub, are refused; a write not sent as JSON too.
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(m.URL, "http://"))

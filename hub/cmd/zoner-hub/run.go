@@ -358,7 +358,8 @@ func (m *Main) Run(ctx context.Context) error {
 	api := &hubhttp.Server{Store: m.store, Log: m.nats, Projector: m.projector, Broker: broker, Metrics: metrics,
 		Logger: m.Logger, Limits: m.Limits, Now: m.Now, Static: web.Handler(), Feeds: feeds,
 		PairCommand: m.launch.command("pair", m.DataDir, defaultDataDir()),
-		LANCommand:  m.launch.command("-lan", m.DataDir, defaultDataDir())}
+		LANCommand:  m.launch.command("-lan", m.DataDir, defaultDataDir()),
+		ImportDir:   m.DataDir, Importer: sleepImporter{}}
 	if m.Command == "serve" {
 		if err := m.listen(api); err != nil {
 			return err

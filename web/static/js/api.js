@@ -287,3 +287,43 @@ async function call(path, opts, token) {
   }
   return body;
 }
+
+/**
+ * Sends a file as the raw body of a POST to the hub, reporting how much
+ * of it has gone (0..1) to onprogress, and decodes the JSON answer.
+ * Failures are ApiError and Unreachable, as for api(). The cloud takes no
+ * uploads: in cloud mode it answers an ApiError at once.
+ * @param {string} path
+ * @param {Blob} file
+ * @param {string} type the body's Content-Type
+ * @param {(done: number) => void} [onprogress]
+ * @returns {Promise<any>}
+ */
+export function upload(path, file, type, onprogress) {
+  if (isCloud()) {
+    return Promise.reject(new ApiError(404, { code: 'not_found', message: 'this works only on the family’s hub, at home: open Zoner from the hub to do it' }));
+  }
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader('Content-Type', type || 'application/octet-stream');
+    xhr.upload.onprogress = (ev) => {
+      if (ev.lengthComputable && onprogress) onprogress(ev.loaded / ev.total);
+    };
+    xhr.onerror = () => reject(new Unreachable('the hub cannot be reached'));
+    xhr.ontimeout = xhr.onerror;
+    xhr.onload = () => {
+      let body = null;
+      try {
+        body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        body = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(body);
+      if (xhr.status === 401) dispatchEvent(new CustomEvent('zoner:unauthorized'));
+      reject(new ApiError(xhr.status, body));
+    };
+    xhr.send(file);
+  });
+}

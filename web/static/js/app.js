@@ -9,6 +9,7 @@ import * as reminders from './reminders.js';
 import { live, load, onChange, state } from './store.js';
 import { clock, dayName, deviceZone, toMs, wall, zoneLabel } from './time.js';
 import { familyView, memberEditView } from './views/family.js';
+import { importView } from './views/import.js';
 import { logView } from './views/log.js';
 import { pairView } from './views/pair.js';
 import { signinView } from './views/signin.js';
@@ -38,6 +39,7 @@ const routes = [
   [/^#\/log(?:\/([0-9a-f-]{36}))?$/, logView, true],
   [/^#\/family$/, familyView, true],
   [/^#\/family\/(new|[0-9a-f-]{36})$/, memberEditView, false],
+  [/^#\/members\/([0-9a-f-]{36})\/import$/, importView, false],
   [/^#\/sync$/, syncView, true],
   [/^#\/(today)?$/, todayView, true],
 ];

@@ -1,6 +1,7 @@
 // The form for one person: setup uses it for each member, the Family
 // screen to add or change one.
 
+import { isCloud } from '../api.js';
 import { AGE_BANDS, ageBand, compact } from '../events.js';
 import { check, field, h } from '../dom.js';
 import { allZones, deviceZone, duration } from '../time.js';
@@ -151,4 +152,14 @@ export function zoneSelect(value, name) {
   const sel = h('select', { name, required: true }, zones.map((z) => h('option', { value: z }, z.replaceAll('_', ' '))));
   sel.value = value;
   return sel;
+}
+
+/**
+ * The link to import a member's sleep history from a tracker's export;
+ * null in the cloud, which takes no files (the hub does, at home).
+ * @param {{id: string}} m
+ */
+export function importLink(m) {
+  if (isCloud()) return null;
+  return h('a', { class: 'button secondary', href: `#/members/${m.id}/import` }, 'Import sleep history');
 }
