@@ -395,3 +395,35 @@ func TestRealSleepCalibration(t *testing.T) {
 		t.Errorf("the calibrated prediction (%.2f h RMS) is more than %.2f × the questionnaire's (%.2f h)", rms(pred), realMargin, rms(prior))
 	}
 }
+
+// TestParseAWD reads a small AWD file with CRLF lines, a light column and
+// event markers, and refuses broken ones without panicking.
+func TestParseAWD(t *testing.T) {
+	good := "demo\r\n23-Jan-1918\r\n13:58\r\n 4 \r\n00\r\nV664055\r\nX\r\n0\r\n12 , 3.5\r\n7 M\r\n\r\n0 , 0.00 M\r\n"
+	rec, err := parseAWD(strings.NewReader(good), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(1918, 1, 23, 13, 58, 0, 0, time.UTC)
+	if !rec.Start.Equal(start) || rec.Epoch != time.Minute || !slices.Equal(rec.Counts, []int{0, 12, 7, 0}) ||
+		len(rec.Markers) != 2 || !rec.Markers[0].Equal(start.Add(2*time.Minute)) || !rec.Markers[1].Equal(start.Add(3*time.Minute)) {
+		t.Errorf("parsed %+v", rec)
+	}
+	for name, bad := range map[string]string{
+		"short header": "demo\n23-Jan-1918\n13:58\n",
+		"bad date":     "demo\n1918-01-23\n13:58\n4\n0\nV1\nX\n0\n",
+		"bad epoch":    "demo\n23-Jan-1918\n13:58\n7\n0\nV1\nX\n0\n",
+		"bad count":    "demo\n23-Jan-1918\n13:58\n4\n0\nV1\nX\n0\nabc\n",
+		"negative":     "demo\n23-Jan-1918\n13:58\n4\n0\nV1\nX\n-3\n",
+		"no epochs":    "demo\n23-Jan-1918\n13:58\n4\n0\nV1\nX\n",
+	} {
+		if _, err := parseAWD(strings.NewReader(bad), time.UTC); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	// Lights-out either side of midnight: the median is taken in order.
+	at := func(h, m int) time.Time { return time.Date(2027, 1, 1, h, m, 0, 0, time.UTC) }
+	if got := medianClock([]time.Time{at(23, 30), at(0, 30), at(23, 50)}, 12); got != syncproto.ClockAt(23, 50) {
+		t.Errorf("median lights-out %v, want 23:50", got)
+	}
+}
