@@ -132,7 +132,7 @@ type Calibration struct {
 const (
 	calibObsSigma  = 0.9  // hours
 	calibTauSD     = 0.2  // population spread of the intrinsic period, hours (Czeisler 1999)
-	calibTauJitter = 0.03 // hours, added to tau at each resample
+	calibTauJitter = 0.05 // hours, added to tau at each resample
 	calibPhaseSD   = 0.75 // hours, spread of the starting phase about the habitual estimate
 	calibPhaseJit  = 0.1  // hours, added to the phase at each resample
 	// calibDailyPhaseSD is the process noise, hours of phase a day: the
@@ -166,14 +166,13 @@ type particle struct {
 type clockFrame struct {
 	unwrapped [stepsPerDay + 1]float64 // phase relative to phase0, increasing
 	phase0    float64
-	home      *time.Location
 	sleep     float64 // habitual bedtime, clock hours
 	wake      float64
 	cbtmin    float64 // habitual CBTmin, clock hours
 }
 
 func newClockFrame(b Baseline, p Person) *clockFrame {
-	f := &clockFrame{phase0: b.phase[0], cbtmin: b.CBTmin, home: p.Home,
+	f := &clockFrame{phase0: b.phase[0], cbtmin: b.CBTmin,
 		sleep: float64(p.Sleep.Minutes()) / 60, wake: float64(p.Wake.Minutes()) / 60}
 	acc := 0.0
 	for k := 1; k <= stepsPerDay; k++ {
@@ -303,13 +302,12 @@ func Calibrate(in CalibrationInput) (*Calibration, error) {
 		t := start.Add(time.Duration(i) * Step)
 		updated := false
 		for ev < len(events) && !events[ev].at.After(t) {
-			at := events[ev].at
-			loc := where(at)
-			h := clockHours(at, loc)
-			// The body clock's time, read on the local clock.
-			away := offsetHours(loc, at) - offsetHours(p.Home, at)
+			// The local clock: away, people go to bed by the clock
+			// where they are and by their body clock, whose reading
+			// says how long until it wants sleep wherever they are.
+			h := clockHours(events[ev].at, where(events[ev].at))
 			for j := range ps {
-				r := frame.residual(h, frame.clock(ps[j].m.Phase(ps[j].s))+away, events[ev].target)
+				r := frame.residual(h, frame.clock(ps[j].m.Phase(ps[j].s)), events[ev].target)
 				ps[j].lw += -0.5 * r * r / (calibObsSigma * calibObsSigma)
 			}
 			ev++
@@ -494,21 +492,16 @@ func (g clockGated) live(m Model, s [3]float64, f *clockFrame, where func(time.T
 		}
 		return fn()
 	}
-	home := f.home
-	local := func(t time.Time) (h, away float64) {
-		loc := where(t)
-		return clockHours(t, loc), offsetHours(loc, t) - offsetHours(home, t)
-	}
-	h0, away := local(start)
-	bc := f.clock(m.Phase(s)) + away
+	h0 := clockHours(start, where(start))
+	bc := f.clock(m.Phase(s))
 	asleep := f.residual(h0, bc, f.sleep) >= 0 && f.residual(h0, bc, f.wake) < 0
 	on, off := jit(g.OnsetJitter), jit(g.WakeJitter)
 	since := 12.0
 	var onsets, wakes []time.Time
 	for i := range steps {
 		t := start.Add(time.Duration(i) * Step)
-		h, away := local(t)
-		bc = f.clock(m.Phase(s)) + away
+		h := clockHours(t, where(t))
+		bc = f.clock(m.Phase(s))
 		since += stepHours
 		switch {
 		case !asleep && since >= calibMinAwake && r06(f.residual(h, bc, f.sleep)-on):

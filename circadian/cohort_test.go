@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -278,7 +280,8 @@ func runCohort(tb testing.TB, people []cohortPerson, nights, particles int) coho
 	for i, o := range res {
 		r.n++
 		r.tauRMSE += o.tauErr * o.tauErr
-		d := people[i].tau - 24.2
+		prior, _ := DefaultClockPrior("", people[i].p)
+		d := people[i].tau - prior.Tau
 		r.priorTauRMSE += d * d
 		r.meanTauSD += o.tauSD
 		if math.Abs(o.tauErr) <= o.tauSD {
@@ -343,36 +346,81 @@ func cohort(n int) []cohortPerson {
 // worse than the questionnaire alone, where 14 nights do not cut its error
 // by a quarter (the target is a third), or where 14 nights leave tau
 // further off than the population mean.
-func TestCohortCalibration(t *testing.T) {
-	n, particles := 60, 200
+// cohortSize is the cohort the test runs: ZONER_COHORT people (the test
+// command runs the full 200 without the race detector), else 40, or 16
+// with -short.
+func cohortSize(tb testing.TB) (people, particles int) {
+	if v := os.Getenv("ZONER_COHORT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			tb.Fatalf("ZONER_COHORT=%q: want a number of people", v)
+		}
+		return n, 300
+	}
 	if testing.Short() {
-		n, particles = 16, 150
+		return 16, 150
 	}
+	return 40, 200
+}
+
+// TestCohortCalibration checks the filter against the hidden truth of a
+// synthetic cohort. With the full cohort (200 people) it holds the
+// targets: after 14 nights the planner's prediction of next week's sleep
+// onsets is at least 30 % closer than the questionnaire's, and with fewer
+// nights never further.
+func TestCohortCalibration(t *testing.T) {
+	n, particles := cohortSize(t)
 	people := cohort(n)
-	r14 := runCohort(t, people, 14, particles)
-	r3 := runCohort(t, people, 3, particles)
-	t.Logf("14 nights: %s", r14)
-	t.Logf(" 3 nights: %s", r3)
-	if r3.predRMSE > 1.05*r3.priorRMSE {
-		t.Errorf("after 3 nights the calibrated prediction (%.2f h) is worse than the prior's (%.2f h)", r3.predRMSE, r3.priorRMSE)
+	byNights := map[int]cohortResult{}
+	for _, nights := range []int{1, 3, 7, 14} {
+		r := runCohort(t, people, nights, particles)
+		byNights[nights] = r
+		t.Logf("%2d nights: %s", nights, r)
 	}
-	if r14.predRMSE > 0.75*r14.priorRMSE {
-		t.Errorf("after 14 nights the calibrated prediction (%.2f h) is not clearly better than the prior's (%.2f h)", r14.predRMSE, r14.priorRMSE)
+	for _, nights := range []int{1, 3, 7} {
+		if r := byNights[nights]; r.planRMSE > r.priorRMSE {
+			t.Errorf("after %d nights the planner's prediction (%.2f h) is worse than the questionnaire's (%.2f h)", nights, r.planRMSE, r.priorRMSE)
+		}
+	}
+	r14 := byNights[14]
+	want := 0.70 // the target: 30 % lower
+	if n < 200 {
+		want = 0.80 // a small cohort's figure is noisier
+	}
+	if r14.planRMSE > want*r14.priorRMSE {
+		t.Errorf("after 14 nights the planner's prediction (%.2f h) is %.0f%% of the questionnaire's (%.2f h), want at most %.0f%%",
+			r14.planRMSE, 100*r14.planRMSE/r14.priorRMSE, r14.priorRMSE, 100*want)
 	}
 	if r14.tauRMSE > r14.priorTauRMSE {
 		t.Errorf("after 14 nights tau is off by %.3f h, the prior by %.3f h", r14.tauRMSE, r14.priorTauRMSE)
 	}
+	// The stated uncertainty covers the truth about as often as it
+	// claims (95 % within 2 sd), with room for a finite cohort.
+	if r14.in2 < 0.75 || r14.phaseIn1 < 0.5 {
+		t.Errorf("after 14 nights %.0f%% of periods lie within 2 sd (want about 95%%) and %.0f%% of phases within 1 sd (want about 68%%)",
+			100*r14.in2, 100*r14.phaseIn1)
+	}
 }
 
 // BenchmarkCohortCalibration is the full cohort: 200 people, 300
-// particles, 14 and 3 nights.
+// particles, after 1, 3, 7 and 14 nights. It reports the planner's
+// onset error as a fraction of the questionnaire's ("ratio14", "ratio3";
+// lower is better) and the period's error ("tau_rmse_h").
 func BenchmarkCohortCalibration(b *testing.B) {
 	people := cohort(200)
 	for b.Loop() {
-		r14 := runCohort(b, people, 14, 300)
-		r3 := runCohort(b, people, 3, 300)
-		b.Logf("14 nights: %s", r14)
-		b.Logf(" 3 nights: %s", r3)
+		for _, nights := range []int{1, 3, 7, 14} {
+			r := runCohort(b, people, nights, 300)
+			b.Logf("%2d nights: %s", nights, r)
+			switch nights {
+			case 3:
+				b.ReportMetric(r.planRMSE/r.priorRMSE, "ratio3")
+			case 14:
+				b.ReportMetric(r.planRMSE/r.priorRMSE, "ratio14")
+				b.ReportMetric(r.tauRMSE, "tau_rmse_h")
+				b.ReportMetric(r.in2, "tau_within_2sd")
+			}
+		}
 	}
 }
 

@@ -302,7 +302,14 @@ func evaluateReal(name string, nights []realNight, loc *time.Location, seed uint
 	}
 	r.tau, r.tauSD, r.calibNights = c.Tau, c.TauSD, c.Nights
 	days := int(math.Ceil(test[len(test)-1].Bed.Sub(end).Hours()/24)) + 1
-	pred := c.PredictOnsets(days)
+	// The planner's prediction: the person's own clock when the
+	// calibration is confident, the population's otherwise.
+	pc := c.Personal()
+	p.Clock = &pc
+	pred, err := circadian.PredictOnsets("", p, end, days)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", name, err)
+	}
 	var habitual []time.Time
 	y, mo, d = end.Date()
 	for k := -1; k <= days+1; k++ {
