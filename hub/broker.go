@@ -10,8 +10,9 @@ import (
 // changed, so they fetch it again.
 type Notice struct {
 	// Kind is "plan" (a traveller's plan was recomputed), "plans_removed"
-	// (a trip's or member's plans are gone) or "events" (events up to Seq
-	// were applied).
+	// (a trip's or member's plans are gone), "clock" (what was learned of
+	// a member's body clock changed) or "events" (events up to Seq were
+	// applied).
 	Kind     string     `json:"kind"`
 	TripID   *uuid.UUID `json:"trip_id,omitempty"`
 	MemberID *uuid.UUID `json:"member_id,omitempty"`

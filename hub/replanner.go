@@ -30,6 +30,9 @@ type Replanner struct {
 	broker  *Broker
 	// quiet and maxDelay are ReplanQuiet and ReplanMaxDelay.
 	quiet, maxDelay time.Duration
+	// Clocks, when set, gives a member's learned body clock (see
+	// Calibrator.Clock); the planner uses it when it is confident.
+	Clocks func(member uuid.UUID) *circadian.PersonalClock
 
 	mu    sync.Mutex
 	dirty map[uuid.UUID]map[uuid.UUID]bool // trip → members; an empty set means every traveller
@@ -325,6 +328,11 @@ func (r *Replanner) replan(ctx context.Context, trip uuid.UUID, members map[uuid
 		// Travellers may have changed: drop the old set first.
 		if err := r.store.DeletePlans(ctx, trip, uuid.Nil); err != nil {
 			return err
+		}
+	}
+	if r.Clocks != nil {
+		for i := range in.People {
+			in.People[i].Clock = r.Clocks(in.People[i].ID)
 		}
 	}
 	req := circadian.Request{Trip: in.Trip, People: in.People, Now: r.now(), Logs: in.Logs}

@@ -93,6 +93,9 @@ type Server struct {
 	Now func() time.Time
 	// Static serves everything outside /api (the web UI); nil for none.
 	Static http.Handler
+	// Clocks says what the hub learned of each member's body clock, for
+	// GET /api/v1/members/{id}/clock; nil: nothing learned.
+	Clocks ClockSource
 	// Importer reads sleep exports for POST /api/v1/members/{id}/imports;
 	// nil answers that route 404.
 	Importer SleepImporter
@@ -144,6 +147,7 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/members/{id}", handler: s.getMember},
 		{method: "GET", pattern: "/api/v1/members/{id}/plans", handler: s.getMemberPlans},
 		{method: "GET", pattern: "/api/v1/members/{id}/log", handler: s.getMemberLog},
+		{method: "GET", pattern: "/api/v1/members/{id}/clock", handler: s.getMemberClock},
 		{method: "GET", pattern: "/api/v1/members/{id}/calendar.ics", handler: s.getCalendar},
 		{method: "POST", pattern: "/api/v1/members/{id}/feeds", handler: s.postFeed, write: true},
 		{method: "POST", pattern: "/api/v1/members/{id}/feeds/revoke", handler: s.postFeedsRevoke, write: true},

@@ -324,7 +324,7 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	for _, p := range []string{
 		"/api/v1/family", "/api/v1/members", "/api/v1/members?removed=true", "/api/v1/members/" + kemi,
 		"/api/v1/members/" + gran.String(), "/api/v1/members/" + kemi + "/plans", "/api/v1/members/" + kemi + "/calendar.ics",
-		"/api/v1/members/" + kemi + "/log", "/api/v1/members/" + kemi + "/log?days=60",
+		"/api/v1/members/" + kemi + "/log", "/api/v1/members/" + kemi + "/log?days=60", "/api/v1/members/" + kemi + "/clock",
 		"/api/v1/trips", "/api/v1/trips?removed=true", "/api/v1/trips/" + trip, "/api/v1/trips/" + weekend.String(),
 		"/api/v1/trips/" + trip + "/plan", "/api/v1/trips/" + weekend.String() + "/plan",
 		"/api/v1/today", "/api/v1/today?at=2026-12-20T22:00:00Z", "/api/v1/today?at=2026-12-22T08:00:00Z", "/api/v1/today?at=2027-03-01T08:00:00Z",
@@ -349,7 +349,7 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	// Mistakes: refused, with answers the document describes.
 	for _, p := range []string{
 		"/api/v1/members/" + nobody, "/api/v1/members/" + nobody + "/plans", "/api/v1/members/" + nobody + "/calendar.ics",
-		"/api/v1/members/" + nobody + "/log", "/api/v1/trips/" + nobody, "/api/v1/trips/" + nobody + "/plan",
+		"/api/v1/members/" + nobody + "/log", "/api/v1/members/" + nobody + "/clock", "/api/v1/trips/" + nobody, "/api/v1/trips/" + nobody + "/plan",
 	} {
 		c.json("GET", p, nil, 404, nil)
 	}

@@ -103,6 +103,8 @@ type Main struct {
 	httpSrv   *http.Server
 	projector *hub.Projector
 	replanner *hub.Replanner
+	// calibrator learns each member's body clock from their nights.
+	calibrator *hub.Calibrator
 	cloud     *natsjs.CloudLink
 	// launch is how the hub was started, for the commands its messages
 	// give; newToken is a pairing token made at this start, to show once.
@@ -321,7 +323,14 @@ func (m *Main) Run(ctx context.Context) error {
 	metrics := hub.NewMetrics()
 	broker := hub.NewBroker()
 	m.replanner = hub.NewReplanner(m.store, &circadian.Planner{}, m.Now, m.Logger, metrics, broker)
+	m.calibrator = hub.NewCalibrator(m.store, nil, m.Now, m.Logger)
+	m.calibrator.OnClock = func(ctx context.Context, member uuid.UUID) {
+		m.replanner.Changed(ctx, hub.Changes{Members: map[uuid.UUID]bool{member: true}}, 0)
+		broker.Publish(hub.Notice{Kind: "clock", MemberID: &member})
+	}
+	m.replanner.Clocks = m.calibrator.Clock
 	onChange := func(c hub.Changes, seq uint64) {
+		m.calibrator.Changed(c)
 		m.replanner.Changed(ctx, c, seq)
 		broker.Publish(hub.Notice{Kind: "events", Seq: seq})
 	}
@@ -359,7 +368,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger: m.Logger, Limits: m.Limits, Now: m.Now, Static: web.Handler(), Feeds: feeds,
 		PairCommand: m.launch.command("pair", m.DataDir, defaultDataDir()),
 		LANCommand:  m.launch.command("-lan", m.DataDir, defaultDataDir()),
-		ImportDir:   m.DataDir, Importer: sleepImporter{}}
+		ImportDir:   m.DataDir, Importer: sleepImporter{}, Clocks: m.calibrator}
 	if m.Command == "serve" {
 		if err := m.listen(api); err != nil {
 			return err
@@ -374,6 +383,14 @@ func (m *Main) Run(ctx context.Context) error {
 	// Plans read through the indexes just built: what changed while
 	// catching up was noted, and is planned from here.
 	m.goRun(func() { m.replanner.Run(ctx) })
+	if m.Command == "serve" {
+		// What was learned before plans from the start; every member
+		// is looked at again in the background.
+		if err := m.calibrator.Load(ctx); err != nil {
+			return fmt.Errorf("read what was learned of body clocks: %w", err)
+		}
+		m.goRun(func() { m.calibrator.Run(ctx) })
+	}
 	clock := syncproto.NewClock(m.Now)
 	if h, err := m.store.MaxHLC(ctx); err != nil {
 		return err

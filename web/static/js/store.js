@@ -167,7 +167,7 @@ export function live() {
     outbox.retryNow();
     refresh();
   });
-  for (const kind of ['plan', 'plans_removed', 'events']) source.addEventListener(kind, refresh);
+  for (const kind of ['plan', 'plans_removed', 'clock', 'events']) source.addEventListener(kind, refresh);
   source.onerror = () => {
     state.reachable = false;
     emit();

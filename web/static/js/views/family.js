@@ -4,7 +4,7 @@ import { envelope, AGE_BANDS, ageBand } from '../events.js';
 import { clearProblems, h, fill, hubProblems, showProblems, toast } from '../dom.js';
 import * as outbox from '../outbox.js';
 import { state } from '../store.js';
-import { importLink, memberForm } from './member.js';
+import { clockSection, importLink, memberForm } from './member.js';
 import { uuidv7 } from '../ids.js';
 
 export function familyView(root) {
@@ -60,5 +60,5 @@ export function memberEditView(root, id) {
       location.hash = '#/family';
     },
   }, `Remove ${m.data.display_name}`) : null;
-  fill(root, form, m ? importLink(m) : null, remove);
+  fill(root, m ? clockSection(m) : null, form, m ? importLink(m) : null, remove);
 }

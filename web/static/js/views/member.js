@@ -1,7 +1,7 @@
 // The form for one person: setup uses it for each member, the Family
 // screen to add or change one.
 
-import { isCloud } from '../api.js';
+import { api, isCloud } from '../api.js';
 import { AGE_BANDS, ageBand, compact } from '../events.js';
 import { check, field, h } from '../dom.js';
 import { allZones, deviceZone, duration } from '../time.js';
@@ -162,4 +162,24 @@ export function zoneSelect(value, name) {
 export function importLink(m) {
   if (isCloud()) return null;
   return h('a', { class: 'button secondary', href: `#/members/${m.id}/import` }, 'Import sleep history');
+}
+
+/**
+ * What the hub has learned of a person's body clock, in words: a section
+ * that fills itself from the hub (hub only: the cloud does not calibrate).
+ */
+export function clockSection(m) {
+  if (isCloud()) return null;
+  const says = h('p', { 'data-clock-summary': '' }, 'Reading what Zoner has learned…');
+  const busy = h('p', { class: 'muted', hidden: true }, 'Learning from new nights; plans use the last estimate meanwhile.');
+  const section = h('section', { class: 'card', 'aria-labelledby': `clock-${m.id}` },
+    h('h2', { id: `clock-${m.id}` }, 'Body clock'), says, busy);
+  api(`/api/v1/members/${m.id}/clock`).then((c) => {
+    says.textContent = c.summary;
+    section.dataset.clockState = c.state;
+    busy.hidden = !c.updating;
+  }).catch(() => {
+    says.textContent = 'What Zoner has learned of this body clock cannot be read now.';
+  });
+  return section;
 }
