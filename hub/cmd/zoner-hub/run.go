@@ -105,7 +105,7 @@ type Main struct {
 	replanner *hub.Replanner
 	// calibrator learns each member's body clock from their nights.
 	calibrator *hub.Calibrator
-	cloud     *natsjs.CloudLink
+	cloud      *natsjs.CloudLink
 	// launch is how the hub was started, for the commands its messages
 	// give; newToken is a pairing token made at this start, to show once.
 	launch   launch
