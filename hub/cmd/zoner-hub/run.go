@@ -104,6 +104,9 @@ type Main struct {
 	projector *hub.Projector
 	replanner *hub.Replanner
 	cloud     *natsjs.CloudLink
+	// Priors are the body clock's population priors from the cloud, kept
+	// in the data directory; set by Run.
+	Priors *hub.Priors
 	// launch is how the hub was started, for the commands its messages
 	// give; newToken is a pairing token made at this start, to show once.
 	launch   launch
@@ -395,6 +398,11 @@ func (m *Main) Run(ctx context.Context) error {
 		fmt.Fprintf(m.Stdout, "Rebuilt the state database from %d events in the log.\n", seq)
 		return nil
 	}
+	// The last priors saved serve offline; a damaged file is as none.
+	m.Priors = hub.NewPriors(filepath.Join(m.DataDir, hub.PriorsFile))
+	if err := m.Priors.Load(); err != nil {
+		m.Logger.Warn("the body clock's priors were not read; the built-in ones serve until the cloud sends new ones", "err", err)
+	}
 	if link != nil {
 		if err := m.startSync(ctx, api, writer, metrics, link.Creds, hubID); err != nil {
 			return err
@@ -459,6 +467,7 @@ func (m *Main) startSync(ctx context.Context, api *hubhttp.Server, w *hub.Writer
 	api.Linked(syncer)
 	api.SignInVia(m.cloud)
 	m.goRun(func() { syncer.Run(ctx) })
+	m.goRun(func() { m.Priors.Keep(ctx, m.cloud, m.Logger) })
 	m.Logger.Info("syncing with the cloud", "url", m.CloudURL, "family", creds.FamilyID, "hub", id)
 	return nil
 }
