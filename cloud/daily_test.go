@@ -76,24 +76,11 @@ func ptr[T any](v T) *T { return &v }
 // home; from the nights before each, calibration predicts their onsets
 // better than the questionnaire does.
 func TestOnsetErrors(t *testing.T) {
-	depart := time.Date(2026, 12, 18, 18, 0, 0, 0, time.UTC).Add(8 * time.Hour)
-	f := cloudtest.NewFamily(depart, "BA286")
-	es := f.Setup()
+	f, es, first := lateSleeper(20)
 	adult := f.Members[0]
-	home, _ := syncproto.LoadZone(cloudtest.Home)
-	first := time.Date(2026, 10, 20, 0, 0, 0, 0, home)
-	rng := rand.New(rand.NewPCG(3, 4))
 	var dates []syncproto.Date
-	for n := range 20 {
-		day := first.AddDate(0, 0, n)
-		jitter := time.Duration(rng.NormFloat64() * 20 * float64(time.Minute))
-		start := day.Add(24*time.Hour + 40*time.Minute + jitter)
-		e := f.Event(adult, start, cloudtest.Home, &syncproto.Sleep{})
-		e.End = start.Add(7*time.Hour + 30*time.Minute)
-		es = append(es, e)
-		if n >= 12 {
-			dates = append(dates, syncproto.DateOf(day))
-		}
+	for n := 12; n < 20; n++ {
+		dates = append(dates, syncproto.DateOf(first.AddDate(0, 0, n)))
 	}
 	// A night away is not compared.
 	away := f.Event(adult, first.AddDate(0, 0, 20).Add(23*time.Hour), "America/New_York", &syncproto.Sleep{})
@@ -140,4 +127,42 @@ func TestOnsetErrors(t *testing.T) {
 		t.Fatalf("clocks %+v: want the adult's, from 15 nights or more", clocks)
 	}
 	t.Logf("clock: %+v", clocks[0])
+}
+
+// lateSleeper is a family whose first adult logs nights at home from
+// first on, in bed about 00:40 though the questionnaire says 23:00.
+func lateSleeper(nights int) (*cloudtest.Family, []syncproto.Envelope, time.Time) {
+	depart := time.Date(2026, 12, 18, 18, 0, 0, 0, time.UTC).Add(8 * time.Hour)
+	f := cloudtest.NewFamily(depart, "BA286")
+	es := f.Setup()
+	home, _ := syncproto.LoadZone(cloudtest.Home)
+	first := time.Date(2026, 12, 17, 0, 0, 0, 0, home).AddDate(0, 0, -nights-1)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := range nights {
+		day := first.AddDate(0, 0, n)
+		jitter := time.Duration(rng.NormFloat64() * 20 * float64(time.Minute))
+		start := day.Add(24*time.Hour + 40*time.Minute + jitter)
+		e := f.Event(f.Members[0], start, cloudtest.Home, &syncproto.Sleep{})
+		e.End = start.Add(7*time.Hour + 30*time.Minute)
+		es = append(es, e)
+	}
+	return f, es, first
+}
+
+// BenchmarkOnsetErrors is the cost of one night's onset errors after 60
+// logged nights: a calibration on them and two predictions.
+func BenchmarkOnsetErrors(b *testing.B) {
+	f, es, first := lateSleeper(61)
+	fam := fold(f.ID, es)
+	d := syncproto.DateOf(first.AddDate(0, 0, 60))
+	days := map[uuid.UUID][]syncproto.Date{f.Members[0]: {d}}
+	now := first.AddDate(0, 0, 62)
+	for b.Loop() {
+		rows := DailyMetrics(fam, days, now)
+		if rows[0].OnsetErrorPersonalMin == nil {
+			b.Fatal("no onset error")
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/night")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N)/60, "ms/calibrated-night")
 }
