@@ -98,8 +98,47 @@ type MemberDay struct {
 	// BedErrorMin is how far, in minutes, the night's logged sleep began
 	// from the bedtime the last recommendation before it predicted; nil
 	// when there was no prediction or no logged night.
-	BedErrorMin *int      `json:"bed_error_min"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	BedErrorMin *int `json:"bed_error_min"`
+	// OnsetErrorPriorMin and OnsetErrorPersonalMin are how far, in
+	// minutes, the night's logged sleep onset at home came after the onset
+	// predicted from the member's logs before it: on the questionnaire's
+	// clock, and on the clock calibrated from those logs (the planner's
+	// clock: the population's until calibration is confident). Nil when
+	// the night was not logged at home, or there was nothing to predict
+	// from.
+	OnsetErrorPriorMin    *int      `json:"onset_error_prior_min"`
+	OnsetErrorPersonalMin *int      `json:"onset_error_personal_min"`
+	UpdatedAt             time.Time `json:"updated_at"`
+}
+
+// MemberClock is one row of MEMBER_CLOCKS: the latest calibration of one
+// member's intrinsic period, with the age band and chronotype it is
+// pooled by.
+type MemberClock struct {
+	Family     uuid.UUID
+	Member     uuid.UUID
+	AgeBand    syncproto.AgeBand
+	Chronotype syncproto.Chronotype
+	// TauHours and TauSDHours are the estimated period and its sd.
+	TauHours   float64
+	TauSDHours float64
+	// Nights is the number of logged nights it was learned from, Through
+	// the end of the logs it read.
+	Nights    int
+	Through   time.Time
+	UpdatedAt time.Time
+}
+
+// ClockGroup is MEMBER_CLOCKS pooled by age band and chronotype: the
+// members whose period is known (sd at most circadian.ConfidentTauSD
+// hours from at least circadian.PeriodNights nights), the mean of their periods and the spread
+// between members (population standard deviation), hours.
+type ClockGroup struct {
+	AgeBand    syncproto.AgeBand
+	Chronotype syncproto.Chronotype
+	Members    int
+	MeanTau    float64
+	SpreadTau  float64
 }
 
 // TripOutcome is one row of TRIP_OUTCOMES: how one traveller of one trip
@@ -145,6 +184,12 @@ type Warehouse interface {
 	// Daily returns a family's daily metrics from one date to another,
 	// both included, ordered by member and day.
 	Daily(ctx context.Context, family uuid.UUID, from, to syncproto.Date) ([]MemberDay, error)
+	// MergeClocks upserts MEMBER_CLOCKS rows on Member.
+	MergeClocks(ctx context.Context, clocks []MemberClock) error
+	// ClockGroups pools MEMBER_CLOCKS by age band and chronotype (the
+	// members whose period is known), ordered by age band and chronotype;
+	// groups with no such member are left out.
+	ClockGroups(ctx context.Context) ([]ClockGroup, error)
 	// Analytics runs the aggregate queries.
 	Analytics(ctx context.Context) (*Analytics, error)
 	// Stats counts RAW_EVENTS rows and distinct ids (equal unless
@@ -166,6 +211,9 @@ type Analytics struct {
 	FirstNights []NightGroup `json:"first_nights"`
 	// Accuracy: predicted against logged bedtimes.
 	Accuracy Accuracy `json:"accuracy"`
+	// Calibration: predicted against logged sleep onsets at home, on the
+	// questionnaire's clock and on the calibrated one.
+	Calibration CalibrationAccuracy `json:"calibration"`
 	// Events and Families count what the figures are made from.
 	Events   int64 `json:"events"`
 	Families int64 `json:"families"`
@@ -207,6 +255,20 @@ type Accuracy struct {
 	MeanAbsErrorMin *float64 `json:"mean_abs_error_min"`
 	// Within30 counts nights that began within 30 minutes of prediction.
 	Within30 int `json:"within_30_min"`
+}
+
+// CalibrationAccuracy compares the sleep onsets predicted on the
+// questionnaire's clock with those predicted on each member's calibrated
+// clock, over the nights that have both.
+type CalibrationAccuracy struct {
+	Nights int `json:"nights"`
+	// MeanAbsPriorMin and MeanAbsPersonalMin are the mean absolute errors,
+	// minutes; nil with no nights.
+	MeanAbsPriorMin    *float64 `json:"mean_abs_prior_min"`
+	MeanAbsPersonalMin *float64 `json:"mean_abs_personal_min"`
+	// PersonalBetter is the fraction of nights where the calibrated clock
+	// came closer; nil with no nights.
+	PersonalBetter *float64 `json:"personal_better"`
 }
 
 // Cache holds recommendations: Redis in production, an in-process map on

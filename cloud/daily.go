@@ -3,6 +3,7 @@ package cloud
 import (
 	"math"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -103,7 +104,17 @@ func direction(shift float64) string {
 // the family's state; now decides which planned light windows are over.
 // Days of members the family does not have are skipped.
 func DailyMetrics(f *Family, days map[uuid.UUID][]syncproto.Date, now time.Time) []MemberDay {
+	out, _ := DailyMetricsAndClocks(f, days, now)
+	return out
+}
+
+// DailyMetricsAndClocks is DailyMetrics with, for each member whose clock
+// was calibrated for the days' onset errors on at least
+// circadian.PeriodNights nights, the MEMBER_CLOCKS row of the latest of
+// those calibrations.
+func DailyMetricsAndClocks(f *Family, days map[uuid.UUID][]syncproto.Date, now time.Time) ([]MemberDay, []MemberClock) {
 	var out []MemberDay
+	var clocks []MemberClock
 	for member, dates := range days {
 		if !f.Live(member) {
 			continue
@@ -121,7 +132,9 @@ func DailyMetrics(f *Family, days map[uuid.UUID][]syncproto.Date, now time.Time)
 		}
 		habitual := (m.WakeTime.Minutes() - m.SleepTime.Minutes() + 24*60) % (24 * 60)
 		stops := memberStops(f, member)
-		for _, d := range uniqueDates(dates) {
+		dates := uniqueDates(dates)
+		onsets := newOnsetErrors(p, facts, dates, now)
+		for _, d := range dates {
 			row := MemberDay{Family: f.ID, Member: member, Day: d, AgeBand: p.AgeOn(d).Band,
 				HabitualSleepMin: habitual, UpdatedAt: now.UTC()}
 			if s, n := tripDay(stops, d); n > 0 {
@@ -148,16 +161,23 @@ func DailyMetrics(f *Family, days map[uuid.UUID][]syncproto.Date, now time.Time)
 			}
 			lightWindows(&row, f.Recs(member), facts, now)
 			row.BedErrorMin = bedError(f.Recs(member), byDay[d])
+			row.OnsetErrorPriorMin, row.OnsetErrorPersonalMin = onsets.night(d, byDay[d])
 			out = append(out, row)
 		}
+		if c := onsets.latest; c != nil && c.Nights >= circadian.PeriodNights {
+			clocks = append(clocks, MemberClock{Family: f.ID, Member: member,
+				AgeBand: p.AgeOn(syncproto.DateOf(c.Through.In(p.Home))).Band, Chronotype: chronotypeOf(p),
+				TauHours: c.Tau, TauSDHours: c.TauSD, Nights: c.Nights, Through: c.Through.UTC(), UpdatedAt: now.UTC()})
+		}
 	}
+	slices.SortFunc(clocks, func(a, b MemberClock) int { return slices.Compare(a.Member[:], b.Member[:]) })
 	slices.SortFunc(out, func(a, b MemberDay) int {
 		if c := slices.Compare(a.Member[:], b.Member[:]); c != 0 {
 			return c
 		}
 		return compareDates(a.Day, b.Day)
 	})
-	return out
+	return out, clocks
 }
 
 func compareDates(a, b syncproto.Date) int {
@@ -382,4 +402,160 @@ func predicted(recs []Rec, trip uuid.UUID, arrived time.Time) *int {
 		}
 	}
 	return nil
+}
+
+// Onset errors: how far each night at home began from the onset predicted
+// before it, by the questionnaire's clock and by the member's calibrated
+// clock.
+const (
+	// calibrationDays bounds the logs a night's calibration reads.
+	calibrationDays = 60
+	// calibrationParticles and calibrationSeed: a smaller filter than the
+	// hub's, repeatable.
+	calibrationParticles = 160
+	calibrationSeed      = 1
+	// onsetNightsPerRun: of a member's nights in one computation, the
+	// latest this many get onset errors (an import of a year of nights
+	// would otherwise cost a calibration each).
+	onsetNightsPerRun = 10
+)
+
+// onsetErrors computes a member's onset errors for the nights of the days
+// being computed; latest is the clock of the latest calibration made.
+type onsetErrors struct {
+	p      circadian.Person
+	logs   []circadian.Log
+	where  func(time.Time) *time.Location
+	nights map[syncproto.Date]bool // the nights that get errors
+	latest *circadian.PersonalClock
+}
+
+func newOnsetErrors(p circadian.Person, facts []Fact, dates []syncproto.Date, now time.Time) *onsetErrors {
+	o := &onsetErrors{p: p, nights: map[syncproto.Date]bool{}}
+	oldest := syncproto.DateOf(now.In(p.Home).AddDate(0, 0, -calibrationDays))
+	for i := len(dates) - 1; i >= 0 && len(o.nights) < onsetNightsPerRun; i-- {
+		d := dates[i]
+		if d.Before(oldest) || !civil(d).Before(now.UTC()) {
+			continue
+		}
+		if night := homeNight(p, facts, d); night != nil {
+			o.nights[d] = true
+		}
+	}
+	if len(o.nights) == 0 {
+		return o
+	}
+	o.logs = make([]circadian.Log, len(facts))
+	type zoneAt struct {
+		at  time.Time
+		loc *time.Location
+	}
+	zones := make([]zoneAt, 0, len(facts))
+	for i, x := range facts {
+		o.logs[i] = x.Log
+		zones = append(zones, zoneAt{x.Log.Start, zoneOf(x.TZ)})
+	}
+	// Where a member was: the zone of their latest fact begun by then.
+	o.where = func(t time.Time) *time.Location {
+		k := sort.Search(len(zones), func(i int) bool { return zones[i].at.After(t) })
+		if k == 0 {
+			return p.Home
+		}
+		return zones[k-1].loc
+	}
+	return o
+}
+
+// homeNight is the member's logged night of day d when it began at home
+// (on the home zone's clock), or nil.
+func homeNight(p circadian.Person, facts []Fact, d syncproto.Date) *Fact {
+	for i := range facts {
+		x := &facts[i]
+		if x.Log.Kind != circadian.LogSleep || x.Log.End.IsZero() {
+			continue
+		}
+		loc := zoneOf(x.TZ)
+		if nightDate(x.Log.Start, loc) != d {
+			continue
+		}
+		if offsetHours(loc, x.Log.Start) != offsetHours(p.Home, x.Log.Start) {
+			return nil
+		}
+		return x
+	}
+	return nil
+}
+
+// night returns the night of day d's onset errors in minutes, prior's and
+// personal, each nil when it cannot be computed. The calibration reads the
+// logs of the calibrationDays before noon at home on d, and no later ones.
+func (o *onsetErrors) night(d syncproto.Date, facts []Fact) (prior, personal *int) {
+	if !o.nights[d] {
+		return nil, nil
+	}
+	var night *Fact
+	for i := range facts {
+		if facts[i].Log.Kind == circadian.LogSleep && !facts[i].Log.End.IsZero() {
+			night = &facts[i]
+			break
+		}
+	}
+	if night == nil {
+		return nil, nil
+	}
+	onset := night.Log.Start
+	end := time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, o.p.Home)
+	if !onset.After(end) {
+		return nil, nil
+	}
+	q := o.p
+	q.Clock = nil
+	prior = onsetError(q, end, onset)
+	start := end.AddDate(0, 0, -calibrationDays)
+	var logs []circadian.Log
+	for _, l := range o.logs {
+		if !l.Start.Before(start) && l.Start.Before(end) && (l.End.IsZero() || !l.End.After(end)) {
+			logs = append(logs, l)
+		}
+	}
+	c, err := circadian.Calibrate(circadian.CalibrationInput{Person: q, Start: start, End: end, Logs: logs,
+		Where: o.where, Particles: calibrationParticles, Seed: calibrationSeed})
+	if err != nil || c.Nights == 0 {
+		return prior, nil
+	}
+	pc := c.Personal()
+	if o.latest == nil || pc.Through.After(o.latest.Through) {
+		o.latest = &pc
+	}
+	q.Clock = &pc
+	return prior, onsetError(q, end, onset)
+}
+
+// onsetError is how far onset is, in minutes, from the nearest onset
+// PredictOnsets gives p from `from`; nil when none is within
+// predictionReach.
+func onsetError(p circadian.Person, from, onset time.Time) *int {
+	pred, err := circadian.PredictOnsets("", p, from, 2)
+	if err != nil {
+		return nil
+	}
+	var best *time.Time
+	for i := range pred {
+		if d := absDur(pred[i].Sub(onset)); d <= predictionReach && (best == nil || d < absDur(best.Sub(onset))) {
+			best = &pred[i]
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	e := int(math.Round(onset.Sub(*best).Minutes()))
+	return &e
+}
+
+// chronotypeOf is p's chronotype, intermediate when not given.
+func chronotypeOf(p circadian.Person) syncproto.Chronotype {
+	if p.Chronotype == "" {
+		return syncproto.ChronotypeIntermediate
+	}
+	return p.Chronotype
 }

@@ -48,6 +48,18 @@ func WriteReport(w io.Writer, a *Analytics) error {
 		p("  nights %d, mean absolute error %s min, within 30 min %d (%s)\n", a.Accuracy.Nights,
 			num(a.Accuracy.MeanAbsErrorMin, 0), a.Accuracy.Within30, share(a.Accuracy.Within30, a.Accuracy.Nights))
 	}
+
+	p("\nCalibration (predicted against logged sleep onset at home)\n")
+	if c := a.Calibration; c.Nights == 0 {
+		p("  no night at home had both predictions yet\n")
+	} else {
+		better := "-"
+		if c.PersonalBetter != nil {
+			better = fmt.Sprintf("%.0f%%", 100**c.PersonalBetter)
+		}
+		p("  nights %d, mean absolute error: questionnaire %s min, calibrated %s min; calibrated closer on %s of nights\n",
+			c.Nights, num(c.MeanAbsPriorMin, 0), num(c.MeanAbsPersonalMin, 0), better)
+	}
 	return tw.Flush()
 }
 

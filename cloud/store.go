@@ -24,7 +24,8 @@ type Store struct {
 const historyMargin = 3 * 24 * time.Hour
 
 // Write stores rows in RAW_EVENTS (keyed on id) and merges the metrics of
-// the member-days and trips they affect. It returns how many rows were new.
+// the member-days and trips they affect, and the clocks of the members
+// calibrated for them. It returns how many rows were new.
 func (s *Store) Write(ctx context.Context, rows []Row) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
@@ -36,7 +37,12 @@ func (s *Store) Write(ctx context.Context, rows []Row) (int, error) {
 	var families []uuid.UUID
 	seen := map[uuid.UUID]bool{}
 	first := rows[0].Start
+	margin := historyMargin
 	for _, r := range rows {
+		if r.Type == syncproto.TypeSleep || r.Type == syncproto.TypeLogRetracted {
+			// A night's onset errors are predicted from the nights before.
+			margin = historyMargin + calibrationDays*24*time.Hour
+		}
 		if !seen[r.Family] {
 			seen[r.Family] = true
 			families = append(families, r.Family)
@@ -45,7 +51,7 @@ func (s *Store) Write(ctx context.Context, rows []Row) (int, error) {
 			first = r.Start
 		}
 	}
-	from := first.Add(-historyMargin)
+	from := first.Add(-margin)
 	history, err := s.W.Events(ctx, families, from)
 	if err != nil {
 		return n, fmt.Errorf("read back families: %w", err)
@@ -61,16 +67,21 @@ func (s *Store) Write(ctx context.Context, rows []Row) (int, error) {
 	}
 	now := s.Now()
 	var days []MemberDay
+	var clocks []MemberClock
 	var outcomes []TripOutcome
 	for _, fam := range families {
 		f := states[fam]
 		if f == nil {
 			continue
 		}
-		days = append(days, DailyMetrics(f, affectedDays(f, rows), now)...)
+		d, c := DailyMetricsAndClocks(f, affectedDays(f, rows), now)
+		days, clocks = append(days, d...), append(clocks, c...)
 		outcomes = append(outcomes, Outcomes(f, now)...)
 	}
 	if err := s.W.MergeDaily(ctx, days); err != nil {
+		return n, err
+	}
+	if err := s.W.MergeClocks(ctx, clocks); err != nil {
 		return n, err
 	}
 	if err := s.W.MergeOutcomes(ctx, outcomes); err != nil {

@@ -66,9 +66,9 @@ type Subjects struct {
 }
 
 // FamilySubjects are what a family's hubs may do, from the hub's side of
-// the link: publish its events, ask for them back, ring its other hubs
-// and ask for sign-in links, and receive replies and rings of its own
-// family only.
+// the link: publish its events, ask for them back, ring its other hubs,
+// ask for sign-in links and the body clock's priors, and receive replies
+// and rings of its own family only.
 func FamilySubjects(family uuid.UUID) Subjects {
 	return Subjects{
 		Publish: []string{
@@ -76,6 +76,7 @@ func FamilySubjects(family uuid.UUID) Subjects {
 			syncproto.FetchSubject(family),
 			syncproto.RingSubject(family),
 			syncproto.SignInSubject(family),
+			syncproto.PriorsSubject(family),
 		},
 		Subscribe: []string{
 			syncproto.ReplyPrefix(family) + ".>",

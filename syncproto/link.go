@@ -82,6 +82,31 @@ func SignInSubject(family uuid.UUID) string {
 	return DownRoot + "." + family.String() + ".signin"
 }
 
+// PriorsSubject is where a family's hubs ask the cloud for the population
+// priors of the body clock (any body, answered with a PriorsReply).
+func PriorsSubject(family uuid.UUID) string {
+	return DownRoot + "." + family.String() + ".priors"
+}
+
+// ClockPrior is what the cloud learned of the intrinsic period of the
+// people of one age band and chronotype: the mean period and its spread
+// between people, hours, from People members' calibrations.
+type ClockPrior struct {
+	AgeBand    AgeBand    `json:"age_band"`
+	Chronotype Chronotype `json:"chronotype"`
+	TauHours   float64    `json:"tau_hours"`
+	TauSDHours float64    `json:"tau_sd_hours"`
+	People     int        `json:"people"`
+}
+
+// PriorsReply answers a request on PriorsSubject: a prior for each age
+// band and chronotype the cloud knows enough people of; Error, when set,
+// says why there are none.
+type PriorsReply struct {
+	Priors []ClockPrior `json:"priors"`
+	Error  string       `json:"error,omitempty"`
+}
+
 // The roles a sign-in link may give.
 const (
 	SignInGuardian = "guardian"

@@ -331,6 +331,7 @@ func oaSummary(tb testing.TB, family, member uuid.UUID) *cloud.FamilySummary {
 // oaAnalytics are realistic aggregates.
 func oaAnalytics() *cloud.Analytics {
 	d, p, e := 3.5, 4.0, 22.5
+	prior, personal, better := 71.0, 38.5, 0.7
 	return &cloud.Analytics{
 		Adaptation: []cloud.AdaptationGroup{
 			{Direction: "east", AgeBand: syncproto.AgeAdult, Travellers: 4, Adapted: 3, MeanDays: &d, MeanPredicted: &p},
@@ -339,6 +340,7 @@ func oaAnalytics() *cloud.Analytics {
 		Light:       cloud.LightShare{Planned: 10, Kept: 6, Missed: 3},
 		FirstNights: []cloud.NightGroup{{Night: 1, Members: 4, MeanSleepMin: 400, MeanHabitualMin: 480}},
 		Accuracy:    cloud.Accuracy{Nights: 8, MeanAbsErrorMin: &e, Within30: 6},
+		Calibration: cloud.CalibrationAccuracy{Nights: 20, MeanAbsPriorMin: &prior, MeanAbsPersonalMin: &personal, PersonalBetter: &better},
 		Events:      1200, Families: 3,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/zoner-family/zoner/cloud"
 	"github.com/zoner-family/zoner/cloud/memcache"
 	"github.com/zoner-family/zoner/cloud/natsauth"
+	"github.com/zoner-family/zoner/cloud/natspriors"
 	"github.com/zoner-family/zoner/cloud/redis"
 )
 
@@ -35,5 +36,21 @@ func (m *Main) serveSignIns() error {
 	}
 	m.onClose(r.Close)
 	m.Logger.Info("answering hubs' sign-in requests", "public_url", public)
+	return nil
+}
+
+// servePriors answers the hubs' requests for the body clock's priors on
+// the cloud's NATS, from the warehouse, when the API has a NATS.
+func (m *Main) servePriors(w cloud.Warehouse) error {
+	if m.nc == nil {
+		m.Logger.Warn("priors for hubs are off: the API has no NATS (-nats-url) to hear hubs on")
+		return nil
+	}
+	r, err := natspriors.Serve(m.nc, w, natspriors.Config{Now: m.Now, Logger: m.Logger})
+	if err != nil {
+		return err
+	}
+	m.onClose(r.Close)
+	m.Logger.Info("answering hubs' priors requests")
 	return nil
 }

@@ -206,6 +206,10 @@ func (m *Main) startAPI(ctx context.Context, svc *cloud.Service) error {
 		ln.Close()
 		return err
 	}
+	if err := m.servePriors(svc.Warehouse); err != nil {
+		ln.Close()
+		return err
+	}
 	m.goRun("api", func() error { return srv.Serve(ctx, ln, m.TLSCert, m.TLSKey) })
 	return nil
 }

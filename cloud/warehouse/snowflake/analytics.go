@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 
 	"github.com/zoner-family/zoner/cloud"
 	"github.com/zoner-family/zoner/syncproto"
@@ -31,7 +32,22 @@ const (
 	GROUP BY TRIP_DAY
 	ORDER BY TRIP_DAY`
 
+	calibrationQuery = `SELECT COUNT(*), AVG(ABS(ONSET_ERROR_PRIOR_MIN)::FLOAT), AVG(ABS(ONSET_ERROR_PERSONAL_MIN)::FLOAT),
+		AVG(CASE WHEN ABS(ONSET_ERROR_PERSONAL_MIN) < ABS(ONSET_ERROR_PRIOR_MIN) THEN 1.0 ELSE 0.0 END::FLOAT)
+	FROM MEMBER_DAILY_METRICS
+	WHERE ONSET_ERROR_PRIOR_MIN IS NOT NULL AND ONSET_ERROR_PERSONAL_MIN IS NOT NULL`
+
 	eventsQuery = `SELECT COUNT(*), COUNT(DISTINCT FAMILY) FROM RAW_EVENTS`
+
+	// clockGroupsQuery pools the periods that are known (sd at most
+	// 0.15 h from five nights or more); the spread's square is
+	// AVG(x²) − AVG(x)², the same query as on SQLite, which has no STDDEV.
+	clockGroupsQuery = `SELECT AGE_BAND, CHRONOTYPE, COUNT(*), AVG(TAU_HOURS::FLOAT),
+		AVG(TAU_HOURS::FLOAT * TAU_HOURS::FLOAT) - AVG(TAU_HOURS::FLOAT) * AVG(TAU_HOURS::FLOAT)
+	FROM MEMBER_CLOCKS
+	WHERE TAU_SD_HOURS <= 0.15 AND NIGHTS >= 5
+	GROUP BY AGE_BAND, CHRONOTYPE
+	ORDER BY AGE_BAND, CHRONOTYPE`
 )
 
 // Analytics runs the aggregate queries.
@@ -48,6 +64,13 @@ func (w *Warehouse) Analytics(ctx context.Context) (*cloud.Analytics, error) {
 	}
 	a.Light = cloud.LightShare{Planned: int(planned), Kept: int(kept), Missed: int(missed)}
 	a.Accuracy = cloud.Accuracy{Nights: int(nights), MeanAbsErrorMin: floatPtr(meanAbs), Within30: int(within)}
+	var compared int64
+	var prior, personal, better sql.NullFloat64
+	if err := w.db.QueryRowContext(ctx, calibrationQuery).Scan(&compared, &prior, &personal, &better); err != nil {
+		return nil, fmt.Errorf("analytics: calibration: %w", err)
+	}
+	a.Calibration = cloud.CalibrationAccuracy{Nights: int(compared), MeanAbsPriorMin: floatPtr(prior),
+		MeanAbsPersonalMin: floatPtr(personal), PersonalBetter: floatPtr(better)}
 	if a.FirstNights, err = w.firstNights(ctx); err != nil {
 		return nil, fmt.Errorf("analytics: first nights: %w", err)
 	}
@@ -99,6 +122,34 @@ func (w *Warehouse) firstNights(ctx context.Context) ([]cloud.NightGroup, error)
 		out = append(out, g)
 	}
 	return out, rows.Err()
+}
+
+// ClockGroups pools MEMBER_CLOCKS by age band and chronotype.
+func (w *Warehouse) ClockGroups(ctx context.Context) ([]cloud.ClockGroup, error) {
+	rows, err := w.db.QueryContext(ctx, clockGroupsQuery)
+	if err != nil {
+		return nil, fmt.Errorf("clock groups: %w", err)
+	}
+	defer rows.Close()
+	var out []cloud.ClockGroup
+	for rows.Next() {
+		var (
+			g                cloud.ClockGroup
+			band, chronotype string
+			members          int64
+			variance         float64
+		)
+		if err := rows.Scan(&band, &chronotype, &members, &g.MeanTau, &variance); err != nil {
+			return nil, fmt.Errorf("clock groups: %w", err)
+		}
+		g.AgeBand, g.Chronotype, g.Members = syncproto.AgeBand(band), syncproto.Chronotype(chronotype), int(members)
+		g.SpreadTau = math.Sqrt(math.Max(variance, 0))
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clock groups: %w", err)
+	}
+	return out, nil
 }
 
 // floatPtr is v's value, or nil for NULL.

@@ -13,7 +13,8 @@ import (
 )
 
 // dailyStage stages MergeDaily's rows: TRIP is "" for none, and
-// MISALIGNMENT and BED_ERROR_MIN count only where their flags are set.
+// MISALIGNMENT, BED_ERROR_MIN and the onset errors count only where their
+// flags are set.
 func dailyStage() staging {
 	return staging{table: "MEMBER_DAILY_METRICS_STAGE", columns: []string{
 		"SEQ NUMBER(10, 0)",
@@ -35,6 +36,10 @@ func dailyStage() staging {
 		"MISALIGNMENT FLOAT",
 		"HAS_BED_ERROR BOOLEAN",
 		"BED_ERROR_MIN NUMBER(10, 0)",
+		"HAS_ONSET_ERRORS BOOLEAN",
+		"ONSET_ERROR_PRIOR_MIN NUMBER(10, 0)",
+		"HAS_PERSONAL_ERROR BOOLEAN",
+		"ONSET_ERROR_PERSONAL_MIN NUMBER(10, 0)",
 		"UPDATED_AT TIMESTAMP_NTZ(9)",
 	}}
 }
@@ -49,6 +54,8 @@ USING (
 		LIGHT_PLANNED, LIGHT_KEPT, LIGHT_MISSED, MEALS,
 		CASE WHEN HAS_MISALIGNMENT THEN MISALIGNMENT END AS MISALIGNMENT,
 		CASE WHEN HAS_BED_ERROR THEN BED_ERROR_MIN END AS BED_ERROR_MIN,
+		CASE WHEN HAS_ONSET_ERRORS THEN ONSET_ERROR_PRIOR_MIN END AS ONSET_ERROR_PRIOR_MIN,
+		CASE WHEN HAS_PERSONAL_ERROR THEN ONSET_ERROR_PERSONAL_MIN END AS ONSET_ERROR_PERSONAL_MIN,
 		UPDATED_AT
 	FROM MEMBER_DAILY_METRICS_STAGE
 	QUALIFY ROW_NUMBER() OVER (PARTITION BY MEMBER, DAY ORDER BY SEQ DESC) = 1
@@ -59,15 +66,18 @@ WHEN MATCHED THEN UPDATE SET
 	SLEEP_MIN = S.SLEEP_MIN, NAP_MIN = S.NAP_MIN, HABITUAL_SLEEP_MIN = S.HABITUAL_SLEEP_MIN,
 	BRIGHT_LIGHT_MIN = S.BRIGHT_LIGHT_MIN, LIGHT_PLANNED = S.LIGHT_PLANNED,
 	LIGHT_KEPT = S.LIGHT_KEPT, LIGHT_MISSED = S.LIGHT_MISSED, MEALS = S.MEALS,
-	MISALIGNMENT = S.MISALIGNMENT, BED_ERROR_MIN = S.BED_ERROR_MIN, UPDATED_AT = S.UPDATED_AT
+	MISALIGNMENT = S.MISALIGNMENT, BED_ERROR_MIN = S.BED_ERROR_MIN,
+	ONSET_ERROR_PRIOR_MIN = S.ONSET_ERROR_PRIOR_MIN, ONSET_ERROR_PERSONAL_MIN = S.ONSET_ERROR_PERSONAL_MIN,
+	UPDATED_AT = S.UPDATED_AT
 WHEN NOT MATCHED THEN INSERT
 	(FAMILY, MEMBER, DAY, AGE_BAND, TRIP, TRIP_DAY, SLEEP_MIN, NAP_MIN, HABITUAL_SLEEP_MIN,
 	 BRIGHT_LIGHT_MIN, LIGHT_PLANNED, LIGHT_KEPT, LIGHT_MISSED, MEALS, MISALIGNMENT,
-	 BED_ERROR_MIN, UPDATED_AT)
+	 BED_ERROR_MIN, ONSET_ERROR_PRIOR_MIN, ONSET_ERROR_PERSONAL_MIN, UPDATED_AT)
 VALUES
 	(S.FAMILY, S.MEMBER, S.DAY, S.AGE_BAND, S.TRIP, S.TRIP_DAY, S.SLEEP_MIN, S.NAP_MIN,
 	 S.HABITUAL_SLEEP_MIN, S.BRIGHT_LIGHT_MIN, S.LIGHT_PLANNED, S.LIGHT_KEPT, S.LIGHT_MISSED,
-	 S.MEALS, S.MISALIGNMENT, S.BED_ERROR_MIN, S.UPDATED_AT)`
+	 S.MEALS, S.MISALIGNMENT, S.BED_ERROR_MIN, S.ONSET_ERROR_PRIOR_MIN, S.ONSET_ERROR_PERSONAL_MIN,
+	 S.UPDATED_AT)`
 
 // MergeDaily upserts MEMBER_DAILY_METRICS rows on (Member, Day); of two
 // days with one key in days, the last wins.
@@ -99,7 +109,9 @@ func dailyArrays(days []cloud.MemberDay, dates []time.Time, seq0 int) []any {
 		tripDays, sleep, naps, habitual = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		light, planned, kept, missed    = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		meals, bedErr                   = make([]int64, n), make([]int64, n)
+		prior, personal                 = make([]int64, n), make([]int64, n)
 		hasMis, hasBedErr               = make([]bool, n), make([]bool, n)
+		hasPrior, hasPersonal           = make([]bool, n), make([]bool, n)
 		mis                             = make([]float64, n)
 		updated                         = make([]time.Time, n)
 	)
@@ -114,6 +126,12 @@ func dailyArrays(days []cloud.MemberDay, dates []time.Time, seq0 int) []any {
 		if d.BedErrorMin != nil {
 			bedErr[i], hasBedErr[i] = int64(*d.BedErrorMin), true
 		}
+		if d.OnsetErrorPriorMin != nil {
+			prior[i], hasPrior[i] = int64(*d.OnsetErrorPriorMin), true
+		}
+		if d.OnsetErrorPersonalMin != nil {
+			personal[i], hasPersonal[i] = int64(*d.OnsetErrorPersonalMin), true
+		}
 		updated[i] = utc(d.UpdatedAt)
 	}
 	seq := seqs(seq0, seq0+n)
@@ -122,6 +140,7 @@ func dailyArrays(days []cloud.MemberDay, dates []time.Time, seq0 int) []any {
 		sf.Array(&bands), sf.Array(&trips), sf.Array(&tripDays), sf.Array(&sleep), sf.Array(&naps),
 		sf.Array(&habitual), sf.Array(&light), sf.Array(&planned), sf.Array(&kept), sf.Array(&missed),
 		sf.Array(&meals), sf.Array(&hasMis), sf.Array(&mis), sf.Array(&hasBedErr), sf.Array(&bedErr),
+		sf.Array(&hasPrior), sf.Array(&prior), sf.Array(&hasPersonal), sf.Array(&personal),
 		sf.Array(&updated, sf.TimestampNTZType),
 	}
 }
@@ -267,7 +286,7 @@ func dateTime(d syncproto.Date) (time.Time, error) {
 // dailyColumns are the columns scanDay reads, in its order.
 const dailyColumns = `FAMILY, MEMBER, DAY, AGE_BAND, TRIP, TRIP_DAY, SLEEP_MIN, NAP_MIN,
 	HABITUAL_SLEEP_MIN, BRIGHT_LIGHT_MIN, LIGHT_PLANNED, LIGHT_KEPT, LIGHT_MISSED, MEALS,
-	MISALIGNMENT, BED_ERROR_MIN, UPDATED_AT`
+	MISALIGNMENT, BED_ERROR_MIN, ONSET_ERROR_PRIOR_MIN, ONSET_ERROR_PERSONAL_MIN, UPDATED_AT`
 
 // Daily returns a family's daily metrics from one date to another, both
 // included, ordered by member and day.
@@ -309,11 +328,11 @@ func scanDay(rows *sql.Rows) (cloud.MemberDay, error) {
 		tripDay, sleep, naps, habitual, light int64
 		planned, kept, missed, meals          int64
 		mis                                   sql.NullFloat64
-		bedErr                                sql.NullInt64
+		bedErr, prior, personal               sql.NullInt64
 		errFamily, errMember, errTrip         error
 	)
 	if err := rows.Scan(&family, &member, &day, &band, &trip, &tripDay, &sleep, &naps, &habitual, &light,
-		&planned, &kept, &missed, &meals, &mis, &bedErr, &updated); err != nil {
+		&planned, &kept, &missed, &meals, &mis, &bedErr, &prior, &personal, &updated); err != nil {
 		return d, err
 	}
 	d.Family, errFamily = parseID(family)
@@ -334,6 +353,85 @@ func scanDay(rows *sql.Rows) (cloud.MemberDay, error) {
 		v := int(bedErr.Int64)
 		d.BedErrorMin = &v
 	}
+	d.OnsetErrorPriorMin, d.OnsetErrorPersonalMin = intPtr(prior), intPtr(personal)
 	d.UpdatedAt = updated.UTC()
 	return d, nil
+}
+
+// intPtr is v's value, or nil for NULL.
+func intPtr(v sql.NullInt64) *int {
+	if !v.Valid {
+		return nil
+	}
+	i := int(v.Int64)
+	return &i
+}
+
+// clocksStage stages MergeClocks' rows.
+func clocksStage() staging {
+	return staging{table: "MEMBER_CLOCKS_STAGE", columns: []string{
+		"SEQ NUMBER(10, 0)",
+		"FAMILY VARCHAR(36)",
+		"MEMBER VARCHAR(36)",
+		"AGE_BAND VARCHAR",
+		"CHRONOTYPE VARCHAR",
+		"TAU_HOURS FLOAT",
+		"TAU_SD_HOURS FLOAT",
+		"NIGHTS NUMBER(10, 0)",
+		"THROUGH TIMESTAMP_NTZ(9)",
+		"UPDATED TIMESTAMP_NTZ(9)",
+	}}
+}
+
+// mergeClocks upserts the staged clocks, the last of each member in the
+// call.
+const mergeClocks = `MERGE INTO MEMBER_CLOCKS T
+USING (
+	SELECT FAMILY, MEMBER, AGE_BAND, CHRONOTYPE, TAU_HOURS, TAU_SD_HOURS, NIGHTS, THROUGH, UPDATED
+	FROM MEMBER_CLOCKS_STAGE
+	QUALIFY ROW_NUMBER() OVER (PARTITION BY MEMBER ORDER BY SEQ DESC) = 1
+) S
+ON T.MEMBER = S.MEMBER
+WHEN MATCHED THEN UPDATE SET
+	FAMILY = S.FAMILY, AGE_BAND = S.AGE_BAND, CHRONOTYPE = S.CHRONOTYPE, TAU_HOURS = S.TAU_HOURS,
+	TAU_SD_HOURS = S.TAU_SD_HOURS, NIGHTS = S.NIGHTS, THROUGH = S.THROUGH, UPDATED = S.UPDATED
+WHEN NOT MATCHED THEN INSERT
+	(FAMILY, MEMBER, AGE_BAND, CHRONOTYPE, TAU_HOURS, TAU_SD_HOURS, NIGHTS, THROUGH, UPDATED)
+VALUES
+	(S.FAMILY, S.MEMBER, S.AGE_BAND, S.CHRONOTYPE, S.TAU_HOURS, S.TAU_SD_HOURS, S.NIGHTS, S.THROUGH, S.UPDATED)`
+
+// MergeClocks upserts MEMBER_CLOCKS rows on Member; of two clocks of one
+// member in clocks, the last wins.
+func (w *Warehouse) MergeClocks(ctx context.Context, clocks []cloud.MemberClock) error {
+	if len(clocks) == 0 {
+		return nil
+	}
+	_, err := w.merge(ctx, clocksStage(), len(clocks), func(lo, hi int) []any {
+		return clockArrays(clocks[lo:hi], lo)
+	}, mergeClocks)
+	if err != nil {
+		return fmt.Errorf("merge clocks: %w", err)
+	}
+	return nil
+}
+
+func clockArrays(clocks []cloud.MemberClock, seq0 int) []any {
+	n := len(clocks)
+	var (
+		families, members, bands, chronotypes = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		tau, sd                               = make([]float64, n), make([]float64, n)
+		nights                                = make([]int64, n)
+		through, updated                      = make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, c := range clocks {
+		families[i], members[i], bands[i], chronotypes[i] = c.Family.String(), c.Member.String(), string(c.AgeBand), string(c.Chronotype)
+		tau[i], sd[i], nights[i] = c.TauHours, c.TauSDHours, int64(c.Nights)
+		through[i], updated[i] = utc(c.Through), utc(c.UpdatedAt)
+	}
+	seq := seqs(seq0, seq0+n)
+	return []any{
+		sf.Array(&seq), sf.Array(&families), sf.Array(&members), sf.Array(&bands), sf.Array(&chronotypes),
+		sf.Array(&tau), sf.Array(&sd), sf.Array(&nights),
+		sf.Array(&through, sf.TimestampNTZType), sf.Array(&updated, sf.TimestampNTZType),
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 
 	"github.com/zoner-family/zoner/cloud"
 	"github.com/zoner-family/zoner/syncproto"
@@ -31,7 +32,23 @@ ORDER BY trip_day`
 	COALESCE(SUM(CASE WHEN ABS(bed_error_min) <= 30 THEN 1 ELSE 0 END), 0)
 FROM MEMBER_DAILY_METRICS`
 
+	selectCalibration = `SELECT COUNT(*), AVG(ABS(onset_error_prior_min)), AVG(ABS(onset_error_personal_min)),
+	AVG(CASE WHEN ABS(onset_error_personal_min) < ABS(onset_error_prior_min) THEN 1.0 ELSE 0.0 END)
+FROM MEMBER_DAILY_METRICS
+WHERE onset_error_prior_min IS NOT NULL AND onset_error_personal_min IS NOT NULL`
+
 	selectCounts = `SELECT COUNT(*), COUNT(DISTINCT family) FROM RAW_EVENTS`
+
+	// selectClockGroups pools the periods that are known (sd at most
+	// 0.15 h from five nights or more): the spread is the population
+	// standard deviation's square, AVG(x²) − AVG(x)², as SQLite has no
+	// STDDEV.
+	selectClockGroups = `SELECT age_band, chronotype, COUNT(*), AVG(tau_hours),
+	AVG(tau_hours * tau_hours) - AVG(tau_hours) * AVG(tau_hours)
+FROM MEMBER_CLOCKS
+WHERE tau_sd_hours <= 0.15 AND nights >= 5
+GROUP BY age_band, chronotype
+ORDER BY age_band, chronotype`
 )
 
 // Analytics runs the aggregate queries in one read transaction, so that the
@@ -59,6 +76,13 @@ func (wh *Warehouse) Analytics(ctx context.Context) (*cloud.Analytics, error) {
 		return nil, fmt.Errorf("analytics: accuracy: %w", err)
 	}
 	a.Accuracy.MeanAbsErrorMin = floatPtr(meanAbs)
+	var prior, personal, better sql.NullFloat64
+	err = tx.QueryRowContext(ctx, selectCalibration).Scan(&a.Calibration.Nights, &prior, &personal, &better)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: calibration: %w", err)
+	}
+	a.Calibration.MeanAbsPriorMin, a.Calibration.MeanAbsPersonalMin = floatPtr(prior), floatPtr(personal)
+	a.Calibration.PersonalBetter = floatPtr(better)
 	if err := tx.QueryRowContext(ctx, selectCounts).Scan(&a.Events, &a.Families); err != nil {
 		return nil, fmt.Errorf("analytics: events: %w", err)
 	}
@@ -101,4 +125,31 @@ func firstNights(ctx context.Context, tx *sql.Tx, a *cloud.Analytics) error {
 		a.FirstNights = append(a.FirstNights, g)
 	}
 	return rows.Err()
+}
+
+// ClockGroups pools MEMBER_CLOCKS by age band and chronotype.
+func (wh *Warehouse) ClockGroups(ctx context.Context) ([]cloud.ClockGroup, error) {
+	rows, err := wh.r.QueryContext(ctx, selectClockGroups)
+	if err != nil {
+		return nil, fmt.Errorf("clock groups: %w", err)
+	}
+	defer rows.Close()
+	var out []cloud.ClockGroup
+	for rows.Next() {
+		var (
+			g                cloud.ClockGroup
+			band, chronotype string
+			variance         float64
+		)
+		if err := rows.Scan(&band, &chronotype, &g.Members, &g.MeanTau, &variance); err != nil {
+			return nil, fmt.Errorf("clock groups: %w", err)
+		}
+		g.AgeBand, g.Chronotype = syncproto.AgeBand(band), syncproto.Chronotype(chronotype)
+		g.SpreadTau = math.Sqrt(math.Max(variance, 0))
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clock groups: %w", err)
+	}
+	return out, nil
 }

@@ -12,8 +12,9 @@ import (
 
 const upsertDaily = `INSERT INTO MEMBER_DAILY_METRICS (family, member, day, age_band, trip, trip_day,
 	sleep_min, nap_min, habitual_sleep_min, bright_light_min,
-	light_planned, light_kept, light_missed, meals, misalignment_h, bed_error_min, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	light_planned, light_kept, light_missed, meals, misalignment_h, bed_error_min,
+	onset_error_prior_min, onset_error_personal_min, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (member, day) DO UPDATE SET
 	family = excluded.family, age_band = excluded.age_band,
 	trip = excluded.trip, trip_day = excluded.trip_day,
@@ -22,6 +23,8 @@ ON CONFLICT (member, day) DO UPDATE SET
 	light_planned = excluded.light_planned, light_kept = excluded.light_kept,
 	light_missed = excluded.light_missed, meals = excluded.meals,
 	misalignment_h = excluded.misalignment_h, bed_error_min = excluded.bed_error_min,
+	onset_error_prior_min = excluded.onset_error_prior_min,
+	onset_error_personal_min = excluded.onset_error_personal_min,
 	updated_at = excluded.updated_at`
 
 // MergeDaily upserts MEMBER_DAILY_METRICS rows on (Member, Day), replacing
@@ -32,7 +35,8 @@ func (wh *Warehouse) MergeDaily(ctx context.Context, days []cloud.MemberDay) err
 		return []any{m.Family.String(), m.Member.String(), nullDate(m.Day), string(m.AgeBand),
 			nullUUID(m.Trip), m.TripDay, m.SleepMin, m.NapMin, m.HabitualSleepMin, m.BrightLightMin,
 			m.LightPlanned, m.LightKept, m.LightMissed, m.Meals,
-			nullFloat(m.Misalignment), nullInt(m.BedErrorMin), formatTime(m.UpdatedAt)}
+			nullFloat(m.Misalignment), nullInt(m.BedErrorMin),
+			nullInt(m.OnsetErrorPriorMin), nullInt(m.OnsetErrorPersonalMin), formatTime(m.UpdatedAt)}
 	})
 	if err != nil {
 		return fmt.Errorf("merge daily: %w", err)
@@ -64,6 +68,28 @@ func (wh *Warehouse) MergeOutcomes(ctx context.Context, outcomes []cloud.TripOut
 	return nil
 }
 
+const upsertClock = `INSERT INTO MEMBER_CLOCKS (family, member, age_band, chronotype,
+	tau_hours, tau_sd_hours, nights, through, updated)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (member) DO UPDATE SET
+	family = excluded.family, age_band = excluded.age_band, chronotype = excluded.chronotype,
+	tau_hours = excluded.tau_hours, tau_sd_hours = excluded.tau_sd_hours,
+	nights = excluded.nights, through = excluded.through, updated = excluded.updated`
+
+// MergeClocks upserts MEMBER_CLOCKS rows on Member, replacing every column
+// of a row already there.
+func (wh *Warehouse) MergeClocks(ctx context.Context, clocks []cloud.MemberClock) error {
+	err := wh.upsert(ctx, upsertClock, len(clocks), func(i int) []any {
+		c := clocks[i]
+		return []any{c.Family.String(), c.Member.String(), string(c.AgeBand), string(c.Chronotype),
+			c.TauHours, c.TauSDHours, c.Nights, formatTime(c.Through), formatTime(c.UpdatedAt)}
+	})
+	if err != nil {
+		return fmt.Errorf("merge clocks: %w", err)
+	}
+	return nil
+}
+
 // upsert runs query with the arguments of each of n rows in one
 // transaction.
 func (wh *Warehouse) upsert(ctx context.Context, query string, n int, args func(i int) []any) error {
@@ -90,7 +116,8 @@ func (wh *Warehouse) upsert(ctx context.Context, query string, n int, args func(
 
 const selectDaily = `SELECT family, member, day, age_band, trip, trip_day,
 	sleep_min, nap_min, habitual_sleep_min, bright_light_min,
-	light_planned, light_kept, light_missed, meals, misalignment_h, bed_error_min, updated_at
+	light_planned, light_kept, light_missed, meals, misalignment_h, bed_error_min,
+	onset_error_prior_min, onset_error_personal_min, updated_at
 FROM MEMBER_DAILY_METRICS
 WHERE family = ? AND day BETWEEN ? AND ?
 ORDER BY member, day`
@@ -110,18 +137,20 @@ func (wh *Warehouse) Daily(ctx context.Context, family uuid.UUID, from, to syncp
 			fam, member, ageBand, updated string
 			day, trip                     sql.NullString
 			misalignment                  sql.NullFloat64
-			bedError                      sql.NullInt64
+			bedError, prior, personal     sql.NullInt64
 			m                             cloud.MemberDay
 		)
 		err := rows.Scan(&fam, &member, &day, &ageBand, &trip, &m.TripDay,
 			&m.SleepMin, &m.NapMin, &m.HabitualSleepMin, &m.BrightLightMin,
-			&m.LightPlanned, &m.LightKept, &m.LightMissed, &m.Meals, &misalignment, &bedError, &updated)
+			&m.LightPlanned, &m.LightKept, &m.LightMissed, &m.Meals, &misalignment, &bedError,
+			&prior, &personal, &updated)
 		if err != nil {
 			return nil, fmt.Errorf("daily: %w", err)
 		}
 		m.Family, m.Member, m.Trip = d.uuid(fam), d.uuid(member), d.nullUUID(trip)
 		m.Day, m.AgeBand = d.nullDate(day), syncproto.AgeBand(ageBand)
 		m.Misalignment, m.BedErrorMin = floatPtr(misalignment), intPtr(bedError)
+		m.OnsetErrorPriorMin, m.OnsetErrorPersonalMin = intPtr(prior), intPtr(personal)
 		m.UpdatedAt = d.time(updated)
 		if d.err != nil {
 			return nil, fmt.Errorf("daily: %w", d.err)

@@ -49,6 +49,13 @@ func testAnalytics(t *testing.T, w cloud.Warehouse) {
 		}
 		metrics = append(metrics, m)
 	}
+	// Onset errors at home, questionnaire's and calibrated: the calibrated
+	// clock is closer on the first night, further on the second, as close
+	// on the third; the fourth has no calibrated prediction.
+	metrics[0].OnsetErrorPriorMin, metrics[0].OnsetErrorPersonalMin = ptr(90), ptr(30)
+	metrics[4].OnsetErrorPriorMin, metrics[4].OnsetErrorPersonalMin = ptr(-60), ptr(-75)
+	metrics[5].OnsetErrorPriorMin, metrics[5].OnsetErrorPersonalMin = ptr(10), ptr(-10)
+	metrics[6].OnsetErrorPriorMin = ptr(20)
 	mustMergeDaily(t, w, metrics...)
 
 	outcome := func(direction string, band syncproto.AgeBand, days, predicted *int) cloud.TripOutcome {
@@ -84,6 +91,9 @@ func testAnalytics(t *testing.T, w cloud.Warehouse) {
 		},
 		// Errors −20, 45, 30, −31, 5: |sum| 131 over 5; within 30 are −20, 30 and 5.
 		Accuracy: cloud.Accuracy{Nights: 5, MeanAbsErrorMin: ptr(26.2), Within30: 3},
+		// |90|, |−60|, |10| and |30|, |−75|, |−10|: personal better once.
+		Calibration: cloud.CalibrationAccuracy{Nights: 3, MeanAbsPriorMin: ptr(160.0 / 3),
+			MeanAbsPersonalMin: ptr(115.0 / 3), PersonalBetter: ptr(1.0 / 3)},
 		Events:   4,
 		Families: 3,
 	})
@@ -125,6 +135,10 @@ func checkAnalytics(t *testing.T, got, want *cloud.Analytics) {
 	d.check("Accuracy.Nights", got.Accuracy.Nights, want.Accuracy.Nights)
 	d.float("Accuracy.MeanAbsErrorMin", got.Accuracy.MeanAbsErrorMin, want.Accuracy.MeanAbsErrorMin)
 	d.check("Accuracy.Within30", got.Accuracy.Within30, want.Accuracy.Within30)
+	d.check("Calibration.Nights", got.Calibration.Nights, want.Calibration.Nights)
+	d.float("Calibration.MeanAbsPriorMin", got.Calibration.MeanAbsPriorMin, want.Calibration.MeanAbsPriorMin)
+	d.float("Calibration.MeanAbsPersonalMin", got.Calibration.MeanAbsPersonalMin, want.Calibration.MeanAbsPersonalMin)
+	d.float("Calibration.PersonalBetter", got.Calibration.PersonalBetter, want.Calibration.PersonalBetter)
 	d.check("Events", got.Events, want.Events)
 	d.check("Families", got.Families, want.Families)
 	if d != "" {

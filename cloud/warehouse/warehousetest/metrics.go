@@ -89,6 +89,8 @@ func diffDay(got, want cloud.MemberDay) string {
 	d.check("Meals", got.Meals, want.Meals)
 	d.float("Misalignment", got.Misalignment, want.Misalignment)
 	d.int("BedErrorMin", got.BedErrorMin, want.BedErrorMin)
+	d.int("OnsetErrorPriorMin", got.OnsetErrorPriorMin, want.OnsetErrorPriorMin)
+	d.int("OnsetErrorPersonalMin", got.OnsetErrorPersonalMin, want.OnsetErrorPersonalMin)
 	d.time("UpdatedAt", got.UpdatedAt, want.UpdatedAt)
 	return string(d)
 }
@@ -97,8 +99,9 @@ func testMergeDailyUpsert(t *testing.T, w cloud.Warehouse) {
 	family, member, trip := uuid.New(), uuid.New(), uuid.New()
 	first := day(t, family, member, "2026-08-02")
 	first.Trip, first.TripDay, first.Misalignment = trip, 1, ptr(-6.5)
+	first.OnsetErrorPriorMin, first.OnsetErrorPersonalMin = ptr(95), ptr(-20)
 	second := day(t, family, member, "2026-08-03")
-	second.BedErrorMin = ptr(12)
+	second.BedErrorMin, second.OnsetErrorPriorMin = ptr(12), ptr(-5)
 	mustMergeDaily(t, w, first, second)
 	checkDaily(t, w, family, "2026-08-01", "2026-08-31", first, second)
 
@@ -111,6 +114,7 @@ func testMergeDailyUpsert(t *testing.T, w cloud.Warehouse) {
 	}
 	second.Trip, second.TripDay = trip, 2
 	second.Misalignment, second.BedErrorMin = ptr(3.25), nil
+	second.OnsetErrorPriorMin, second.OnsetErrorPersonalMin = nil, ptr(33)
 	mustMergeDaily(t, w, first, second)
 	mustMergeDaily(t, w, first, second)
 	mustMergeDaily(t, w)
@@ -183,3 +187,76 @@ func testMergeOutcomesUpsert(t *testing.T, w cloud.Warehouse) {
 		{Direction: "west", AgeBand: syncproto.AgeAdult, Travellers: 1, Adapted: 1, MeanDays: ptr(3.0)},
 	}})
 }
+
+// testClockGroups merges members' clocks, rewrites some, and pools them.
+func testClockGroups(t *testing.T, w cloud.Warehouse) {
+	family := uuid.New()
+	at := time.Date(2026, 8, 9, 3, 0, 0, 0, time.UTC)
+	clock := func(band syncproto.AgeBand, chronotype syncproto.Chronotype, tau, sd float64, nights int) cloud.MemberClock {
+		return cloud.MemberClock{Family: family, Member: uuid.New(), AgeBand: band, Chronotype: chronotype,
+			TauHours: tau, TauSDHours: sd, Nights: nights, Through: at.Add(-time.Hour), UpdatedAt: at}
+	}
+	a := clock(syncproto.AgeAdult, syncproto.ChronotypeIntermediate, 25.0, 0.1, 10)
+	clocks := []cloud.MemberClock{
+		a,
+		clock(syncproto.AgeAdult, syncproto.ChronotypeIntermediate, 24.1, 0.1, 10),
+		clock(syncproto.AgeAdult, syncproto.ChronotypeIntermediate, 24.3, 0.15, 5),
+		// Not known: too wide, too few nights.
+		clock(syncproto.AgeAdult, syncproto.ChronotypeIntermediate, 23.5, 0.3, 30),
+		clock(syncproto.AgeAdult, syncproto.ChronotypeIntermediate, 23.5, 0.05, 4),
+		clock(syncproto.AgeChild, syncproto.ChronotypeLate, 24.6, 0.12, 5),
+		clock(syncproto.AgeTeen, syncproto.ChronotypeEarly, 24.0, 0.2, 8),
+	}
+	if err := w.MergeClocks(t.Context(), clocks); err != nil {
+		t.Fatalf("MergeClocks: %v", err)
+	}
+	// The first member's clock is learned again: 24.5 h, replacing 25.0;
+	// of two rows of one member in a call, the last wins.
+	older, newer := a, a
+	older.TauHours, newer.TauHours, newer.UpdatedAt = 23.9, 24.5, at.Add(time.Hour)
+	for range 2 {
+		if err := w.MergeClocks(t.Context(), []cloud.MemberClock{older, newer}); err != nil {
+			t.Fatalf("MergeClocks: %v", err)
+		}
+	}
+	if err := w.MergeClocks(t.Context(), nil); err != nil {
+		t.Fatalf("MergeClocks(nil): %v", err)
+	}
+	got, err := w.ClockGroups(t.Context())
+	if err != nil {
+		t.Fatalf("ClockGroups: %v", err)
+	}
+	// Adults: 24.1, 24.3 and 24.5, mean 24.3, variance (0.04+0+0.04)/3.
+	want := []cloud.ClockGroup{
+		{AgeBand: syncproto.AgeAdult, Chronotype: syncproto.ChronotypeIntermediate, Members: 3, MeanTau: 24.3, SpreadTau: 0.16329931618554522},
+		{AgeBand: syncproto.AgeChild, Chronotype: syncproto.ChronotypeLate, Members: 1, MeanTau: 24.6},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ClockGroups = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		var d diff
+		d.check("AgeBand", got[i].AgeBand, want[i].AgeBand)
+		d.check("Chronotype", got[i].Chronotype, want[i].Chronotype)
+		d.check("Members", got[i].Members, want[i].Members)
+		if !nearTo(got[i].MeanTau, want[i].MeanTau, 1e-9) {
+			d.add("MeanTau = %v, want %v", got[i].MeanTau, want[i].MeanTau)
+		}
+		// AVG(x²) − AVG(x)² loses digits to cancellation.
+		if !nearTo(got[i].SpreadTau, want[i].SpreadTau, 1e-5) {
+			d.add("SpreadTau = %v, want %v", got[i].SpreadTau, want[i].SpreadTau)
+		}
+		if d != "" {
+			t.Errorf("ClockGroups[%d]:%s", i, d)
+		}
+	}
+}
+
+func testClockGroupsEmpty(t *testing.T, w cloud.Warehouse) {
+	got, err := w.ClockGroups(t.Context())
+	if err != nil || len(got) != 0 {
+		t.Errorf("ClockGroups of an empty warehouse = %+v, %v; want none", got, err)
+	}
+}
+
+func nearTo(a, b, tol float64) bool { return max(a-b, b-a) <= tol }

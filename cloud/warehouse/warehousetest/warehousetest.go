@@ -50,6 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) cloud.Warehouse) {
 		{"MergeOutcomesUpsert", testMergeOutcomesUpsert},
 		{"Analytics", testAnalytics},
 		{"AnalyticsEmpty", testAnalyticsEmpty},
+		{"ClockGroups", testClockGroups},
+		{"ClockGroupsEmpty", testClockGroupsEmpty},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -106,6 +106,9 @@ type Main struct {
 	// calibrator learns each member's body clock from their nights.
 	calibrator *hub.Calibrator
 	cloud      *natsjs.CloudLink
+	// Priors are the body clock's population priors from the cloud, kept
+	// in the data directory; set by Run.
+	Priors *hub.Priors
 	// launch is how the hub was started, for the commands its messages
 	// give; newToken is a pairing token made at this start, to show once.
 	launch   launch
@@ -323,7 +326,12 @@ func (m *Main) Run(ctx context.Context) error {
 	metrics := hub.NewMetrics()
 	broker := hub.NewBroker()
 	m.replanner = hub.NewReplanner(m.store, &circadian.Planner{}, m.Now, m.Logger, metrics, broker)
-	m.calibrator = hub.NewCalibrator(m.store, nil, m.Now, m.Logger)
+	// The last priors saved serve offline; a damaged file is as none.
+	m.Priors = hub.NewPriors(filepath.Join(m.DataDir, hub.PriorsFile))
+	if err := m.Priors.Load(); err != nil {
+		m.Logger.Warn("the body clock's priors were not read; the built-in ones serve until the cloud sends new ones", "err", err)
+	}
+	m.calibrator = hub.NewCalibrator(m.store, m.Priors, m.Now, m.Logger)
 	m.calibrator.OnClock = func(ctx context.Context, member uuid.UUID) {
 		m.replanner.Changed(ctx, hub.Changes{Members: map[uuid.UUID]bool{member: true}}, 0)
 		broker.Publish(hub.Notice{Kind: "clock", MemberID: &member})
@@ -477,6 +485,7 @@ func (m *Main) startSync(ctx context.Context, api *hubhttp.Server, w *hub.Writer
 	api.Linked(syncer)
 	api.SignInVia(m.cloud)
 	m.goRun(func() { syncer.Run(ctx) })
+	m.goRun(func() { m.Priors.Keep(ctx, m.cloud, m.Logger) })
 	m.Logger.Info("syncing with the cloud", "url", m.CloudURL, "family", creds.FamilyID, "hub", id)
 	return nil
 }
