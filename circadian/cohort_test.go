@@ -348,7 +348,7 @@ func cohort(n int) []cohortPerson {
 // further off than the population mean.
 // cohortSize is the cohort the test runs: ZONER_COHORT people (the test
 // command runs the full 200 without the race detector), else 40, or 16
-// with -short.
+// with -short or the race detector.
 func cohortSize(tb testing.TB) (people, particles int) {
 	if v := os.Getenv("ZONER_COHORT"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -357,7 +357,7 @@ func cohortSize(tb testing.TB) (people, particles int) {
 		}
 		return n, 300
 	}
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		return 16, 150
 	}
 	return 40, 200
@@ -424,7 +424,8 @@ func BenchmarkCohortCalibration(b *testing.B) {
 	}
 }
 
-// BenchmarkCalibrateYear is a year of logs for one person, 300 particles.
+// BenchmarkCalibrateYear is a year of logs for one person, 300
+// particles, and the hub's run: the last 180 days at 200 particles.
 func BenchmarkCalibrateYear(b *testing.B) {
 	cp := makeCohortPerson(1, 14)
 	// A year of nights: the 14 logged days repeated, shifted.
@@ -435,11 +436,20 @@ func BenchmarkCalibrateYear(b *testing.B) {
 			logs = append(logs, Log{Kind: l.Kind, Start: l.Start.Add(d), End: l.End.Add(d), Lux: l.Lux})
 		}
 	}
-	start := cp.end.AddDate(0, 0, -365)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Calibrate(CalibrationInput{Person: cp.p, Start: start, End: cp.end, Logs: logs, Particles: 300}); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name      string
+		days      int
+		particles int
+	}{{"year", 365, 300}, {"hub", 180, 200}} {
+		b.Run(bc.name, func(b *testing.B) {
+			start := cp.end.AddDate(0, 0, -bc.days)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Calibrate(CalibrationInput{Person: cp.p, Start: start, End: cp.end, Logs: logs, Particles: bc.particles}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/run")
+		})
 	}
 }
