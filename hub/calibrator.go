@@ -214,7 +214,9 @@ func (c *Calibrator) Run(ctx context.Context) {
 			}
 			continue
 		}
+		began := time.Now()
 		changed, err := c.calibrate(ctx, member)
+		c.logger.Debug("calibrated a body clock", "member", member, "changed", changed, "err", err, "took", time.Since(began))
 		c.mu.Lock()
 		delete(c.running, member)
 		c.mu.Unlock()

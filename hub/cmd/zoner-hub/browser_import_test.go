@@ -4,11 +4,13 @@ package main
 
 import (
 	"archive/zip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -134,6 +136,51 @@ func TestBrowserImport(t *testing.T) {
 		t.Errorf("a broken file added %d events", logLen()-before)
 	}
 	checkImportScreen(t, b, "import-broken")
+
+	// Three weeks of recent nights, later than Ada's usual 23:00: the hub
+	// learns her clock from them, and her page says so in words.
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	var rows strings.Builder
+	rows.WriteString("start,end,kind\n")
+	for d := 21; d >= 1; d-- {
+		day := time.Now().In(la).AddDate(0, 0, -d)
+		start := time.Date(day.Year(), day.Month(), day.Day(), 0, 40, 0, 0, la).Add(time.Duration((d*37)%41-20) * time.Minute)
+		fmt.Fprintf(&rows, "%s,%s,sleep\n", start.Format(time.RFC3339), start.Add(7*time.Hour+45*time.Minute).Format(time.RFC3339))
+	}
+	recent := filepath.Join(dir, "recent.csv")
+	if err := os.WriteFile(recent, []byte(rows.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got = upload(recent, `r.startsWith('Added')`)
+	if !strings.HasPrefix(got, "Added 21 nights") {
+		t.Errorf("recent nights: %q", got)
+	}
+	// The hub learns in the background; the page reads what it learned
+	// when it opens.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var clk struct {
+			Updating bool `json:"updating"`
+			Clock    *struct {
+				Nights int `json:"nights"`
+			} `json:"clock"`
+		}
+		c.json("GET", "/api/v1/members/"+ada+"/clock", nil, 200, &clk)
+		if clk.Clock != nil && clk.Clock.Nights == 21 && !clk.Updating {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub learned nothing from 21 imported nights in a minute: %+v", clk)
+		}
+	}
+	b.do(chromedp.Navigate(m.URL + "/#/family"))
+	b.do(chromedp.Navigate(m.URL + "/#/family/" + ada))
+	b.wait("Ada's page", `!!document.querySelector('[data-clock-summary]') && !document.querySelector('[data-clock-summary]').textContent.startsWith('Reading')`)
+	summary := eval[string](b, `document.querySelector('[data-clock-summary]').textContent`)
+	t.Logf("Ada's page: %q", summary)
+	if !regexp.MustCompile(`^Ada's (body )?clock .* from 21 nights`).MatchString(summary) {
+		t.Errorf("Ada's page after 21 nights: %q", summary)
+	}
+	checkImportScreen(t, b, "member-clock")
 	b.noConsoleErrors("import screen")
 }
 
