@@ -118,6 +118,19 @@ func (c *Calibrator) Load(ctx context.Context) error {
 	return nil
 }
 
+// MarkAll marks every member for a run, as when the priors change.
+func (c *Calibrator) MarkAll(ctx context.Context) error {
+	members, err := c.store.Members(ctx)
+	if err != nil {
+		return err
+	}
+	at := time.Now()
+	for _, m := range members {
+		c.mark(m.ID, at)
+	}
+	return nil
+}
+
 // Clock is the member's clock for the planner: nil when nothing was
 // learned.
 func (c *Calibrator) Clock(member uuid.UUID) *circadian.PersonalClock {

@@ -29,6 +29,10 @@ const PriorsFile = "clock-priors.json"
 type Priors struct {
 	path string
 
+	// OnRefresh, when set, is called after new priors came from the
+	// cloud (the calibrator learns everyone again from them).
+	OnRefresh func()
+
 	mu      sync.RWMutex
 	byGroup map[priorKey]syncproto.ClockPrior
 	fetched time.Time
@@ -166,6 +170,9 @@ func (p *Priors) keep(ctx context.Context, src PriorsSource, logger *slog.Logger
 				logger.Warn("the body clock's priors were not refreshed; the last ones are kept", "err", err)
 			} else {
 				logger.Info("the body clock's priors refreshed from the cloud", "groups", p.groups())
+				if p.OnRefresh != nil {
+					p.OnRefresh()
+				}
 			}
 		}
 		wasUp = up

@@ -337,6 +337,11 @@ func (m *Main) Run(ctx context.Context) error {
 		broker.Publish(hub.Notice{Kind: "clock", MemberID: &member})
 	}
 	m.replanner.Clocks = m.calibrator.Clock
+	m.Priors.OnRefresh = func() {
+		if err := m.calibrator.MarkAll(ctx); err != nil {
+			m.Logger.Error("calibrate again with the new priors", "err", err)
+		}
+	}
 	onChange := func(c hub.Changes, seq uint64) {
 		m.calibrator.Changed(c)
 		m.replanner.Changed(ctx, c, seq)
