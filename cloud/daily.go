@@ -408,16 +408,19 @@ func predicted(recs []Rec, trip uuid.UUID, arrived time.Time) *int {
 // before it, by the questionnaire's clock and by the member's calibrated
 // clock.
 const (
-	// calibrationDays bounds the logs a night's calibration reads.
-	calibrationDays = 60
+	// calibrationDays bounds the logs a night's calibration reads: three
+	// weeks hold most of what calibration gains (docs/planner.md), and
+	// the ingest path reads them back with every batch holding a night.
+	calibrationDays = 21
 	// calibrationParticles and calibrationSeed: a smaller filter than the
 	// hub's, repeatable.
-	calibrationParticles = 160
+	calibrationParticles = 120
 	calibrationSeed      = 1
 	// onsetNightsPerRun: of a member's nights in one computation, the
-	// latest this many get onset errors (an import of a year of nights
-	// would otherwise cost a calibration each).
-	onsetNightsPerRun = 10
+	// latest this many get onset errors. The computation runs in the
+	// warehouse's ingest path, once per batch; an import of a year of
+	// nights would otherwise cost a calibration each.
+	onsetNightsPerRun = 8
 )
 
 // onsetErrors computes a member's onset errors for the nights of the days
