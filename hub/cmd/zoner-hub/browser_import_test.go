@@ -118,6 +118,41 @@ func TestBrowserImport(t *testing.T) {
 		t.Errorf("Apple zip again: %q, log %d → %d", got, before+added, logLen())
 	}
 
+	// The other formats, each once and again: Fitbit's zone-less times
+	// (the zone picker shows), Oura's, and Apple's bare export.xml. Each
+	// file here is a fresh member's history, so the first upload adds
+	// and the second adds nothing.
+	for _, tc := range []struct{ file, picker string }{
+		{"sleep-2024-01-02.json", "shown"},
+		{"oura_sleep.json", "hidden"},
+		{"export.xml", "hidden"},
+	} {
+		path, err := filepath.Abs(filepath.Join(testdata, tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.do(chromedp.SetUploadFiles(chromedp.CSS("main input[type=file]"), []string{path}))
+		hidden := tc.picker == "hidden"
+		b.wait(tc.file+": zone picker "+tc.picker, fmt.Sprintf(`document.querySelector('main select[name=tz]').closest('.field').hidden === %t`, hidden))
+		before := logLen()
+		got := upload(path, `r.startsWith('Added') || r.startsWith('Nothing added')`)
+		added := logLen() - before
+		if tc.file == "export.xml" {
+			// The same records as the zip: already there.
+			if !strings.HasPrefix(got, "Nothing added") || added != 0 {
+				t.Errorf("%s after the zip: %q, %d events added", tc.file, got, added)
+			}
+			continue
+		}
+		if !strings.HasPrefix(got, "Added") || added == 0 {
+			t.Errorf("%s: %q, %d events added", tc.file, got, added)
+		}
+		got = upload(path, `r.startsWith('Nothing added')`)
+		if n := logLen() - before; n != added {
+			t.Errorf("%s again: %q, the log grew by %d", tc.file, got, n-added)
+		}
+	}
+
 	// A broken file: the line at fault on the file field; nothing added.
 	before = logLen()
 	b.noConsoleErrors("imports")
