@@ -175,9 +175,21 @@ func CheckMember(trip Trip, p Person, mp *MemberPlan) []Problem {
 
 func clock(t time.Time) string { return t.Format("Mon 2 Jan 15:04 MST") }
 
+// populationPeriod is the mean adult intrinsic period the rate limits
+// were measured on (Czeisler et al. 1999: 24.18 h).
+const populationPeriod = 24.2
+
 // clockRate: consecutive predicted CBTmins lie 24 h apart, less at most
 // MaxAdvancePerDay for each day between them, more at most MaxDelayPerDay.
+// The limits are for someone of the population's period: a plan made with
+// a person's own shorter period may advance faster by the difference each
+// day, one with a longer period delay faster.
 func (c *checker) clockRate() {
+	maxAdvance, maxDelay := float64(MaxAdvancePerDay), float64(MaxDelayPerDay)
+	if pc := c.mp.PersonalClock; pc != nil {
+		maxAdvance += math.Max(0, populationPeriod-pc.PlanTau)
+		maxDelay += math.Max(0, pc.PlanTau-populationPeriod)
+	}
 	prev, prevDay := time.Time{}, -1
 	for di, d := range c.mp.Days {
 		if d.CBTMin == nil {
@@ -189,11 +201,11 @@ func (c *checker) clockRate() {
 			days := math.Round(gap / 24)
 			if days >= 1 {
 				move := (days*24 - gap) / days // positive: an advance per day
-				if move > MaxAdvancePerDay+0.05 {
-					c.add(di, RuleClockRate, "the body clock advances %.2f h a day (CBTmin %s, then %s); at most %.1f h a day is possible", move, clock(prev), clock(cur), MaxAdvancePerDay)
+				if move > maxAdvance+0.05 {
+					c.add(di, RuleClockRate, "the body clock advances %.2f h a day (CBTmin %s, then %s); at most %.1f h a day is possible", move, clock(prev), clock(cur), maxAdvance)
 				}
-				if -move > MaxDelayPerDay+0.05 {
-					c.add(di, RuleClockRate, "the body clock delays %.2f h a day (CBTmin %s, then %s); at most %.1f h a day is possible", -move, clock(prev), clock(cur), MaxDelayPerDay)
+				if -move > maxDelay+0.05 {
+					c.add(di, RuleClockRate, "the body clock delays %.2f h a day (CBTmin %s, then %s); at most %.1f h a day is possible", -move, clock(prev), clock(cur), maxDelay)
 				}
 			}
 		}

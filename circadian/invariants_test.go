@@ -221,3 +221,48 @@ func countKind(m *MemberPlan, k DayKind) int {
 	}
 	return n
 }
+
+// TestPersonalClocksKeepInvariants plans every real timetable of the
+// corpus for people whose learned clocks lie at the edges of what
+// calibration reports (a short period with an early phase, a long one
+// with a late phase, a phase-only estimate), and checks every plan against
+// the invariants; each plan says which clock it used.
+func TestPersonalClocksKeepInvariants(t *testing.T) {
+	clocks := []*PersonalClock{
+		{Tau: 23.6, TauSD: 0.1, PlanTau: 23.6, Shift: -2, ShiftSD: 0.4, Nights: 30},
+		{Tau: 24.8, TauSD: 0.1, PlanTau: 24.8, Shift: 2.5, ShiftSD: 0.4, Nights: 30},
+		{Tau: 24.2, TauSD: 0.18, PlanTau: 24.2, Shift: 1, ShiftSD: 0.6, Nights: 3},
+	}
+	var all []Problem
+	plans := 0
+	for _, ct := range loadTimetables(t) {
+		for ci, c := range clocks {
+			people := family(t, ct.Home)
+			for i := range people {
+				people[i].Clock = c
+			}
+			trip := ct.Trip
+			trip.Travellers = everyone
+			req := Request{Trip: trip, People: people}
+			plan, err := (&Planner{}).Plan(req)
+			if err != nil {
+				t.Errorf("%s: %v", trip.Name, err)
+				continue
+			}
+			for _, mp := range plan.Members {
+				plans++
+				if got := mp.PersonalClock != nil; got != mp.Modelled {
+					t.Errorf("%s, clock %d, %s: personal clock in the plan %v, modelled %v", trip.Name, ci, mp.Name, got, mp.Modelled)
+				}
+			}
+			for _, p := range Check(req, plan) {
+				p.Member = fmt.Sprintf("%s/clock %d/%s", trip.Name, ci, p.Member)
+				all = append(all, p)
+			}
+		}
+	}
+	t.Logf("%d person-plans checked", plans)
+	if len(all) > 0 {
+		t.Errorf("%d problems:\n%s", len(all), problemSummary(all))
+	}
+}
