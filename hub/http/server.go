@@ -143,6 +143,7 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/api/v1/setup", handler: s.postSetup, write: true, json: true},
 		{method: "POST", pattern: "/api/v1/events", handler: s.postEvents, write: true, json: true},
 		{method: "GET", pattern: "/api/v1/events", handler: s.getEvents},
+		{method: "GET", pattern: "/api/v1/export", handler: s.getExport},
 		{method: "GET", pattern: "/api/v1/members", handler: s.getMembers},
 		{method: "GET", pattern: "/api/v1/members/{id}", handler: s.getMember},
 		{method: "GET", pattern: "/api/v1/members/{id}/plans", handler: s.getMemberPlans},

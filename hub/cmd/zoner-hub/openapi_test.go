@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -116,6 +117,28 @@ func oaInstall(t *testing.T, doc *openapi3.T) *oaValidator {
 	}
 	// The calendar is text; kin-openapi decodes only the common types.
 	openapi3filter.RegisterBodyDecoder("text/calendar", openapi3filter.PlainBodyDecoder)
+	// The export is JSON Lines: every line an event envelope (some of a
+	// newer version than this build reads, kept as they came).
+	openapi3filter.RegisterBodyDecoder("application/jsonl", func(body io.Reader, h http.Header, schema *openapi3.SchemaRef, enc openapi3filter.EncodingFn) (any, error) {
+		b, err := io.ReadAll(body)
+		if err != nil {
+			return nil, err
+		}
+		for i, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
+			if len(b) == 0 {
+				break
+			}
+			var e struct {
+				ID   string `json:"id"`
+				Type string `json:"type"`
+				V    int    `json:"v"`
+			}
+			if err := json.Unmarshal(line, &e); err != nil || e.ID == "" || e.Type == "" || e.V < 1 {
+				return nil, fmt.Errorf("line %d is not an event envelope (%v): %s", i+1, err, line)
+			}
+		}
+		return string(b), nil
+	})
 	prev := http.DefaultClient.Transport
 	next := prev
 	if next == nil {
@@ -324,7 +347,7 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	for _, p := range []string{
 		"/api/v1/family", "/api/v1/members", "/api/v1/members?removed=true", "/api/v1/members/" + kemi,
 		"/api/v1/members/" + gran.String(), "/api/v1/members/" + kemi + "/plans", "/api/v1/members/" + kemi + "/calendar.ics",
-		"/api/v1/members/" + kemi + "/log", "/api/v1/members/" + kemi + "/log?days=60", "/api/v1/members/" + kemi + "/clock",
+		"/api/v1/members/" + kemi + "/log", "/api/v1/members/" + kemi + "/log?days=60", "/api/v1/members/" + kemi + "/clock", "/api/v1/export",
 		"/api/v1/trips", "/api/v1/trips?removed=true", "/api/v1/trips/" + trip, "/api/v1/trips/" + weekend.String(),
 		"/api/v1/trips/" + trip + "/plan", "/api/v1/trips/" + weekend.String() + "/plan",
 		"/api/v1/today", "/api/v1/today?at=2026-12-20T22:00:00Z", "/api/v1/today?at=2026-12-22T08:00:00Z", "/api/v1/today?at=2027-03-01T08:00:00Z",
