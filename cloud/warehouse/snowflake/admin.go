@@ -20,7 +20,8 @@ const (
 	// RoleIngest writes RAW_EVENTS and merges the metrics tables; it sees
 	// event payloads without names.
 	RoleIngest = "ZONER_INGEST"
-	// RoleRecommender reads RAW_EVENTS only, without names.
+	// RoleRecommender reads RAW_EVENTS only, in full: the advice and
+	// reminders it makes for a family's devices name its members.
 	RoleRecommender = "ZONER_RECOMMENDER"
 	// RoleAPI reads the events in full (a family's own devices show its
 	// names) and the metrics tables.

@@ -77,8 +77,8 @@ const (
 // wantSees is what each role reads of RAW_EVENTS' payloads; "PUBLIC"
 // stands for every role not named.
 var wantSees = map[string]string{
-	RoleAdmin: seesAll, RoleAPI: seesAll,
-	RoleIngest: seesBirthDate, RoleRecommender: seesBirthDate,
+	RoleAdmin: seesAll, RoleAPI: seesAll, RoleRecommender: seesAll,
+	RoleIngest:  seesBirthDate,
 	RoleAnalyst: seesNothing, "PUBLIC": seesNothing,
 }
 

@@ -21,10 +21,11 @@
 // service (ServiceRole: ZONER_INGEST, ZONER_RECOMMENDER, ZONER_API; each
 // process names its own with Config.Role and Config.User), ZONER_ANALYST
 // for people, who read pseudonymous secure views only, and masking
-// policies that take names, device names and (for all but ingest, the
-// recommender and the API) birth dates out of RAW_EVENTS' payloads. With a
-// service's role, Open only checks the schema's version: migrations need
-// the owner's role. docs/privacy.md has the whole picture.
+// policies that take names and device names (for all but the recommender
+// and the API) and birth dates (for all but those and ingest) out of
+// RAW_EVENTS' payloads. With a service's role, Open only checks the
+// schema's version: migrations need the owner's role. docs/privacy.md has
+// the whole picture.
 //
 // Every payload is kept twice: as VARIANT (PAYLOAD, for queries such as
 // FamiliesWithFlight) and as the text that came (PAYLOAD_TEXT), because a

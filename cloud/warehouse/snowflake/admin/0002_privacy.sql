@@ -17,12 +17,15 @@
 -- pseudonymised for analysts by the views below.
 --
 -- Who sees what of a payload (the masking policies):
---   ZONER_ADMIN, ZONER_API         everything: the API serves a family's
---                                  own devices, which show names and ages
---   ZONER_INGEST, ZONER_RECOMMENDER names and origin replaced by
---                                  "redacted", a trip's name removed; the
---                                  birth date kept (age bands, the plan)
---   every other role               as above, and no birth date either
+--   ZONER_ADMIN        everything
+--   ZONER_API          everything: it serves a family's own devices, which
+--                      show names and ages
+--   ZONER_RECOMMENDER  everything: the advice it writes for the family's
+--                      devices names the member and the trip, its push
+--                      reminders name the member, and the plan needs ages
+--   ZONER_INGEST       names and origin replaced by "redacted", a trip's
+--                      name removed; the birth date kept (age bands)
+--   every other role   as ingest, and no birth date either
 
 -- The pseudonymisation key: 256 bits from two random UUIDs, made once.
 -- Only ZONER_ADMIN (the owner) may read it; the analyst views, owned by
@@ -37,8 +40,8 @@ INSERT INTO PSEUDONYM_KEY (SECRET, CREATED)
 	WHERE NOT EXISTS (SELECT 1 FROM PSEUDONYM_KEY);
 
 -- An event's payload without its personal fields: names and the device
--- replaced by the word "redacted" (the fields stay valid, so ingest and
--- the recommender still decode the event), a trip's optional name
+-- replaced by the word "redacted" (the fields stay valid, so ingest still
+-- decodes the event), a trip's optional name
 -- removed, and the birth date removed unless KEEP_BIRTH_DATE. NULL for
 -- anything that is not an object.
 CREATE OR REPLACE FUNCTION ZONER_REDACT_EVENT(E VARIANT, KEEP_BIRTH_DATE BOOLEAN)
@@ -72,8 +75,8 @@ COMMENT = 'RAW_EVENTS.PAYLOAD without personal fields for the roles that do not 
 
 ALTER MASKING POLICY ZONER_EVENT_PAYLOAD_MASK SET BODY ->
 	CASE
-		WHEN IS_ROLE_IN_SESSION('ZONER_ADMIN') OR IS_ROLE_IN_SESSION('ZONER_API') THEN VAL
-		WHEN IS_ROLE_IN_SESSION('ZONER_INGEST') OR IS_ROLE_IN_SESSION('ZONER_RECOMMENDER') THEN ZONER_REDACT_EVENT(VAL, TRUE)
+		WHEN IS_ROLE_IN_SESSION('ZONER_ADMIN') OR IS_ROLE_IN_SESSION('ZONER_API') OR IS_ROLE_IN_SESSION('ZONER_RECOMMENDER') THEN VAL
+		WHEN IS_ROLE_IN_SESSION('ZONER_INGEST') THEN ZONER_REDACT_EVENT(VAL, TRUE)
 		ELSE ZONER_REDACT_EVENT(VAL, FALSE)
 	END;
 
@@ -82,8 +85,8 @@ COMMENT = 'RAW_EVENTS.PAYLOAD_TEXT without personal fields for the roles that do
 
 ALTER MASKING POLICY ZONER_EVENT_TEXT_MASK SET BODY ->
 	CASE
-		WHEN IS_ROLE_IN_SESSION('ZONER_ADMIN') OR IS_ROLE_IN_SESSION('ZONER_API') THEN VAL
-		WHEN IS_ROLE_IN_SESSION('ZONER_INGEST') OR IS_ROLE_IN_SESSION('ZONER_RECOMMENDER') THEN TO_JSON(ZONER_REDACT_EVENT(TRY_PARSE_JSON(VAL), TRUE))
+		WHEN IS_ROLE_IN_SESSION('ZONER_ADMIN') OR IS_ROLE_IN_SESSION('ZONER_API') OR IS_ROLE_IN_SESSION('ZONER_RECOMMENDER') THEN VAL
+		WHEN IS_ROLE_IN_SESSION('ZONER_INGEST') THEN TO_JSON(ZONER_REDACT_EVENT(TRY_PARSE_JSON(VAL), TRUE))
 		ELSE TO_JSON(ZONER_REDACT_EVENT(TRY_PARSE_JSON(VAL), FALSE))
 	END;
 
@@ -143,7 +146,8 @@ GRANT SELECT, INSERT, UPDATE ON TABLE TRIP_OUTCOMES TO ROLE ZONER_INGEST;
 
 GRANT SELECT, INSERT, UPDATE ON TABLE MEMBER_CLOCKS TO ROLE ZONER_INGEST;
 
--- The recommender folds each family's history: the events, nothing else.
+-- The recommender folds each family's history to plan: the events,
+-- nothing else.
 GRANT SELECT ON TABLE RAW_EVENTS TO ROLE ZONER_RECOMMENDER;
 
 -- The API folds a family's events for its own devices (state, today, log,
