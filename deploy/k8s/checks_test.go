@@ -38,6 +38,7 @@ var checks = []struct {
 	{"kafka", checkKafka},
 	{"nats", checkNATS},
 	{"production", checkProduction},
+	{"snowflake identities", checkSnowflakeIdentities},
 }
 
 // Zoner's two images and the commands each container may run: the first

@@ -23,9 +23,12 @@ var requiredSecrets = map[string][]string{
 	"zoner-nats-leaf-tls": {"tls.crt", "tls.key"},    // the hubs' leaf-node port
 	"zoner-cloud-secret":  {"secret"},                // derives the families' secrets
 	"zoner-redis":         {"password", "auth.conf"}, // clients' password; the server's requirepass
-	"zoner-snowflake":     {"private-key.pem"},       // key-pair authentication
-	"zoner-api":           {"token-secret", "webhook-secret"},
-	"zoner-api-tls":       {"tls.crt", "tls.key"}, // the Ingress (prod)
+	// Snowflake key-pair authentication, one service user a service.
+	"zoner-snowflake-ingest":      {"private-key.pem"},
+	"zoner-snowflake-recommender": {"private-key.pem"},
+	"zoner-snowflake-api":         {"private-key.pem"},
+	"zoner-api":                   {"token-secret", "webhook-secret"},
+	"zoner-api-tls":               {"tls.crt", "tls.key"}, // the Ingress (prod)
 }
 
 // secretRefs returns the Secrets the target references, with the keys it

@@ -30,3 +30,30 @@ func TestTrustedProxiesFlag(t *testing.T) {
 		t.Errorf("a bare address: %v", err)
 	}
 }
+
+func TestMigrateAdminFlag(t *testing.T) {
+	m := NewMain()
+	if err := m.ParseFlags(context.Background(), []string{"migrate", "-admin", "-warehouse", "snowflake", "-snowflake-role", "ZONER_ADMIN"}); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Admin || m.Snowflake.Role != "ZONER_ADMIN" {
+		t.Errorf("Admin = %t, role %q", m.Admin, m.Snowflake.Role)
+	}
+	// SQLite has no roles: -admin is refused there, before anything opens.
+	m = NewMain()
+	m.DataDir = t.TempDir()
+	if err := m.ParseFlags(context.Background(), []string{"migrate", "-admin", "-warehouse", "sqlite"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "needs -warehouse snowflake") {
+		t.Errorf("migrate -admin on SQLite = %v", err)
+	}
+	// Snowflake without an account fails on the configuration, not later.
+	m = NewMain()
+	if err := m.ParseFlags(context.Background(), []string{"migrate", "-admin", "-warehouse", "snowflake", "-snowflake-warehouse", "WH"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "need an account and a user") {
+		t.Errorf("migrate -admin without an account = %v", err)
+	}
+}

@@ -11,6 +11,7 @@
 //	zoner-cloud analytics [flags]    print the analytics report
 //	zoner-cloud token [flags]        print a signed bearer token
 //	zoner-cloud migrate [flags]      bring the warehouse's schema up to date
+//	zoner-cloud migrate -admin       also roles, grants and masking (Snowflake, as ZONER_ADMIN)
 package main
 
 import "github.com/zoner-family/zoner/internal/cli"

@@ -42,6 +42,9 @@ type Main struct {
 	Warehouse  string
 	SQLitePath string
 	Snowflake  snowflake.Config
+	// Admin makes migrate, on Snowflake, also set up least privilege as
+	// the warehouse's administrator (snowflake.Administer).
+	Admin bool
 
 	// Cache is "memory" or "redis".
 	Cache         string
@@ -184,6 +187,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&sfc.Host, "snowflake-host", cli.Env("ZONER_SNOWFLAKE_HOST", ""), "Snowflake host, to override the account's (env ZONER_SNOWFLAKE_HOST)")
 	fs.IntVar(&sfc.Port, "snowflake-port", cli.EnvInt("ZONER_SNOWFLAKE_PORT", 0), "Snowflake port (env ZONER_SNOWFLAKE_PORT)")
 	fs.StringVar(&sfc.Protocol, "snowflake-protocol", cli.Env("ZONER_SNOWFLAKE_PROTOCOL", ""), "https (default) or http (the fakesnow emulator) (env ZONER_SNOWFLAKE_PROTOCOL)")
+	fs.BoolVar(&m.Admin, "admin", cli.EnvBool("ZONER_MIGRATE_ADMIN", false), "migrate: as the Snowflake warehouse's administrator (role ZONER_ADMIN), also make the roles, service users, grants, masking policies and analyst views (docs/privacy.md) (env ZONER_MIGRATE_ADMIN)")
 	fs.BoolVar(&sfc.CreateDatabase, "snowflake-create", cli.EnvBool("ZONER_SNOWFLAKE_CREATE", false), "create the database and schema when missing (env ZONER_SNOWFLAKE_CREATE)")
 	fs.StringVar(&m.Cache, "cache", cli.Env("ZONER_CACHE", m.Cache), "recommendation cache: memory or redis (env ZONER_CACHE)")
 	fs.StringVar(&m.RedisAddr, "redis-addr", cli.Env("ZONER_REDIS_ADDR", ""), "Redis host:port (env ZONER_REDIS_ADDR)")
@@ -310,6 +314,16 @@ func (m *Main) Run(ctx context.Context) error {
 	case "creds":
 		return m.creds()
 	case "migrate":
+		if m.Admin {
+			if m.Warehouse != "snowflake" {
+				return fmt.Errorf("migrate -admin: needs -warehouse snowflake (SQLite has no roles)")
+			}
+			if err := snowflake.Administer(startCtx, m.Snowflake, m.Logger); err != nil {
+				return err
+			}
+			fmt.Fprintln(m.Stdout, "the warehouse's schema, roles, grants, masking policies and analyst views are up to date")
+			return nil
+		}
 		w, err := m.openWarehouse(startCtx)
 		if err != nil {
 			return err

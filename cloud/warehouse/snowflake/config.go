@@ -1,8 +1,8 @@
 // Package snowflake is the production warehouse: cloud.Warehouse on
 // Snowflake, through github.com/snowflakedb/gosnowflake and database/sql.
 //
-// It keeps RAW_EVENTS, MEMBER_DAILY_METRICS and TRIP_OUTCOMES in one
-// schema. Open migrates that schema forward with the embedded, versioned
+// It keeps RAW_EVENTS, MEMBER_DAILY_METRICS, TRIP_OUTCOMES and
+// MEMBER_CLOCKS in one schema. Open migrates that schema forward with the embedded, versioned
 // migrations (recorded in SCHEMA_MIGRATIONS) and refuses a schema newer
 // than this build knows.
 //
@@ -15,6 +15,17 @@
 // and CREATE STAGE (the driver uploads an array binding of more than
 // CLIENT_STAGE_ARRAY_BINDING_THRESHOLD values, 65,280 by default, through
 // a temporary stage). Open with CreateDatabase also needs CREATE DATABASE.
+//
+// Least privilege: admin/*.sql, run by Administer (zoner-cloud migrate
+// -admin) as ZONER_ADMIN, make one role and one service user per cloud
+// service (ServiceRole: ZONER_INGEST, ZONER_RECOMMENDER, ZONER_API; each
+// process names its own with Config.Role and Config.User), ZONER_ANALYST
+// for people, who read pseudonymous secure views only, and masking
+// policies that take names and device names (for all but the recommender
+// and the API) and birth dates (for all but those and ingest) out of
+// RAW_EVENTS' payloads. With a service's role, Open only checks the
+// schema's version: migrations need the owner's role. docs/privacy.md has
+// the whole picture.
 //
 // Every payload is kept twice: as VARIANT (PAYLOAD, for queries such as
 // FamiliesWithFlight) and as the text that came (PAYLOAD_TEXT), because a
@@ -56,7 +67,8 @@ type Config struct {
 	Database string
 	Schema   string
 	// Warehouse is the virtual warehouse that runs queries; Role the role
-	// to use. Both may be empty to take the user's defaults.
+	// to use: the service's own (ServiceRole), as its service user's
+	// default. Both may be empty to take the user's defaults.
 	Warehouse string
 	Role      string
 	// Password authenticates unless PrivateKeyPath is set.

@@ -203,17 +203,23 @@ func (w *Warehouse) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	_, err = w.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS SCHEMA_MIGRATIONS (
-		VERSION    NUMBER(10, 0) NOT NULL PRIMARY KEY,
-		NAME       VARCHAR NOT NULL,
-		APPLIED_AT TIMESTAMP_NTZ(9) NOT NULL
-	)`)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
+	// The version is read first: a service's role may read
+	// SCHEMA_MIGRATIONS but not create tables (admin/), so the table is
+	// made only when it cannot be read.
+	const readVersion = "SELECT COALESCE(MAX(VERSION), 0) FROM SCHEMA_MIGRATIONS"
 	var version int64
-	if err := w.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(VERSION), 0) FROM SCHEMA_MIGRATIONS").Scan(&version); err != nil {
-		return fmt.Errorf("migrate: read schema version: %w", err)
+	if err := w.db.QueryRowContext(ctx, readVersion).Scan(&version); err != nil {
+		_, err = w.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS SCHEMA_MIGRATIONS (
+			VERSION    NUMBER(10, 0) NOT NULL PRIMARY KEY,
+			NAME       VARCHAR NOT NULL,
+			APPLIED_AT TIMESTAMP_NTZ(9) NOT NULL
+		)`)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if err := w.db.QueryRowContext(ctx, readVersion).Scan(&version); err != nil {
+			return fmt.Errorf("migrate: read schema version: %w", err)
+		}
 	}
 	if version > int64(len(ms)) {
 		return fmt.Errorf("migrate: warehouse schema version %d is newer than this build knows (%d): run a newer zoner-cloud", version, len(ms))
@@ -221,7 +227,7 @@ func (w *Warehouse) migrate(ctx context.Context) error {
 	for _, m := range ms[version:] {
 		for _, q := range m.statements {
 			if _, err := w.db.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+				return fmt.Errorf("migration %s: %w (a service's role may not change the schema: run zoner-cloud migrate -admin as the warehouse's administrator)", m.name, err)
 			}
 		}
 		_, err := w.db.ExecContext(ctx, `MERGE INTO SCHEMA_MIGRATIONS T
