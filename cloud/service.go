@@ -64,6 +64,23 @@ func (s *Service) Ready(ctx context.Context) error {
 	return nil
 }
 
+// FamilyEvents returns every event the warehouse holds for family, each
+// as it came (the event contract's JSON), in the warehouse's order.
+func (s *Service) FamilyEvents(ctx context.Context, family uuid.UUID) ([][]byte, error) {
+	rows, err := s.Warehouse.Events(ctx, []uuid.UUID{family}, time.Time{})
+	if err != nil {
+		return nil, s.unavailable("read the warehouse", err)
+	}
+	if len(rows) == 0 {
+		return nil, &Error{Code: CodeNotFound, Message: "no family " + family.String()}
+	}
+	out := make([][]byte, len(rows))
+	for i, r := range rows {
+		out[i] = r.Payload
+	}
+	return out, nil
+}
+
 // FamilySummary gathers a family's members and trips, each member's last
 // week of daily metrics and current recommendation.
 func (s *Service) FamilySummary(ctx context.Context, family uuid.UUID) (*FamilySummary, error) {

@@ -1,8 +1,11 @@
 package http
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -146,6 +149,51 @@ func (s *Server) getSummary(w http.ResponseWriter, r *http.Request, c *Claims) e
 		return &cloud.Error{Code: cloud.CodeNotFound, Message: "no family " + family.String()}
 	}
 	writeJSON(w, http.StatusOK, sum)
+	return nil
+}
+
+// Exporter is a backend that can hand over all of a family's events.
+type Exporter interface {
+	// FamilyEvents returns the family's events, each in the event
+	// contract's JSON, oldest first; a *cloud.Error with CodeNotFound for
+	// an unknown family.
+	FamilyEvents(ctx context.Context, family uuid.UUID) ([][]byte, error)
+}
+
+// getExport answers a guardian with every event the cloud holds for their
+// family, as JSON Lines in the event contract.
+func (s *Server) getExport(w http.ResponseWriter, r *http.Request, c *Claims) error {
+	family, err := pathID(r, "family", c)
+	if err != nil {
+		return err
+	}
+	if !canReadFamily(c, family) {
+		return errForbidden
+	}
+	ex, ok := s.backend.(Exporter)
+	if !ok {
+		return &cloud.Error{Code: cloud.CodeNotFound, Message: "this API cannot export families"}
+	}
+	events, err := ex.FamilyEvents(r.Context(), family)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/jsonl")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="zoner-%s-%s.jsonl"`, family, s.now().UTC().Format("2006-01-02")))
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	var line bytes.Buffer
+	for _, e := range events {
+		line.Reset()
+		if err := json.Compact(&line, e); err != nil {
+			s.log.Error("export: an event is not JSON", "family", family, "err", err)
+			continue
+		}
+		line.WriteByte('\n')
+		if _, err := w.Write(line.Bytes()); err != nil {
+			return nil // the client went away
+		}
+	}
 	return nil
 }
 

@@ -14,6 +14,7 @@
 //	GET  /v1/openapi.json                                       anyone; the API's OpenAPI document (openapi.json)
 //	GET  /v1/families/{family}/members/{member}/recommendation  guardian of {family}; member {member} of {family}; admin
 //	GET  /v1/families/{family}/summary                          guardian of {family}; admin
+//	GET  /v1/families/{family}/export                           guardian of {family}; admin
 //	GET  /v1/analytics                                          analyst; admin
 //	POST /v1/webhooks/flight-status                             webhook secret; Zoner's own form
 //	POST /v1/webhooks/flightaware                               webhook secret; FlightAware AeroAPI alerts

@@ -83,6 +83,18 @@ func (f *fakeBackend) Recommendation(ctx context.Context, family, member uuid.UU
 	return b, nil
 }
 
+// FamilyEvents answers a family of the summaries with one event line (an
+// indented one, which the export puts on one line).
+func (f *fakeBackend) FamilyEvents(ctx context.Context, family uuid.UUID) ([][]byte, error) {
+	if err := f.record("FamilyEvents"); err != nil {
+		return nil, err
+	}
+	if _, ok := f.summaries[family]; !ok {
+		return nil, &cloud.Error{Code: cloud.CodeNotFound, Message: "no family " + family.String()}
+	}
+	return [][]byte{[]byte("{\n  \"id\": \"0193f000-0000-7000-8000-0000000000e2\",\n  \"family_id\": \"" + family.String() + "\"\n}")}, nil
+}
+
 func (f *fakeBackend) FamilySummary(ctx context.Context, family uuid.UUID) (*cloud.FamilySummary, error) {
 	if err := f.record("FamilySummary"); err != nil {
 		return nil, err

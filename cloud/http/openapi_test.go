@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -178,6 +179,20 @@ func oaNewValidator(t *testing.T, doc *openapi3.T) *oaValidator {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The export is JSON Lines: every line one JSON object.
+	openapi3filter.RegisterBodyDecoder("application/jsonl", func(body io.Reader, h http.Header, schema *openapi3.SchemaRef, enc openapi3filter.EncodingFn) (any, error) {
+		b, err := io.ReadAll(body)
+		if err != nil {
+			return nil, err
+		}
+		for i, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
+			var obj map[string]any
+			if err := json.Unmarshal(line, &obj); err != nil {
+				return nil, fmt.Errorf("line %d is not a JSON object: %w", i+1, err)
+			}
+		}
+		return string(b), nil
+	})
 	return &oaValidator{t: t, doc: doc, router: router, statuses: map[string]map[int]int{}}
 }
 
@@ -383,6 +398,13 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	v.do(ts, false, 200, "GET", sum, admin, nil)
 	v.do(ts, false, 200, "GET", summaryPath(familyB), admin, nil)
 	v.do(ts, false, 200, "GET", "/v1/analytics", analyst, nil)
+	export := "/v1/families/" + familyA.String() + "/export"
+	v.do(ts, false, 200, "GET", export, guardian, nil)
+	v.do(ts, false, 403, "GET", export, member, nil)
+	v.do(ts, false, 403, "GET", export, other, nil)
+	v.do(ts, false, 403, "GET", export, analyst, nil)
+	v.do(ts, false, 401, "GET", export, "", nil)
+	v.do(ts, false, 404, "GET", "/v1/families/"+familyC.String()+"/export", admin, nil)
 	fb.analytics = &cloud.Analytics{} // an empty warehouse
 	v.do(ts, false, 200, "GET", "/v1/analytics", admin, nil)
 
@@ -411,11 +433,13 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	fb.err = &cloud.Error{Code: cloud.CodeUnavailable, Message: "the warehouse does not answer; retry"}
 	v.do(ts, false, 503, "GET", rec, guardian, nil)
 	v.do(ts, false, 503, "GET", sum, guardian, nil)
+	v.do(ts, false, 503, "GET", export, guardian, nil)
 	v.do(ts, false, 503, "GET", "/v1/analytics", analyst, nil)
 	v.do(ts, false, 503, "POST", "/v1/webhooks/flight-status", "", []byte(validStatus), secret...)
 	fb.err = errors.New("redis: connection reset")
 	v.do(ts, false, 500, "GET", rec, guardian, nil)
 	v.do(ts, false, 500, "GET", sum, guardian, nil)
+	v.do(ts, false, 500, "GET", export, guardian, nil)
 	v.do(ts, false, 500, "GET", "/v1/analytics", analyst, nil)
 	v.do(ts, false, 500, "POST", "/v1/webhooks/flight-status", "", []byte(validStatus), secret...)
 	fb.err = nil
@@ -461,7 +485,7 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	tight.backend.recs[[2]uuid.UUID{familyA, memberA}] = oaRecommendation(t, familyA, memberA, "Ada")
 	tight.backend.summaries[familyA] = oaSummary(t, familyA, memberA)
 	tight.backend.analytics = oaAnalytics()
-	for _, p := range []string{rec, sum, "/v1/analytics"} {
+	for _, p := range []string{rec, sum, "/v1/analytics", export} {
 		tok := tight.token(t, RoleAdmin, uuid.Nil, "ops-"+p)
 		v.do(tight, false, 200, "GET", p, tok, nil)
 		v.do(tight, false, 429, "GET", p, tok, nil)

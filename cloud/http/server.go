@@ -205,6 +205,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/openapi.json", open, s.getOpenAPI},
 		{"GET", "/v1/families/{family}/members/{member}/recommendation", bearer, s.getRecommendation},
 		{"GET", "/v1/families/{family}/summary", bearer, s.getSummary},
+		{"GET", "/v1/families/{family}/export", bearer, s.getExport},
 		{"GET", "/v1/analytics", bearer, s.getAnalytics},
 		{"POST", "/v1/webhooks/flight-status", webhook, s.postFlightStatus},
 		{"POST", "/v1/webhooks/flightaware", webhook, s.postFlightAware},

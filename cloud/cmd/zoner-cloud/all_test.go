@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,7 +149,50 @@ func TestAllWithALinkedHub(t *testing.T) {
 	if sum.Name != "The Testers" || len(sum.Members) != len(fam.Members) || len(sum.Trips) != 1 || sum.Members[0].Recommendation == nil {
 		t.Errorf("summary: %+v", sum)
 	}
+	// The guardian downloads every event of the family, as JSON Lines;
+	// nobody else may.
+	exportURL := fmt.Sprintf("%s/v1/families/%s/export", m.APIURL, fam.ID)
+	wait.For(t, 30*time.Second, "the day's events in the export", func() error {
+		req, _ := http.NewRequest("GET", exportURL, nil)
+		req.Header.Set("Authorization", "Bearer "+guardian)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/jsonl" {
+			return fmt.Errorf("export: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+		got := map[uuid.UUID]bool{}
+		types := map[syncproto.Type]int{}
+		for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+			e, err := syncproto.Unmarshal(line)
+			if err != nil {
+				return fmt.Errorf("export line %q: %v", line, err)
+			}
+			if e.FamilyID != fam.ID {
+				t.Errorf("another family's event %s in the export", e.ID)
+			}
+			got[e.ID] = true
+			types[e.Type]++
+		}
+		if types[syncproto.TypeFamilyUpserted] != 1 || types[syncproto.TypeMemberUpserted] != len(fam.Members) || types[syncproto.TypeTripUpserted] != 1 {
+			return fmt.Errorf("export: %v, want the family, its %d members and the trip", types, len(fam.Members))
+		}
+		for _, e := range day {
+			if !got[e.ID] {
+				return fmt.Errorf("event %s (%s) not in the export of %d events", e.ID, e.Type, len(got))
+			}
+		}
+		return nil
+	})
 	analyst := strings.TrimSpace(run1(t, "token", "-data", dir, "-role", "analyst"))
+	for who, token := range map[string]string{"another family's guardian": other, "the analyst": analyst, "a member": strings.TrimSpace(run1(t, "token", "-data", dir, "-family", fam.ID.String(), "-role", "member", "-member", fam.Members[0].String()))} {
+		if code := call(t, "GET", exportURL, token, nil, nil); code != 403 {
+			t.Errorf("%s exported the family: %d", who, code)
+		}
+	}
 	var a cloud.Analytics
 	if code := call(t, "GET", m.APIURL+"/v1/analytics", analyst, nil, &a); code != 200 || a.Events == 0 || a.Families != 1 {
 		t.Errorf("analytics: %d %+v", code, a)

@@ -1,5 +1,6 @@
 // The Family screen: who is in it, their habits, and changes to them.
 
+import { isCloud } from '../api.js';
 import { envelope, AGE_BANDS, ageBand } from '../events.js';
 import { clearProblems, h, fill, hubProblems, showProblems, toast } from '../dom.js';
 import * as outbox from '../outbox.js';
@@ -18,7 +19,11 @@ export function familyView(root) {
   fill(root,
     h('h1', {}, state.family?.name || 'Family'),
     h('ul', { class: 'stack plain' }, list),
-    h('a', { class: 'button primary', href: '#/family/new' }, '+ Add a person'));
+    h('a', { class: 'button primary', href: '#/family/new' }, '+ Add a person'),
+    isCloud() ? null : h('section', { class: 'card', 'aria-labelledby': 'your-data' },
+      h('h2', { id: 'your-data' }, 'Your data'),
+      h('p', {}, 'Everything this hub holds about the family — people, trips and every logged entry — as one file, to keep or to take elsewhere.'),
+      h('a', { class: 'button secondary', href: '/api/v1/export', download: '' }, 'Download all our data')));
 }
 
 export function memberEditView(root, id) {
