@@ -216,10 +216,12 @@ func (b *browser) waiting() int {
 	return eval[int](b, `import('/js/outbox.js').then(o => o.list()).then(l => l.length)`)
 }
 
+// click clicks the element sel once it shows. Finding and clicking are one
+// step: a screen redrawn by a live notice between the two would otherwise
+// lose the element.
 func (b *browser) click(sel string) {
 	b.t.Helper()
-	b.wait(sel, `!!document.querySelector(`+jsString(sel)+`)`)
-	eval[bool](b, `(document.querySelector(`+jsString(sel)+`).click(), true)`)
+	b.wait(sel, `(() => { const el = document.querySelector(`+jsString(sel)+`); if (!el) return false; el.click(); return true; })()`)
 }
 
 // tap presses the mouse on an element where it shows, for controls that
